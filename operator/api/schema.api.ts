@@ -1,0 +1,613 @@
+// The GraminstaApp CRD, written once: hack/gen-api.ts turns it into crds/*.yaml and types.gen.ts.
+
+/** A node of an OpenAPI v3 structural schema, plus TypeScript-only hints that the CRD never sees. */
+export interface SchemaNode {
+  type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
+  description: string;
+  format?: string;
+  properties?: Record<string, SchemaNode>;
+  additionalProperties?: SchemaNode;
+  items?: SchemaNode;
+  required?: string[];
+  enum?: (string | number)[];
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  maxItems?: number;
+  maxProperties?: number;
+  anyOf?: { type: string }[];
+  'x-kubernetes-int-or-string'?: true;
+  'x-kubernetes-preserve-unknown-fields'?: true;
+  'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
+  'x-kubernetes-list-map-keys'?: string[];
+  'x-kubernetes-validations'?: CelRule[];
+  /** TypeScript-only: the interface name generated for this object node. */
+  tsName?: string;
+  /** TypeScript-only: a type imported from @kubernetes/client-node used instead of a generated one. */
+  tsClientType?: string;
+}
+
+/** One CEL validation rule (`x-kubernetes-validations` entry). */
+export interface CelRule {
+  rule: string;
+  message: string;
+  fieldPath?: string;
+  reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
+}
+
+/** API group of the custom resource. */
+export const GROUP = 'graminsta.io';
+/** API version of the custom resource. */
+export const VERSION = 'v1alpha1';
+/** Kind of the custom resource. */
+export const KIND = 'GraminstaApp';
+/** Plural resource name of the custom resource. */
+export const PLURAL = 'graminstaapps';
+/** Singular resource name of the custom resource. */
+export const SINGULAR = 'graminstaapp';
+/** Short names accepted by kubectl. */
+export const SHORT_NAMES = ['gapp', 'graminsta'];
+/** The six stages, smallest first. */
+export const STAGES = ['single-machine', 'split-database', 'split-clients', 'load-balanced', 'cdn', 'data-layer'] as const;
+
+// Kubernetes' own resource.Quantity pattern (apimachinery), anchored.
+const QUANTITY_PATTERN =
+  '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
+// A DNS-1123 subdomain (object names such as Secrets and StorageClasses).
+const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+// A fully qualified host name, optionally a single leading wildcard label (as Ingress allows).
+const HOST_PATTERN = '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$';
+// An absolute http(s) URL: scheme, host, optional port and path; no query or fragment.
+const HTTP_URL_PATTERN =
+  "^https?://[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?$";
+// An OCI image reference: [registry[:port]/]path[:tag][@sha256:digest]; empty means the bundled image.
+const IMAGE_PATTERN =
+  '^$|^([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*(:[0-9]+)?/)?[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$';
+
+function quantity(description: string): SchemaNode {
+  return {
+    description,
+    anyOf: [{ type: 'integer' }, { type: 'string' }],
+    pattern: QUANTITY_PATTERN,
+    'x-kubernetes-int-or-string': true,
+  };
+}
+
+function secretName(description: string): SchemaNode {
+  return { type: 'string', description, minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN_PATTERN };
+}
+
+function replicas(description: string, maximum = 100): SchemaNode {
+  return { type: 'integer', format: 'int32', description, minimum: 0, maximum };
+}
+
+function resourceList(what: 'limits' | 'requests'): SchemaNode {
+  return {
+    type: 'object',
+    description:
+      what === 'limits'
+        ? 'Maximum amount of compute resources allowed, by resource name (e.g. cpu: 500m, memory: 512Mi).'
+        : 'Minimum amount of compute resources required, by resource name (e.g. cpu: 100m, memory: 128Mi). Defaults to the limits when omitted.',
+    maxProperties: 16,
+    additionalProperties: quantity('A resource quantity such as 250m, 1, 512Mi or 2Gi.'),
+  };
+}
+
+const resources: SchemaNode = {
+  type: 'object',
+  tsName: 'ResourceRequirements',
+  description:
+    'Compute resources of the containers of this tier (core/v1 ResourceRequirements: limits and requests). Omitted: the stage preset.',
+  properties: {
+    limits: resourceList('limits'),
+    requests: resourceList('requests'),
+  },
+};
+
+function autoscaling(tier: 'API' | 'web'): SchemaNode {
+  return {
+    type: 'object',
+    tsName: 'AutoscalingSpec',
+    description: `Scales the ${tier} Deployment with an autoscaling/v2 HorizontalPodAutoscaler; when set, replicas is ignored and the operator never writes the Deployment's spec.replicas. An empty object uses the stage preset's bounds.`,
+    properties: {
+      minReplicas: {
+        type: 'integer',
+        format: 'int32',
+        description: 'Lower bound of the replica count chosen by the autoscaler. Must not exceed maxReplicas.',
+        minimum: 1,
+        maximum: 1000,
+      },
+      maxReplicas: {
+        type: 'integer',
+        format: 'int32',
+        description: 'Upper bound of the replica count chosen by the autoscaler.',
+        minimum: 1,
+        maximum: 1000,
+      },
+      targetCPUUtilizationPercentage: {
+        type: 'integer',
+        format: 'int32',
+        description: 'Average CPU utilization, in percent of the CPU request, that the autoscaler aims for.',
+        minimum: 1,
+        maximum: 100,
+        default: 70,
+      },
+      behavior: {
+        type: 'object',
+        tsClientType: 'V2HorizontalPodAutoscalerBehavior',
+        description:
+          'Scale-up and scale-down policies, passed unchanged to the HorizontalPodAutoscaler (autoscaling/v2 HorizontalPodAutoscalerBehavior).',
+        'x-kubernetes-preserve-unknown-fields': true,
+      },
+    },
+    'x-kubernetes-validations': [
+      {
+        rule: '!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas',
+        message: 'minReplicas must be less than or equal to maxReplicas',
+        fieldPath: '.minReplicas',
+        reason: 'FieldValueInvalid',
+      },
+    ],
+  };
+}
+
+function storage(what: string, example: string): SchemaNode {
+  return {
+    type: 'object',
+    tsName: 'StorageSpec',
+    description: `Persistent volume of ${what}.`,
+    properties: {
+      size: quantity(`Requested size of the volume, a quantity such as ${example}.`),
+      storageClassName: {
+        type: 'string',
+        description: 'StorageClass of the volume claim; empty or omitted uses the cluster default StorageClass.',
+        maxLength: 253,
+        pattern: '^$|' + DNS_SUBDOMAIN_PATTERN,
+      },
+    },
+  };
+}
+
+const api: SchemaNode = {
+  type: 'object',
+  tsName: 'ApiSpec',
+  description: 'The API tier: the photo service in api mode, a Deployment behind a Service.',
+  properties: {
+    replicas: replicas(
+      'Number of API pods when autoscaling is absent (this is the field `kubectl scale` changes). Setting it without autoscaling also switches off the autoscaling preset.',
+      1000,
+    ),
+    autoscaling: autoscaling('API'),
+    resources,
+  },
+};
+
+const web: SchemaNode = {
+  type: 'object',
+  tsName: 'WebSpec',
+  description:
+    'The web client tier: the photo service in web mode, its own Deployment and Service (from stage split-clients on).',
+  properties: {
+    enabled: {
+      type: 'boolean',
+      description: 'Whether the web client runs as its own tier. Omitted: true from stage split-clients on.',
+    },
+    replicas: replicas('Number of web pods when autoscaling is absent.', 1000),
+    autoscaling: autoscaling('web'),
+    resources,
+  },
+};
+
+const ingress: SchemaNode = {
+  type: 'object',
+  tsName: 'IngressSpec',
+  description:
+    'An Ingress in front of the API and web tiers (from stage load-balanced on). Without hosts, one host-less Ingress routes /api to the API and everything else to web.',
+  properties: {
+    className: {
+      type: 'string',
+      description: 'IngressClass that implements the Ingress; omitted uses the cluster default IngressClass.',
+      maxLength: 253,
+      pattern: DNS_SUBDOMAIN_PATTERN,
+    },
+    apiHost: {
+      type: 'string',
+      description: 'Public host name of the API, e.g. api.graminsta.example.com.',
+      maxLength: 253,
+      pattern: HOST_PATTERN,
+    },
+    webHost: {
+      type: 'string',
+      description: 'Public host name of the web client, e.g. graminsta.example.com.',
+      maxLength: 253,
+      pattern: HOST_PATTERN,
+    },
+    tls: {
+      type: 'object',
+      tsName: 'IngressTLSSpec',
+      description: 'Terminates TLS for apiHost and webHost with a certificate from a Secret; needs at least one host.',
+      required: ['secretName'],
+      properties: {
+        secretName: secretName('Name of a kubernetes.io/tls Secret in the app namespace holding the certificate and key.'),
+      },
+    },
+    annotations: {
+      type: 'object',
+      description: 'Annotations copied onto the Ingress, e.g. for the ingress controller or cert-manager.',
+      maxProperties: 64,
+      additionalProperties: { type: 'string', description: 'Annotation value.', maxLength: 4096 },
+    },
+  },
+  'x-kubernetes-validations': [
+    {
+      rule: '!has(self.tls) || has(self.apiHost) || has(self.webHost)',
+      message: 'tls requires apiHost or webHost',
+      fieldPath: '.tls',
+      reason: 'FieldValueInvalid',
+    },
+  ],
+};
+
+const cdn: SchemaNode = {
+  type: 'object',
+  tsName: 'CdnSpec',
+  description:
+    'Images in object storage, served to clients from a CDN (from stage cdn on). The API hands out upload URLs and image URLs on publicBaseURL.',
+  properties: {
+    publicBaseURL: {
+      type: 'string',
+      description:
+        'Absolute http(s) URL where clients load images from, e.g. https://cdn.graminsta.example.com. Omitted: images are served through the API.',
+      maxLength: 2048,
+      pattern: HTTP_URL_PATTERN,
+    },
+    origin: {
+      type: 'object',
+      tsName: 'CdnOriginSpec',
+      description: 'Where the images are stored: exactly one of s3 or volume. Omitted: a volume origin.',
+      properties: {
+        s3: {
+          type: 'object',
+          tsName: 'S3OriginSpec',
+          description: 'An S3-compatible bucket outside the cluster.',
+          required: ['bucket'],
+          properties: {
+            bucket: {
+              type: 'string',
+              description: 'Bucket name (S3 naming rules: 3-63 lowercase letters, digits, dots and hyphens).',
+              minLength: 3,
+              maxLength: 63,
+              pattern: '^[a-z0-9][a-z0-9.-]*[a-z0-9]$',
+            },
+            region: {
+              type: 'string',
+              description: 'Region of the bucket. Omitted: us-east-1.',
+              maxLength: 64,
+              pattern: '^[a-z0-9]+(-[a-z0-9]+)*$',
+            },
+            endpoint: {
+              type: 'string',
+              description:
+                'Endpoint URL of an S3-compatible service (MinIO, R2, ...); empty or omitted uses AWS. A custom endpoint uses path-style addressing.',
+              maxLength: 2048,
+              pattern: '^$|' + HTTP_URL_PATTERN,
+            },
+            credentialsSecret: secretName(
+              'Name of a Secret in the app namespace with the keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Omitted: the pod identity of the cluster.',
+            ),
+          },
+        },
+        volume: {
+          type: 'object',
+          tsName: 'VolumeOriginSpec',
+          description:
+            'An in-cluster origin: the photo service in origin mode, storing images on a persistent volume.',
+          properties: storage('the origin', '20Gi').properties,
+        },
+      },
+      'x-kubernetes-validations': [
+        {
+          rule: 'has(self.s3) != has(self.volume)',
+          message: 'exactly one of s3 or volume must be set',
+          reason: 'FieldValueInvalid',
+        },
+      ],
+    },
+  },
+};
+
+const EXTERNAL_EXCLUDES = ['readReplicas', 'storage', 'version', 'resources'];
+
+const database: SchemaNode = {
+  type: 'object',
+  tsName: 'DatabaseSpec',
+  description:
+    'The Postgres database: in the API pod (single-machine), its own StatefulSet (from split-database on) or an external managed database.',
+  properties: {
+    external: {
+      type: 'object',
+      tsName: 'ExternalDatabaseSpec',
+      description: 'A managed database outside the cluster; excludes readReplicas, storage, version and resources.',
+      required: ['secretName'],
+      properties: {
+        secretName: secretName(
+          'Name of a Secret in the app namespace with the keys host and password, and optionally port, database, user, sslmode (disable or require) and replicaHosts (comma-separated host[:port] of read replicas).',
+        ),
+      },
+    },
+    readReplicas: replicas(
+      'Number of in-cluster streaming replicas; reads go to them through a -ro Service beside the -rw one.',
+      15,
+    ),
+    storage: storage('the in-cluster database', '10Gi'),
+    version: {
+      type: 'string',
+      description: 'Major version of the in-cluster Postgres.',
+      enum: ['15', '16', '17'],
+    },
+    resources,
+  },
+  'x-kubernetes-validations': EXTERNAL_EXCLUDES.map((field) => ({
+    rule: `!has(self.external) || !has(self.${field})`,
+    message: `${field} must not be set together with external (it configures the in-cluster database)`,
+    fieldPath: `.${field}`,
+    reason: 'FieldValueForbidden' as const,
+  })),
+};
+
+const cache: SchemaNode = {
+  type: 'object',
+  tsName: 'CacheSpec',
+  description: 'A Redis cache in front of profile reads (cache-aside), from stage data-layer on.',
+  properties: {
+    enabled: {
+      type: 'boolean',
+      description: 'Whether the Redis cache runs. Omitted: true at stage data-layer.',
+    },
+    shards: {
+      type: 'integer',
+      format: 'int32',
+      description: '1 runs a standalone Redis; 3 or more run a Redis Cluster with that many primaries.',
+      minimum: 1,
+      maximum: 64,
+      'x-kubernetes-validations': [
+        {
+          rule: 'self == 1 || self >= 3',
+          message: 'shards must be 1 (standalone) or at least 3 (Redis Cluster)',
+          reason: 'FieldValueInvalid',
+        },
+      ],
+    },
+    replicasPerShard: {
+      type: 'integer',
+      format: 'int32',
+      description: 'Replicas of each primary in a Redis Cluster; only valid with shards >= 3.',
+      minimum: 0,
+      maximum: 5,
+    },
+    ttlSeconds: {
+      type: 'integer',
+      format: 'int32',
+      description: 'Time to live of cached profiles, in seconds.',
+      minimum: 1,
+      maximum: 86400,
+      default: 30,
+    },
+    resources,
+  },
+  'x-kubernetes-validations': [
+    {
+      rule: '!has(self.shards) || self.shards >= 3 || !has(self.replicasPerShard) || self.replicasPerShard == 0',
+      message: 'replicasPerShard requires shards >= 3 (a standalone Redis has no replicas)',
+      fieldPath: '.replicasPerShard',
+      reason: 'FieldValueInvalid',
+    },
+  ],
+};
+
+/** The schema of spec. */
+export const specSchema: SchemaNode = {
+  type: 'object',
+  tsName: 'GraminstaAppSpec',
+  description:
+    'Desired state of a Graminsta photo-sharing app. Every field is optional: the users hint (or the configured tiers) picks a stage preset and explicit fields win over it.',
+  properties: {
+    users: {
+      type: 'integer',
+      format: 'int64',
+      description:
+        'Sizing hint, the expected number of users: picks the stage preset (1-9 single-machine, 10-99 split-database, 100-999 split-clients, 1000-9999 load-balanced, 10000-99999 cdn, 100000+ data-layer). Explicit fields win over the preset.',
+      minimum: 1,
+      maximum: 1000000000,
+    },
+    image: {
+      type: 'string',
+      description:
+        'Image of the photo service (all modes: api, web, migrate, origin). Empty or omitted: the image bundled with this operator version.',
+      maxLength: 512,
+      pattern: IMAGE_PATTERN,
+    },
+    api,
+    web,
+    ingress,
+    cdn,
+    database,
+    cache,
+    paused: {
+      type: 'boolean',
+      description: 'Stops reconciling this app; everything already created is kept as it is.',
+    },
+  },
+};
+
+function tierReplicas(tier: string): SchemaNode {
+  return {
+    type: 'object',
+    tsName: 'TierReplicasStatus',
+    description: `Observed pods of the ${tier} tier.`,
+    properties: {
+      replicas: { type: 'integer', format: 'int32', description: 'Pods that exist.' },
+      readyReplicas: { type: 'integer', format: 'int32', description: 'Pods that are ready.' },
+      summary: { type: 'string', description: 'Ready over desired pods, e.g. 3/3 (shown by kubectl get).' },
+    },
+  };
+}
+
+const condition: SchemaNode = {
+  type: 'object',
+  tsName: 'Condition',
+  description: 'One aspect of the current state (metav1.Condition).',
+  required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
+  properties: {
+    type: {
+      type: 'string',
+      description: 'Condition type in CamelCase: Ready, Progressing, Degraded, ApiReady, WebReady, DatabaseReady, CacheReady.',
+      maxLength: 316,
+      pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
+    },
+    status: { type: 'string', description: 'True, False or Unknown.', enum: ['True', 'False', 'Unknown'] },
+    observedGeneration: {
+      type: 'integer',
+      format: 'int64',
+      description: 'metadata.generation that the condition was computed from.',
+      minimum: 0,
+    },
+    lastTransitionTime: {
+      type: 'string',
+      format: 'date-time',
+      description: 'When the status last changed.',
+    },
+    reason: {
+      type: 'string',
+      description: 'Machine-readable CamelCase reason for the last transition.',
+      minLength: 1,
+      maxLength: 1024,
+      pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$',
+    },
+    message: { type: 'string', description: 'Human-readable details.', maxLength: 32768 },
+  },
+};
+
+/** The schema of status. */
+export const statusSchema: SchemaNode = {
+  type: 'object',
+  tsName: 'GraminstaAppStatus',
+  description: 'Observed state of the app, written by the operator.',
+  properties: {
+    observedGeneration: {
+      type: 'integer',
+      format: 'int64',
+      description: 'metadata.generation of the spec that this status describes.',
+    },
+    stage: {
+      type: 'string',
+      description: 'The stage the app runs at, resolved from users and the configured tiers.',
+      enum: [...STAGES],
+    },
+    conditions: {
+      type: 'array',
+      description: 'Ready, Progressing, Degraded, plus ApiReady, WebReady, DatabaseReady and CacheReady.',
+      maxItems: 16,
+      items: condition,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+    },
+    api: tierReplicas('API'),
+    web: tierReplicas('web'),
+    database: {
+      type: 'object',
+      tsName: 'DatabaseStatus',
+      description: 'Observed state of the database tier.',
+      properties: {
+        primaryReady: { type: 'boolean', description: 'Whether the primary accepts connections.' },
+        readyReplicas: { type: 'integer', format: 'int32', description: 'Read replicas that are ready.' },
+        summary: {
+          type: 'string',
+          description: 'Short summary shown by kubectl get, e.g. ready, ready+2/2 or external.',
+        },
+      },
+    },
+    cache: {
+      type: 'object',
+      tsName: 'CacheStatus',
+      description: 'Observed state of the cache tier.',
+      properties: {
+        readyNodes: { type: 'integer', format: 'int32', description: 'Redis nodes (primaries and replicas) that are ready.' },
+        summary: {
+          type: 'string',
+          description: 'Short summary shown by kubectl get, e.g. 6/6, off.',
+        },
+      },
+    },
+    endpoints: {
+      type: 'object',
+      tsName: 'EndpointsStatus',
+      description: 'Where clients reach the app.',
+      properties: {
+        api: { type: 'string', description: 'URL of the API.' },
+        web: { type: 'string', description: 'URL of the web client.' },
+        cdn: { type: 'string', description: 'Base URL that image URLs start with.' },
+      },
+    },
+    replicas: {
+      type: 'integer',
+      format: 'int32',
+      description: 'API pods that exist (the scale subresource reads it).',
+    },
+    selector: {
+      type: 'string',
+      description: 'Label selector of the API pods, in string form (the scale subresource reads it).',
+    },
+  },
+};
+
+/** The schema of the whole object, as the CRD's openAPIV3Schema. */
+export const rootSchema: SchemaNode = {
+  type: 'object',
+  tsName: 'GraminstaAppResource',
+  description:
+    'GraminstaApp runs the Graminsta photo-sharing app and grows its topology from one machine to a data layer with a cache and read replicas.',
+  properties: {
+    apiVersion: {
+      type: 'string',
+      description: 'APIVersion defines the versioned schema of this representation of an object.',
+    },
+    kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
+    metadata: { type: 'object', description: 'Standard object metadata.' },
+    spec: specSchema,
+    status: statusSchema,
+  },
+  'x-kubernetes-validations': [
+    {
+      rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$') && size(self.metadata.name) <= 40",
+      message:
+        'metadata.name must be a DNS-1035 label of at most 40 characters (lowercase letters, digits, hyphens; child objects add suffixes)',
+      reason: 'FieldValueInvalid',
+    },
+  ],
+};
+
+/** Printer columns shown by `kubectl get graminstaapps`. */
+export const printerColumns = [
+  { name: 'Stage', type: 'string', jsonPath: '.status.stage', description: 'The stage the app runs at.' },
+  { name: 'API', type: 'string', jsonPath: '.status.api.summary', description: 'Ready over desired API pods.' },
+  { name: 'DB', type: 'string', jsonPath: '.status.database.summary', description: 'Database state.' },
+  { name: 'Cache', type: 'string', jsonPath: '.status.cache.summary', description: 'Cache state.' },
+  {
+    name: 'Ready',
+    type: 'string',
+    jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+    description: 'Whether every tier is ready.',
+  },
+  { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+];
+
+/** The scale subresource: `kubectl scale` and HPAs targeting the app change spec.api.replicas. */
+export const scaleSubresource = {
+  specReplicasPath: '.spec.api.replicas',
+  statusReplicasPath: '.status.replicas',
+  labelSelectorPath: '.status.selector',
+};
