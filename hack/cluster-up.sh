@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# Starts a real local Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver (RBAC, Pod Security
+# admission), kube-controller-manager, kube-scheduler and kwok with fake nodes whose pods become Ready.
+# Prints the kubeconfig path on stdout; progress goes to stderr. Stop it with hack/cluster-down.sh.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="${GRAMINSTA_CLUSTER_DIR:-$ROOT/.cluster}"
+BASE_PORT="${GRAMINSTA_CLUSTER_PORT_BASE:-16440}"
+NODES="${GRAMINSTA_CLUSTER_NODES:-2}"
+API_PORT=$((BASE_PORT + 3))      # 16443
+ETCD_PORT=$((BASE_PORT + 1))     # 16441
+ETCD_PEER_PORT=$((BASE_PORT + 2))
+KCM_PORT=$((BASE_PORT + 4))
+SCHED_PORT=$((BASE_PORT + 5))
+KWOK_PORT=$((BASE_PORT + 6))
+SERVICE_CIDR="10.96.0.0/16"
+POD_CIDR="10.244.0.0/16"
+
+say() { printf '[cluster-up %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+t0=$(date +%s.%N)
+
+BIN="$("$ROOT/hack/build-control-plane.sh")"
+export PATH="$BIN:$PATH"
+
+# A previous run that crashed may have left processes or a half-written state behind.
+"$ROOT/hack/cluster-down.sh" --quiet || true
+mkdir -p "$STATE"/{pki,etcd,logs,pids}
+PKI="$STATE/pki"
+
+say "generating certificates and keys"
+gen_pki() {
+  local o=(-loglevel error)
+  openssl genrsa -out "$PKI/ca.key" 2048 2>/dev/null
+  openssl req -x509 -new -nodes -key "$PKI/ca.key" -subj "/CN=graminsta-local-ca" -days 3650 -out "$PKI/ca.crt" 2>/dev/null
+  cat > "$PKI/server.ext" <<EXT
+subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+extendedKeyUsage=serverAuth
+EXT
+  openssl genrsa -out "$PKI/apiserver.key" 2048 2>/dev/null
+  openssl req -new -key "$PKI/apiserver.key" -subj "/CN=kube-apiserver" -out "$PKI/apiserver.csr" 2>/dev/null
+  openssl x509 -req -in "$PKI/apiserver.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$PKI/server.ext" -out "$PKI/apiserver.crt" 2>/dev/null
+  # Client certificates: CN is the user, O the group.
+  local pair
+  for pair in "admin:system:masters" "controller-manager:" "scheduler:" "kwok:system:masters"; do
+    local name="${pair%%:*}" group="${pair#*:}" cn
+    case "$name" in
+      controller-manager) cn="system:kube-controller-manager" ;;
+      scheduler) cn="system:kube-scheduler" ;;
+      *) cn="$name" ;;
+    esac
+    local subj="/CN=$cn"; [[ -n "$group" ]] && subj="/O=$group/CN=$cn"
+    openssl genrsa -out "$PKI/$name.key" 2048 2>/dev/null
+    openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr" 2>/dev/null
+    openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial -days 3650 \
+      -extfile <(echo "extendedKeyUsage=clientAuth") -out "$PKI/$name.crt" 2>/dev/null
+  done
+  openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
+}
+# Keys are kept between runs (they are the slow part); a fresh etcd is not.
+[[ -f "$PKI/sa.pub" && -f "$PKI/kwok.crt" ]] || gen_pki
+rm -rf "$STATE/etcd"; mkdir -p "$STATE/etcd"
+
+write_kubeconfig() { # name user
+  local file="$STATE/$1.kubeconfig" user="$2"
+  cat > "$file" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: graminsta-local
+  cluster:
+    server: https://127.0.0.1:$API_PORT
+    certificate-authority: $PKI/ca.crt
+users:
+- name: $user
+  user:
+    client-certificate: $PKI/$user.crt
+    client-key: $PKI/$user.key
+contexts:
+- name: graminsta-local
+  context: {cluster: graminsta-local, user: $user}
+current-context: graminsta-local
+KC
+}
+write_kubeconfig admin admin
+write_kubeconfig controller-manager controller-manager
+write_kubeconfig scheduler scheduler
+write_kubeconfig kwok kwok
+KUBECONFIG_PATH="$STATE/admin.kubeconfig"
+
+start() { # name args...
+  local name="$1"; shift
+  setsid "$@" >"$STATE/logs/$name.log" 2>&1 < /dev/null &
+  echo $! > "$STATE/pids/$name.pid"
+}
+
+wait_for() { # what timeout-seconds command...
+  local what="$1" limit="$2"; shift 2
+  local deadline=$(( $(date +%s) + limit ))
+  until "$@" >/dev/null 2>&1; do
+    if (( $(date +%s) > deadline )); then
+      say "timed out after ${limit}s waiting for $what; last log lines:"
+      tail -n 30 "$STATE/logs/"*.log >&2 || true
+      exit 1
+    fi
+    sleep 0.2
+  done
+}
+
+say "starting etcd on 127.0.0.1:$ETCD_PORT"
+start etcd etcd --name graminsta --data-dir "$STATE/etcd" \
+  --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+  --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-cluster "graminsta=http://127.0.0.1:$ETCD_PEER_PORT" --log-level warn --unsafe-no-fsync
+wait_for "etcd" 30 curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
+
+say "starting kube-apiserver on https://127.0.0.1:$API_PORT"
+cat > "$STATE/apiserver.args" <<ARGS
+--etcd-servers=http://127.0.0.1:$ETCD_PORT
+--bind-address=127.0.0.1
+--advertise-address=127.0.0.1
+--secure-port=$API_PORT
+--tls-cert-file=$PKI/apiserver.crt
+--tls-private-key-file=$PKI/apiserver.key
+--client-ca-file=$PKI/ca.crt
+--service-account-issuer=https://kubernetes.default.svc.cluster.local
+--service-account-key-file=$PKI/sa.pub
+--service-account-signing-key-file=$PKI/sa.key
+--service-cluster-ip-range=$SERVICE_CIDR
+--authorization-mode=Node,RBAC
+--enable-admission-plugins=NodeRestriction
+--endpoint-reconciler-type=none
+--profiling=false
+--event-ttl=30m
+ARGS
+start kube-apiserver kube-apiserver $(cat "$STATE/apiserver.args")
+api_ready() { curl -fsS --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" "https://127.0.0.1:$API_PORT/readyz"; }
+wait_for "kube-apiserver /readyz" 90 api_ready
+
+say "starting kube-controller-manager and kube-scheduler"
+start kube-controller-manager kube-controller-manager \
+  --kubeconfig="$STATE/controller-manager.kubeconfig" \
+  --authentication-kubeconfig="$STATE/controller-manager.kubeconfig" \
+  --authorization-kubeconfig="$STATE/controller-manager.kubeconfig" \
+  --bind-address=127.0.0.1 --secure-port="$KCM_PORT" --leader-elect=false \
+  --use-service-account-credentials=true \
+  --service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
+  --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
+  --allocate-node-cidrs=true --cluster-cidr="$POD_CIDR" --service-cluster-ip-range="$SERVICE_CIDR" \
+  --controllers='*,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller' \
+  --horizontal-pod-autoscaler-sync-period=5s \
+  --profiling=false
+start kube-scheduler kube-scheduler \
+  --kubeconfig="$STATE/scheduler.kubeconfig" \
+  --authentication-kubeconfig="$STATE/scheduler.kubeconfig" \
+  --authorization-kubeconfig="$STATE/scheduler.kubeconfig" \
+  --bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --leader-elect=false --profiling=false
+
+say "starting kwok with $NODES fake node(s)"
+start kwok kwok --kubeconfig="$STATE/kwok.kubeconfig" \
+  --config="$BIN/kwok-stages/stages.yaml" \
+  --manage-all-nodes=false \
+  --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+  --node-lease-duration-seconds=40 \
+  --cidr=10.0.0.1/16 --node-ip=127.0.0.1 \
+  --server-address="127.0.0.1:$KWOK_PORT"
+
+kc() { kubectl --kubeconfig "$KUBECONFIG_PATH" "$@"; }
+nodes_yaml=""
+for i in $(seq 1 "$NODES"); do
+  nodes_yaml+="
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$i
+  annotations: {kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: '0'}
+  labels: {kubernetes.io/hostname: kwok-node-$i, kubernetes.io/os: linux, kubernetes.io/arch: amd64, type: kwok, topology.kubernetes.io/zone: zone-$(( (i - 1) % 3 + 1 ))}
+status:
+  allocatable: {cpu: '32', memory: 256Gi, pods: '110'}
+  capacity: {cpu: '32', memory: 256Gi, pods: '110'}
+"
+done
+wait_for "RBAC bootstrap" 60 kc get clusterrole system:kube-scheduler
+printf '%s\n' "$nodes_yaml" | kc apply -f - >/dev/null
+
+node_ready() { [[ "$(kc get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" -ge "$NODES" ]]; }
+wait_for "kwok nodes Ready" 60 node_ready
+wait_for "default ServiceAccount" 60 kc get serviceaccount default -n default
+
+elapsed=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+say "control plane ready in ${elapsed}s ($(kc version -o json | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | tail -1)); KUBECONFIG=$KUBECONFIG_PATH"
+echo "$KUBECONFIG_PATH"

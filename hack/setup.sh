@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh machine: npm packages, Debian packages (as root) and the
+# control-plane binaries. Safe to run again: each step is skipped when already done.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+say() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if (( node_major < 20 )); then say "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))"; exit 1; fi
+
+# Debian packages: PostgreSQL and Redis for the service tests, Lua for the Argo CD health check,
+# Chromium for the browser tests.
+need_pkgs=()
+[[ -x /usr/lib/postgresql/15/bin/postgres || -n "$(ls /usr/lib/postgresql/*/bin/postgres 2>/dev/null)" ]] || need_pkgs+=(postgresql)
+command -v redis-server >/dev/null || need_pkgs+=(redis-server)
+command -v redis-cli >/dev/null || need_pkgs+=(redis-tools)
+command -v lua5.4 >/dev/null || need_pkgs+=(lua5.4)
+command -v chromium >/dev/null || need_pkgs+=(chromium)
+command -v openssl >/dev/null || need_pkgs+=(openssl)
+if ((${#need_pkgs[@]})); then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    say "installing Debian packages: ${need_pkgs[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  else
+    say "missing: ${need_pkgs[*]} (install them with your package manager; not root, so not installing)"
+  fi
+fi
+# The stock Redis service would take port 6379; the tests start their own servers.
+if command -v systemctl >/dev/null && systemctl is-active --quiet redis-server 2>/dev/null; then systemctl stop redis-server || true; fi
+
+stamp="node_modules/.graminsta-lock-hash"
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+else
+  say "npm packages up to date"
+fi
+
+say "control-plane binaries"
+bash hack/build-control-plane.sh >/dev/null
+say "ready"

@@ -1,0 +1,199 @@
+// Pure status computation: from what the informers observed to the GraminstaApp status, conditions
+// included. No I/O and no clock: `now` is passed in.
+import type { V1Deployment, V1StatefulSet, V1Job, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+
+/** A condition shaped like metav1.Condition. */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+/** The tiers whose readiness the status reports, each with its condition type. */
+export const tierConditions = ['ApiReady', 'WebReady', 'DatabaseReady', 'CacheReady'] as const;
+
+/** The readiness of one tier as observed. */
+export interface TierState {
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
+}
+
+/** What the reconciler observed this round, grouped by tier. */
+export interface Observation {
+  generation: number;
+  stage: string;
+  apiDeployment?: V1Deployment;
+  apiAutoscaler?: V2HorizontalPodAutoscaler;
+  /** The desired api replica count when no HPA scales it. */
+  apiDesiredReplicas: number;
+  webEnabled: boolean;
+  webDeployment?: V1Deployment;
+  webDesiredReplicas: number;
+  database: { kind: 'in-cluster' | 'sidecar' | 'external'; primary?: V1StatefulSet; replicas?: V1StatefulSet; desiredReplicas: number };
+  cache: { enabled: boolean; nodes?: V1StatefulSet[]; desiredNodes: number; formJob?: V1Job };
+  migrateJob?: V1Job;
+  endpoints: { api: string; web: string; cdn: string };
+  selector: string;
+  /** An error met while reconciling (terminal or not); it makes the app Degraded. */
+  error?: { reason: string; message: string };
+  paused: boolean;
+}
+
+/** The status subtree the operator owns. */
+export interface AppStatus {
+  observedGeneration: number;
+  stage: string;
+  conditions: Condition[];
+  api: { replicas: number; readyReplicas: number };
+  web: { replicas: number; readyReplicas: number };
+  database: { primaryReady: boolean; readyReplicas: number };
+  cache: { readyNodes: number };
+  endpoints: { api: string; web: string; cdn: string };
+  replicas: number;
+  selector: string;
+}
+
+function rolledOut(d: V1Deployment | V1StatefulSet | undefined, want: number): TierState | undefined {
+  if (!d) return { status: 'False', reason: 'NotCreated', message: 'waiting for the workload to be created' };
+  const s = d.status ?? {};
+  const gen = d.metadata?.generation ?? 0;
+  if ((s.observedGeneration ?? 0) < gen) {
+    return { status: 'False', reason: 'RolloutPending', message: `${d.kind ?? 'workload'} ${d.metadata?.name} has not observed its latest spec yet` };
+  }
+  const ready = s.readyReplicas ?? 0;
+  const updated = s.updatedReplicas ?? 0;
+  if (ready < want) {
+    return { status: 'False', reason: 'PodsNotReady', message: `${ready}/${want} pods of ${d.metadata?.name} are ready` };
+  }
+  if (updated < want) {
+    return { status: 'False', reason: 'RollingUpdate', message: `${updated}/${want} pods of ${d.metadata?.name} run the latest template` };
+  }
+  return undefined;
+}
+
+/** The number of api pods that should run now: the HPA's current desire, else the spec's replicas. */
+export function apiWanted(o: Observation): number {
+  if (o.apiAutoscaler) {
+    return Math.max(o.apiAutoscaler.status?.desiredReplicas ?? 0, o.apiAutoscaler.spec?.minReplicas ?? 1, 1);
+  }
+  return o.apiDesiredReplicas;
+}
+
+/** Readiness of each tier, by condition type. */
+export function tierStates(o: Observation): Record<(typeof tierConditions)[number], TierState> {
+  const api = rolledOut(o.apiDeployment, Math.min(apiWanted(o), o.apiDeployment?.spec?.replicas ?? apiWanted(o)));
+  let web: TierState | undefined = { status: 'True', reason: 'NotRequired', message: `the web client is served by the api tier at stage ${o.stage}` };
+  if (o.webEnabled) web = rolledOut(o.webDeployment, o.webDeployment?.spec?.replicas ?? o.webDesiredReplicas);
+
+  let database: TierState | undefined;
+  if (o.database.kind === 'external') {
+    database = { status: 'True', reason: 'External', message: 'using the external database from its Secret' };
+  } else if (o.database.kind === 'sidecar') {
+    database = api ? { status: 'False', reason: api.reason, message: `the database runs beside the api: ${api.message}` } : undefined;
+  } else {
+    database = rolledOut(o.database.primary, 1) ?? rolledOut(o.database.replicas, o.database.desiredReplicas);
+    if (o.database.desiredReplicas === 0) database = rolledOut(o.database.primary, 1);
+  }
+  if (!database && o.migrateJob && !(o.migrateJob.status?.succeeded ?? 0)) {
+    const failed = o.migrateJob.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True');
+    database = failed
+      ? { status: 'False', reason: 'MigrationFailed', message: `Job ${o.migrateJob.metadata?.name} failed: see its pod logs` }
+      : { status: 'False', reason: 'Migrating', message: `waiting for the schema migration Job ${o.migrateJob.metadata?.name}` };
+  }
+
+  let cache: TierState | undefined = { status: 'True', reason: 'NotRequired', message: `no cache at stage ${o.stage}` };
+  if (o.cache.enabled) {
+    const nodes = o.cache.nodes ?? [];
+    const ready = nodes.reduce((n, s) => n + (s.status?.readyReplicas ?? 0), 0);
+    cache = undefined;
+    if (ready < o.cache.desiredNodes) {
+      cache = { status: 'False', reason: 'NodesNotReady', message: `${ready}/${o.cache.desiredNodes} Redis nodes are ready` };
+    } else if (o.cache.formJob && !(o.cache.formJob.status?.succeeded ?? 0)) {
+      cache = { status: 'False', reason: 'ClusterForming', message: `waiting for Job ${o.cache.formJob.metadata?.name} to form the Redis Cluster` };
+    }
+  }
+  const ok = (t: TierState | undefined, what: string): TierState => t ?? { status: 'True', reason: 'Ready', message: `${what} is ready` };
+  return {
+    ApiReady: ok(api, 'the api tier'),
+    WebReady: ok(web, 'the web tier'),
+    DatabaseReady: ok(database, 'the database'),
+    CacheReady: ok(cache, 'the cache'),
+  };
+}
+
+/** Keeps lastTransitionTime of a condition whose status did not change. */
+export function setCondition(previous: Condition[] | undefined, next: Omit<Condition, 'lastTransitionTime'>, now: string): Condition {
+  const old = previous?.find((c) => c.type === next.type);
+  const lastTransitionTime = old && old.status === next.status ? old.lastTransitionTime : now;
+  return { ...next, lastTransitionTime };
+}
+
+/** Computes the whole status from an observation and the previous status. */
+export function computeStatus(o: Observation, previous: Partial<AppStatus> | undefined, now: string): AppStatus {
+  const tiers = tierStates(o);
+  const notReady = tierConditions.filter((t) => tiers[t].status !== 'True');
+  const conditions: Condition[] = [];
+  const put = (c: Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>) =>
+    conditions.push(setCondition(previous?.conditions, { ...c, observedGeneration: o.generation }, now));
+
+  if (o.error) {
+    put({ type: 'Ready', status: 'False', reason: o.error.reason, message: o.error.message });
+  } else if (notReady.length === 0) {
+    put({ type: 'Ready', status: 'True', reason: 'AllTiersReady', message: `all tiers of stage ${o.stage} are ready` });
+  } else {
+    put({ type: 'Ready', status: 'False', reason: 'TiersNotReady', message: notReady.map((t) => `${t}: ${tiers[t].message}`).join('; ') });
+  }
+  if (o.paused) {
+    put({ type: 'Progressing', status: 'False', reason: 'Paused', message: 'spec.paused is true: the operator changes nothing until it is false' });
+  } else if (notReady.length > 0) {
+    put({ type: 'Progressing', status: 'True', reason: 'Reconciling', message: `rolling out stage ${o.stage}: waiting for ${notReady.join(', ')}` });
+  } else {
+    put({ type: 'Progressing', status: 'False', reason: 'ReconcileComplete', message: `stage ${o.stage} is rolled out` });
+  }
+  put(
+    o.error
+      ? { type: 'Degraded', status: 'True', reason: o.error.reason, message: o.error.message }
+      : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'no errors' },
+  );
+  for (const t of tierConditions) put({ type: t, ...tiers[t] });
+
+  const apiReady = o.apiDeployment?.status?.readyReplicas ?? 0;
+  const apiReplicas = o.apiDeployment?.status?.replicas ?? 0;
+  const dbReplicasReady = o.database.replicas?.status?.readyReplicas ?? 0;
+  const cacheReady = (o.cache.nodes ?? []).reduce((n, s) => n + (s.status?.readyReplicas ?? 0), 0);
+  return {
+    observedGeneration: o.generation,
+    stage: o.stage,
+    conditions,
+    api: { replicas: apiReplicas, readyReplicas: apiReady },
+    web: { replicas: o.webDeployment?.status?.replicas ?? 0, readyReplicas: o.webDeployment?.status?.readyReplicas ?? 0 },
+    database: {
+      primaryReady:
+        o.database.kind === 'external' ||
+        (o.database.kind === 'sidecar' ? apiReady > 0 : (o.database.primary?.status?.readyReplicas ?? 0) > 0),
+      readyReplicas: dbReplicasReady,
+    },
+    cache: { readyNodes: cacheReady },
+    endpoints: o.endpoints,
+    replicas: apiReplicas,
+    selector: o.selector,
+  };
+}
+
+/** True when two statuses differ in anything but key order. */
+export function statusChanged(a: unknown, b: unknown): boolean {
+  return canonical(a) !== canonical(b);
+}
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, value: unknown) =>
+    value && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([x], [y]) => x.localeCompare(y)))
+      : value,
+  );
+}
+

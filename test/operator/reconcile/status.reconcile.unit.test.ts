@@ -1,0 +1,152 @@
+import { expect } from 'chai';
+import type { V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
+import { computeStatus, setCondition, statusChanged, tierStates, type Observation } from '../../../operator/reconcile/status.reconcile.js';
+
+const now = '2026-01-01T00:00:00Z';
+const later = '2026-01-01T00:05:00Z';
+
+function deployment(name: string, replicas: number, ready: number, opts: { generation?: number; observed?: number; updated?: number } = {}): V1Deployment {
+  return {
+    kind: 'Deployment',
+    metadata: { name, generation: opts.generation ?? 1 },
+    spec: { replicas, selector: {}, template: {} },
+    status: { observedGeneration: opts.observed ?? 1, replicas, readyReplicas: ready, updatedReplicas: opts.updated ?? replicas },
+  };
+}
+
+function statefulSet(name: string, replicas: number, ready: number): V1StatefulSet {
+  return {
+    kind: 'StatefulSet',
+    metadata: { name, generation: 1 },
+    spec: { replicas, selector: {}, template: {}, serviceName: name },
+    status: { observedGeneration: 1, replicas, readyReplicas: ready, updatedReplicas: replicas },
+  };
+}
+
+function observation(over: Partial<Observation> = {}): Observation {
+  return {
+    generation: 3,
+    stage: 'data-layer',
+    apiDeployment: deployment('g-api', 3, 3),
+    apiDesiredReplicas: 3,
+    webEnabled: true,
+    webDeployment: deployment('g-web', 2, 2),
+    webDesiredReplicas: 2,
+    database: { kind: 'in-cluster', primary: statefulSet('g-db', 1, 1), replicas: statefulSet('g-db-replica', 2, 2), desiredReplicas: 2 },
+    cache: { enabled: true, nodes: [statefulSet('g-redis', 6, 6)], desiredNodes: 6 },
+    endpoints: { api: 'https://api.example.com', web: 'https://example.com', cdn: 'https://cdn.example.com' },
+    selector: 'app.kubernetes.io/instance=g,app.kubernetes.io/component=api',
+    paused: false,
+    ...over,
+  };
+}
+
+const cond = (s: ReturnType<typeof computeStatus>, type: string) => s.conditions.find((c) => c.type === type)!;
+
+describe('status.reconcile', () => {
+  it('is Ready when every tier is ready', () => {
+    const s = computeStatus(observation(), undefined, now);
+    expect(cond(s, 'Ready')).to.include({ status: 'True', reason: 'AllTiersReady' });
+    expect(cond(s, 'Progressing')).to.include({ status: 'False', reason: 'ReconcileComplete' });
+    expect(cond(s, 'Degraded')).to.include({ status: 'False', reason: 'AsExpected' });
+    expect(s).to.deep.include({ observedGeneration: 3, stage: 'data-layer', replicas: 3 });
+    expect(s.api).to.deep.equal({ replicas: 3, readyReplicas: 3 });
+    expect(s.database).to.deep.equal({ primaryReady: true, readyReplicas: 2 });
+    expect(s.cache).to.deep.equal({ readyNodes: 6 });
+  });
+
+  it('says which tier is not ready and why', () => {
+    const s = computeStatus(observation({ apiDeployment: deployment('g-api', 3, 1) }), undefined, now);
+    expect(cond(s, 'Ready')).to.include({ status: 'False', reason: 'TiersNotReady' });
+    expect(cond(s, 'Ready').message).to.contain('ApiReady: 1/3 pods of g-api are ready');
+    expect(cond(s, 'ApiReady')).to.include({ status: 'False', reason: 'PodsNotReady' });
+    expect(cond(s, 'Progressing')).to.include({ status: 'True', reason: 'Reconciling' });
+  });
+
+  it('waits for a Deployment to observe its latest generation', () => {
+    const s = tierStates(observation({ apiDeployment: deployment('g-api', 3, 3, { generation: 2, observed: 1 }) }));
+    expect(s.ApiReady).to.include({ status: 'False', reason: 'RolloutPending' });
+  });
+
+  it('reports a rolling update', () => {
+    const s = tierStates(observation({ webDeployment: deployment('g-web', 2, 2, { updated: 1 }) }));
+    expect(s.WebReady).to.include({ status: 'False', reason: 'RollingUpdate' });
+  });
+
+  it('counts a missing workload as not created', () => {
+    const s = tierStates(observation({ webDeployment: undefined }));
+    expect(s.WebReady).to.include({ status: 'False', reason: 'NotCreated' });
+  });
+
+  it('marks disabled tiers as not required', () => {
+    const s = tierStates(observation({ webEnabled: false, webDeployment: undefined, cache: { enabled: false, desiredNodes: 0 } }));
+    expect(s.WebReady).to.include({ status: 'True', reason: 'NotRequired' });
+    expect(s.CacheReady).to.include({ status: 'True', reason: 'NotRequired' });
+  });
+
+  it('waits for read replicas', () => {
+    const s = tierStates(observation({ database: { kind: 'in-cluster', primary: statefulSet('g-db', 1, 1), replicas: statefulSet('g-db-replica', 2, 1), desiredReplicas: 2 } }));
+    expect(s.DatabaseReady).to.include({ status: 'False', reason: 'PodsNotReady' });
+  });
+
+  it('reports an external database as ready without a StatefulSet', () => {
+    const s = computeStatus(observation({ database: { kind: 'external', desiredReplicas: 0 } }), undefined, now);
+    expect(cond(s, 'DatabaseReady')).to.include({ status: 'True', reason: 'External' });
+    expect(s.database.primaryReady).to.equal(true);
+  });
+
+  it('reports cache nodes that are not ready, then a forming cluster', () => {
+    expect(tierStates(observation({ cache: { enabled: true, nodes: [statefulSet('g-redis', 6, 4)], desiredNodes: 6 } })).CacheReady).to.include({ reason: 'NodesNotReady' });
+    const forming = observation({
+      cache: { enabled: true, nodes: [statefulSet('g-redis', 6, 6)], desiredNodes: 6, formJob: { metadata: { name: 'g-redis-form' }, status: {} } },
+    });
+    expect(tierStates(forming).CacheReady).to.include({ reason: 'ClusterForming' });
+  });
+
+  it('reports a failed migration', () => {
+    const s = tierStates(
+      observation({ migrateJob: { metadata: { name: 'g-migrate-1' }, status: { conditions: [{ type: 'Failed', status: 'True' }] } } }),
+    );
+    expect(s.DatabaseReady).to.include({ status: 'False', reason: 'MigrationFailed' });
+  });
+
+  it('is Degraded with the error reason when reconciling failed', () => {
+    const s = computeStatus(observation({ error: { reason: 'ExternalDatabaseSecretNotFound', message: 'Secret photos/rds was not found' } }), undefined, now);
+    expect(cond(s, 'Degraded')).to.include({ status: 'True', reason: 'ExternalDatabaseSecretNotFound' });
+    expect(cond(s, 'Ready')).to.include({ status: 'False', reason: 'ExternalDatabaseSecretNotFound' });
+  });
+
+  it('says so when paused', () => {
+    expect(cond(computeStatus(observation({ paused: true }), undefined, now), 'Progressing')).to.include({ status: 'False', reason: 'Paused' });
+  });
+
+  it('uses the HPA desire for the api tier', () => {
+    const s = tierStates(
+      observation({
+        apiDeployment: deployment('g-api', 5, 5),
+        apiAutoscaler: { spec: { minReplicas: 3, maxReplicas: 10, scaleTargetRef: { kind: 'Deployment', name: 'g-api' } }, status: { desiredReplicas: 5, currentReplicas: 5 } },
+      }),
+    );
+    expect(s.ApiReady.status).to.equal('True');
+  });
+
+  it('keeps lastTransitionTime while a condition keeps its status', () => {
+    const first = computeStatus(observation(), undefined, now);
+    const second = computeStatus(observation(), first, later);
+    expect(cond(second, 'Ready').lastTransitionTime).to.equal(now);
+    expect(statusChanged(first, second)).to.equal(false);
+    const third = computeStatus(observation({ apiDeployment: deployment('g-api', 3, 2) }), second, later);
+    expect(cond(third, 'Ready').lastTransitionTime).to.equal(later);
+    expect(statusChanged(second, third)).to.equal(true);
+  });
+
+  it('setCondition stamps a new transition time on a status change', () => {
+    const old = [{ type: 'Ready', status: 'False' as const, reason: 'X', message: '', lastTransitionTime: now }];
+    expect(setCondition(old, { type: 'Ready', status: 'True', reason: 'Y', message: '' }, later).lastTransitionTime).to.equal(later);
+    expect(setCondition(old, { type: 'Ready', status: 'False', reason: 'Z', message: '' }, later).lastTransitionTime).to.equal(now);
+  });
+
+  it('ignores key order when comparing statuses', () => {
+    expect(statusChanged({ a: 1, b: { c: 2, d: 3 } }, { b: { d: 3, c: 2 }, a: 1 })).to.equal(false);
+  });
+});
