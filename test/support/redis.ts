@@ -1,0 +1,100 @@
+// Starts real local redis-server processes (standalone, or a three-primary Redis Cluster) on free loopback ports, in temp dirs.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, waitFor } from './postgres.js';
+
+const execFileP = promisify(execFile);
+
+/** A running Redis deployment: `nodes` as `host:port`; kill/restart simulate outages. */
+export interface RedisDeployment {
+  mode: 'standalone' | 'cluster';
+  nodes: string[];
+  /** Kills every node with SIGKILL (the data dir is kept). */
+  kill: () => Promise<void>;
+  /** Starts the killed nodes again on the same ports (a cluster is re-formed from its nodes.conf). */
+  restart: () => Promise<void>;
+  /** Kills every node and removes the temp dir. */
+  stop: () => Promise<void>;
+}
+
+interface Node {
+  port: number;
+  dir: string;
+  proc: ChildProcess | null;
+}
+
+async function cli(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await execFileP('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args]);
+  return stdout;
+}
+
+function startNode(node: Node, cluster: boolean): void {
+  const args = ['--port', String(node.port), '--bind', '127.0.0.1', '--dir', node.dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'no'];
+  if (cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000');
+  node.proc = spawn('redis-server', args, { stdio: 'ignore' });
+}
+
+async function killNode(node: Node): Promise<void> {
+  const proc = node.proc;
+  if (!proc || proc.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    proc.once('exit', () => resolve());
+    proc.kill('SIGKILL');
+  });
+  node.proc = null;
+}
+
+async function deployment(count: number, cluster: boolean): Promise<RedisDeployment> {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-redis-'));
+  const nodes: Node[] = [];
+  for (let i = 0; i < count; i++) {
+    const dir = path.join(root, `n${i}`);
+    await fs.mkdir(dir);
+    nodes.push({ port: await freePort(), dir, proc: null });
+  }
+  const startAll = async () => {
+    for (const n of nodes) startNode(n, cluster);
+    for (const n of nodes) await waitFor(`redis on ${n.port}`, async () => (await cli(n.port, 'ping')).trim() === 'PONG', 15000);
+    if (cluster) {
+      await waitFor('cluster state ok', async () => {
+        for (const n of nodes) if (!(await cli(n.port, 'cluster', 'info')).includes('cluster_state:ok')) return false;
+        return true;
+      }, 30000, 200);
+    }
+  };
+  for (const n of nodes) startNode(n, cluster);
+  for (const n of nodes) await waitFor(`redis on ${n.port}`, async () => (await cli(n.port, 'ping')).trim() === 'PONG', 15000);
+  if (cluster) {
+    await execFileP('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+    await waitFor('cluster state ok', async () => {
+      for (const n of nodes) if (!(await cli(n.port, 'cluster', 'info')).includes('cluster_state:ok')) return false;
+      return true;
+    }, 30000, 200);
+  }
+  const killAll = async () => {
+    await Promise.all(nodes.map(killNode));
+  };
+  return {
+    mode: cluster ? 'cluster' : 'standalone',
+    nodes: nodes.map((n) => `127.0.0.1:${n.port}`),
+    kill: killAll,
+    restart: startAll,
+    stop: async () => {
+      await killAll();
+      await fs.rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts one standalone redis-server; call `stop()` when done. */
+export function startRedis(): Promise<RedisDeployment> {
+  return deployment(1, false);
+}
+
+/** Starts a Redis Cluster of three primaries (no replicas) and waits for cluster_state:ok; call `stop()` when done. */
+export function startRedisCluster(): Promise<RedisDeployment> {
+  return deployment(3, true);
+}

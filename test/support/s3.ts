@@ -1,0 +1,38 @@
+// Starts an in-process S3-compatible server (s3rver) on a free loopback port with a temp directory.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import S3rver from 's3rver';
+import { freePort } from './postgres.js';
+
+/** A running S3-compatible endpoint with one bucket; s3rver accepts the credentials S3RVER/S3RVER. */
+export interface S3Server {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  directory: string;
+  /** Stops the server and removes its directory. */
+  stop: () => Promise<void>;
+}
+
+/** Starts s3rver with `bucket` created; call `stop()` when done. */
+export async function startS3(bucket = 'photos'): Promise<S3Server> {
+  const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-s3-'));
+  const port = await freePort();
+  const server = new S3rver({ port, address: '127.0.0.1', directory, silent: true, configureBuckets: [{ name: bucket, configs: [] }] });
+  await server.run();
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    bucket,
+    region: 'us-east-1',
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+    directory,
+    stop: async () => {
+      await server.close();
+      await fs.rm(directory, { recursive: true, force: true });
+    },
+  };
+}
