@@ -52,6 +52,8 @@ export const SINGULAR = 'graminstaapp';
 export const SHORT_NAMES = ['gapp', 'graminsta'];
 /** The six stages, smallest first. */
 export const STAGES = ['single-machine', 'split-database', 'split-clients', 'load-balanced', 'cdn', 'data-layer'] as const;
+/** One of the six stages. */
+export type Stage = (typeof STAGES)[number];
 
 // Kubernetes' own resource.Quantity pattern (apimachinery), anchored.
 const QUANTITY_PATTERN =
@@ -193,7 +195,8 @@ const web: SchemaNode = {
   properties: {
     enabled: {
       type: 'boolean',
-      description: 'Whether the web client runs as its own tier. Omitted: true from stage split-clients on.',
+      description:
+        'Whether the web client runs as its own tier. Omitted: true from stage split-clients on, or whenever other web fields are set.',
     },
     replicas: replicas('Number of web pods when autoscaling is absent.', 1000),
     autoscaling: autoscaling('web'),
@@ -207,6 +210,10 @@ const ingress: SchemaNode = {
   description:
     'An Ingress in front of the API and web tiers (from stage load-balanced on). Without hosts, one host-less Ingress routes /api to the API and everything else to web.',
   properties: {
+    enabled: {
+      type: 'boolean',
+      description: 'Whether the Ingress exists. Omitted: true from stage load-balanced on, or whenever other ingress fields are set.',
+    },
     className: {
       type: 'string',
       description: 'IngressClass that implements the Ingress; omitted uses the cluster default IngressClass.',
@@ -257,6 +264,10 @@ const cdn: SchemaNode = {
   description:
     'Images in object storage, served to clients from a CDN (from stage cdn on). The API hands out upload URLs and image URLs on publicBaseURL.',
   properties: {
+    enabled: {
+      type: 'boolean',
+      description: 'Whether images live in object storage behind a CDN. Omitted: true from stage cdn on, or whenever other cdn fields are set.',
+    },
     publicBaseURL: {
       type: 'string',
       description:
@@ -365,7 +376,7 @@ const cache: SchemaNode = {
   properties: {
     enabled: {
       type: 'boolean',
-      description: 'Whether the Redis cache runs. Omitted: true at stage data-layer.',
+      description: 'Whether the Redis cache runs. Omitted: true at stage data-layer, or whenever other cache fields are set.',
     },
     shards: {
       type: 'integer',

@@ -66,7 +66,7 @@ export interface ResourceRequirements {
 
 /** The web client tier: the photo service in web mode, its own Deployment and Service (from stage split-clients on). */
 export interface WebSpec {
-  /** Whether the web client runs as its own tier. Omitted: true from stage split-clients on. */
+  /** Whether the web client runs as its own tier. Omitted: true from stage split-clients on, or whenever other web fields are set. */
   enabled?: boolean;
   /** Number of web pods when autoscaling is absent. */
   replicas?: number;
@@ -78,6 +78,8 @@ export interface WebSpec {
 
 /** An Ingress in front of the API and web tiers (from stage load-balanced on). Without hosts, one host-less Ingress routes /api to the API and everything else to web. */
 export interface IngressSpec {
+  /** Whether the Ingress exists. Omitted: true from stage load-balanced on, or whenever other ingress fields are set. */
+  enabled?: boolean;
   /** IngressClass that implements the Ingress; omitted uses the cluster default IngressClass. */
   className?: string;
   /** Public host name of the API, e.g. api.graminsta.example.com. */
@@ -98,6 +100,8 @@ export interface IngressTLSSpec {
 
 /** Images in object storage, served to clients from a CDN (from stage cdn on). The API hands out upload URLs and image URLs on publicBaseURL. */
 export interface CdnSpec {
+  /** Whether images live in object storage behind a CDN. Omitted: true from stage cdn on, or whenever other cdn fields are set. */
+  enabled?: boolean;
   /** Absolute http(s) URL where clients load images from, e.g. https://cdn.graminsta.example.com. Omitted: images are served through the API. */
   publicBaseURL?: string;
   /** Where the images are stored: exactly one of s3 or volume. Omitted: a volume origin. */
@@ -162,7 +166,7 @@ export interface StorageSpec {
 
 /** A Redis cache in front of profile reads (cache-aside), from stage data-layer on. */
 export interface CacheSpec {
-  /** Whether the Redis cache runs. Omitted: true at stage data-layer. */
+  /** Whether the Redis cache runs. Omitted: true at stage data-layer, or whenever other cache fields are set. */
   enabled?: boolean;
   /** 1 runs a standalone Redis; 3 or more run a Redis Cluster with that many primaries. */
   shards?: number;
