@@ -1,0 +1,62 @@
+// Client-side checks that mirror the API's rules, so people hear about a mistake before a round trip.
+// The API stays the authority: its validation_failed answers are shown the same way.
+
+/** Image types the client offers to upload (the API checks the magic bytes as well). */
+export const imageTypes = ['image/jpeg', 'image/png', 'image/webp', 'image/gif'] as const;
+
+/** The largest upload the client lets through before asking the API (the API's default limit). */
+export const defaultMaxUploadBytes = 10 * 1024 * 1024;
+
+/** The longest caption the form accepts. */
+export const maxCaptionLength = 2200;
+
+/** The result of one field check: null when fine, else a message meant for the person typing. */
+export type FieldError = string | null;
+
+/** Checks a username: 3-30 characters of a-z, 0-9 and _. */
+export function checkUsername(value: string): FieldError {
+  if (value.length === 0) return 'Choose a username.';
+  if (value.length < 3 || value.length > 30) return 'Usernames are 3 to 30 characters long.';
+  if (!/^[a-z0-9_]+$/.test(value)) return 'Use only lowercase letters a-z, digits and _.';
+  return null;
+}
+
+/** Checks a password for sign-up: at least 8 characters, at most 200. */
+export function checkNewPassword(value: string): FieldError {
+  if (value.length === 0) return 'Choose a password.';
+  if (value.length < 8) return 'Passwords need at least 8 characters.';
+  if (value.length > 200) return 'Passwords are at most 200 characters long.';
+  return null;
+}
+
+/** Checks that a log-in field is not empty. */
+export function checkRequired(value: string, what: string): FieldError {
+  return value.length === 0 ? `Enter your ${what}.` : null;
+}
+
+/** Checks an optional display name: at most 50 characters. */
+export function checkDisplayName(value: string): FieldError {
+  return value.length > 50 ? 'Display names are at most 50 characters long.' : null;
+}
+
+/** Checks a bio: at most 300 characters. */
+export function checkBio(value: string): FieldError {
+  return value.length > 300 ? 'Bios are at most 300 characters long.' : null;
+}
+
+/** Checks a caption against the length limit. */
+export function checkCaption(value: string): FieldError {
+  return value.length > maxCaptionLength ? `Captions are at most ${maxCaptionLength} characters long.` : null;
+}
+
+/** Checks a chosen file before upload: an image of a supported type, not empty, not too large. */
+export function checkImageFile(file: { name: string; type: string; size: number }, maxBytes = defaultMaxUploadBytes): FieldError {
+  if (!(imageTypes as readonly string[]).includes(file.type)) {
+    return `${file.name || 'This file'} is not a JPEG, PNG, WebP or GIF image.`;
+  }
+  if (file.size === 0) return `${file.name || 'This file'} is empty.`;
+  if (file.size > maxBytes) {
+    return `${file.name || 'This file'} is ${(file.size / 1024 / 1024).toFixed(1)} MB; the limit is ${Math.floor(maxBytes / 1024 / 1024)} MB.`;
+  }
+  return null;
+}
