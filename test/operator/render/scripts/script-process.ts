@@ -1,0 +1,106 @@
+// Runs the shipped sh scripts as real local processes for the data-tier integration tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const IS_ROOT = process.getuid?.() === 0;
+
+/** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns true, or throws naming `what` (and the last error) after `timeoutMs`. */
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30000, intervalMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: last });
+}
+
+/** Creates a temp directory owned by `user` (when running as root) so the scripts can write to it. */
+export async function makeTempDir(prefix: string, user?: string): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  if (IS_ROOT && user) execFileSync('chown', [user, dir]);
+  return dir;
+}
+
+/** A script started with `sh`, with its combined output kept for assertions. */
+export interface ScriptProcess {
+  readonly child: ChildProcess;
+  /** Everything the process has written to stdout and stderr so far. */
+  output: () => string;
+  /** Resolves with the exit code (or the signal's name) once the process has ended. */
+  readonly exited: Promise<number | string>;
+  /** Sends `signal` to the process (postgres and redis-server are exec'ed, so this reaches the server) and waits for it to end, killing its group after `graceMs`. */
+  stop: (signal?: NodeJS.Signals, graceMs?: number) => Promise<void>;
+}
+
+function killGroup(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // the group is already gone (ESRCH): a left-over `sleep` is what this is for
+  }
+}
+
+/** Options for {@link runScript}. */
+export interface RunScriptOptions {
+  /** The script text, written to `<dir>/<name>` and run with `sh`. */
+  script: string;
+  name: string;
+  dir: string;
+  env: Record<string, string>;
+  args?: string[];
+  /** OS user to run as when the tests run as root (postgres refuses to run as root). */
+  user?: string;
+}
+
+/** Writes a script to disk and runs it with `sh` and only the given environment (plus PATH and HOME). */
+export async function runScript(opts: RunScriptOptions): Promise<ScriptProcess> {
+  const file = path.join(opts.dir, opts.name);
+  await fs.writeFile(file, opts.script, { mode: 0o755 });
+  const argv = ['sh', file, ...(opts.args ?? [])];
+  const command = IS_ROOT && opts.user ? ['setpriv', `--reuid=${opts.user}`, `--regid=${opts.user}`, '--init-groups', ...argv] : argv;
+  const child = spawn(command[0]!, command.slice(1), {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: opts.dir, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, sig) => resolve(code ?? sig ?? 'unknown')));
+  let ended = false;
+  void exited.then(() => (ended = true));
+  const stop = async (signal: NodeJS.Signals = 'SIGINT', graceMs = 15000): Promise<void> => {
+    if (ended) return;
+    child.kill(signal);
+    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
+    if ((await Promise.race([exited, timer])) === 'timeout' && child.pid) {
+      process.kill(-child.pid, 'SIGKILL');
+      await exited;
+    }
+    killGroup(child.pid);
+  };
+  return { child, output: () => out, exited, stop };
+}
