@@ -72,7 +72,7 @@ describe('GraminstaApp schema', () => {
   it('gives every CEL rule a message', () => {
     const rules = allNodes().flatMap(({ node }) => node['x-kubernetes-validations'] ?? []);
     expect(rules.length).to.be.greaterThan(8);
-    for (const rule of rules) expect(rule.message, rule.rule).to.be.a('string').and.not.empty;
+    for (const rule of rules) expect(rule.message.length, rule.rule).to.be.greaterThan(0);
   });
 
   it('declares the status and scale subresources, printer columns and short names', () => {
