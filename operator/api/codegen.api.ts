@@ -32,6 +32,13 @@ export function toOpenApi(node: SchemaNode): Record<string, unknown> {
   return out;
 }
 
+function openApiRoot(): Record<string, unknown> {
+  const root = toOpenApi(rootSchema);
+  // The API server forbids anything but name/generateName restrictions on metadata, even a description.
+  (root.properties as Record<string, unknown>).metadata = { type: 'object' };
+  return root;
+}
+
 /** The CustomResourceDefinition object for GraminstaApp. */
 export function crdObject(): Record<string, unknown> {
   return {
@@ -47,7 +54,7 @@ export function crdObject(): Record<string, unknown> {
           name: VERSION,
           served: true,
           storage: true,
-          schema: { openAPIV3Schema: toOpenApi(rootSchema) },
+          schema: { openAPIV3Schema: openApiRoot() },
           subresources: { status: {}, scale: scaleSubresource },
           additionalPrinterColumns: printerColumns,
         },
