@@ -1,0 +1,124 @@
+// Every name and label of the objects rendered for one app comes from here.
+import type { GraminstaApp } from '../api/types.gen.js';
+
+/** The app.kubernetes.io/component values of the rendered objects. */
+export type Component =
+  'api' | 'web' | 'database' | 'database-replica' | 'cache' | 'origin' | 'migrate' | 'ingress' | 'config';
+
+/** The field manager and managed-by label value of this operator. */
+export const MANAGED_BY = 'graminsta-operator';
+
+/** Annotation on pod templates: hash of the configuration (ConfigMaps and Secrets) the pod reads. */
+export const CONFIG_HASH_ANNOTATION = 'graminsta.io/config-hash';
+
+/** Annotation on a generated Secret: the reconciler creates it once if absent and never updates it. */
+export const GENERATED_SECRET_ANNOTATION = 'graminsta.io/generated';
+
+/** Annotation on a workload: the reconciler applies it only once the named Job has completed. */
+export const AFTER_JOB_ANNOTATION = 'graminsta.io/after-job';
+
+/** Longest app name the CRD admits; every child name stays a valid DNS label with it. */
+export const MAX_APP_NAME_LENGTH = 40;
+
+/** The names of every object an app can own, derived from the app's name. */
+export interface AppNames {
+  app: string;
+  namespace: string;
+  api: string;
+  web: string;
+  ingress: string;
+  database: string;
+  databaseHeadless: string;
+  databaseRw: string;
+  databaseReplica: string;
+  databaseReplicaHeadless: string;
+  databaseRo: string;
+  databaseSecret: string;
+  redis: string;
+  redisHeadless: string;
+  redisSecret: string;
+  origin: string;
+  originHeadless: string;
+  originSecret: string;
+  tokenSecret: string;
+  scripts: string;
+  apiConfig: string;
+  webConfig: string;
+  originConfig: string;
+  migratePrefix: string;
+  redisInitPrefix: string;
+}
+
+/** Names of all child objects of an app; throws when the app has no usable name or namespace. */
+export function appNames(app: GraminstaApp): AppNames {
+  const name = app.metadata.name;
+  const namespace = app.metadata.namespace;
+  if (!name) throw new Error('metadata.name: required');
+  if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > MAX_APP_NAME_LENGTH) {
+    throw new Error(
+      `metadata.name: "${name}" must be a DNS-1035 label of at most ${MAX_APP_NAME_LENGTH} characters`,
+    );
+  }
+  if (!namespace) throw new Error('metadata.namespace: required');
+  return {
+    app: name,
+    namespace,
+    api: `${name}-api`,
+    web: `${name}-web`,
+    ingress: name,
+    database: `${name}-db`,
+    databaseHeadless: `${name}-db-headless`,
+    databaseRw: `${name}-db-rw`,
+    databaseReplica: `${name}-db-replica`,
+    databaseReplicaHeadless: `${name}-db-replica-headless`,
+    databaseRo: `${name}-db-ro`,
+    databaseSecret: `${name}-db`,
+    redis: `${name}-redis`,
+    redisHeadless: `${name}-redis-headless`,
+    redisSecret: `${name}-redis`,
+    origin: `${name}-origin`,
+    originHeadless: `${name}-origin-headless`,
+    originSecret: `${name}-origin`,
+    tokenSecret: `${name}-token`,
+    scripts: `${name}-scripts`,
+    apiConfig: `${name}-api-config`,
+    webConfig: `${name}-web-config`,
+    originConfig: `${name}-origin-config`,
+    migratePrefix: `${name}-migrate-`,
+    redisInitPrefix: `${name}-redis-init-`,
+  };
+}
+
+/** The labels that select a component's pods; they never change for the life of the app. */
+export function selectorLabels(app: GraminstaApp, component: Component): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': 'graminsta',
+    'app.kubernetes.io/instance': appNames(app).app,
+    'app.kubernetes.io/component': component,
+  };
+}
+
+/** The full app.kubernetes.io label set of a component's objects and pods. */
+export function labels(app: GraminstaApp, component: Component): Record<string, string> {
+  return {
+    ...selectorLabels(app, component),
+    'app.kubernetes.io/part-of': 'graminsta',
+    'app.kubernetes.io/managed-by': MANAGED_BY,
+  };
+}
+
+/** The metadata every rendered object carries: name, namespace and the component's labels. */
+export function objectMeta(
+  app: GraminstaApp,
+  name: string,
+  component: Component,
+  annotations?: Record<string, string>,
+): { name: string; namespace: string; labels: Record<string, string>; annotations?: Record<string, string> } {
+  const meta = { name, namespace: appNames(app).namespace, labels: labels(app, component) };
+  return annotations && Object.keys(annotations).length > 0 ? { ...meta, annotations } : meta;
+}
+
+/** In-cluster DNS name of a Service of the app (namespace-qualified, independent of the cluster domain). */
+export function serviceHost(app: GraminstaApp, service: string): string {
+  return `${service}.${appNames(app).namespace}.svc`;
+}

@@ -1,0 +1,179 @@
+// Builders shared by the tiers: service-image containers, pod specs, Services, HPAs and PDBs.
+import type {
+  V1Container,
+  V1EnvVar,
+  V1PodDisruptionBudget,
+  V1PodSpec,
+  V1Probe,
+  V1Service,
+  V1ServicePort,
+  V1Volume,
+  V1VolumeMount,
+  V2HorizontalPodAutoscaler,
+} from '@kubernetes/client-node';
+import type { GraminstaApp } from '../api/types.gen.js';
+import { SERVICE_PORT } from './config.render.js';
+import { objectMeta, selectorLabels, type Component } from './names.render.js';
+import type { ContainerKind } from './resources.render.js';
+import { resourcesFor } from './resources.render.js';
+import type { ResourceRequirements } from '../api/types.gen.js';
+import { containerSecurityContext, podSecurityContext, SERVICE_UID } from './security.render.js';
+import type { EffectiveAutoscaling } from '../api/presets.api.js';
+
+/** The writable /tmp every container gets, since root filesystems are read-only. */
+export const TMP_VOLUME: V1Volume = { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } };
+/** Mount of TMP_VOLUME. */
+export const TMP_MOUNT: V1VolumeMount = { name: 'tmp', mountPath: '/tmp' };
+
+/** The mode a service-image container runs in. */
+export type ServiceMode = 'api' | 'web' | 'migrate' | 'origin';
+
+function httpProbe(path: string, periodSeconds: number, failureThreshold: number): V1Probe {
+  return { httpGet: { path, port: 'http' }, periodSeconds, failureThreshold, timeoutSeconds: 2 };
+}
+
+/** A container of the photo service in one mode: settings from a ConfigMap, secrets from Secret refs, probes for HTTP modes. */
+export function serviceContainer(opts: {
+  name: string;
+  mode: ServiceMode;
+  image: string;
+  kind: ContainerKind;
+  resources?: ResourceRequirements;
+  configMap?: string;
+  env?: V1EnvVar[];
+  mounts?: V1VolumeMount[];
+}): V1Container {
+  const container: V1Container = {
+    name: opts.name,
+    image: opts.image,
+    imagePullPolicy: 'IfNotPresent',
+    env: [{ name: 'GRAMINSTA_MODE', value: opts.mode }, ...(opts.env ?? [])],
+    resources: resourcesFor(opts.kind, opts.resources),
+    securityContext: containerSecurityContext(SERVICE_UID),
+    volumeMounts: [TMP_MOUNT, ...(opts.mounts ?? [])],
+  };
+  if (opts.configMap) container.envFrom = [{ configMapRef: { name: opts.configMap } }];
+  if (opts.mode !== 'migrate') {
+    container.ports = [{ name: 'http', containerPort: SERVICE_PORT, protocol: 'TCP' }];
+    container.startupProbe = httpProbe('/healthz', 2, 30);
+    container.livenessProbe = httpProbe('/healthz', 10, 3);
+    container.readinessProbe = httpProbe('/readyz', 5, 2);
+  }
+  return container;
+}
+
+/** A pod spec with the restricted-profile defaults: no service account token, fixed UID/GID, /tmp volume. */
+export function podSpec(opts: {
+  uid: number;
+  containers: V1Container[];
+  initContainers?: V1Container[];
+  volumes?: V1Volume[];
+  restartPolicy?: 'Always' | 'OnFailure' | 'Never';
+  spreadLabels?: Record<string, string>;
+}): V1PodSpec {
+  const spec: V1PodSpec = {
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: podSecurityContext(opts.uid),
+    containers: opts.containers,
+    volumes: [TMP_VOLUME, ...(opts.volumes ?? [])],
+  };
+  if (opts.initContainers && opts.initContainers.length > 0) spec.initContainers = opts.initContainers;
+  if (opts.restartPolicy) spec.restartPolicy = opts.restartPolicy;
+  if (opts.spreadLabels) {
+    spec.topologySpreadConstraints = [
+      {
+        maxSkew: 1,
+        topologyKey: 'kubernetes.io/hostname',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: opts.spreadLabels },
+      },
+    ];
+  }
+  return spec;
+}
+
+/** A ClusterIP Service (or a headless one) selecting a component's pods. */
+export function service(
+  app: GraminstaApp,
+  opts: {
+    name: string;
+    component: Component;
+    selector: Component;
+    ports: V1ServicePort[];
+    headless?: boolean;
+    publishNotReadyAddresses?: boolean;
+  },
+): V1Service {
+  const svc: V1Service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: objectMeta(app, opts.name, opts.component),
+    spec: {
+      type: 'ClusterIP',
+      selector: selectorLabels(app, opts.selector),
+      ports: opts.ports,
+    },
+  };
+  if (opts.headless) svc.spec!.clusterIP = 'None';
+  if (opts.publishNotReadyAddresses) svc.spec!.publishNotReadyAddresses = true;
+  return svc;
+}
+
+/** The HTTP port of a service-image Service: 80 outside, the container's named port inside. */
+export const HTTP_SERVICE_PORT: V1ServicePort = {
+  name: 'http',
+  port: 80,
+  targetPort: 'http',
+  protocol: 'TCP',
+};
+
+/** An autoscaling/v2 HPA on CPU utilization for a Deployment, with the user's behavior passed through. */
+export function hpa(
+  app: GraminstaApp,
+  name: string,
+  component: Component,
+  autoscaling: EffectiveAutoscaling,
+): V2HorizontalPodAutoscaler {
+  const out: V2HorizontalPodAutoscaler = {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: objectMeta(app, name, component),
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+      minReplicas: autoscaling.minReplicas,
+      maxReplicas: autoscaling.maxReplicas,
+      metrics: [
+        {
+          type: 'Resource',
+          resource: {
+            name: 'cpu',
+            target: { type: 'Utilization', averageUtilization: autoscaling.targetCPUUtilizationPercentage },
+          },
+        },
+      ],
+    },
+  };
+  if (autoscaling.behavior) out.spec!.behavior = autoscaling.behavior;
+  return out;
+}
+
+/** A PDB allowing one voluntary disruption at a time, only when the component keeps at least two pods (so drains never block). */
+export function pdb(
+  app: GraminstaApp,
+  name: string,
+  component: Component,
+  minimumReplicas: number,
+): V1PodDisruptionBudget | null {
+  if (minimumReplicas < 2) return null;
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: objectMeta(app, name, component),
+    spec: {
+      maxUnavailable: 1,
+      selector: { matchLabels: selectorLabels(app, component) },
+      unhealthyPodEvictionPolicy: 'AlwaysAllow',
+    },
+  };
+}
