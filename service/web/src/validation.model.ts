@@ -1,3 +1,5 @@
+import { byteSize } from './format.model.js';
+
 // Client-side checks that mirror the API's rules, so people hear about a mistake before a round trip.
 // The API stays the authority: its validation_failed answers are shown the same way.
 
@@ -56,7 +58,7 @@ export function checkImageFile(file: { name: string; type: string; size: number 
   }
   if (file.size === 0) return `${file.name || 'This file'} is empty.`;
   if (file.size > maxBytes) {
-    return `${file.name || 'This file'} is ${(file.size / 1024 / 1024).toFixed(1)} MB; the limit is ${Math.floor(maxBytes / 1024 / 1024)} MB.`;
+    return `${file.name || 'This file'} is ${byteSize(file.size)}; the limit is ${byteSize(maxBytes)}.`;
   }
   return null;
 }
