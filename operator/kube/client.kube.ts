@@ -1,0 +1,152 @@
+// Typed API clients sharing one configuration whose HTTP layer counts every request by method and status code.
+import {
+  ApiextensionsV1Api,
+  AppsV1Api,
+  AutoscalingV2Api,
+  BatchV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  IsomorphicFetchHttpLibrary,
+  KubernetesObjectApi,
+  NetworkingV1Api,
+  PatchStrategy,
+  PolicyV1Api,
+  ServerConfiguration,
+  createConfiguration,
+  wrapHttpLibrary,
+  type Configuration,
+  type HttpLibrary,
+  type KubeConfig,
+  type KubernetesObject,
+  type RequestContext,
+  type ResponseContext,
+} from '@kubernetes/client-node';
+import { statusCodeOf } from './errors.kube.js';
+import type { Metrics } from './metrics.kube.js';
+
+export { isConflict, isNotFound, statusCodeOf } from './errors.kube.js';
+
+/** The API clients the operator uses, all sharing one instrumented configuration. */
+export interface KubeClients {
+  kc: KubeConfig;
+  configuration: Configuration;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  batch: BatchV1Api;
+  networking: NetworkingV1Api;
+  autoscaling: AutoscalingV2Api;
+  policy: PolicyV1Api;
+  coordination: CoordinationV1Api;
+  events: EventsV1Api;
+  apiextensions: ApiextensionsV1Api;
+  customObjects: CustomObjectsApi;
+  objects: KubernetesObjectApi;
+}
+
+// KubernetesObjectApi.makeApiClient builds its own configuration; this keeps ours and still picks up the context's namespace.
+class InstrumentedObjectApi extends KubernetesObjectApi {
+  constructor(configuration: Configuration, kc: KubeConfig) {
+    super(configuration);
+    this.setDefaultNamespace(kc);
+  }
+}
+
+/** Creates the clients for kc's current context; with metrics, every request counts into rest_client_* metrics. */
+export function createKubeClients(kc: KubeConfig, metrics?: Metrics): KubeClients {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('createKubeClients: the kubeconfig has no current cluster');
+  const inner = new IsomorphicFetchHttpLibrary();
+  const configuration = createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kc },
+    httpApi: metrics ? instrumentedHttpLibrary(inner, metrics) : inner,
+  });
+  return {
+    kc,
+    configuration,
+    core: new CoreV1Api(configuration),
+    apps: new AppsV1Api(configuration),
+    batch: new BatchV1Api(configuration),
+    networking: new NetworkingV1Api(configuration),
+    autoscaling: new AutoscalingV2Api(configuration),
+    policy: new PolicyV1Api(configuration),
+    coordination: new CoordinationV1Api(configuration),
+    events: new EventsV1Api(configuration),
+    apiextensions: new ApiextensionsV1Api(configuration),
+    customObjects: new CustomObjectsApi(configuration),
+    objects: new InstrumentedObjectApi(configuration, kc),
+  };
+}
+
+/** Wraps an HTTP library so each request is counted (code "<error>" when no response came back) and timed. */
+export function instrumentedHttpLibrary(inner: HttpLibrary, metrics: Metrics): HttpLibrary {
+  return wrapHttpLibrary({
+    async send(request: RequestContext): Promise<ResponseContext> {
+      const method = request.getHttpMethod().toString();
+      const host = hostOf(request.getUrl());
+      const started = performance.now();
+      try {
+        const response = await inner.send(request).toPromise();
+        metrics.restClientRequestsTotal.inc({ code: String(response.httpStatusCode), method, host });
+        return response;
+      } catch (err) {
+        metrics.restClientRequestsTotal.inc({ code: '<error>', method, host });
+        throw err;
+      } finally {
+        metrics.restClientRequestDuration.observe({ verb: method, host }, (performance.now() - started) / 1000);
+      }
+    },
+  });
+}
+
+/** Server-side applies obj with force under fieldManager and returns the object as stored. */
+export async function applyObject<T extends KubernetesObject>(clients: KubeClients, obj: T, fieldManager: string): Promise<T> {
+  if (!fieldManager) throw new Error('applyObject: fieldManager is required');
+  try {
+    return await clients.objects.patch<T>(obj, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
+  } catch (err) {
+    throw new Error(`while applying ${describe(obj)}`, { cause: err });
+  }
+}
+
+/** Options for deleteObject. */
+export interface DeleteOptions {
+  propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+  /** Delete only if the stored object still has this uid (guards against deleting a re-created object). */
+  uid?: string;
+}
+
+/** Deletes obj (by apiVersion, kind, namespace and name); resolves false when it was already gone. */
+export async function deleteObject(clients: KubeClients, obj: KubernetesObject, opts: DeleteOptions = {}): Promise<boolean> {
+  const propagationPolicy = opts.propagationPolicy ?? 'Background';
+  try {
+    await clients.objects.delete(
+      obj,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      propagationPolicy,
+      opts.uid ? { propagationPolicy, preconditions: { uid: opts.uid } } : undefined,
+    );
+    return true;
+  } catch (err) {
+    if (statusCodeOf(err) === 404) return false;
+    throw new Error(`while deleting ${describe(obj)}`, { cause: err });
+  }
+}
+
+function describe(obj: KubernetesObject): string {
+  const ns = obj.metadata?.namespace ? `${obj.metadata.namespace}/` : '';
+  return `${obj.kind ?? 'object'} ${ns}${obj.metadata?.name ?? '<unnamed>'}`;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'unknown';
+  }
+}
