@@ -1,5 +1,5 @@
 import { ApiError, networkError, parseApiError } from './api-error.model.js';
-import type { Page, Photo, Session, UploadTicket, User } from './types.model.js';
+import type { Id, Page, Photo, Session, UploadTicket, User } from './types.model.js';
 
 /** The subset of fetch the client needs (injectable for tests). */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -85,13 +85,13 @@ export class ApiClient {
   }
 
   /** One photo. */
-  async photo(id: string): Promise<Photo> {
-    return (await this.request<{ photo: Photo }>('GET', `photos/${encodeURIComponent(id)}`)).photo;
+  async photo(id: Id): Promise<Photo> {
+    return (await this.request<{ photo: Photo }>('GET', `photos/${encodeURIComponent(String(id))}`)).photo;
   }
 
   /** Deletes one of your photos. */
-  deletePhoto(id: string): Promise<void> {
-    return this.request('DELETE', `photos/${encodeURIComponent(id)}`);
+  deletePhoto(id: Id): Promise<void> {
+    return this.request('DELETE', `photos/${encodeURIComponent(String(id))}`);
   }
 
   /** A page of a user's photos, newest first. */
@@ -105,13 +105,13 @@ export class ApiClient {
   }
 
   /** Likes a photo. */
-  like(id: string): Promise<void> {
-    return this.request('PUT', `photos/${encodeURIComponent(id)}/like`);
+  like(id: Id): Promise<void> {
+    return this.request('PUT', `photos/${encodeURIComponent(String(id))}/like`);
   }
 
   /** Takes a like back. */
-  unlike(id: string): Promise<void> {
-    return this.request('DELETE', `photos/${encodeURIComponent(id)}/like`);
+  unlike(id: Id): Promise<void> {
+    return this.request('DELETE', `photos/${encodeURIComponent(String(id))}/like`);
   }
 
   private async request<T>(

@@ -1,9 +1,10 @@
 import type { AppContext } from './context.model.js';
 import { h, replace } from './dom.view.js';
 import type { Pager } from './pager.model.js';
+import type { Id } from './types.model.js';
 
 /** Options for pagedList. */
-export interface PagedListOptions<T extends { id: string }> {
+export interface PagedListOptions<T extends { id: Id }> {
   pager: Pager<T>;
   /** The list element the items go into (a ul or div with its own layout class). */
   list: HTMLElement;
@@ -18,7 +19,7 @@ export interface PagedListOptions<T extends { id: string }> {
  * A list that loads more items as its end scrolls into view (infinite scroll), with a
  * "Load more" button for keyboards and for browsers without IntersectionObserver.
  */
-export function pagedList<T extends { id: string }>(ctx: AppContext, options: PagedListOptions<T>): { element: HTMLElement; dispose: () => void } {
+export function pagedList<T extends { id: Id }>(ctx: AppContext, options: PagedListOptions<T>): { element: HTMLElement; dispose: () => void } {
   const { pager, list } = options;
   const footer = h('div', { class: 'list-end' });
   const status = h('p', { class: 'muted list-status', role: 'status' });

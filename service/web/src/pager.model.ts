@@ -1,4 +1,4 @@
-import type { Page } from './types.model.js';
+import type { Id, Page } from './types.model.js';
 
 /** Fetches one page of a list given the cursor of the previous page (null for the first). */
 export type PageLoader<T> = (cursor: string | null) => Promise<Page<T>>;
@@ -15,8 +15,8 @@ export interface PagerState<T> {
  * Walks a cursor-paginated list one page at a time for infinite scroll: one request in flight,
  * items de-duplicated by id (a new photo can shift a page boundary), a failed page can be retried.
  */
-export class Pager<T extends { id: string }> {
-  private readonly seen = new Set<string>();
+export class Pager<T extends { id: Id }> {
+  private readonly seen = new Set<Id>();
   private cursor: string | null = null;
   private inFlight: Promise<T[]> | null = null;
   private generation = 0;

@@ -74,7 +74,7 @@ export function photoCard(ctx: AppContext, photo: Photo, options: { eager?: bool
       ),
       h(
         'a',
-        { href: routeHref({ name: 'photo', id: photo.id }), class: 'muted time-link' },
+        { href: routeHref({ name: 'photo', id: String(photo.id) }), class: 'muted time-link' },
         h('time', { datetime: photo.createdAt, title: new Date(photo.createdAt).toLocaleString() }, timeAgo(photo.createdAt, ctx.now())),
       ),
     ),

@@ -14,7 +14,7 @@ export function photoScreen(ctx: AppContext, id: string): Screen {
     .then((photo) => {
       body.setAttribute('aria-busy', 'false');
       const card = photoCard(ctx, photo, { eager: true });
-      const mine = ctx.session.user?.id === photo.author.id;
+      const mine = String(ctx.session.user?.id) === String(photo.author.id);
       const remove = mine
         ? h('button', {
             type: 'button',

@@ -115,7 +115,7 @@ function gridItem(ctx: AppContext, photo: Photo): HTMLElement {
     {},
     h(
       'a',
-      { href: routeHref({ name: 'photo', id: photo.id }), class: 'grid-link', 'data-photo-id': photo.id },
+      { href: routeHref({ name: 'photo', id: String(photo.id) }), class: 'grid-link', 'data-photo-id': photo.id },
       h('img', { src: resolveImageUrl(photo.thumbnailUrl ?? photo.imageUrl, ctx.config), alt: label, loading: 'lazy', decoding: 'async' }),
       h('span', { class: 'grid-likes', 'aria-hidden': 'true' }, icon('heart'), compactCount(photo.likes)),
     ),

@@ -1,8 +1,11 @@
 // Shapes of the JSON the API answers with (docs/api.md), as the client uses them.
 
+/** An id as the API sends it (numbers today; strings are accepted so the client does not care). */
+export type Id = number | string;
+
 /** A user as the API returns it from /users/:username, /me, /users and /sessions. */
 export interface User {
-  id: string;
+  id: Id;
   username: string;
   displayName: string;
   bio: string;
@@ -15,14 +18,14 @@ export interface User {
 
 /** The author summary embedded in every photo. */
 export interface Author {
-  id: string;
+  id: Id;
   username: string;
   displayName: string;
 }
 
 /** A photo as the API returns it; imageUrl is already on the CDN base URL when one is configured. */
 export interface Photo {
-  id: string;
+  id: Id;
   author: Author;
   caption: string;
   imageUrl: string;

@@ -136,7 +136,7 @@ export function uploadScreen(ctx: AppContext): Screen {
       const photo = await ctx.api.createPhoto(text ? { uploadId: ticket.uploadId, caption: text } : { uploadId: ticket.uploadId });
       setProgress('Shared!', 100);
       ctx.notify('Your photo is shared.');
-      ctx.navigate(routeHref({ name: 'photo', id: photo.id }));
+      ctx.navigate(routeHref({ name: 'photo', id: String(photo.id) }));
     } catch (error) {
       progress.hidden = false;
       progress.classList.add('is-failed');
