@@ -1,0 +1,381 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect, use } from 'chai';
+import chaiAsPromised from 'chai-as-promised';
+import { parse } from 'yaml';
+import {
+  createTestNamespace,
+  deleteTestNamespace,
+  getCluster,
+  repoRoot,
+  waitFor,
+  type TestCluster,
+} from '../../support/cluster.js';
+
+use(chaiAsPromised);
+
+type Json = Record<string, unknown>;
+
+function expectContained(actual: unknown, expected: unknown, path: string): void {
+  if (expected !== null && typeof expected === 'object') {
+    expect(actual, path).to.be.an('object');
+    for (const [key, value] of Object.entries(expected))
+      expectContained((actual as Json)[key], value, `${path}.${key}`);
+  } else {
+    expect(actual, path).to.equal(expected);
+  }
+}
+
+function app(name: string, spec: unknown, metadata: Json = {}): Json {
+  return { apiVersion: 'graminsta.io/v1alpha1', kind: 'GraminstaApp', metadata: { name, ...metadata }, spec };
+}
+
+/** [case name, spec, a pattern the API server's message must contain (the offending field)]. */
+const INVALID: [string, unknown, RegExp][] = [
+  ['users = 0', { users: 0 }, /spec\.users/],
+  ['users is a string', { users: 'many' }, /spec\.users/],
+  ['negative api replicas', { api: { replicas: -1 } }, /spec\.api\.replicas/],
+  ['fractional api replicas', { api: { replicas: 1.5 } }, /spec\.api\.replicas/],
+  [
+    'api minReplicas > maxReplicas',
+    { api: { autoscaling: { minReplicas: 5, maxReplicas: 2 } } },
+    /spec\.api\.autoscaling\.minReplicas.*minReplicas must be less than or equal to maxReplicas/,
+  ],
+  [
+    'web minReplicas > maxReplicas',
+    { web: { autoscaling: { minReplicas: 5, maxReplicas: 2 } } },
+    /spec\.web\.autoscaling\.minReplicas/,
+  ],
+  [
+    'api minReplicas = 0',
+    { api: { autoscaling: { minReplicas: 0 } } },
+    /spec\.api\.autoscaling\.minReplicas/,
+  ],
+  [
+    'CPU target above 100 %',
+    { api: { autoscaling: { targetCPUUtilizationPercentage: 150 } } },
+    /spec\.api\.autoscaling\.targetCPUUtilizationPercentage/,
+  ],
+  [
+    'two origin kinds at once',
+    { cdn: { origin: { s3: { bucket: 'photos' }, volume: { size: '1Gi' } } } },
+    /spec\.cdn\.origin.*exactly one of s3 or volume/,
+  ],
+  ['no origin kind', { cdn: { origin: {} } }, /spec\.cdn\.origin.*exactly one of s3 or volume/],
+  [
+    'external database with readReplicas',
+    { database: { external: { secretName: 'rds' }, readReplicas: 2 } },
+    /spec\.database\.readReplicas.*external/,
+  ],
+  [
+    'external database with storage',
+    { database: { external: { secretName: 'rds' }, storage: { size: '1Gi' } } },
+    /spec\.database\.storage.*external/,
+  ],
+  [
+    'external database with version',
+    { database: { external: { secretName: 'rds' }, version: '16' } },
+    /spec\.database\.version.*external/,
+  ],
+  [
+    'external database with resources',
+    { database: { external: { secretName: 'rds' }, resources: {} } },
+    /spec\.database\.resources.*external/,
+  ],
+  [
+    'external database without secretName',
+    { database: { external: {} } },
+    /spec\.database\.external\.secretName/,
+  ],
+  ['shards = 2', { cache: { shards: 2 } }, /spec\.cache\.shards.*1 \(standalone\) or at least 3/],
+  ['shards = 0', { cache: { shards: 0 } }, /spec\.cache\.shards/],
+  [
+    'replicasPerShard on a standalone Redis',
+    { cache: { shards: 1, replicasPerShard: 1 } },
+    /spec\.cache\.replicasPerShard/,
+  ],
+  ['ttlSeconds = 0', { cache: { ttlSeconds: 0 } }, /spec\.cache\.ttlSeconds/],
+  [
+    'publicBaseURL with an ftp scheme',
+    { cdn: { publicBaseURL: 'ftp://cdn.example.com' } },
+    /spec\.cdn\.publicBaseURL/,
+  ],
+  ['publicBaseURL that is not a URL', { cdn: { publicBaseURL: 'cdn example' } }, /spec\.cdn\.publicBaseURL/],
+  [
+    'S3 endpoint without a scheme',
+    { cdn: { origin: { s3: { bucket: 'photos', endpoint: 'localhost:9000' } } } },
+    /spec\.cdn\.origin\.s3\.endpoint/,
+  ],
+  [
+    'S3 bucket with capitals',
+    { cdn: { origin: { s3: { bucket: 'My_Photos' } } } },
+    /spec\.cdn\.origin\.s3\.bucket/,
+  ],
+  [
+    'host with an underscore',
+    { ingress: { apiHost: 'api_graminsta.example.com' } },
+    /spec\.ingress\.apiHost/,
+  ],
+  [
+    'host given as a URL',
+    { ingress: { webHost: 'https://graminsta.example.com' } },
+    /spec\.ingress\.webHost/,
+  ],
+  [
+    'tls without any host',
+    { ingress: { tls: { secretName: 'graminsta-tls' } } },
+    /spec\.ingress\.tls.*tls requires apiHost or webHost/,
+  ],
+  [
+    'tls secret name with capitals',
+    { ingress: { apiHost: 'api.example.com', tls: { secretName: 'Graminsta_TLS' } } },
+    /spec\.ingress\.tls\.secretName/,
+  ],
+  [
+    'annotation value that is a number',
+    { ingress: { annotations: { 'example.com/x': 5 } } },
+    /spec\.ingress\.annotations/,
+  ],
+  ['unknown top-level field', { users: 10, replicas: 3 }, /unknown field "spec\.replicas"/],
+  ['unknown nested field', { api: { replica: 3 } }, /unknown field "spec\.api\.replica"/],
+  [
+    'bad memory quantity',
+    { api: { resources: { limits: { memory: '1GB' } } } },
+    /spec\.api\.resources\.limits\.memory/,
+  ],
+  ['bad volume size', { cdn: { origin: { volume: { size: 'big' } } } }, /spec\.cdn\.origin\.volume\.size/],
+  ['image with capitals in the path', { image: 'Graminsta/App:1' }, /spec\.image/],
+  ['image with a space in the tag', { image: 'graminsta:bad tag' }, /spec\.image/],
+  ['unsupported Postgres version', { database: { version: '9' } }, /spec\.database\.version/],
+  ['too many read replicas', { database: { readReplicas: 100 } }, /spec\.database\.readReplicas/],
+  [
+    'storage class with capitals',
+    { database: { storage: { storageClassName: 'Fast' } } },
+    /spec\.database\.storage\.storageClassName/,
+  ],
+  ['paused as a string', { paused: 'yes' }, /spec\.paused/],
+  ['web.enabled as a string', { web: { enabled: 'true' } }, /spec\.web\.enabled/],
+];
+
+describe('GraminstaApp CRD against the API server', function () {
+  this.timeout(300_000);
+  let cluster: TestCluster;
+  let namespace: string;
+
+  async function kubectlOk(args: string[], input?: string): Promise<string> {
+    const out = await cluster.kubectl(['-n', namespace, ...args], input === undefined ? {} : { input });
+    if (out.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${out.stderr.trim()}`);
+    return out.stdout;
+  }
+
+  /** Creates the object with server-side strict field validation; rejects with the API server's message. */
+  function create(obj: Json, dryRun = false): Promise<string> {
+    const args = ['create', '--validate=strict', '-o', 'json', '-f', '-'];
+    return kubectlOk(dryRun ? [...args, '--dry-run=server'] : args, JSON.stringify(obj));
+  }
+
+  before(async () => {
+    cluster = await getCluster();
+    namespace = await createTestNamespace('api-crd');
+  });
+
+  after(async () => {
+    if (namespace) await deleteTestNamespace(namespace);
+  });
+
+  it('installs and becomes Established with its names', async () => {
+    const crd = JSON.parse(await kubectlOk(['get', 'crd', 'graminstaapps.graminsta.io', '-o', 'json'])) as {
+      spec: { names: { shortNames: string[] } };
+      status: { conditions: { type: string; status: string }[] };
+    };
+    expect(crd.status.conditions).to.deep.include.members([
+      { ...crd.status.conditions.find((c) => c.type === 'Established')!, status: 'True' },
+    ]);
+    expect(crd.spec.names.shortNames).to.have.members(['gapp', 'graminsta']);
+  });
+
+  it('kubectl explain teaches the API', async () => {
+    let out = '';
+    await waitFor(
+      'the GraminstaApp OpenAPI to be published',
+      60_000,
+      async () => {
+        const res = await cluster.kubectl(['explain', 'graminstaapp.spec.api.autoscaling']);
+        out = res.stdout.replace(/\s+/g, ' ');
+        return res.code === 0 && out.includes('maxReplicas');
+      },
+      1000,
+    );
+    expect(out).to.include('HorizontalPodAutoscaler');
+    expect(out).to.match(/minReplicas <integer>/);
+    expect(out).to.include('Lower bound of the replica count chosen by the autoscaler');
+    expect(out).to.include('passed unchanged to the HorizontalPodAutoscaler');
+  });
+
+  describe('accepts the examples (fieldValidation=Strict)', () => {
+    it('every stage example and the sample', async () => {
+      const files = (await readdir(join(repoRoot, 'examples'))).filter((f) => f.endsWith('.yaml')).sort();
+      expect(files).to.include.members([
+        'graminsta.yaml',
+        'stage-1-single-machine.yaml',
+        'stage-2-split-database.yaml',
+        'stage-3-split-clients.yaml',
+        'stage-4-load-balanced.yaml',
+        'stage-5-cdn.yaml',
+        'stage-6-data-layer.yaml',
+      ]);
+      for (const file of files) {
+        const example = parse(await readFile(join(repoRoot, 'examples', file), 'utf8')) as Json & {
+          metadata: Json;
+          spec: Json;
+        };
+        const name = `ex-${file.replace(/\.yaml$/, '').replace(/[^a-z0-9]+/g, '-')}`
+          .slice(0, 40)
+          .replace(/-$/, '');
+        const stored = JSON.parse(await create({ ...example, metadata: { ...example.metadata, name } })) as {
+          spec: Json;
+        };
+        // Nothing was pruned: every field the example sets is stored as written.
+        expectContained(stored.spec, example.spec, `${file}: spec`);
+      }
+    });
+
+    it('applies the safe defaults', async () => {
+      const stored = JSON.parse(
+        await create(app('defaults', { cache: {}, api: { autoscaling: { maxReplicas: 4 } } })),
+      ) as {
+        spec: { cache: Json; api: { autoscaling: Json } };
+      };
+      expect(stored.spec.cache).to.deep.equal({ ttlSeconds: 30 });
+      expect(stored.spec.api.autoscaling).to.deep.equal({
+        maxReplicas: 4,
+        targetCPUUtilizationPercentage: 70,
+      });
+    });
+
+    it('an empty spec and quantities given as integers', async () => {
+      await create(app('empty', {}), true);
+      await create(
+        app('ints', {
+          api: { resources: { limits: { cpu: 2, memory: '1Gi' } } },
+          database: { storage: { size: 1073741824 } },
+        }),
+        true,
+      );
+    });
+  });
+
+  describe('rejects invalid specs at admission, naming the field', () => {
+    it(`has at least 25 cases (${INVALID.length})`, () => expect(INVALID.length).to.be.at.least(25));
+    for (const [name, spec, field] of INVALID) {
+      it(name, async () => {
+        await expect(create(app('invalid', spec), true)).to.be.rejectedWith(field);
+      });
+    }
+
+    it('a name too long for the child objects', async () => {
+      await expect(create(app('a'.repeat(41), {}), true)).to.be.rejectedWith(
+        /metadata\.name must be a DNS-1035 label of at most 40 characters/,
+      );
+    });
+
+    it('a name that is not a DNS-1035 label', async () => {
+      await expect(create(app('9photos', {}), true)).to.be.rejectedWith(
+        /metadata\.name must be a DNS-1035 label/,
+      );
+    });
+
+    it('an update that breaks a rule', async () => {
+      await create(app('update', { api: { autoscaling: { minReplicas: 2, maxReplicas: 4 } } }));
+      await expect(
+        kubectlOk([
+          'patch',
+          'graminstaapp',
+          'update',
+          '--type=merge',
+          '-p',
+          '{"spec":{"api":{"autoscaling":{"minReplicas":9}}}}',
+        ]),
+      ).to.be.rejectedWith(/spec\.api\.autoscaling\.minReplicas/);
+    });
+  });
+
+  describe('subresources and printer columns', () => {
+    it('kubectl scale sets spec.api.replicas even when it was unset', async () => {
+      await create(app('unscaled', { users: 1000 }));
+      await kubectlOk(['scale', 'graminstaapp', 'unscaled', '--replicas=3']);
+      expect(await kubectlOk(['get', 'gapp', 'unscaled', '-o', 'jsonpath={.spec.api.replicas}'])).to.equal(
+        '3',
+      );
+    });
+
+    it('kubectl scale changes spec.api.replicas', async () => {
+      await create(app('scaled', { api: { replicas: 2 } }));
+      await kubectlOk(['scale', 'graminstaapp', 'scaled', '--replicas=4']);
+      const replicas = await kubectlOk(['get', 'gapp', 'scaled', '-o', 'jsonpath={.spec.api.replicas}']);
+      expect(replicas).to.equal('4');
+      await expect(kubectlOk(['scale', 'graminstaapp', 'scaled', '--replicas=-1'])).to.be.rejected;
+    });
+
+    it('status is a subresource and feeds the printer columns', async () => {
+      // GET .../scale fails while spec.api.replicas is unset (a Kubernetes limitation), so this app sets it.
+      await create(app('printed', { users: 100000, api: { replicas: 3 } }));
+      const status = {
+        status: {
+          stage: 'data-layer',
+          api: { replicas: 3, readyReplicas: 2, summary: '2/3' },
+          database: { primaryReady: true, readyReplicas: 2, summary: 'ready+2/2' },
+          cache: { readyNodes: 6, summary: '6/6' },
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'False',
+              reason: 'ApiNotReady',
+              message: '2 of 3 API pods ready',
+              lastTransitionTime: '2026-01-01T00:00:00Z',
+            },
+          ],
+          replicas: 3,
+          selector: 'app.kubernetes.io/instance=printed',
+        },
+      };
+      await kubectlOk([
+        'patch',
+        'graminstaapp',
+        'printed',
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify(status),
+      ]);
+      const table = await kubectlOk(['get', 'graminsta', 'printed']);
+      const [header, row] = table.trim().split('\n');
+      expect(header!.split(/\s+/)).to.deep.equal(['NAME', 'STAGE', 'API', 'DB', 'CACHE', 'READY', 'AGE']);
+      expect(row!.split(/\s+/).slice(0, 6)).to.deep.equal([
+        'printed',
+        'data-layer',
+        '2/3',
+        'ready+2/2',
+        '6/6',
+        'False',
+      ]);
+      const scale = JSON.parse(
+        await kubectlOk([
+          'get',
+          '--raw',
+          `/apis/graminsta.io/v1alpha1/namespaces/${namespace}/graminstaapps/printed/scale`,
+        ]),
+      ) as {
+        status: { replicas: number; selector: string };
+      };
+      expect(scale.status).to.deep.equal({ replicas: 3, selector: 'app.kubernetes.io/instance=printed' });
+    });
+
+    it('the main resource ignores status', async () => {
+      const created = JSON.parse(
+        await create({ ...app('split', { users: 1 }), status: { stage: 'cdn' } }),
+      ) as Json;
+      expect(created.status).to.equal(undefined);
+    });
+  });
+});
