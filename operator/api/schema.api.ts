@@ -51,7 +51,14 @@ export const SINGULAR = 'graminstaapp';
 /** Short names accepted by kubectl. */
 export const SHORT_NAMES = ['gapp', 'graminsta'];
 /** The six stages, smallest first. */
-export const STAGES = ['single-machine', 'split-database', 'split-clients', 'load-balanced', 'cdn', 'data-layer'] as const;
+export const STAGES = [
+  'single-machine',
+  'split-database',
+  'split-clients',
+  'load-balanced',
+  'cdn',
+  'data-layer',
+] as const;
 /** One of the six stages. */
 export type Stage = (typeof STAGES)[number];
 
@@ -74,6 +81,7 @@ function quantity(description: string): SchemaNode {
     description,
     anyOf: [{ type: 'integer' }, { type: 'string' }],
     pattern: QUANTITY_PATTERN,
+    maxLength: 64,
     'x-kubernetes-int-or-string': true,
   };
 }
@@ -107,6 +115,14 @@ const resources: SchemaNode = {
     limits: resourceList('limits'),
     requests: resourceList('requests'),
   },
+  'x-kubernetes-validations': [
+    {
+      rule: '!has(self.limits) || !has(self.requests) || self.requests.all(k, !(k in self.limits) || quantity(string(self.requests[k])).compareTo(quantity(string(self.limits[k]))) <= 0)',
+      message: 'each request must be less than or equal to its limit',
+      fieldPath: '.requests',
+      reason: 'FieldValueInvalid',
+    },
+  ],
 };
 
 function autoscaling(tier: 'API' | 'web'): SchemaNode {
@@ -118,7 +134,8 @@ function autoscaling(tier: 'API' | 'web'): SchemaNode {
       minReplicas: {
         type: 'integer',
         format: 'int32',
-        description: 'Lower bound of the replica count chosen by the autoscaler. Must not exceed maxReplicas.',
+        description:
+          'Lower bound of the replica count chosen by the autoscaler. Must not exceed maxReplicas.',
         minimum: 1,
         maximum: 1000,
       },
@@ -162,12 +179,27 @@ function storage(what: string, example: string): SchemaNode {
     tsName: 'StorageSpec',
     description: `Persistent volume of ${what}.`,
     properties: {
-      size: quantity(`Requested size of the volume, a quantity such as ${example}.`),
+      size: {
+        ...quantity(
+          `Requested size of the volume, a quantity such as ${example}; it can grow but never shrink.`,
+        ),
+        'x-kubernetes-validations': [
+          {
+            rule: 'quantity(string(self)).compareTo(quantity(string(oldSelf))) >= 0',
+            message: 'size can not shrink (a volume can only be expanded)',
+            reason: 'FieldValueInvalid',
+          },
+        ],
+      },
       storageClassName: {
         type: 'string',
-        description: 'StorageClass of the volume claim; empty or omitted uses the cluster default StorageClass.',
+        description:
+          'StorageClass of the volume claim; empty or omitted uses the cluster default StorageClass. Immutable once set.',
         maxLength: 253,
         pattern: '^$|' + DNS_SUBDOMAIN_PATTERN,
+        'x-kubernetes-validations': [
+          { rule: 'self == oldSelf', message: 'storageClassName is immutable', reason: 'FieldValueInvalid' },
+        ],
       },
     },
   };
@@ -212,7 +244,8 @@ const ingress: SchemaNode = {
   properties: {
     enabled: {
       type: 'boolean',
-      description: 'Whether the Ingress exists. Omitted: true from stage load-balanced on, or whenever other ingress fields are set.',
+      description:
+        'Whether the Ingress exists. Omitted: true from stage load-balanced on, or whenever other ingress fields are set.',
     },
     className: {
       type: 'string',
@@ -235,10 +268,13 @@ const ingress: SchemaNode = {
     tls: {
       type: 'object',
       tsName: 'IngressTLSSpec',
-      description: 'Terminates TLS for apiHost and webHost with a certificate from a Secret; needs at least one host.',
+      description:
+        'Terminates TLS for apiHost and webHost with a certificate from a Secret; needs at least one host.',
       required: ['secretName'],
       properties: {
-        secretName: secretName('Name of a kubernetes.io/tls Secret in the app namespace holding the certificate and key.'),
+        secretName: secretName(
+          'Name of a kubernetes.io/tls Secret in the app namespace holding the certificate and key.',
+        ),
       },
     },
     annotations: {
@@ -266,7 +302,8 @@ const cdn: SchemaNode = {
   properties: {
     enabled: {
       type: 'boolean',
-      description: 'Whether images live in object storage behind a CDN. Omitted: true from stage cdn on, or whenever other cdn fields are set.',
+      description:
+        'Whether images live in object storage behind a CDN. Omitted: true from stage cdn on, or whenever other cdn fields are set.',
     },
     publicBaseURL: {
       type: 'string',
@@ -341,7 +378,8 @@ const database: SchemaNode = {
     external: {
       type: 'object',
       tsName: 'ExternalDatabaseSpec',
-      description: 'A managed database outside the cluster; excludes readReplicas, storage, version and resources.',
+      description:
+        'A managed database outside the cluster; excludes readReplicas, storage, version and resources.',
       required: ['secretName'],
       properties: {
         secretName: secretName(
@@ -376,7 +414,8 @@ const cache: SchemaNode = {
   properties: {
     enabled: {
       type: 'boolean',
-      description: 'Whether the Redis cache runs. Omitted: true at stage data-layer, or whenever other cache fields are set.',
+      description:
+        'Whether the Redis cache runs. Omitted: true at stage data-layer, or whenever other cache fields are set.',
     },
     shards: {
       type: 'integer',
@@ -475,9 +514,11 @@ const condition: SchemaNode = {
   properties: {
     type: {
       type: 'string',
-      description: 'Condition type in CamelCase: Ready, Progressing, Degraded, ApiReady, WebReady, DatabaseReady, CacheReady.',
+      description:
+        'Condition type in CamelCase: Ready, Progressing, Degraded, ApiReady, WebReady, DatabaseReady, CacheReady.',
       maxLength: 316,
-      pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
+      pattern:
+        '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
     },
     status: { type: 'string', description: 'True, False or Unknown.', enum: ['True', 'False', 'Unknown'] },
     observedGeneration: {
@@ -546,7 +587,11 @@ export const statusSchema: SchemaNode = {
       tsName: 'CacheStatus',
       description: 'Observed state of the cache tier.',
       properties: {
-        readyNodes: { type: 'integer', format: 'int32', description: 'Redis nodes (primaries and replicas) that are ready.' },
+        readyNodes: {
+          type: 'integer',
+          format: 'int32',
+          description: 'Redis nodes (primaries and replicas) that are ready.',
+        },
         summary: {
           type: 'string',
           description: 'Short summary shown by kubectl get, e.g. 6/6, off.',
@@ -586,7 +631,10 @@ export const rootSchema: SchemaNode = {
       type: 'string',
       description: 'APIVersion defines the versioned schema of this representation of an object.',
     },
-    kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
+    kind: {
+      type: 'string',
+      description: 'Kind is a string value representing the REST resource this object represents.',
+    },
     metadata: { type: 'object', description: 'Standard object metadata.' },
     spec: specSchema,
     status: statusSchema,
@@ -604,7 +652,12 @@ export const rootSchema: SchemaNode = {
 /** Printer columns shown by `kubectl get graminstaapps`. */
 export const printerColumns = [
   { name: 'Stage', type: 'string', jsonPath: '.status.stage', description: 'The stage the app runs at.' },
-  { name: 'API', type: 'string', jsonPath: '.status.api.summary', description: 'Ready over desired API pods.' },
+  {
+    name: 'API',
+    type: 'string',
+    jsonPath: '.status.api.summary',
+    description: 'Ready over desired API pods.',
+  },
   { name: 'DB', type: 'string', jsonPath: '.status.database.summary', description: 'Database state.' },
   { name: 'Cache', type: 'string', jsonPath: '.status.cache.summary', description: 'Cache state.' },
   {

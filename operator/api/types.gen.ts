@@ -130,9 +130,9 @@ export interface S3OriginSpec {
 
 /** An in-cluster origin: the photo service in origin mode, storing images on a persistent volume. */
 export interface VolumeOriginSpec {
-  /** Requested size of the volume, a quantity such as 20Gi. */
+  /** Requested size of the volume, a quantity such as 20Gi; it can grow but never shrink. */
   size?: number | string;
-  /** StorageClass of the volume claim; empty or omitted uses the cluster default StorageClass. */
+  /** StorageClass of the volume claim; empty or omitted uses the cluster default StorageClass. Immutable once set. */
   storageClassName?: string;
 }
 
@@ -158,9 +158,9 @@ export interface ExternalDatabaseSpec {
 
 /** Persistent volume of the in-cluster database. */
 export interface StorageSpec {
-  /** Requested size of the volume, a quantity such as 10Gi. */
+  /** Requested size of the volume, a quantity such as 10Gi; it can grow but never shrink. */
   size?: number | string;
-  /** StorageClass of the volume claim; empty or omitted uses the cluster default StorageClass. */
+  /** StorageClass of the volume claim; empty or omitted uses the cluster default StorageClass. Immutable once set. */
   storageClassName?: string;
 }
 

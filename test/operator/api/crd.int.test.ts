@@ -143,6 +143,11 @@ const INVALID: [string, unknown, RegExp][] = [
     { api: { resources: { limits: { memory: '1GB' } } } },
     /spec\.api\.resources\.limits\.memory/,
   ],
+  [
+    'request above its limit',
+    { web: { resources: { requests: { cpu: '2' }, limits: { cpu: '500m' } } } },
+    /spec\.web\.resources\.requests.*each request must be less than or equal to its limit/,
+  ],
   ['bad volume size', { cdn: { origin: { volume: { size: 'big' } } } }, /spec\.cdn\.origin\.volume\.size/],
   ['image with capitals in the path', { image: 'Graminsta/App:1' }, /spec\.image/],
   ['image with a space in the tag', { image: 'graminsta:bad tag' }, /spec\.image/],
@@ -283,6 +288,29 @@ describe('GraminstaApp CRD against the API server', function () {
       await expect(create(app('9photos', {}), true)).to.be.rejectedWith(
         /metadata\.name must be a DNS-1035 label/,
       );
+    });
+
+    it('a volume that shrinks or changes its StorageClass', async () => {
+      await create(app('volumes', { database: { storage: { size: '10Gi', storageClassName: 'fast' } } }));
+      const patch = (storage: Json) =>
+        kubectlOk([
+          'patch',
+          'graminstaapp',
+          'volumes',
+          '--type=merge',
+          '-p',
+          JSON.stringify({ spec: { database: { storage } } }),
+        ]);
+      await expect(patch({ size: '5Gi' })).to.be.rejectedWith(
+        /spec\.database\.storage\.size.*can not shrink/,
+      );
+      await expect(patch({ storageClassName: 'slow' })).to.be.rejectedWith(
+        /spec\.database\.storage\.storageClassName.*immutable/,
+      );
+      await patch({ size: 21474836480 });
+      expect(
+        await kubectlOk(['get', 'gapp', 'volumes', '-o', 'jsonpath={.spec.database.storage.size}']),
+      ).to.equal('21474836480');
     });
 
     it('an update that breaks a rule', async () => {
