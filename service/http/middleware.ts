@@ -1,0 +1,79 @@
+// Request ids, JSON access logs, request metrics and the one place errors become the JSON error shape.
+import crypto from 'node:crypto';
+import type Koa from 'koa';
+import { AppError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+
+/** State every request carries. */
+export interface BaseState {
+  requestId: string;
+  log: Logger;
+}
+
+const CODES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 411: 'length_required', 413: 'payload_too_large', 415: 'unsupported_media_type', 501: 'not_implemented' };
+
+/** Assigns a request id (kept from a sane X-Request-Id), logs the request as JSON and records its duration. */
+export function requestContext(log: Logger, metrics: Metrics): Koa.Middleware {
+  return async (ctx, next) => {
+    const start = process.hrtime.bigint();
+    const given = ctx.get('x-request-id');
+    const requestId = /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : crypto.randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.state.log = log.child({ requestId });
+    ctx.set('X-Request-Id', requestId);
+    try {
+      await next();
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? (ctx.status === 404 ? 'unmatched' : ctx.path);
+      metrics.httpDuration.observe({ method: ctx.method, route: String(route), status: String(ctx.status) }, seconds);
+      ctx.state.log.info('request', { method: ctx.method, path: ctx.path, route, status: ctx.status, durationMs: Math.round(seconds * 1e6) / 1e3 });
+    }
+  };
+}
+
+/** Turns any thrown error into `{error: {code, message, field?, requestId}}`; unknown errors show a generic message. */
+export function errorHandler(): Koa.Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw new AppError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
+    } catch (err) {
+      const requestId = String(ctx.state.requestId ?? '');
+      let status = 500;
+      let code = 'internal_error';
+      let message = 'internal error';
+      let field: string | undefined;
+      if (err instanceof AppError) {
+        status = err.status;
+        code = err.code;
+        if (err.expose) message = err.message;
+        field = err.field;
+      } else {
+        const e = err as { status?: unknown; expose?: unknown; type?: unknown; message?: unknown };
+        if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+          status = e.status;
+          if (e.type === 'entity.parse.failed') {
+            code = 'malformed_json';
+            message = 'body: is not valid JSON';
+            field = 'body';
+          } else if (e.type === 'entity.too.large') {
+            code = 'payload_too_large';
+            message = 'body: is too large';
+            field = 'body';
+          } else {
+            code = CODES[status] ?? 'bad_request';
+            message = e.expose === true && typeof e.message === 'string' ? e.message : code.replace(/_/g, ' ');
+          }
+        }
+      }
+      const log = (ctx.state.log as Logger | undefined) ?? undefined;
+      if (status >= 500) log?.error('request failed', { status, code, err });
+      ctx.status = status;
+      ctx.body = { error: { code, message, ...(field ? { field } : {}), requestId } };
+      if (status === 401) ctx.set('WWW-Authenticate', 'Bearer');
+      if (status === 503) ctx.set('Retry-After', '2');
+    }
+  };
+}

@@ -1,0 +1,75 @@
+// Input validation for route handlers: every failure is a 400 naming the field.
+import { invalid } from '../errors.js';
+
+/** The JSON body as an object with only the `allowed` keys, or a 400. */
+export function objectBody(body: unknown, allowed: readonly string[]): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid('body', 'must be a JSON object');
+  for (const key of Object.keys(body)) if (!allowed.includes(key)) throw invalid(key, `unknown field (allowed: ${allowed.join(', ') || 'none'})`);
+  return body as Record<string, unknown>;
+}
+
+const USERNAME = /^[a-z0-9_]{3,30}$/;
+
+/** A username: 3-30 characters of a-z, 0-9, _. */
+export function username(v: unknown, field = 'username'): string {
+  if (typeof v !== 'string' || !USERNAME.test(v)) throw invalid(field, 'must be 3-30 characters of a-z, 0-9, _');
+  return v;
+}
+
+/** A password: 8-200 characters. */
+export function password(v: unknown, field = 'password'): string {
+  if (typeof v !== 'string' || v.length < 8 || v.length > 200) throw invalid(field, 'must be a string of 8-200 characters');
+  return v;
+}
+
+/** Free text of `min`..`max` characters without control characters (newlines allowed when `multiline`). */
+export function text(v: unknown, field: string, opts: { min?: number; max: number; multiline?: boolean }): string {
+  if (typeof v !== 'string') throw invalid(field, 'must be a string');
+  const s = v.trim();
+  const min = opts.min ?? 0;
+  if (s.length < min || s.length > opts.max) throw invalid(field, `must be ${min}-${opts.max} characters`);
+  // eslint-disable-next-line no-control-regex
+  const bad = opts.multiline ? /[\u0000-\u0009\u000b-\u001f\u007f]/ : /[\u0000-\u001f\u007f]/;
+  if (bad.test(s)) throw invalid(field, 'must not contain control characters');
+  return s;
+}
+
+/** A positive integer id from a path parameter. */
+export function id(v: unknown, field = 'id'): number {
+  if (typeof v !== 'string' || !/^[1-9]\d{0,15}$/.test(v) || Number(v) > Number.MAX_SAFE_INTEGER) throw invalid(field, 'must be a positive integer');
+  return Number(v);
+}
+
+/** A positive integer within [min, max]. */
+export function integer(v: unknown, field: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalid(field, `must be an integer between ${min} and ${max}`);
+  return v;
+}
+
+/** An upload id as the service generates them. */
+export function uploadId(v: unknown, field = 'uploadId'): string {
+  if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{22}$/.test(v)) throw invalid(field, 'must be an upload id returned by POST /api/v1/uploads');
+  return v;
+}
+
+/** Page size from `?limit=` (default 20, at most 100). */
+export function limit(v: unknown): number {
+  if (v === undefined) return 20;
+  if (typeof v !== 'string' || !/^\d{1,3}$/.test(v) || Number(v) < 1 || Number(v) > 100) throw invalid('limit', 'must be an integer between 1 and 100');
+  return Number(v);
+}
+
+/** Decodes an opaque `?cursor=` into the id to continue below, or null for the first page. */
+export function cursor(v: unknown): number | null {
+  if (v === undefined || v === '') return null;
+  if (typeof v !== 'string' || v.length > 100) throw invalid('cursor', 'must be a cursor returned as nextCursor');
+  const decoded = Buffer.from(v, 'base64url').toString('utf8');
+  const m = /^p:([1-9]\d{0,15})$/.exec(decoded);
+  if (!m) throw invalid('cursor', 'must be a cursor returned as nextCursor');
+  return Number(m[1]);
+}
+
+/** Encodes the id of the last item on a page as an opaque cursor. */
+export function encodeCursor(lastId: number): string {
+  return Buffer.from(`p:${lastId}`, 'utf8').toString('base64url');
+}

@@ -1,0 +1,40 @@
+// Entry point: picks the mode (argv[2] or GRAMINSTA_MODE), starts it, and shuts down on SIGTERM/SIGINT.
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './log.js';
+import { runMigrate, startApi, startOrigin, startWeb, type RunningServer } from './server.infra.js';
+
+async function main(): Promise<void> {
+  let cfg;
+  try {
+    cfg = loadConfig(process.env, process.argv[2]);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: `configuration: ${err.message}` }) + '\n');
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(cfg.logLevel, { mode: cfg.mode });
+  if (cfg.mode === 'migrate') {
+    await runMigrate(cfg, log);
+    return;
+  }
+  const server: RunningServer = cfg.mode === 'api' ? await startApi(cfg, log) : cfg.mode === 'origin' ? await startOrigin(cfg, log) : await startWeb(cfg, log);
+  const stop = (signal: string) => {
+    log.info('signal received', { signal });
+    server.shutdown().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error('shutdown failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  createLogger('error').error('fatal', { err });
+  process.exit(1);
+});

@@ -1,0 +1,67 @@
+// Prometheus metrics of the service, on a registry of its own.
+import client from 'prom-client';
+
+/** The service's metrics; one instance per process (or per test app). */
+export interface Metrics {
+  registry: client.Registry;
+  httpDuration: client.Histogram<'method' | 'route' | 'status'>;
+  cacheRequests: client.Counter<'result'>;
+  cacheFallbacks: client.Counter<'operation'>;
+  dbReads: client.Counter<'target'>;
+  replicaFallbacks: client.Counter<'reason'>;
+  dbUnavailable: client.Counter<'pool'>;
+  /** Sets where the pool gauges read their numbers from at scrape time. */
+  setPoolStats: (fn: () => PoolStat[]) => void;
+}
+
+/** Connection counts of one pool. */
+export interface PoolStat {
+  pool: string;
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+/** Creates the metrics on a fresh registry. */
+export function createMetrics(): Metrics {
+  let poolStats: () => PoolStat[] = () => [];
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const httpDuration = new client.Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by method, route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const cacheRequests = new client.Counter({ name: 'graminsta_cache_requests_total', help: 'Profile cache lookups by result (hit, miss, error)', labelNames: ['result'] as const, registers: [registry] });
+  const cacheFallbacks = new client.Counter({
+    name: 'graminsta_cache_unavailable_total',
+    help: 'Cache operations that failed because Redis was unreachable; the request was served from Postgres',
+    labelNames: ['operation'] as const,
+    registers: [registry],
+  });
+  const dbReads = new client.Counter({ name: 'graminsta_db_reads_total', help: 'Read queries by the pool that served them (primary, replica)', labelNames: ['target'] as const, registers: [registry] });
+  const replicaFallbacks = new client.Counter({
+    name: 'graminsta_db_replica_fallbacks_total',
+    help: 'Reads sent to the primary because no replica answered',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const dbUnavailable = new client.Counter({ name: 'graminsta_db_unavailable_total', help: 'Queries that failed because a database server was unreachable', labelNames: ['pool'] as const, registers: [registry] });
+  new client.Gauge({
+    name: 'graminsta_db_pool_connections',
+    help: 'Postgres pool connections by pool and state (total, idle, waiting clients)',
+    labelNames: ['pool', 'state'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of poolStats()) {
+        this.set({ pool: s.pool, state: 'total' }, s.total);
+        this.set({ pool: s.pool, state: 'idle' }, s.idle);
+        this.set({ pool: s.pool, state: 'waiting' }, s.waiting);
+      }
+    },
+  });
+  return { registry, httpDuration, cacheRequests, cacheFallbacks, dbReads, replicaFallbacks, dbUnavailable, setPoolStats: (fn) => (poolStats = fn) };
+}

@@ -1,0 +1,193 @@
+// Uploads (presigned or through the API), photo creation after a content check, listing, feed, deletion and likes.
+import crypto from 'node:crypto';
+import type { Database } from '../db/database.js';
+import { AppError, notFound } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ObjectStorage, StoredObject } from '../storage/storage.js';
+import { objectKey } from '../storage/keys.js';
+import { encodeCursor } from '../http/validate.js';
+import { IMAGE_TYPES, sniffImage, type ImageType } from './image.js';
+import * as photos from './photo.repository.js';
+import * as uploads from './upload.repository.js';
+import * as users from '../users/user.repository.js';
+import type { PhotoRow } from './photo.repository.js';
+
+/** A photo as the API returns it. */
+export interface PhotoView {
+  id: number;
+  author: { id: number; username: string; displayName: string };
+  caption: string;
+  imageUrl: string;
+  width?: number;
+  height?: number;
+  likes: number;
+  likedByMe?: boolean;
+  createdAt: string;
+}
+
+/** A page of photos. */
+export interface PhotoPage {
+  items: PhotoView[];
+  nextCursor: string | null;
+}
+
+/** Dependencies of the photo service. */
+export interface PhotoServiceDeps {
+  db: Database;
+  storage: ObjectStorage;
+  log: Logger;
+  maxUploadBytes: number;
+  cdnBaseUrl: string;
+  publicApiUrl: string;
+  /** Evicts cached profiles whose photo counts changed. */
+  invalidateProfiles: (...ids: number[]) => Promise<void>;
+}
+
+const SNIFF_BYTES = 64 * 1024;
+
+/** Creates the photo service. */
+export function createPhotoService(deps: PhotoServiceDeps) {
+  const { db, storage, log } = deps;
+
+  function imageUrl(key: string): string {
+    return deps.cdnBaseUrl ? `${deps.cdnBaseUrl}/${key}` : `${deps.publicApiUrl}/images/${key}`;
+  }
+
+  function view(p: PhotoRow, viewerId: number | null): PhotoView {
+    const v: PhotoView = { id: p.id, author: p.author, caption: p.caption, imageUrl: imageUrl(p.key), likes: p.likes, createdAt: p.createdAt };
+    if (p.width !== null) v.width = p.width;
+    if (p.height !== null) v.height = p.height;
+    if (viewerId !== null) v.likedByMe = p.likedByMe;
+    return v;
+  }
+
+  function page(rows: PhotoRow[], limit: number, viewerId: number | null): PhotoPage {
+    const items = rows.slice(0, limit).map((r) => view(r, viewerId));
+    return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]!.id) : null };
+  }
+
+  async function discard(key: string): Promise<void> {
+    await storage.delete(key).catch((err: unknown) => log.warn('could not delete a rejected upload', { key, err }));
+  }
+
+  async function ownUpload(userId: number, uploadId: string) {
+    const up = await uploads.findUpload(db.write(), uploadId);
+    if (!up || up.userId !== userId) throw new AppError(404, 'upload_not_found', `uploadId: no upload ${uploadId} of yours`, { field: 'uploadId' });
+    if (up.consumed) throw new AppError(409, 'upload_already_used', `uploadId: upload ${uploadId} already belongs to a photo`, { field: 'uploadId' });
+    return up;
+  }
+
+  function checkContent(head: Buffer, declared: string): { width: number | null; height: number | null } {
+    const info = sniffImage(head);
+    if (!info) throw new AppError(415, 'not_an_image', 'content: is not a JPEG, PNG, GIF or WebP image', { field: 'content' });
+    if (info.type !== declared) throw new AppError(415, 'content_type_mismatch', `content: is ${info.type} but contentType said ${declared}`, { field: 'content' });
+    return { width: info.width ?? null, height: info.height ?? null };
+  }
+
+  return {
+    /** Registers an upload and says where to PUT the bytes. */
+    async createUpload(userId: number, contentType: string, size: number): Promise<{ uploadId: string; method: 'PUT'; url: string; headers: Record<string, string> }> {
+      if (!(contentType in IMAGE_TYPES)) throw new AppError(415, 'unsupported_media_type', `contentType: must be one of ${Object.keys(IMAGE_TYPES).join(', ')}`, { field: 'contentType' });
+      if (size > deps.maxUploadBytes) throw new AppError(413, 'upload_too_large', `size: ${size} bytes is more than the limit of ${deps.maxUploadBytes}`, { field: 'size' });
+      const uploadId = crypto.randomBytes(16).toString('base64url');
+      const key = objectKey(uploadId, IMAGE_TYPES[contentType as ImageType]);
+      const presigned = await storage.presignPut(key, contentType, size);
+      await uploads.insertUpload(db.write(), { id: uploadId, userId, key, contentType, declaredSize: size });
+      db.noteWrite(userId);
+      if (presigned) return { uploadId, method: 'PUT', ...presigned };
+      return { uploadId, method: 'PUT', url: `${deps.publicApiUrl}/api/v1/uploads/${uploadId}/content`, headers: { 'Content-Type': contentType } };
+    },
+
+    /** The most bytes a PUT to the upload may carry (its declared size), after checking it is the caller's. */
+    async uploadLimit(userId: number, uploadId: string): Promise<number> {
+      if (storage.kind === 's3') throw new AppError(409, 'use_presigned_url', 'uploads go to the presigned URL returned by POST /api/v1/uploads');
+      const up = await ownUpload(userId, uploadId);
+      return Math.min(up.declaredSize, deps.maxUploadBytes);
+    },
+
+    /** Stores bytes PUT through the API (volume and origin storage). */
+    async putContent(userId: number, uploadId: string, body: Buffer): Promise<void> {
+      const up = await ownUpload(userId, uploadId);
+      if (body.length === 0) throw new AppError(400, 'validation_failed', 'content: is empty', { field: 'content' });
+      if (body.length > up.declaredSize || body.length > deps.maxUploadBytes) throw new AppError(413, 'upload_too_large', `content: more bytes than the declared size ${up.declaredSize}`, { field: 'content' });
+      checkContent(body.subarray(0, SNIFF_BYTES), up.contentType);
+      await storage.put(up.key, body, up.contentType);
+    },
+
+    /** Turns a finished upload into a photo after checking its size and leading bytes. */
+    async createPhoto(userId: number, uploadId: string, caption: string): Promise<PhotoView> {
+      const up = await ownUpload(userId, uploadId);
+      const size = await storage.size(up.key);
+      if (size === null) throw new AppError(409, 'upload_incomplete', `uploadId: nothing was uploaded for ${uploadId} yet`, { field: 'uploadId' });
+      if (size > deps.maxUploadBytes || size > up.declaredSize) {
+        await discard(up.key);
+        throw new AppError(413, 'upload_too_large', `content: ${size} bytes is more than allowed (${Math.min(up.declaredSize, deps.maxUploadBytes)})`, { field: 'content' });
+      }
+      let dims: { width: number | null; height: number | null };
+      try {
+        dims = checkContent(await storage.head(up.key, SNIFF_BYTES), up.contentType);
+      } catch (err) {
+        if (err instanceof AppError) await discard(up.key);
+        throw err;
+      }
+      const id = await db.transaction(async (tx) => {
+        if (!(await uploads.consumeUpload(tx, uploadId))) throw new AppError(409, 'upload_already_used', `uploadId: upload ${uploadId} already belongs to a photo`, { field: 'uploadId' });
+        return await photos.insertPhoto(tx, { userId, key: up.key, caption, contentType: up.contentType, size, ...dims });
+      });
+      db.noteWrite(userId);
+      await deps.invalidateProfiles(userId);
+      const row = await photos.findPhoto(db.write(), id, userId);
+      if (!row) throw new Error(`photo ${id} vanished right after it was created`);
+      return view(row, userId);
+    },
+
+    /** One photo. */
+    async get(id: number, viewerId: number | null): Promise<PhotoView> {
+      const row = await photos.findPhoto(db.read(viewerId), id, viewerId);
+      if (!row) throw notFound(`photo ${id}`);
+      return view(row, viewerId);
+    },
+
+    /** A page of `username`'s photos, newest first. */
+    async listByUser(username: string, viewerId: number | null, before: number | null, limit: number): Promise<PhotoPage> {
+      const q = db.read(viewerId);
+      const userId = await users.findIdByUsername(q, username);
+      if (userId === null) throw notFound(`user ${username}`);
+      return page(await photos.listByUser(q, userId, before, limit + 1, viewerId), limit, viewerId);
+    },
+
+    /** A page of the viewer's feed: photos by the people they follow and by themselves, newest first. */
+    async feed(viewerId: number, before: number | null, limit: number): Promise<PhotoPage> {
+      return page(await photos.feed(db.read(viewerId), viewerId, before, limit + 1), limit, viewerId);
+    },
+
+    /** Deletes the caller's own photo and its image. */
+    async delete(userId: number, id: number): Promise<void> {
+      const owner = await photos.findOwner(db.write(), id);
+      if (!owner) throw notFound(`photo ${id}`);
+      if (owner.userId !== userId) throw new AppError(403, 'forbidden', `photo ${id} is not yours`);
+      if (!(await photos.deletePhoto(db.write(), id, userId))) throw notFound(`photo ${id}`);
+      db.noteWrite(userId);
+      await deps.invalidateProfiles(userId);
+      await storage.delete(owner.key).catch((err: unknown) => log.warn('could not delete the image of a deleted photo', { key: owner.key, err }));
+    },
+
+    /** Likes or unlikes a photo (idempotent). */
+    async setLike(userId: number, id: number, on: boolean): Promise<void> {
+      if (!(await photos.setLike(db.write(), id, userId, on))) throw notFound(`photo ${id}`);
+      db.noteWrite(userId);
+    },
+
+    /** The image for GET /images/<key>: a redirect URL (S3) or a stream (volume, origin). */
+    async image(key: string): Promise<{ redirect: string; object?: undefined } | { redirect?: undefined; object: StoredObject }> {
+      const url = await storage.presignGet(key);
+      if (url) return { redirect: url };
+      const obj = await storage.get(key);
+      if (!obj) throw notFound('image');
+      return { object: obj };
+    },
+  };
+}
+
+/** The photo service's interface. */
+export type PhotoService = ReturnType<typeof createPhotoService>;

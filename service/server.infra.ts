@@ -1,0 +1,136 @@
+// Wiring of each mode: builds the dependencies from the configuration, listens, and shuts down gracefully.
+import http from 'node:http';
+import path from 'node:path';
+import type Koa from 'koa';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { Database } from './db/database.js';
+import { migrate } from './db/migrate.js';
+import { createRedis } from './cache/redis.infra.js';
+import { noProfileCache, redisProfileCache, type ProfileCache } from './cache/profile-cache.repository.js';
+import { createUserService } from './users/user.service.js';
+import { createPhotoService } from './photos/photo.service.js';
+import { createApiApp } from './http/api.app.js';
+import { createOriginApp } from './origin/origin.app.js';
+import { createWebApp } from './webmode/web.app.js';
+import { packageRoot } from './webmode/static-files.infra.js';
+import type { ObjectStorage } from './storage/storage.js';
+import { s3Storage } from './storage/s3.storage.js';
+import { volumeStorage } from './storage/volume.storage.js';
+import { originStorage } from './storage/origin.storage.js';
+
+/** A listening server of any mode. */
+export interface RunningServer {
+  url: string;
+  port: number;
+  metrics: Metrics;
+  /** Stops accepting connections, drains in-flight requests (up to `timeoutMs`), then closes dependencies. */
+  shutdown: (timeoutMs?: number) => Promise<void>;
+  /** Extra handles for tests. */
+  db?: Database;
+  cache?: ProfileCache;
+}
+
+/** Listens with `app` and tracks in-flight requests so shutdown can drain them. */
+async function serve(app: Koa, port: number, log: Logger, onClose: () => Promise<void>, draining: { value: boolean }): Promise<{ url: string; port: number; shutdown: (t?: number) => Promise<void> }> {
+  let inflight = 0;
+  let idle: (() => void) | null = null;
+  const server = http.createServer((req, res) => {
+    inflight++;
+    res.on('close', () => {
+      inflight--;
+      if (inflight === 0 && idle) idle();
+    });
+    if (draining.value) res.setHeader('Connection', 'close');
+    void app.callback()(req, res);
+  });
+  server.keepAliveTimeout = 65000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '0.0.0.0', () => resolve());
+  });
+  const addr = server.address();
+  const actual = typeof addr === 'object' && addr ? addr.port : port;
+  log.info('listening', { port: actual });
+  let closing: Promise<void> | null = null;
+  const shutdown = (timeoutMs = 25000) =>
+    (closing ??= (async () => {
+      draining.value = true;
+      log.info('shutting down: draining in-flight requests', { inflight });
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const drained = inflight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve));
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+      if ((await Promise.race([drained.then(() => 'drained' as const), timedOut])) === 'timeout') log.warn('drain timed out; closing remaining connections', { inflight });
+      clearTimeout(timer);
+      server.closeAllConnections();
+      await closed;
+      await onClose();
+      log.info('shut down');
+    })());
+  return { url: `http://127.0.0.1:${actual}`, port: actual, shutdown };
+}
+
+/** The storage driver the configuration asks for. */
+export function createStorage(cfg: Config): ObjectStorage {
+  switch (cfg.storage.kind) {
+    case 's3':
+      return s3Storage(cfg.storage.s3);
+    case 'origin':
+      return originStorage(cfg.storage.originUrl, cfg.storage.originToken);
+    default:
+      return volumeStorage(cfg.storage.volumePath);
+  }
+}
+
+/** Starts API mode. */
+export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesMs?: number; storage?: ObjectStorage } = {}): Promise<RunningServer> {
+  const metrics = createMetrics();
+  const db = new Database({ ...cfg.db, readYourWritesMs: opts.readYourWritesMs }, metrics, log);
+  const redis = cfg.redis.mode === 'none' ? null : createRedis({ mode: cfg.redis.mode, nodes: cfg.redis.nodes, password: cfg.redis.password }, log);
+  const cache = redis ? redisProfileCache(redis, cfg.cacheTtlSeconds, metrics) : noProfileCache();
+  const storage = opts.storage ?? createStorage(cfg);
+  const users = createUserService({ db, cache, tokenSecret: cfg.tokenSecret, reinvalidateMs: opts.readYourWritesMs });
+  const photos = createPhotoService({ db, storage, log, maxUploadBytes: cfg.maxUploadBytes, cdnBaseUrl: cfg.cdnBaseUrl, publicApiUrl: cfg.publicApiUrl, invalidateProfiles: users.invalidate });
+  const draining = { value: false };
+  const ready = async () => {
+    if (draining.value) return { ok: false, reason: 'shutting down' };
+    try {
+      await db.pingPrimary();
+      return { ok: true };
+    } catch {
+      return { ok: false, reason: 'the primary database does not answer' };
+    }
+  };
+  const { app } = createApiApp({ log, metrics, users, photos, ready });
+  const s = await serve(app, cfg.port, log, async () => {
+    await cache.close();
+    await db.close();
+  }, draining);
+  return { ...s, metrics, db, cache };
+}
+
+/** Starts origin mode. */
+export async function startOrigin(cfg: Config, log: Logger): Promise<RunningServer> {
+  const metrics = createMetrics();
+  const draining = { value: false };
+  const app = createOriginApp({ log, metrics, storage: volumeStorage(cfg.storage.volumePath), token: cfg.storage.originToken, maxUploadBytes: cfg.maxUploadBytes, ready: () => !draining.value });
+  const s = await serve(app, cfg.port, log, async () => undefined, draining);
+  return { ...s, metrics };
+}
+
+/** Starts web mode. */
+export async function startWeb(cfg: Config, log: Logger): Promise<RunningServer> {
+  const metrics = createMetrics();
+  const root = cfg.webRoot || path.join(packageRoot(), 'service', 'web', 'dist');
+  const app = createWebApp({ log, metrics, root, apiBaseUrl: cfg.publicApiUrl, cdnBaseUrl: cfg.cdnBaseUrl });
+  const s = await serve(app, cfg.port, log, async () => undefined, { value: false });
+  return { ...s, metrics };
+}
+
+/** Runs migrate mode to completion. */
+export async function runMigrate(cfg: Config, log: Logger): Promise<number[]> {
+  return await migrate(cfg.db, log);
+}

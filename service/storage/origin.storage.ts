@@ -1,0 +1,51 @@
+// Image storage on a service in origin mode, over HTTP with the shared GRAMINSTA_ORIGIN_TOKEN.
+import { Readable } from 'node:stream';
+import { assertKey } from './keys.js';
+import type { ObjectStorage } from './storage.js';
+
+/** An ObjectStorage that PUTs, HEADs, GETs and DELETEs `<originUrl>/images/<key>`. */
+export function originStorage(originUrl: string, token: string): ObjectStorage {
+  const url = (key: string) => `${originUrl}/images/${assertKey(key)}`;
+  const auth = { authorization: `Bearer ${token}` };
+  const call = async (what: string, key: string, init: RequestInit): Promise<Response> => {
+    try {
+      return await fetch(url(key), { ...init, signal: AbortSignal.timeout(10000) });
+    } catch (err) {
+      throw new Error(`while ${what} ${key} on the origin`, { cause: err });
+    }
+  };
+  return {
+    kind: 'origin',
+    presignPut: async () => null,
+    presignGet: async () => null,
+    async put(key, body, contentType) {
+      const res = await call('writing', key, { method: 'PUT', body: new Uint8Array(body), headers: { ...auth, 'content-type': contentType } });
+      if (!res.ok) throw new Error(`while writing ${key} on the origin: HTTP ${res.status} ${await res.text()}`);
+    },
+    async size(key) {
+      const res = await call('checking', key, { method: 'HEAD' });
+      if (res.status === 404) return null;
+      if (!res.ok) throw new Error(`while checking ${key} on the origin: HTTP ${res.status}`);
+      return Number(res.headers.get('content-length') ?? 0);
+    },
+    async head(key, bytes) {
+      const res = await call('reading', key, { headers: { range: `bytes=0-${bytes - 1}` } });
+      if (!res.ok) throw new Error(`while reading ${key} on the origin: HTTP ${res.status}`);
+      return Buffer.from(await res.arrayBuffer()).subarray(0, bytes);
+    },
+    async get(key) {
+      const res = await call('reading', key, {});
+      if (res.status === 404) return null;
+      if (!res.ok || !res.body) throw new Error(`while reading ${key} on the origin: HTTP ${res.status}`);
+      return {
+        body: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
+        size: Number(res.headers.get('content-length') ?? 0),
+        contentType: res.headers.get('content-type') ?? 'application/octet-stream',
+      };
+    },
+    async delete(key) {
+      const res = await call('deleting', key, { method: 'DELETE', headers: auth });
+      if (!res.ok && res.status !== 404) throw new Error(`while deleting ${key} on the origin: HTTP ${res.status}`);
+    },
+  };
+}

@@ -1,0 +1,79 @@
+// Image storage in a local directory (a volume); used by the API directly and by origin mode.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { AppError } from '../errors.js';
+import { IMAGE_TYPES } from '../photos/image.js';
+import { assertKey } from './keys.js';
+import type { ObjectStorage } from './storage.js';
+
+const TYPE_BY_EXT: Record<string, string> = Object.fromEntries(Object.entries(IMAGE_TYPES).map(([t, e]) => [e, t]));
+
+/** Resolves `key` inside `root`, refusing anything that would land outside it. */
+export function resolveKeyPath(root: string, key: string): string {
+  assertKey(key);
+  const base = path.resolve(root);
+  const full = path.resolve(base, key);
+  if (!full.startsWith(base + path.sep)) throw new AppError(400, 'invalid_object_key', 'key: escapes the storage directory', { field: 'key' });
+  return full;
+}
+
+/** An ObjectStorage on the directory `root`. */
+export function volumeStorage(root: string): ObjectStorage {
+  return {
+    kind: 'volume',
+    presignPut: async () => null,
+    presignGet: async () => null,
+    async put(key, body) {
+      const file = resolveKeyPath(root, key);
+      try {
+        await fsp.mkdir(path.dirname(file), { recursive: true });
+        const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+        await fsp.writeFile(tmp, body);
+        await fsp.rename(tmp, file);
+      } catch (err) {
+        throw new Error(`while writing ${key} to the volume`, { cause: err });
+      }
+    },
+    async size(key) {
+      const file = resolveKeyPath(root, key);
+      try {
+        return (await fsp.stat(file)).size;
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ENOENT') return null;
+        throw new Error(`while reading the size of ${key}`, { cause: err });
+      }
+    },
+    async head(key, bytes) {
+      const file = resolveKeyPath(root, key);
+      const fh = await fsp.open(file, 'r').catch((err: unknown) => {
+        throw new Error(`while opening ${key}`, { cause: err });
+      });
+      try {
+        const buf = Buffer.alloc(bytes);
+        const { bytesRead } = await fh.read(buf, 0, bytes, 0);
+        return buf.subarray(0, bytesRead);
+      } finally {
+        await fh.close();
+      }
+    },
+    async get(key) {
+      const file = resolveKeyPath(root, key);
+      let size: number;
+      try {
+        size = (await fsp.stat(file)).size;
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ENOENT') return null;
+        throw new Error(`while reading ${key}`, { cause: err });
+      }
+      const ext = key.slice(key.lastIndexOf('.') + 1);
+      return { body: fs.createReadStream(file), size, contentType: TYPE_BY_EXT[ext] ?? 'application/octet-stream' };
+    },
+    async delete(key) {
+      const file = resolveKeyPath(root, key);
+      await fsp.rm(file, { force: true }).catch((err: unknown) => {
+        throw new Error(`while deleting ${key}`, { cause: err });
+      });
+    },
+  };
+}

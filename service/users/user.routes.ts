@@ -1,0 +1,63 @@
+// HTTP routes for users, sessions, profiles and follows.
+import Router from '@koa/router';
+import type Koa from 'koa';
+import * as v from '../http/validate.js';
+import { optionalAuth, principal, requireAuth, viewerId } from '../http/auth.js';
+import type { UserService } from './user.service.js';
+
+/** The /api/v1 routes of the user service. */
+export function userRoutes(users: UserService): Router {
+  const r = new Router({ prefix: '/api/v1' });
+  const auth = requireAuth(users);
+  const maybeAuth = optionalAuth(users);
+
+  r.post('/users', async (ctx: Koa.Context) => {
+    const b = v.objectBody(ctx.request.body, ['username', 'password', 'displayName']);
+    const input = {
+      username: v.username(b.username),
+      password: v.password(b.password),
+      ...(b.displayName === undefined ? {} : { displayName: v.text(b.displayName, 'displayName', { min: 1, max: 50 }) }),
+    };
+    ctx.status = 201;
+    ctx.body = await users.signUp(input);
+  });
+
+  r.post('/sessions', async (ctx: Koa.Context) => {
+    const b = v.objectBody(ctx.request.body, ['username', 'password']);
+    ctx.status = 201;
+    ctx.body = await users.logIn({ username: v.username(b.username), password: v.password(b.password) });
+  });
+
+  r.delete('/sessions/current', auth, async (ctx: Koa.Context) => {
+    await users.logOut(principal(ctx));
+    ctx.status = 204;
+  });
+
+  r.get('/me', auth, async (ctx: Koa.Context) => {
+    ctx.body = { user: await users.me(principal(ctx).userId) };
+  });
+
+  r.patch('/me', auth, async (ctx: Koa.Context) => {
+    const b = v.objectBody(ctx.request.body, ['displayName', 'bio']);
+    const patch: { displayName?: string; bio?: string } = {};
+    if (b.displayName !== undefined) patch.displayName = v.text(b.displayName, 'displayName', { min: 1, max: 50 });
+    if (b.bio !== undefined) patch.bio = v.text(b.bio, 'bio', { max: 300, multiline: true });
+    ctx.body = { user: await users.updateMe(principal(ctx).userId, patch) };
+  });
+
+  r.get('/users/:username', maybeAuth, async (ctx: Koa.Context) => {
+    ctx.body = { user: await users.profileByUsername(v.username(ctx.params.username), viewerId(ctx)) };
+  });
+
+  r.put('/users/:username/follow', auth, async (ctx: Koa.Context) => {
+    await users.setFollow(principal(ctx).userId, v.username(ctx.params.username), true);
+    ctx.status = 204;
+  });
+
+  r.delete('/users/:username/follow', auth, async (ctx: Koa.Context) => {
+    await users.setFollow(principal(ctx).userId, v.username(ctx.params.username), false);
+    ctx.status = 204;
+  });
+
+  return r;
+}

@@ -1,0 +1,175 @@
+// Sign-up, log-in, sessions, profiles (cache-aside with single-flight loads) and follows.
+import type { Database } from '../db/database.js';
+import { AppError, notFound } from '../errors.js';
+import type { ProfileCache } from '../cache/profile-cache.repository.js';
+import { hashPassword, verifyPassword } from '../auth/password.js';
+import { newSessionId, signToken, verifyToken } from '../auth/token.js';
+import * as users from './user.repository.js';
+import * as sessions from './session.repository.js';
+import * as follows from './follow.repository.js';
+import type { Profile } from './user.repository.js';
+
+/** A profile as the API shows it to a viewer. */
+export type ProfileView = Profile & { followedByMe?: boolean };
+
+/** Who made an authenticated request. */
+export interface Principal {
+  userId: number;
+  sessionId: string;
+}
+
+/** Dependencies of the user service. */
+export interface UserServiceDeps {
+  db: Database;
+  cache: ProfileCache;
+  tokenSecret: string;
+  tokenTtlSeconds?: number;
+  /** Delay of the second cache invalidation that evicts values refilled from a lagging replica. */
+  reinvalidateMs?: number;
+  now?: () => number;
+}
+
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+/** Creates the user service. */
+export function createUserService(deps: UserServiceDeps) {
+  const { db, cache } = deps;
+  const now = deps.now ?? Date.now;
+  const ttl = deps.tokenTtlSeconds ?? 30 * 24 * 3600;
+  const reinvalidateMs = deps.reinvalidateMs ?? 5000;
+  const inflight = new Map<number, Promise<Profile | null>>();
+  // Usernames never change, so the mapping to ids is safe to keep in memory (bounded).
+  const idsByUsername = new Map<string, number>();
+
+  async function issueToken(userId: number): Promise<string> {
+    const sessionId = newSessionId();
+    const expiresAt = Math.floor(now() / 1000) + ttl;
+    await sessions.insertSession(db.write(), { id: sessionId, userId, expiresAt: new Date(expiresAt * 1000) });
+    db.noteWrite(userId);
+    return signToken(deps.tokenSecret, { sessionId, userId, expiresAt });
+  }
+
+  async function invalidate(...ids: number[]): Promise<void> {
+    await Promise.all(ids.map((id) => cache.del(id)));
+    // A concurrent miss may refill the cache from a replica that has not replayed the write yet; evict again later.
+    setTimeout(() => void Promise.all(ids.map((id) => cache.del(id))), reinvalidateMs).unref();
+  }
+
+  /** Loads a profile through the cache; concurrent misses for one id share one database query. */
+  async function loadProfile(id: number, viewerId: number | null): Promise<Profile | null> {
+    if (db.readsFromPrimary(viewerId)) {
+      // The viewer wrote a moment ago: skip the cache (it may hold a value refilled from a lagging replica).
+      const fresh = await users.findProfile(db.read(viewerId), id);
+      if (fresh) await cache.set(id, fresh);
+      return fresh;
+    }
+    const cached = await cache.get(id);
+    if (cached) return cached;
+    const redisUp = cached === null;
+    const pending = inflight.get(id);
+    if (pending) return pending;
+    const p = (async () => {
+      const profile = await users.findProfile(db.read(viewerId), id);
+      if (profile && redisUp) await cache.set(id, profile);
+      return profile;
+    })().finally(() => inflight.delete(id));
+    inflight.set(id, p);
+    return p;
+  }
+
+  async function resolveId(username: string, viewerId: number | null): Promise<number> {
+    const known = idsByUsername.get(username);
+    if (known !== undefined) return known;
+    const id = await users.findIdByUsername(db.read(viewerId), username);
+    if (id === null) throw notFound(`user ${username}`);
+    if (idsByUsername.size > 100000) idsByUsername.clear();
+    idsByUsername.set(username, id);
+    return id;
+  }
+
+  return {
+    /** Creates a user and a session. */
+    async signUp(input: { username: string; password: string; displayName?: string }): Promise<{ user: ProfileView; token: string }> {
+      const passwordHash = await hashPassword(input.password);
+      const id = await users.insertUser(db.write(), { username: input.username, passwordHash, displayName: input.displayName ?? input.username });
+      db.noteWrite(id);
+      const token = await issueToken(id);
+      const user = await loadProfile(id, id);
+      if (!user) throw new Error(`user ${id} vanished right after sign-up`);
+      return { user, token };
+    },
+
+    /** Checks the password and opens a session; wrong username and wrong password look the same. */
+    async logIn(input: { username: string; password: string }): Promise<{ user: ProfileView; token: string }> {
+      const cred = await users.findCredentials(db.write(), input.username);
+      const ok = await verifyPassword(input.password, cred?.passwordHash ?? DUMMY_HASH);
+      if (!cred || !ok) throw new AppError(401, 'invalid_credentials', 'username or password is wrong');
+      const token = await issueToken(cred.id);
+      const user = await loadProfile(cred.id, cred.id);
+      if (!user) throw notFound('user');
+      return { user, token };
+    },
+
+    /** Revokes the session behind the current token. */
+    async logOut(p: Principal): Promise<void> {
+      await sessions.revokeSession(db.write(), p.sessionId);
+      db.noteWrite(p.userId);
+    },
+
+    /** Resolves a bearer token to its principal, or throws 401 with a code saying why. */
+    async authenticate(token: string): Promise<Principal> {
+      const claims = verifyToken(deps.tokenSecret, token, Math.floor(now() / 1000));
+      if (claims === 'expired') throw new AppError(401, 'token_expired', 'the token has expired; log in again');
+      if (typeof claims === 'string') throw new AppError(401, 'invalid_token', 'the token is not valid');
+      // A session created a moment ago may not have reached the replica yet: ask the primary before refusing.
+      let session = await sessions.findSession(db.read(claims.userId), claims.sessionId);
+      if (!session) session = await sessions.findSession(db.write(), claims.sessionId);
+      if (!session || session.userId !== claims.userId) throw new AppError(401, 'invalid_token', 'the token is not valid');
+      if (session.revokedAt) throw new AppError(401, 'token_revoked', 'the token was revoked (logged out)');
+      return { userId: claims.userId, sessionId: claims.sessionId };
+    },
+
+    /** The profile of `username` as `viewerId` sees it. */
+    async profileByUsername(username: string, viewerId: number | null): Promise<ProfileView> {
+      const id = await resolveId(username, viewerId);
+      const profile = await loadProfile(id, viewerId);
+      if (!profile) throw notFound(`user ${username}`);
+      if (viewerId === null) return profile;
+      const followedByMe = viewerId === id ? false : await follows.isFollowing(db.read(viewerId), viewerId, id);
+      return { ...profile, followedByMe };
+    },
+
+    /** The caller's own profile. */
+    async me(userId: number): Promise<ProfileView> {
+      const profile = await loadProfile(userId, userId);
+      if (!profile) throw notFound('user');
+      return profile;
+    },
+
+    /** Updates the caller's display name and/or bio. */
+    async updateMe(userId: number, patch: { displayName?: string; bio?: string }): Promise<ProfileView> {
+      await users.updateProfile(db.write(), userId, patch);
+      db.noteWrite(userId);
+      await invalidate(userId);
+      const profile = await loadProfile(userId, userId);
+      if (!profile) throw notFound('user');
+      return profile;
+    },
+
+    /** Makes the caller follow (or unfollow) `username`. */
+    async setFollow(userId: number, username: string, on: boolean): Promise<void> {
+      const target = await resolveId(username, userId);
+      if (target === userId) throw new AppError(422, 'cannot_follow_self', 'username: you cannot follow yourself', { field: 'username' });
+      if (on) await follows.follow(db.write(), userId, target);
+      else await follows.unfollow(db.write(), userId, target);
+      db.noteWrite(userId);
+      await invalidate(userId, target);
+    },
+
+    /** Evicts cached profiles after a change elsewhere (photo counts). */
+    invalidate,
+  };
+}
+
+/** The user service's interface. */
+export type UserService = ReturnType<typeof createUserService>;

@@ -1,0 +1,50 @@
+// Web mode: serves the web client's static files (hashed assets immutable, index.html no-cache) and /config.json.
+import path from 'node:path';
+import Koa from 'koa';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { errorHandler, requestContext } from '../http/middleware.js';
+import { AppError } from '../errors.js';
+import { openStatic, type StaticFile } from './static-files.infra.js';
+
+/** What web mode needs. */
+export interface WebAppDeps {
+  log: Logger;
+  metrics: Metrics;
+  root: string;
+  apiBaseUrl: string;
+  cdnBaseUrl: string;
+}
+
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png', '.jpg': 'image/jpeg', '.ico': 'image/x-icon', '.webp': 'image/webp', '.woff2': 'font/woff2', '.map': 'application/json', '.txt': 'text/plain' };
+const HASHED = /[.-][A-Za-z0-9_-]{8,}\.[a-z0-9]+$/;
+
+/** Builds the web application; unknown paths without an extension get index.html (client-side routing). */
+export function createWebApp(deps: WebAppDeps): Koa {
+  const app = new Koa();
+  app.use(requestContext(deps.log, deps.metrics));
+  app.use(errorHandler());
+  app.use(async (ctx) => {
+    if (ctx.path === '/healthz' || ctx.path === '/readyz') return void (ctx.body = { status: 'ok' });
+    if (ctx.path === '/metrics') {
+      ctx.type = deps.metrics.registry.contentType;
+      ctx.body = await deps.metrics.registry.metrics();
+      return;
+    }
+    if (ctx.path === '/config.json') {
+      ctx.set('Cache-Control', 'no-cache');
+      ctx.body = { apiBaseURL: deps.apiBaseUrl || ctx.origin, cdnBaseURL: deps.cdnBaseUrl };
+      return;
+    }
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw new AppError(405, 'method_not_allowed', `${ctx.method} is not allowed`);
+    let file: StaticFile | null = ctx.path.endsWith('/') ? null : await openStatic(deps.root, ctx.path);
+    if (!file && (ctx.path.endsWith('/') || path.extname(ctx.path) === '')) file = await openStatic(deps.root, '/index.html');
+    if (!file) throw new AppError(404, 'not_found', `no file ${ctx.path}`);
+    const base = path.basename(file.path);
+    ctx.set('Cache-Control', base === 'index.html' ? 'no-cache' : HASHED.test(base) ? 'public, max-age=31536000, immutable' : 'public, max-age=300');
+    ctx.type = TYPES[path.extname(base)] ?? 'application/octet-stream';
+    ctx.length = file.size;
+    ctx.body = file.body;
+  });
+  return app;
+}
