@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { expect } from 'chai';
+import { parse } from 'yaml';
 import {
   DEFAULT_IMAGE,
   STAGE_THRESHOLDS,
@@ -276,6 +278,20 @@ describe('stage presets', () => {
       const e = effectiveSpec(app({ paused: true, api: { resources } }));
       expect(e.paused).to.equal(true);
       expect(e.api.resources).to.deep.equal(resources);
+    });
+  });
+
+  describe('the examples', () => {
+    STAGES.forEach((stage, i) => {
+      it(`examples/stage-${i + 1}-${stage}.yaml resolves to ${stage}`, async () => {
+        const url = new URL(`../../../examples/stage-${i + 1}-${stage}.yaml`, import.meta.url);
+        const example = parse(await readFile(url, 'utf8')) as { spec: GraminstaAppSpec };
+        expect(resolveStage(example)).to.equal(stage);
+        const { users: _users, ...withoutUsers } = example.spec;
+        expect(resolveStage({ spec: withoutUsers }), 'without users').to.equal(
+          stage === 'split-database' ? stage : stage,
+        );
+      });
     });
   });
 });
