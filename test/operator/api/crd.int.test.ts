@@ -258,6 +258,19 @@ describe('GraminstaApp CRD against the API server', function () {
       });
     });
 
+    it('image references with a registry port, a digest or none at all', async () => {
+      const digest = 'sha256:' + 'a'.repeat(64);
+      for (const image of [
+        '',
+        'graminsta',
+        'localhost:5000/graminsta:dev',
+        'ghcr.io/graminsta/graminsta:0.1.0',
+        `registry.example.com/a/b@${digest}`,
+      ]) {
+        await create(app('image', { image }), true);
+      }
+    });
+
     it('an empty spec and quantities given as integers', async () => {
       await create(app('empty', {}), true);
       await create(
