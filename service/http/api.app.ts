@@ -2,6 +2,7 @@
 import Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import type { Logger } from '../log.js';
+import { AppError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { errorHandler, requestContext } from './middleware.js';
 import { userRoutes } from '../users/user.routes.js';
@@ -50,7 +51,17 @@ export function createApiApp(deps: ApiAppDeps): { app: Koa; routers: ReturnType<
     }
   });
   app.use(imageMiddleware(deps.photos));
-  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' }));
+  app.use(
+    bodyParser({
+      enableTypes: ['json'],
+      jsonLimit: '64kb',
+      encoding: 'utf-8',
+      onError: (err) => {
+        if ((err as { status?: number }).status === 413) throw new AppError(413, 'payload_too_large', 'body: is larger than 64 KiB', { field: 'body' });
+        throw new AppError(400, 'malformed_json', 'body: is not valid JSON', { field: 'body', cause: err });
+      },
+    }),
+  );
   for (const r of routers) {
     app.use(r.routes());
     app.use(r.allowedMethods());

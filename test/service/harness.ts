@@ -1,0 +1,96 @@
+// Starts the real parts (Postgres primary + replica, Redis, s3rver) and an in-process API server for service tests.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startPostgres, type PgCluster } from '../support/postgres.js';
+import { startRedis, startRedisCluster, type RedisDeployment } from '../support/redis.js';
+import { startS3, type S3Server } from '../support/s3.js';
+import { loadConfig } from '../../service/config.js';
+import { createLogger } from '../../service/log.js';
+import { runMigrate, startApi, type RunningServer } from '../../service/server.infra.js';
+import { s3Storage } from '../../service/storage/s3.storage.js';
+
+/** Everything a service test talks to. */
+export interface Stack {
+  pg: PgCluster;
+  redis: RedisDeployment | null;
+  s3: S3Server | null;
+  volume: string;
+  api: RunningServer;
+  env: Record<string, string>;
+  stop: () => Promise<void>;
+}
+
+/** Starts Postgres (+replica), optional Redis and S3, migrates, and starts the API with `extraEnv`. */
+export async function startStack(opts: { replica?: boolean; redis?: 'standalone' | 'cluster' | 'none'; storage?: 's3' | 'volume'; extraEnv?: Record<string, string>; readYourWritesMs?: number } = {}): Promise<Stack> {
+  const pg = await startPostgres({ replica: opts.replica ?? true });
+  const redis = opts.redis === 'cluster' ? await startRedisCluster() : opts.redis === 'standalone' ? await startRedis() : null;
+  const s3 = opts.storage === 's3' ? await startS3() : null;
+  const volume = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-vol-'));
+  const env: Record<string, string> = {
+    PORT: '0',
+    GRAMINSTA_DB_HOST: pg.primary.host,
+    GRAMINSTA_DB_PORT: String(pg.primary.port),
+    GRAMINSTA_DB_PASSWORD: pg.password,
+    GRAMINSTA_DB_REPLICA_HOSTS: pg.replica ? `${pg.replica.host}:${pg.replica.port}` : '',
+    GRAMINSTA_REDIS_MODE: redis ? redis.mode : 'none',
+    GRAMINSTA_REDIS_NODES: redis ? redis.nodes.join(',') : '',
+    GRAMINSTA_TOKEN_SECRET: 'test-secret-0123456789abcdef',
+    GRAMINSTA_STORAGE: opts.storage ?? 'volume',
+    GRAMINSTA_VOLUME_PATH: volume,
+    GRAMINSTA_MAX_UPLOAD_BYTES: String(64 * 1024),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+    ...(s3 ? { GRAMINSTA_S3_BUCKET: s3.bucket, GRAMINSTA_S3_ENDPOINT: s3.endpoint, GRAMINSTA_S3_FORCE_PATH_STYLE: 'true' } : {}),
+    ...opts.extraEnv,
+  };
+  const log = createLogger((env.LOG_LEVEL as 'error') ?? 'error');
+  await runMigrate(loadConfig(env, 'migrate'), log);
+  await pg.waitForReplication();
+  const cfg = loadConfig(env, 'api');
+  const storage = s3 ? s3Storage({ ...cfg.storage.s3, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } }) : undefined;
+  const api = await startApi(cfg, log, { readYourWritesMs: opts.readYourWritesMs ?? 2000, ...(storage ? { storage } : {}) });
+  return {
+    pg,
+    redis,
+    s3,
+    volume,
+    api,
+    env,
+    stop: async () => {
+      await api.shutdown(2000).catch(() => undefined);
+      await redis?.stop();
+      await s3?.stop();
+      await pg.stop();
+      await fs.rm(volume, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A tiny JSON client for the API. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function client(base: string) {
+  return async function call(method: string, p: string, opts: { token?: string; body?: unknown; raw?: BodyInit; headers?: Record<string, string> } = {}): Promise<{ status: number; body: any; headers: Headers }> {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    let body: BodyInit | undefined = opts.raw;
+    if (opts.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    }
+    const res = await fetch(base + p, { method, headers, body, redirect: 'manual' });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body: parsed, headers: res.headers };
+  };
+}
+
+/** A valid 1x1 PNG. */
+export const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63f8cfc0f01f0005000201e2a6f5a30000000049454e44ae426082', 'hex');
+
+/** A tiny JPEG header (SOI + SOF0 of 3x2) padded with bytes: enough for the content check. */
+export const JPEG = Buffer.concat([Buffer.from('ffd8ffc0000b080002000301011100', 'hex'), Buffer.alloc(32, 0), Buffer.from('ffd9', 'hex')]);
