@@ -69,7 +69,8 @@ export function errorHandler(): Koa.Middleware {
         }
       }
       const log = (ctx.state.log as Logger | undefined) ?? undefined;
-      if (status >= 500) log?.error('request failed', { status, code, err });
+      if (status === 503) log?.warn('request failed: dependency unavailable', { status, code, err });
+      else if (status >= 500) log?.error('request failed', { status, code, err });
       ctx.status = status;
       ctx.body = { error: { code, message, ...(field ? { field } : {}), requestId } };
       if (status === 401) ctx.set('WWW-Authenticate', 'Bearer');

@@ -67,8 +67,8 @@ export async function startStack(opts: { replica?: boolean; redis?: 'standalone'
 }
 
 /** A tiny JSON client for the API. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function client(base: string) {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return async function call(method: string, p: string, opts: { token?: string; body?: unknown; raw?: BodyInit; headers?: Record<string, string> } = {}): Promise<{ status: number; body: any; headers: Headers }> {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
