@@ -491,6 +491,19 @@ export const specSchema: SchemaNode = {
       description: 'Stops reconciling this app; everything already created is kept as it is.',
     },
   },
+  'x-kubernetes-validations': [
+    {
+      // Mirrors presets.api.ts: below 10 users Postgres shares the single API pod unless it is external or replicated.
+      rule:
+        '!has(self.users) || self.users >= 10 || !has(self.api) || ' +
+        '(has(self.database) && (has(self.database.external) || (has(self.database.readReplicas) && self.database.readReplicas > 0))) || ' +
+        '((!has(self.api.replicas) || self.api.replicas <= 1) && !has(self.api.autoscaling))',
+      message:
+        'below 10 users (stage single-machine) Postgres shares the one API pod: api.replicas must be at most 1 and api.autoscaling unset; raise users to 10 or more to split the database',
+      fieldPath: '.api',
+      reason: 'FieldValueInvalid',
+    },
+  ],
 };
 
 function tierReplicas(tier: string): SchemaNode {

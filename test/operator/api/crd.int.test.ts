@@ -148,6 +148,16 @@ const INVALID: [string, unknown, RegExp][] = [
     { web: { resources: { requests: { cpu: '2' }, limits: { cpu: '500m' } } } },
     /spec\.web\.resources\.requests.*each request must be less than or equal to its limit/,
   ],
+  [
+    'several API pods while Postgres shares the pod',
+    { users: 1, api: { replicas: 2 } },
+    /spec\.api.*single-machine/,
+  ],
+  [
+    'API autoscaling while Postgres shares the pod',
+    { users: 9, api: { autoscaling: {} } },
+    /spec\.api.*single-machine/,
+  ],
   ['bad volume size', { cdn: { origin: { volume: { size: 'big' } } } }, /spec\.cdn\.origin\.volume\.size/],
   ['image with capitals in the path', { image: 'Graminsta/App:1' }, /spec\.image/],
   ['image with a space in the tag', { image: 'graminsta:bad tag' }, /spec\.image/],
@@ -273,6 +283,10 @@ describe('GraminstaApp CRD against the API server', function () {
 
     it('an empty spec and quantities given as integers', async () => {
       await create(app('empty', {}), true);
+      await create(
+        app('small-split', { users: 1, api: { replicas: 2 }, database: { readReplicas: 1 } }),
+        true,
+      );
       await create(
         app('ints', {
           api: { resources: { limits: { cpu: 2, memory: '1Gi' } } },
