@@ -8,8 +8,9 @@ export function originStorage(originUrl: string, token: string): ObjectStorage {
   const url = (key: string) => `${originUrl}/images/${assertKey(key)}`;
   const auth = { authorization: `Bearer ${token}` };
   const call = async (what: string, key: string, init: RequestInit): Promise<Response> => {
+    const target = url(key);
     try {
-      return await fetch(url(key), { ...init, signal: AbortSignal.timeout(10000) });
+      return await fetch(target, { ...init, signal: AbortSignal.timeout(10000) });
     } catch (err) {
       throw new Error(`while ${what} ${key} on the origin`, { cause: err });
     }

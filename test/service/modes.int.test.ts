@@ -1,0 +1,124 @@
+// S3 presigned uploads, the OpenAPI document against the routes, concurrent migrations, origin mode and graceful drain.
+import { expect, use } from 'chai';
+import chaiAsPromised from 'chai-as-promised';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { startStack, client, PNG, type Stack } from './harness.js';
+import { loadConfig } from '../../service/config.js';
+import { createLogger } from '../../service/log.js';
+import { runMigrate, startOrigin } from '../../service/server.infra.js';
+import { openApiDocument } from '../../service/openapi/openapi.document.js';
+import { userRoutes } from '../../service/users/user.routes.js';
+import { photoRoutes } from '../../service/photos/photo.routes.js';
+import type { UserService } from '../../service/users/user.service.js';
+import type { PhotoService } from '../../service/photos/photo.service.js';
+import { originStorage } from '../../service/storage/origin.storage.js';
+
+use(chaiAsPromised);
+
+describe('OpenAPI document', () => {
+  it('lists exactly the routes the API serves', () => {
+    const served = new Set<string>();
+    for (const r of [userRoutes({} as UserService), photoRoutes({} as PhotoService, {} as UserService)]) {
+      for (const layer of r.stack) for (const m of layer.methods) if (m !== 'HEAD') served.add(`${m} ${layer.path.replace(/:([A-Za-z]+)/g, '{$1}')}`);
+    }
+    const documented = new Set<string>();
+    for (const [p, ops] of Object.entries(openApiDocument.paths)) for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} ${p}`);
+    expect([...documented].sort()).to.deep.equal([...served].sort());
+  });
+});
+
+describe('modes against real parts', function () {
+  this.timeout(120000);
+  let stack: Stack;
+  let call: ReturnType<typeof client>;
+  let token: string;
+  before(async () => {
+    stack = await startStack({ replica: false, redis: 'none', storage: 's3', extraEnv: { GRAMINSTA_CDN_BASE_URL: 'https://cdn.example.test' } });
+    call = client(stack.api.url);
+    token = (await call('POST', '/api/v1/users', { body: { username: 'erin', password: 'password123' } })).body.token;
+  });
+  after(async () => stack?.stop());
+
+  it('uploads through a presigned S3 URL and answers CDN image URLs; a non-image PUT to S3 is refused at photo creation', async () => {
+    const up = await call('POST', '/api/v1/uploads', { token, body: { contentType: 'image/png', size: PNG.length } });
+    expect(up.status).to.equal(201);
+    expect(up.body.url).to.match(new RegExp(`^${stack.s3!.endpoint}/photos/photos/`));
+    expect(up.body.url).to.include('X-Amz-Signature');
+    const put = await fetch(up.body.url, { method: 'PUT', body: new Uint8Array(PNG), headers: up.body.headers });
+    expect(put.status).to.equal(200);
+    const p = await call('POST', '/api/v1/photos', { token, body: { uploadId: up.body.uploadId } });
+    expect(p.status, JSON.stringify(p.body)).to.equal(201);
+    expect(p.body.photo.imageUrl).to.match(/^https:\/\/cdn\.example\.test\/photos\/[A-Za-z0-9_-]{22}\.png$/);
+
+    const fake = Buffer.from('not an image at all, just text'.padEnd(64, '.'));
+    const up2 = await call('POST', '/api/v1/uploads', { token, body: { contentType: 'image/jpeg', size: fake.length } });
+    expect((await fetch(up2.body.url, { method: 'PUT', body: new Uint8Array(fake), headers: up2.body.headers })).status).to.equal(200);
+    const bad = await call('POST', '/api/v1/photos', { token, body: { uploadId: up2.body.uploadId } });
+    expect(bad.status).to.equal(415);
+    const direct = await call('PUT', `/api/v1/uploads/${up2.body.uploadId}/content`, { token, raw: new Uint8Array(PNG) });
+    expect(direct.status).to.equal(409);
+  });
+
+  it('runs concurrent migrations safely (advisory lock) and idempotently', async () => {
+    const cfg = loadConfig(stack.env, 'migrate');
+    const log = createLogger('error');
+    const results = await Promise.all([runMigrate(cfg, log), runMigrate(cfg, log), runMigrate(cfg, log)]);
+    expect(results.flat()).to.deep.equal([]);
+    const c = new pg.Client({ connectionString: stack.pg.superuserUrl().replace(/\/postgres$/, '/graminsta') });
+    await c.connect();
+    expect((await c.query('SELECT count(*)::int AS n FROM schema_migrations')).rows[0].n).to.equal(1);
+    await c.end();
+  });
+
+  it('drains an in-flight request on shutdown', async () => {
+    const body = JSON.stringify({ username: 'late_arrival', password: 'password123' });
+    const port = new URL(stack.api.url).port;
+    const response = new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/users', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      setTimeout(() => req.end(body.slice(10)), 500);
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const shutdown = stack.api.shutdown(5000);
+    expect(await response).to.equal(201);
+    await shutdown;
+    await expect(fetch(stack.api.url + '/healthz')).to.be.rejected;
+  });
+});
+
+describe('origin mode', function () {
+  this.timeout(30000);
+  it('accepts authenticated PUTs, serves with long-lived cache headers, refuses traversal and forged tokens', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-origin-'));
+    const cfg = loadConfig({ PORT: '0', GRAMINSTA_ORIGIN_TOKEN: 'origin-secret', GRAMINSTA_VOLUME_PATH: dir, LOG_LEVEL: 'error' }, 'origin');
+    const origin = await startOrigin(cfg, createLogger('error'));
+    try {
+      const storage = originStorage(origin.url, 'origin-secret');
+      const key = 'photos/BBBBBBBBBBBBBBBBBBBBBB.png';
+      await storage.put(key, PNG, 'image/png');
+      expect(await storage.size(key)).to.equal(PNG.length);
+      expect((await storage.head(key, 8)).equals(PNG.subarray(0, 8))).to.equal(true);
+      const got = await fetch(`${origin.url}/images/${key}`);
+      expect(got.headers.get('cache-control')).to.include('immutable');
+      expect(Buffer.from(await got.arrayBuffer()).equals(PNG)).to.equal(true);
+      const forged = await fetch(`${origin.url}/images/${key}`, { method: 'PUT', body: new Uint8Array(PNG), headers: { authorization: 'Bearer wrong' } });
+      expect(forged.status).to.equal(401);
+      const trav = await fetch(`${origin.url}/images/..%2F..%2Fetc%2Fpasswd`, { method: 'PUT', body: new Uint8Array(PNG), headers: { authorization: 'Bearer origin-secret' } });
+      expect(trav.status).to.equal(400);
+      await expect(storage.put('../escape.png', PNG, 'image/png')).to.be.rejectedWith(/key: must look like/);
+      await storage.delete(key);
+      expect(await storage.size(key)).to.equal(null);
+    } finally {
+      await origin.shutdown(1000);
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
