@@ -87,6 +87,12 @@ class Supervisor<T extends KubernetesObject> implements SupervisedInformer<T> {
     this.factor = opts.backoff?.factor ?? 2;
     const listFn = async (): Promise<KubernetesListObject<T>> => {
       const list = await opts.listFn();
+      // List items come without apiVersion/kind, watch events with them; make the cache consistent.
+      const kind = list.kind?.replace(/List$/, '');
+      for (const item of list.items ?? []) {
+        item.apiVersion ??= list.apiVersion;
+        if (kind) item.kind ??= kind;
+      }
       this.listedInRound = true;
       return list;
     };

@@ -140,6 +140,10 @@ export class LeaderElector {
     this.releasing = new AbortController();
     const stop = AbortSignal.any([signal, this.releasing.signal]);
     if (!(await this.acquire(stop))) return;
+    if (stop.aborted) {
+      await this.releaseRecord();
+      return;
+    }
     this.leading = true;
     this.opts.metrics?.leaderElectionMasterStatus.set({ name: this.opts.name }, 1);
     this.logger.info('became leader');
@@ -152,8 +156,12 @@ export class LeaderElector {
   async release(): Promise<void> {
     this.releasing?.abort();
     if (!this.leading) return;
-    const observed = this.observed;
     this.stepDown('released the lease');
+    await this.releaseRecord();
+  }
+
+  private async releaseRecord(): Promise<void> {
+    const observed = this.observed;
     if (!observed || observed.record.holderIdentity !== this.opts.identity) return;
     const now = this.clock.now();
     try {
@@ -171,6 +179,7 @@ export class LeaderElector {
     this.logger.info('attempting to acquire leader lease');
     while (!stop.aborted) {
       if (await this.tryAcquireOrRenew()) return true;
+      if (stop.aborted) break;
       await sleep(this.clock, this.retryPeriodMs, stop);
     }
     return false;

@@ -75,7 +75,7 @@ describe('createInformer (supervision, with a fake watch transport)', () => {
   });
 
   it('start resolves after the first list is cached, and watch events update the cache', async () => {
-    lists.push(listOf([cm('a', '1')], '5'));
+    lists.push(listOf([cm('a', '1'), { metadata: { name: 'bare', namespace: 'ns', resourceVersion: '2' } }], '5'));
     const informer = make();
     const seen: string[] = [];
     informer.on('add', (o) => seen.push(`add ${o.metadata!.name}`));
@@ -84,12 +84,13 @@ describe('createInformer (supervision, with a fake watch transport)', () => {
     await informer.start();
     expect(informer.hasSynced()).to.equal(true);
     expect(informer.get('a', 'ns')?.metadata?.resourceVersion).to.equal('1');
+    expect(informer.get('bare', 'ns')).to.include({ apiVersion: 'v1', kind: 'ConfigMap' });
     expect(watch.current.query.resourceVersion).to.equal('5');
     watch.current.callback('ADDED', cm('b', '6'));
     watch.current.callback('MODIFIED', cm('a', '7', { k: 'v' }));
     watch.current.callback('DELETED', cm('b', '8'));
-    expect(seen).to.deep.equal(['add a', 'add b', 'update a', 'delete b']);
-    expect(informer.list('ns').map((o) => o.metadata!.name)).to.deep.equal(['a']);
+    expect(seen).to.deep.equal(['add a', 'add bare', 'add b', 'update a', 'delete b']);
+    expect(informer.list('ns').map((o) => o.metadata!.name)).to.deep.equal(['a', 'bare']);
     informer.stop();
   });
 

@@ -174,6 +174,15 @@ describe('LeaderElector (timing, in-memory lease)', () => {
     await b.done;
   });
 
+  it('aborted while an acquisition is in flight: gives the lease back without calling the callbacks', async () => {
+    const a = candidate('a');
+    a.abort.abort();
+    await a.done;
+    expect(a.events).to.deep.equal([]);
+    expect(a.elector.isLeader()).to.equal(false);
+    expect(store.lease?.record.holderIdentity).to.equal('');
+  });
+
   it('rejects inconsistent timings naming the field', () => {
     const base = { clients, namespace: 'n', name: 'l', identity: 'i', logger: nopLogger, onStartedLeading: () => {}, onStoppedLeading: () => {} };
     expect(() => new LeaderElector({ ...base, leaseDurationMs: 5000, renewDeadlineMs: 10_000 })).to.throw(/leaseDurationMs/);
