@@ -458,6 +458,18 @@ const cache: SchemaNode = {
   ],
 };
 
+const tierOn = (tier: string) =>
+  `(has(self.${tier}) && (!has(self.${tier}.enabled) || self.${tier}.enabled))`;
+const hasReadReplicas =
+  '(has(self.database) && has(self.database.readReplicas) && self.database.readReplicas > 0)';
+const hasExternal = '(has(self.database) && has(self.database.external))';
+// CEL twin of presets.api.ts: true when the stage is single-machine and Postgres runs inside the API pod.
+const SINGLE_MACHINE_WITH_POD_DATABASE =
+  `(has(self.users) ? (self.users < 10 && !${hasExternal} && !${hasReadReplicas}) : ` +
+  `!(${tierOn('cache')} || ${hasReadReplicas} || ${tierOn('cdn')} || ${tierOn('ingress')} || ` +
+  `(has(self.api) && has(self.api.autoscaling)) || ${tierOn('web')} || ` +
+  `(has(self.database) && (has(self.database.external) || has(self.database.storage)))))`;
+
 /** The schema of spec. */
 export const specSchema: SchemaNode = {
   type: 'object',
@@ -493,13 +505,9 @@ export const specSchema: SchemaNode = {
   },
   'x-kubernetes-validations': [
     {
-      // Mirrors presets.api.ts: below 10 users Postgres shares the single API pod unless it is external or replicated.
-      rule:
-        '!has(self.users) || self.users >= 10 || !has(self.api) || ' +
-        '(has(self.database) && (has(self.database.external) || (has(self.database.readReplicas) && self.database.readReplicas > 0))) || ' +
-        '((!has(self.api.replicas) || self.api.replicas <= 1) && !has(self.api.autoscaling))',
+      rule: `!(${SINGLE_MACHINE_WITH_POD_DATABASE}) || !has(self.api) || ((!has(self.api.replicas) || self.api.replicas <= 1) && !has(self.api.autoscaling))`,
       message:
-        'below 10 users (stage single-machine) Postgres shares the one API pod: api.replicas must be at most 1 and api.autoscaling unset; raise users to 10 or more to split the database',
+        'at stage single-machine Postgres shares the one API pod: api.replicas must be at most 1 and api.autoscaling unset; set users to 10 or more (or configure database.storage) to split the database',
       fieldPath: '.api',
       reason: 'FieldValueInvalid',
     },

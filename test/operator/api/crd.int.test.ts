@@ -158,6 +158,7 @@ const INVALID: [string, unknown, RegExp][] = [
     { users: 9, api: { autoscaling: {} } },
     /spec\.api.*single-machine/,
   ],
+  ['several API pods with nothing else configured', { api: { replicas: 3 } }, /spec\.api.*single-machine/],
   ['bad volume size', { cdn: { origin: { volume: { size: 'big' } } } }, /spec\.cdn\.origin\.volume\.size/],
   ['image with capitals in the path', { image: 'Graminsta/App:1' }, /spec\.image/],
   ['image with a space in the tag', { image: 'graminsta:bad tag' }, /spec\.image/],
@@ -281,8 +282,13 @@ describe('GraminstaApp CRD against the API server', function () {
       }
     });
 
-    it('an empty spec and quantities given as integers', async () => {
+    it('an empty spec, several API pods once the database is split, quantities given as integers', async () => {
       await create(app('empty', {}), true);
+      await create(
+        app('tiers-split', { api: { replicas: 2 }, database: { storage: { size: '1Gi' } } }),
+        true,
+      );
+      await create(app('users-split', { users: 10, api: { replicas: 2 } }), true);
       await create(
         app('small-split', { users: 1, api: { replicas: 2 }, database: { readReplicas: 1 } }),
         true,
@@ -365,7 +371,7 @@ describe('GraminstaApp CRD against the API server', function () {
     });
 
     it('kubectl scale changes spec.api.replicas', async () => {
-      await create(app('scaled', { api: { replicas: 2 } }));
+      await create(app('scaled', { users: 10, api: { replicas: 2 } }));
       await kubectlOk(['scale', 'graminstaapp', 'scaled', '--replicas=4']);
       const replicas = await kubectlOk(['get', 'gapp', 'scaled', '-o', 'jsonpath={.spec.api.replicas}']);
       expect(replicas).to.equal('4');
