@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { expect, use } from 'chai';
 import chaiAsPromised from 'chai-as-promised';
 import { parse } from 'yaml';
+import { effectiveSpec } from '../../../operator/api/presets.api.js';
+import type { GraminstaAppSpec } from '../../../operator/api/types.gen.js';
 import {
   createTestNamespace,
   deleteTestNamespace,
@@ -321,6 +323,41 @@ describe('GraminstaApp CRD against the API server', function () {
       await expect(create(app('9photos', {}), true)).to.be.rejectedWith(
         /metadata\.name must be a DNS-1035 label/,
       );
+    });
+
+    it('the single-machine CEL rule agrees with the presets on where Postgres runs', async () => {
+      const several = { replicas: 2 };
+      const specs: GraminstaAppSpec[] = [
+        { api: several },
+        { users: 1, api: several },
+        { users: 9, api: { autoscaling: {} } },
+        { users: 10, api: several },
+        { users: 1, api: several, database: { readReplicas: 1 } },
+        { users: 1, api: several, database: { external: { secretName: 'rds' } } },
+        { users: 1, api: several, database: { storage: { size: '1Gi' } } },
+        { users: 1, api: several, web: {} },
+        { api: several, database: { storage: { size: '1Gi' } } },
+        { api: several, database: { external: { secretName: 'rds' } } },
+        { api: several, web: {} },
+        { api: several, web: { enabled: false } },
+        { api: several, ingress: {} },
+        { api: several, ingress: { enabled: false } },
+        { api: several, cdn: { enabled: false } },
+        { api: several, cdn: {} },
+        { api: several, cache: {} },
+        { api: several, cache: { enabled: false } },
+        { api: { autoscaling: {} } },
+        { api: { replicas: 1 } },
+      ];
+      for (const spec of specs) {
+        const e = effectiveSpec({ spec });
+        const shouldReject =
+          e.database.placement === 'pod' && (e.api.replicas > 1 || e.api.autoscaling !== null);
+        const attempt = create(app('twin', spec), true);
+        if (shouldReject)
+          await expect(attempt, JSON.stringify(spec)).to.be.rejectedWith(/spec\.api.*single-machine/);
+        else await expect(attempt, JSON.stringify(spec)).to.be.fulfilled;
+      }
     });
 
     it('a volume that shrinks or changes its StorageClass', async () => {
