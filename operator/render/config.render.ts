@@ -16,6 +16,8 @@ export const POSTGRES_PORT = 5432;
 export const REDIS_PORT = 6379;
 /** Directory of images for volume storage and origin mode. */
 export const IMAGES_PATH = '/data/images';
+/** Directory of images in the single-machine pod: a directory of its database volume, mounted at /data. */
+export const LOCAL_IMAGES_PATH = '/data/images';
 /** Database name and user of the in-cluster Postgres. */
 export const DB_NAME = 'graminsta';
 /** The application role of the in-cluster Postgres. */
@@ -74,7 +76,7 @@ function storageConfig(app: GraminstaApp, plan: Plan): Record<string, string> {
   const storage = plan.storage;
   switch (storage.kind) {
     case 'local':
-      return { GRAMINSTA_STORAGE: 'volume', GRAMINSTA_VOLUME_PATH: IMAGES_PATH };
+      return { GRAMINSTA_STORAGE: 'volume', GRAMINSTA_VOLUME_PATH: LOCAL_IMAGES_PATH };
     case 'origin':
       return {
         GRAMINSTA_STORAGE: 'origin',

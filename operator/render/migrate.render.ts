@@ -9,7 +9,8 @@ import { planOf, type Plan } from './plan.render.js';
 import { SERVICE_UID } from './security.render.js';
 import { podSpec, serviceContainer } from './workload.render.js';
 
-function migrateEnv(app: GraminstaApp, plan: Plan): V1EnvVar[] {
+/** Env of a migrate-mode container: the database settings as literals and the Secret refs, nothing else. */
+export function migrateEnv(app: GraminstaApp, plan: Plan): V1EnvVar[] {
   const literals = Object.entries(databaseConfig(app, plan))
     .filter(([key]) => key !== 'GRAMINSTA_DB_REPLICA_HOSTS')
     .map(([name, value]) => ({ name, value }));

@@ -3,7 +3,16 @@ import type { GraminstaApp } from '../api/types.gen.js';
 
 /** The app.kubernetes.io/component values of the rendered objects. */
 export type Component =
-  'api' | 'web' | 'database' | 'database-replica' | 'cache' | 'origin' | 'migrate' | 'ingress' | 'config';
+  | 'api'
+  | 'web'
+  | 'database'
+  | 'database-replica'
+  | 'cache'
+  | 'cache-init'
+  | 'origin'
+  | 'migrate'
+  | 'ingress'
+  | 'config';
 
 /** The field manager and managed-by label value of this operator. */
 export const MANAGED_BY = 'graminsta-operator';

@@ -83,6 +83,12 @@ export function planOf(app: GraminstaApp, ctx?: Pick<RenderContext, 'defaultImag
     }
   }
 
+  if (spec.cache && spec.cache.shards !== 1 && spec.cache.shards < 3) {
+    throw new Error(
+      `spec.cache.shards: must be 1 (standalone) or at least 3 (cluster), got ${spec.cache.shards}`,
+    );
+  }
+
   const origin = spec.cdn?.origin;
   let storage: StoragePlan;
   if (origin?.kind === 's3') storage = { kind: 's3', s3: origin.s3 };

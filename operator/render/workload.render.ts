@@ -43,22 +43,19 @@ export function serviceContainer(opts: {
   env?: V1EnvVar[];
   mounts?: V1VolumeMount[];
 }): V1Container {
-  const container: V1Container = {
-    name: opts.name,
-    image: opts.image,
-    imagePullPolicy: 'IfNotPresent',
-    env: [{ name: 'GRAMINSTA_MODE', value: opts.mode }, ...(opts.env ?? [])],
-    resources: resourcesFor(opts.kind, opts.resources),
-    securityContext: containerSecurityContext(SERVICE_UID),
-    volumeMounts: [TMP_MOUNT, ...(opts.mounts ?? [])],
-  };
+  const http = opts.mode !== 'migrate';
+  const container: V1Container = { name: opts.name, image: opts.image, imagePullPolicy: 'IfNotPresent' };
+  if (http) container.ports = [{ name: 'http', containerPort: SERVICE_PORT, protocol: 'TCP' }];
   if (opts.configMap) container.envFrom = [{ configMapRef: { name: opts.configMap } }];
-  if (opts.mode !== 'migrate') {
-    container.ports = [{ name: 'http', containerPort: SERVICE_PORT, protocol: 'TCP' }];
+  container.env = [{ name: 'GRAMINSTA_MODE', value: opts.mode }, ...(opts.env ?? [])];
+  container.resources = resourcesFor(opts.kind, opts.resources);
+  if (http) {
     container.startupProbe = httpProbe('/healthz', 2, 30);
     container.livenessProbe = httpProbe('/healthz', 10, 3);
     container.readinessProbe = httpProbe('/readyz', 5, 2);
   }
+  container.securityContext = containerSecurityContext(SERVICE_UID);
+  container.volumeMounts = [{ ...TMP_MOUNT }, ...(opts.mounts ?? [])];
   return container;
 }
 
@@ -75,10 +72,11 @@ export function podSpec(opts: {
     automountServiceAccountToken: false,
     enableServiceLinks: false,
     securityContext: podSecurityContext(opts.uid),
-    containers: opts.containers,
-    volumes: [TMP_VOLUME, ...(opts.volumes ?? [])],
+    containers: [],
   };
   if (opts.initContainers && opts.initContainers.length > 0) spec.initContainers = opts.initContainers;
+  spec.containers = opts.containers;
+  spec.volumes = [{ ...TMP_VOLUME, emptyDir: { ...TMP_VOLUME.emptyDir } }, ...(opts.volumes ?? [])];
   if (opts.restartPolicy) spec.restartPolicy = opts.restartPolicy;
   if (opts.spreadLabels) {
     spec.topologySpreadConstraints = [

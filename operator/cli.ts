@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+// The graminsta command line: `graminsta render -f app.yaml` prints the objects the operator would create.
+import { readFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DEFAULT_IMAGE } from './api/presets.api.js';
+import { renderManifests } from './render/manifests.render.js';
+
+const USAGE = `usage: graminsta render -f <file|-> [--image <image>] [-n <namespace>]
+
+Prints the Kubernetes objects the operator would create for the GraminstaApp(s) in the file, as a YAML
+stream, without contacting a cluster. Generated passwords are shown as <generated>.
+
+  -f, --filename   manifest file with one or more GraminstaApp documents; - reads stdin
+      --image      photo service image used when spec.image is empty (default ${DEFAULT_IMAGE})
+  -n, --namespace  namespace of apps whose manifest has none (default: default)
+`;
+
+/** Outcome of one CLI invocation: what to print and the exit code. */
+export interface CliResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+async function readInput(file: string, stdin: () => Promise<string>): Promise<string> {
+  if (file === '-') return stdin();
+  try {
+    return await readFile(file, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (cause as Error).message;
+    throw new Error(`${file}: ${why}`, { cause });
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Runs the CLI with the given arguments (without node and script), returning output instead of exiting. */
+export async function runCli(argv: string[], stdin: () => Promise<string> = readStdin): Promise<CliResult> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        filename: { type: 'string', short: 'f' },
+        image: { type: 'string' },
+        namespace: { type: 'string', short: 'n' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (cause) {
+    return { stdout: '', stderr: `graminsta: ${(cause as Error).message}\n${USAGE}`, code: 2 };
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { stdout: USAGE, stderr: '', code: 0 };
+  if (positionals[0] !== 'render' || positionals.length > 1) {
+    const what = positionals.length === 0 ? 'missing command' : `unknown command "${positionals.join(' ')}"`;
+    return { stdout: '', stderr: `graminsta: ${what}\n${USAGE}`, code: 2 };
+  }
+  if (!values.filename) return { stdout: '', stderr: `graminsta: render needs -f <file>\n${USAGE}`, code: 2 };
+  try {
+    const text = await readInput(values.filename, stdin);
+    const source = values.filename === '-' ? '<stdin>' : values.filename;
+    const stdout = renderManifests(text, source, {
+      defaultImage: values.image || DEFAULT_IMAGE,
+      namespace: values.namespace || 'default',
+    });
+    return { stdout, stderr: '', code: 0 };
+  } catch (cause) {
+    return { stdout: '', stderr: `graminsta: ${(cause as Error).message}\n`, code: 1 };
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const result = await runCli(process.argv.slice(2));
+  process.stdout.write(result.stdout);
+  process.stderr.write(result.stderr);
+  process.exitCode = result.code;
+}

@@ -1,0 +1,124 @@
+// The entry point of rendering: one GraminstaApp in, every desired child object out, in a stable order.
+import type {
+  V1ConfigMap,
+  V1Deployment,
+  V1Ingress,
+  V1Job,
+  V1PodDisruptionBudget,
+  V1Secret,
+  V1Service,
+  V1StatefulSet,
+  V2HorizontalPodAutoscaler,
+} from '@kubernetes/client-node';
+import type { GraminstaApp } from '../api/types.gen.js';
+import { renderApiDeployment, renderApiHpa, renderApiPdb, renderApiService } from './api.render.js';
+import {
+  renderRedisClusterJob,
+  renderRedisHeadlessService,
+  renderRedisPdb,
+  renderRedisService,
+  renderRedisStatefulSet,
+} from './cache.render.js';
+import { renderApiConfigMap, renderOriginConfigMap, renderWebConfigMap } from './config.render.js';
+import type { RenderContext } from './context.render.js';
+import {
+  renderDatabaseHeadlessService,
+  renderDatabaseReplicaHeadlessService,
+  renderDatabaseReplicaPdb,
+  renderDatabaseReplicaStatefulSet,
+  renderDatabaseRoService,
+  renderDatabaseRwService,
+  renderDatabaseStatefulSet,
+} from './database.render.js';
+import { renderIngress } from './ingress.render.js';
+import { renderMigrateJob } from './migrate.render.js';
+import {
+  renderOriginHeadlessService,
+  renderOriginService,
+  renderOriginStatefulSet,
+} from './origin.render.js';
+import { renderScriptsConfigMap } from './scripts-configmap.render.js';
+import { renderGeneratedSecrets } from './secrets.render.js';
+import { renderSingleMachineStatefulSet } from './single-machine.render.js';
+import { renderWebDeployment, renderWebHpa, renderWebPdb, renderWebService } from './web.render.js';
+
+/** Any object renderApp produces, each fully typed with apiVersion, kind and metadata. */
+export type RenderedObject =
+  | V1Secret
+  | V1ConfigMap
+  | V1Service
+  | V1StatefulSet
+  | V1Job
+  | V1Deployment
+  | V2HorizontalPodAutoscaler
+  | V1PodDisruptionBudget
+  | V1Ingress;
+
+/** The order of kinds in renderApp's output: what others depend on comes first. */
+export const KIND_ORDER = [
+  'Secret',
+  'ConfigMap',
+  'Service',
+  'StatefulSet',
+  'Job',
+  'Deployment',
+  'HorizontalPodAutoscaler',
+  'PodDisruptionBudget',
+  'Ingress',
+] as const;
+
+/** Sorts objects by KIND_ORDER, then by name. */
+export function sortObjects<T extends { kind?: string; metadata?: { name?: string } }>(objects: T[]): T[] {
+  const rank = (kind: string | undefined) => KIND_ORDER.indexOf(kind as (typeof KIND_ORDER)[number]);
+  return [...objects].sort((a, b) => {
+    const byKind = rank(a.kind) - rank(b.kind);
+    if (byKind !== 0) return byKind;
+    const an = a.metadata?.name ?? '';
+    const bn = b.metadata?.name ?? '';
+    return an < bn ? -1 : an > bn ? 1 : 0;
+  });
+}
+
+/**
+ * Every object the app should have, sorted by kind then name; anything of the app not in the list should be pruned.
+ * Pure and deterministic: the same app and context always give deep-equal output. Throws an Error naming the
+ * spec field when the spec cannot be rendered.
+ */
+export function renderApp(app: GraminstaApp, ctx: RenderContext): RenderedObject[] {
+  const objects: (RenderedObject | null)[] = [
+    ...renderGeneratedSecrets(app, ctx),
+    renderApiConfigMap(app),
+    renderWebConfigMap(app),
+    renderOriginConfigMap(app),
+    renderScriptsConfigMap(app),
+    renderSingleMachineStatefulSet(app, ctx),
+    renderDatabaseStatefulSet(app, ctx),
+    renderDatabaseHeadlessService(app),
+    renderDatabaseRwService(app),
+    renderDatabaseReplicaStatefulSet(app, ctx),
+    renderDatabaseReplicaHeadlessService(app),
+    renderDatabaseRoService(app),
+    renderDatabaseReplicaPdb(app),
+    renderMigrateJob(app, ctx),
+    renderApiDeployment(app, ctx),
+    renderApiService(app),
+    renderApiHpa(app),
+    renderApiPdb(app),
+    renderWebDeployment(app, ctx),
+    renderWebService(app),
+    renderWebHpa(app),
+    renderWebPdb(app),
+    renderIngress(app),
+    renderOriginStatefulSet(app, ctx),
+    renderOriginService(app),
+    renderOriginHeadlessService(app),
+    renderRedisStatefulSet(app, ctx),
+    renderRedisService(app),
+    renderRedisHeadlessService(app),
+    renderRedisPdb(app),
+    renderRedisClusterJob(app, ctx),
+  ];
+  const sorted = sortObjects(objects.filter((o): o is RenderedObject => o !== null));
+  // A JSON copy: plain data in which no two places share an object that a caller could mutate.
+  return JSON.parse(JSON.stringify(sorted)) as RenderedObject[];
+}
