@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { CRD_PATH, TYPES_PATH, generate } from '../../../hack/gen-api.js';
 import { crdObject } from '../../../operator/api/codegen.api.js';
-import { rootSchema, type SchemaNode } from '../../../operator/api/schema.api.js';
+import { printerColumns, rootSchema, type SchemaNode } from '../../../operator/api/schema.api.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -104,5 +104,26 @@ describe('GraminstaApp schema', () => {
       'Age',
     ]);
     expect(JSON.stringify(version.schema.openAPIV3Schema)).not.to.match(/tsName|tsClientType/);
+  });
+
+  it('points every printer column and the scale paths at fields that exist', () => {
+    const resolve = (jsonPath: string): SchemaNode | undefined => {
+      let node: SchemaNode | undefined = rootSchema;
+      for (const part of jsonPath
+        .replace(/\[\?.*\]/, '[]')
+        .split('.')
+        .slice(1)) {
+        if (part.endsWith('[]')) node = node?.properties?.[part.slice(0, -2)]?.items;
+        else node = node?.properties?.[part];
+      }
+      return node;
+    };
+    for (const column of printerColumns.filter((c) => c.jsonPath.startsWith('.status'))) {
+      expect(resolve(column.jsonPath), column.jsonPath).to.not.equal(undefined);
+    }
+    expect(resolve('.status.conditions[]')?.properties?.status?.type).to.equal('string');
+    expect(resolve('.spec.api.replicas')?.type).to.equal('integer');
+    expect(resolve('.status.replicas')?.type).to.equal('integer');
+    expect(resolve('.status.selector')?.type).to.equal('string');
   });
 });
