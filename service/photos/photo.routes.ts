@@ -16,13 +16,18 @@ export async function readBody(ctx: Koa.Context, limit: number): Promise<Buffer>
   }
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > limit) {
-      ctx.set('Connection', 'close');
-      throw new AppError(413, 'upload_too_large', `content: more than the allowed ${limit} bytes`, { field: 'content' });
+  try {
+    for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > limit) {
+        ctx.set('Connection', 'close');
+        throw new AppError(413, 'upload_too_large', `content: more than the allowed ${limit} bytes`, { field: 'content' });
+      }
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new AppError(400, 'request_aborted', 'content: the client closed the request before sending all bytes', { field: 'content', cause: err });
   }
   return Buffer.concat(chunks);
 }

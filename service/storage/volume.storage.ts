@@ -1,4 +1,5 @@
 // Image storage in a local directory (a volume); used by the API directly and by origin mode.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -28,7 +29,7 @@ export function volumeStorage(root: string): ObjectStorage {
       const file = resolveKeyPath(root, key);
       try {
         await fsp.mkdir(path.dirname(file), { recursive: true });
-        const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+        const tmp = `${file}.${crypto.randomBytes(8).toString('hex')}.tmp`;
         await fsp.writeFile(tmp, body);
         await fsp.rename(tmp, file);
       } catch (err) {

@@ -23,7 +23,7 @@ describe('OpenAPI document', () => {
   it('lists exactly the routes the API serves', () => {
     const served = new Set<string>();
     for (const r of [userRoutes({} as UserService), photoRoutes({} as PhotoService, {} as UserService)]) {
-      for (const layer of r.stack) for (const m of layer.methods) if (m !== 'HEAD') served.add(`${m} ${layer.path.replace(/:([A-Za-z]+)/g, '{$1}')}`);
+      for (const layer of r.stack) for (const m of layer.methods) if (m !== 'HEAD') served.add(`${m} ${String(layer.path).replace(/:([A-Za-z]+)/g, '{$1}')}`);
     }
     const documented = new Set<string>();
     for (const [p, ops] of Object.entries(openApiDocument.paths)) for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} ${p}`);

@@ -40,6 +40,7 @@ export function describeError(error: unknown): string {
       const ref = error.requestId ? ` (reference ${error.requestId})` : '';
       return `Something went wrong on our side${ref}. Please try again in a moment.`;
     }
+    if (error.status === 413 || error.code === 'upload_too_large') return 'The photo is larger than the server accepts. Try a smaller or more compressed image.';
     return error.field ? stripFieldPrefix(error.message, error.field) : error.message;
   }
   return 'Something unexpected went wrong. Please try again.';

@@ -39,7 +39,7 @@ export function profileScreen(ctx: AppContext, username: string): Screen {
     } else if (ctx.session.token) {
       actions.append(followButton(ctx, user, (delta) => {
         user.followers += delta;
-        replace(counts.querySelector('.count-followers .count-value')!, compactCount(user.followers));
+        counts.querySelector('.count-followers')!.replaceWith(count(user.followers, 'follower', 'followers', 'count-followers'));
       }));
     } else {
       actions.append(h('a', { href: routeHref({ name: 'login', next: routeHref({ name: 'profile', username }) }), class: 'button primary' }, 'Log in to follow'));

@@ -1,4 +1,4 @@
-import { ApiError, networkError, parseApiError } from './api-error.model.js';
+import { ApiError, parseApiError } from './api-error.model.js';
 import type { UploadTicket } from './types.model.js';
 
 /** A request ready for XMLHttpRequest: absolute URL, method and the headers a browser may set. */
@@ -70,7 +70,10 @@ export function sendWithProgress(
         reject(storageError(xhr.status, xhr.responseText));
       }
     });
-    xhr.addEventListener('error', () => reject(networkError(new Error(`upload to ${new URL(request.url).origin} failed`))));
+    xhr.addEventListener('error', () => {
+      const cause = new Error(`upload to ${new URL(request.url).origin} failed`);
+      reject(new ApiError('The upload was interrupted. Check your connection and try again.', 0, 'upload_interrupted', undefined, undefined, { cause }));
+    });
     xhr.addEventListener('abort', () => reject(new ApiError('Upload cancelled.', 0, 'aborted')));
     signal?.addEventListener('abort', () => xhr.abort(), { once: true });
     xhr.send(body);

@@ -14,6 +14,7 @@ export function uploadScreen(ctx: AppContext): Screen {
   let file: File | null = null;
   let previewUrl: string | null = null;
   let abort: AbortController | null = null;
+  let readable: Promise<boolean> = Promise.resolve(true);
 
   const fileInput = h('input', {
     id: 'photo-file',
@@ -80,14 +81,28 @@ export function uploadScreen(ctx: AppContext): Screen {
     }
     const problem = checkImageFile(chosen);
     fileError.textContent = problem ?? '';
-    fileInput.toggleAttribute('aria-invalid', problem !== null);
+    if (problem) fileInput.setAttribute('aria-invalid', 'true');
+    else fileInput.removeAttribute('aria-invalid');
     fileName.textContent = `${chosen.name} · ${byteSize(chosen.size)}`;
     if (!problem) {
       previewUrl = URL.createObjectURL(chosen);
       preview.src = previewUrl;
       preview.alt = `Preview of ${chosen.name}`;
-      preview.hidden = false;
-      dropLabel.classList.add('has-preview');
+      // A file the browser cannot decode is not worth uploading: say so before any bytes move.
+      readable = preview.decode().then(
+        () => true,
+        () => false,
+      );
+      void readable.then((ok) => {
+        if (file !== chosen) return;
+        if (ok) {
+          preview.hidden = false;
+          dropLabel.classList.add('has-preview');
+        } else {
+          fileError.textContent = unreadable(chosen.name);
+          fileInput.setAttribute('aria-invalid', 'true');
+        }
+      });
     }
   };
 
@@ -112,7 +127,7 @@ export function uploadScreen(ctx: AppContext): Screen {
       fileInput.focus();
       return;
     }
-    const fileProblem = checkImageFile(file);
+    const fileProblem = checkImageFile(file) ?? ((await readable) ? null : unreadable(file.name));
     const captionProblem = checkCaption(caption.input.value);
     caption.setError(captionProblem);
     if (fileProblem || captionProblem) {
@@ -179,4 +194,8 @@ export function uploadScreen(ctx: AppContext): Screen {
       if (previewUrl) URL.revokeObjectURL(previewUrl);
     },
   };
+}
+
+function unreadable(name: string): string {
+  return `${name} could not be read as an image. It may be damaged, or not really a picture.`;
 }
