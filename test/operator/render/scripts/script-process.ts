@@ -33,7 +33,8 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: last });
+  const reason = last instanceof Error ? `; last error: ${last.message}` : '';
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${reason}`, { cause: last });
 }
 
 /** Creates a temp directory owned by `user` (when running as root) so the scripts can write to it. */

@@ -1,0 +1,302 @@
+import { expect, use } from 'chai';
+import chaiAsPromised from 'chai-as-promised';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Cluster, Redis } from 'ioredis';
+import { REDIS_CLUSTER_FORM_SH, REDIS_NODE_ENTRYPOINT_SH } from '../../../../operator/render/scripts/redis.scripts.js';
+import { freePort, makeTempDir, runScript, waitFor, type ScriptProcess } from './script-process.js';
+
+use(chaiAsPromised);
+
+const PASSWORD = 'cache-secret';
+const NODE_COUNT = 6;
+
+/** One line of CLUSTER NODES. */
+interface NodeLine {
+  id: string;
+  addr: string;
+  flags: string[];
+  masterId: string;
+  link: string;
+  slots: string[];
+}
+
+async function command(port: number, args: string[], password = PASSWORD): Promise<string> {
+  const client = new Redis({ host: '127.0.0.1', port, password, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return String(await client.call(args[0]!, ...args.slice(1)));
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function clusterInfo(port: number): Promise<Record<string, string>> {
+  const text = await command(port, ['CLUSTER', 'INFO']);
+  return Object.fromEntries(text.split(/\r?\n/).filter(Boolean).map((l) => l.split(':') as [string, string]));
+}
+
+async function clusterNodes(port: number): Promise<NodeLine[]> {
+  const text = await command(port, ['CLUSTER', 'NODES']);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [id, addr, flags, masterId, , , , link, ...slots] = line.split(' ');
+      return { id: id!, addr: addr!.split('@')[0]!.split(',')[0]!, flags: flags!.split(','), masterId: masterId!, link: link!, slots };
+    });
+}
+
+describe('redis data-tier scripts against real redis-server processes', function () {
+  this.timeout(240000);
+  let root: string;
+  const running: ScriptProcess[] = [];
+
+  interface Node {
+    index: number;
+    port: number;
+    bus: number;
+    proc: ScriptProcess;
+  }
+
+  async function startNode(index: number, peers: string, ports?: [number, number]): Promise<Node> {
+    const dir = path.join(root, `node-${index}`);
+    await fs.mkdir(dir, { recursive: true });
+    const [port, bus] = ports ?? [await freePort(), await freePort()];
+    const proc = await runScript({
+      script: REDIS_NODE_ENTRYPOINT_SH,
+      name: 'redis-node.sh',
+      dir,
+      env: {
+        REDIS_DATA_DIR: path.join(dir, 'data'),
+        REDIS_RUNTIME_DIR: dir,
+        REDIS_PORT: String(port),
+        REDIS_CLUSTER_BUS_PORT: String(bus),
+        REDIS_PASSWORD: PASSWORD,
+        REDIS_BIND: '127.0.0.1',
+        REDIS_ANNOUNCE_IP: '127.0.0.1',
+        REDIS_CLUSTER_NODES: peers,
+        REDIS_CLUSTER_NODE_TIMEOUT_MS: '3000',
+      },
+    });
+    running.push(proc);
+    await waitFor(`node ${index} on port ${port}\n${proc.output()}`, async () => (await command(port, ['PING'])) === 'PONG', 10000);
+    return { index, port, bus, proc };
+  }
+
+  async function form(nodes: Node[], extraEnv: Record<string, string> = {}): Promise<ScriptProcess> {
+    const proc = await runScript({
+      script: REDIS_CLUSTER_FORM_SH,
+      name: 'redis-cluster-form.sh',
+      dir: root,
+      env: {
+        REDIS_CLUSTER_NODES: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
+        REDIS_CLUSTER_REPLICAS: '1',
+        REDIS_PASSWORD: PASSWORD,
+        REDIS_OK_TIMEOUT_SECONDS: '60',
+        ...extraEnv,
+      },
+    });
+    running.push(proc);
+    return proc;
+  }
+
+  /** Every node sees every listed node connected at its current address, 3 primaries with one replica each, nothing failing, all slots served; throws saying what is wrong. */
+  async function isHealthy(nodes: Node[]): Promise<boolean> {
+    const expected = nodes.map((n) => `127.0.0.1:${n.port}`).sort();
+    for (const node of nodes) {
+      const info = await clusterInfo(node.port);
+      if (info.cluster_state !== 'ok' || info.cluster_slots_assigned !== '16384' || info.cluster_slots_ok !== '16384') {
+        throw new Error(`node ${node.port}: ${JSON.stringify(info)}`);
+      }
+      const lines = await clusterNodes(node.port);
+      const bad = lines.some((l) => l.link !== 'connected' || l.flags.some((f) => ['fail', 'fail?', 'handshake', 'noaddr'].includes(f)));
+      const masters = lines.filter((l) => l.flags.includes('master'));
+      const shapeOk = masters.length === 3 && masters.every((m) => m.slots.length > 0 && lines.filter((r) => r.masterId === m.id).length === 1);
+      if (bad || !shapeOk || lines.map((l) => l.addr).sort().join() !== expected.join()) {
+        throw new Error(`node ${node.port} sees:\n${lines.map((l) => `${l.id} ${l.addr} ${l.flags.join(',')} ${l.masterId} ${l.link} ${l.slots.join(' ')}`).join('\n')}`);
+      }
+    }
+    return true;
+  }
+
+  async function waitHealthy(nodes: Node[], what: string, timeoutMs = 60000): Promise<void> {
+    await waitFor(`${what}: a healthy cluster of ${nodes.map((n) => n.port).join(',')}`, () => isHealthy(nodes), timeoutMs, 500);
+  }
+
+  function peersOf(ports: Array<[number, number]>): string {
+    return ports.map(([port, bus]) => `127.0.0.1:${port}@${bus}`).join(' ');
+  }
+
+  before(async () => {
+    root = await makeTempDir('graminsta-redisscripts-');
+  });
+
+  after(async () => {
+    for (const proc of running.reverse()) await proc.stop('SIGTERM');
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  describe('a 3-primary, 1-replica-per-shard cluster', () => {
+    let nodes: Node[] = [];
+
+    it('forms the cluster once all six nodes are up', async () => {
+      for (let i = 0; i < NODE_COUNT; i++) nodes.push(await startNode(i, ''));
+      const run = await form(nodes);
+      expect(await run.exited, run.output()).to.equal(0);
+      expect(run.output()).to.contain('creating the cluster');
+
+      await waitHealthy(nodes, 'after forming');
+      const info = await clusterInfo(nodes[0]!.port);
+      expect(info).to.include({ cluster_state: 'ok', cluster_slots_assigned: '16384', cluster_known_nodes: '6', cluster_size: '3' });
+      const lines = await clusterNodes(nodes[0]!.port);
+      const masters = lines.filter((l) => l.flags.includes('master'));
+      const replicas = lines.filter((l) => l.flags.includes('slave'));
+      expect(masters).to.have.length(3);
+      expect(replicas).to.have.length(3);
+      expect(masters.map((m) => replicas.filter((r) => r.masterId === m.id).length)).to.deep.equal([1, 1, 1]);
+
+      const client = new Cluster([{ host: '127.0.0.1', port: nodes[0]!.port }], { redisOptions: { password: PASSWORD } });
+      try {
+        for (let i = 0; i < 50; i++) await client.set(`user:${i}`, `profile ${i}`);
+        expect(await client.get('user:42')).to.equal('profile 42');
+      } finally {
+        client.disconnect();
+      }
+    });
+
+    it('does nothing when run again on the formed cluster', async () => {
+      const before = await clusterNodes(nodes[0]!.port);
+      const epochBefore = (await clusterInfo(nodes[0]!.port)).cluster_current_epoch;
+      const run = await form(nodes);
+      expect(await run.exited, run.output()).to.equal(0);
+      expect(run.output()).to.contain('already formed');
+      expect(run.output()).not.to.contain('creating');
+      expect((await clusterInfo(nodes[0]!.port)).cluster_current_epoch).to.equal(epochBefore);
+      const after = await clusterNodes(nodes[0]!.port);
+      expect(after.map((l) => [l.id, l.flags, l.slots])).to.deep.equal(before.map((l) => [l.id, l.flags, l.slots]));
+    });
+
+    it('stays formed when one primary comes back on a new address with its old nodes.conf', async () => {
+      const lines = await clusterNodes(nodes[0]!.port);
+      const victim = nodes.find((n) => lines.some((l) => l.addr === `127.0.0.1:${n.port}` && l.flags.includes('master')))!;
+      const victimId = lines.find((l) => l.addr === `127.0.0.1:${victim.port}`)!.id;
+      await victim.proc.stop('SIGTERM');
+      const moved = await startNode(victim.index, '');
+      expect(moved.port).to.not.equal(victim.port);
+      nodes = nodes.map((n) => (n === victim ? moved : n));
+      // The started node re-meets its peers only when it has REDIS_CLUSTER_NODES; this one has none,
+      // so this checks that a single moved node is healed by its own pings to unchanged peers.
+      await waitHealthy(nodes, 'after one primary moved');
+      const after = await clusterNodes(nodes[0]!.port);
+      expect(after.find((l) => l.addr === `127.0.0.1:${moved.port}`)?.id).to.equal(victimId);
+      expect(moved.proc.output()).to.contain(`restarting cluster node ${victimId}`);
+
+      const run = await form(nodes);
+      expect(await run.exited, run.output()).to.equal(0);
+      expect(run.output()).to.contain('already formed');
+    });
+
+    it('stays formed when every node comes back on a new address at once, by re-meeting the peers it is given', async () => {
+      const ids = (await clusterNodes(nodes[0]!.port)).map((l) => l.id).sort();
+      for (const node of nodes) await node.proc.stop('SIGTERM');
+      const ports: Array<[number, number]> = [];
+      for (let i = 0; i < NODE_COUNT; i++) ports.push([await freePort(), await freePort()]);
+      const peers = peersOf(ports);
+
+      const restarted: Node[] = [];
+      for (let i = 0; i < NODE_COUNT; i++) restarted.push(await startNode(i, peers, ports[i]));
+      nodes = restarted;
+      await waitHealthy(nodes, 'after all nodes moved');
+      expect((await clusterNodes(nodes[0]!.port)).map((l) => l.id).sort()).to.deep.equal(ids);
+      await waitFor('a node to log that re-meeting its peers worked', () => nodes.some((n) => n.proc.output().includes('cluster is ok after re-meeting peers')), 15000);
+
+      const run = await form(nodes);
+      expect(await run.exited, run.output()).to.equal(0);
+      expect(run.output()).to.contain('already formed');
+    });
+
+    it('joins a replica that came back empty on a new address and forgets its old identity', async () => {
+      const lines = await clusterNodes(nodes[0]!.port);
+      const victim = nodes.find((n) => lines.some((l) => l.addr === `127.0.0.1:${n.port}` && l.flags.includes('slave')))!;
+      const oldId = lines.find((l) => l.addr === `127.0.0.1:${victim.port}`)!.id;
+      await victim.proc.stop('SIGTERM');
+      await fs.rm(path.join(root, `node-${victim.index}`, 'data'), { recursive: true });
+      const fresh = await startNode(victim.index, '');
+      nodes = nodes.map((n) => (n === victim ? fresh : n));
+
+      const run = await form(nodes);
+      expect(await run.exited, run.output()).to.equal(0);
+      expect(run.output()).to.contain('came back empty');
+      expect(run.output()).to.contain(`forgetting failed node ${oldId}`);
+      expect(run.output()).not.to.contain('creating');
+      await waitHealthy(nodes, 'after the empty replica joined');
+      const after = await clusterNodes(nodes[0]!.port);
+      expect(after.map((l) => l.id)).not.to.include(oldId);
+      const masters = after.filter((l) => l.flags.includes('master'));
+      const replicas = after.filter((l) => l.flags.includes('slave'));
+      expect(masters.map((m) => replicas.filter((r) => r.masterId === m.id).length).sort()).to.deep.equal([1, 1, 1]);
+    });
+  });
+
+  it('runs standalone redis that requires the password', async () => {
+    const dir = path.join(root, 'standalone');
+    await fs.mkdir(dir);
+    const port = await freePort();
+    const proc = await runScript({
+      script: REDIS_NODE_ENTRYPOINT_SH,
+      name: 'redis-node.sh',
+      dir,
+      env: { REDIS_MODE: 'standalone', REDIS_PORT: String(port), REDIS_DATA_DIR: dir, REDIS_RUNTIME_DIR: dir, REDIS_PASSWORD: PASSWORD, REDIS_BIND: '127.0.0.1' },
+    });
+    running.push(proc);
+    await waitFor(`standalone redis on ${port}\n${proc.output()}`, async () => (await command(port, ['PING'])) === 'PONG', 10000);
+    await expect(command(port, ['PING'], '')).to.be.rejectedWith(/NOAUTH/);
+    await expect(command(port, ['AUTH', 'wrong'], '')).to.be.rejectedWith(/WRONGPASS/);
+    expect(await command(port, ['SET', 'user:1', 'alice'])).to.equal('OK');
+    expect(await command(port, ['GET', 'user:1'])).to.equal('alice');
+    expect(await command(port, ['INFO', 'server'])).to.match(/redis_mode:standalone/);
+    const conf = await fs.stat(path.join(dir, `redis-${port}.conf`));
+    expect(conf.mode & 0o077, 'redis.conf holds the password: not readable by others').to.equal(0);
+  });
+
+  it('scripts name the missing or bad variable and exit 1', async () => {
+    const noNodes = await runScript({ script: REDIS_CLUSTER_FORM_SH, name: 'form-bad.sh', dir: root, env: {} });
+    expect(await noNodes.exited).to.equal(1);
+    expect(noNodes.output()).to.contain('REDIS_CLUSTER_NODES is required');
+
+    const uneven = await runScript({
+      script: REDIS_CLUSTER_FORM_SH,
+      name: 'form-bad.sh',
+      dir: root,
+      env: { REDIS_CLUSTER_NODES: 'a:1 b:2 c:3 d:4 e:5', REDIS_CLUSTER_REPLICAS: '1' },
+    });
+    expect(await uneven.exited).to.equal(1);
+    expect(uneven.output()).to.contain('not a multiple of 1 + REDIS_CLUSTER_REPLICAS');
+
+    const tooFew = await runScript({ script: REDIS_CLUSTER_FORM_SH, name: 'form-bad.sh', dir: root, env: { REDIS_CLUSTER_NODES: 'a:1,b:2', REDIS_CLUSTER_REPLICAS: '1' } });
+    expect(await tooFew.exited).to.equal(1);
+    expect(tooFew.output()).to.contain('at least 3 primaries');
+
+    const badPort = await runScript({ script: REDIS_CLUSTER_FORM_SH, name: 'form-bad.sh', dir: root, env: { REDIS_CLUSTER_NODES: 'a:1 b:x c:3' } });
+    expect(await badPort.exited).to.equal(1);
+    expect(badPort.output()).to.contain("port of 'b:x' in REDIS_CLUSTER_NODES");
+
+    const badMode = await runScript({ script: REDIS_NODE_ENTRYPOINT_SH, name: 'node-bad.sh', dir: root, env: { REDIS_MODE: 'sentinel', REDIS_DATA_DIR: root } });
+    expect(await badMode.exited).to.equal(1);
+    expect(badMode.output()).to.contain('REDIS_MODE must be cluster or standalone');
+  });
+
+  it('the form script gives up with the unreachable nodes named after REDIS_WAIT_TIMEOUT_SECONDS', async () => {
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const run = await runScript({
+      script: REDIS_CLUSTER_FORM_SH,
+      name: 'form-timeout.sh',
+      dir: root,
+      env: { REDIS_CLUSTER_NODES: ports.map((p) => `127.0.0.1:${p}`).join(' '), REDIS_CLUSTER_REPLICAS: '0', REDIS_WAIT_TIMEOUT_SECONDS: '2' },
+    });
+    expect(await run.exited).to.equal(1);
+    expect(run.output()).to.match(new RegExp(`nodes not reachable after \\d+s: 127\\.0\\.0\\.1:${ports[0]}`));
+  });
+});
