@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { parse } from 'yaml';
+import { CHART_CRD_PATH, RBAC_TEMPLATE_PATH, chartCrd, chartRbac, rbacTemplate } from '../../hack/gen-chart-rbac.js';
+import { DEFAULT_SERVICE_IMAGE, OPERATOR_VERSION } from '../../operator/config.js';
+import { childWritesOf, operatorRbac, permissionsOf } from '../../operator/rbac.js';
+import { childKinds } from '../../operator/reconcile/children.reconcile.js';
+import { GENERATED_SECRET_ANNOTATION } from '../../operator/render/names.render.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const read = (path: string) => readFileSync(root + path, 'utf8');
+
+describe('Helm chart', () => {
+  it('has the committed RBAC template and CRD copy (run `npx tsx hack/gen-chart-rbac.ts` after changing rbac.ts, childKinds, render or the CRD)', () => {
+    expect(read(RBAC_TEMPLATE_PATH)).to.equal(rbacTemplate(), `${RBAC_TEMPLATE_PATH} is stale`);
+    expect(read(CHART_CRD_PATH)).to.equal(chartCrd(), `${CHART_CRD_PATH} is stale`);
+  });
+
+  it('carries package.json version as chart version and appVersion, which is the operator version in its default service image', () => {
+    const pkg = JSON.parse(read('package.json')) as { version: string };
+    const chart = parse(read('charts/graminsta-operator/Chart.yaml')) as { version: string; appVersion: string };
+    expect(chart.version).to.equal(pkg.version);
+    expect(chart.appVersion).to.equal(pkg.version);
+    expect(OPERATOR_VERSION).to.equal(pkg.version);
+    expect(DEFAULT_SERVICE_IMAGE).to.equal(`ghcr.io/graminsta/graminsta-service:${pkg.version}`);
+    const values = parse(read('charts/graminsta-operator/values.yaml')) as { image: { tag: string }; serviceImage: { repository: string; tag: string } };
+    expect(values.image.tag, 'image.tag must default to appVersion').to.equal('');
+    expect(values.serviceImage.tag, 'serviceImage.tag must default to appVersion').to.equal('');
+    expect(`${values.serviceImage.repository}:${chart.appVersion}`).to.equal(DEFAULT_SERVICE_IMAGE);
+  });
+});
+
+describe('operatorRbac', () => {
+  it('lists and watches every owned kind and deletes any of them when pruning', () => {
+    const perms = permissionsOf(chartRbac().cluster);
+    for (const k of childKinds) {
+      for (const verb of ['list', 'watch', 'delete']) expect(perms).to.include(`${k.group || 'core'}/${k.plural} ${verb}`);
+    }
+  });
+
+  it('grants patch exactly for the kinds the renderer applies and create only for generated Secrets', () => {
+    const perms = permissionsOf(chartRbac().cluster);
+    expect(perms.filter((p) => p.endsWith(' patch'))).to.deep.equal([
+      'apps/deployments patch',
+      'apps/statefulsets patch',
+      'autoscaling/horizontalpodautoscalers patch',
+      'batch/jobs patch',
+      'core/configmaps patch',
+      'core/services patch',
+      'graminsta.io/graminstaapps/status patch',
+      'networking.k8s.io/ingresses patch',
+      'policy/poddisruptionbudgets patch',
+    ]);
+    expect(perms.filter((p) => p.endsWith(' create'))).to.deep.equal(['core/events create', 'core/secrets create']);
+    expect(perms.filter((p) => / (update|deletecollection|\*)$/.test(p))).to.deep.equal([]);
+  });
+
+  it('confines the Lease rules to get/update on the configured name, plus create', () => {
+    const { leaderElection } = operatorRbac({ applied: [], created: [] }, { leaseName: 'my-lease' });
+    expect(leaderElection.map((r) => [r.verbs, r.resourceNames])).to.deep.equal([
+      [['create'], undefined],
+      [['get', 'update'], ['my-lease']],
+    ]);
+  });
+
+  it('rejects a written kind that is not an owned kind, naming it', () => {
+    expect(() => operatorRbac({ applied: ['CronJob'], created: [] }, { leaseName: 'x' })).to.throw(/CronJob is written but is not one of the owned kinds/);
+  });
+
+  it('sorts generated Secrets into created and everything else into applied', () => {
+    const writes = childWritesOf([
+      { kind: 'Secret', metadata: { annotations: { [GENERATED_SECRET_ANNOTATION]: 'true' } } },
+      { kind: 'Service' },
+      { kind: 'ConfigMap' },
+      { kind: 'Service' },
+    ]);
+    expect(writes.applied).to.deep.equal(['ConfigMap', 'Service']);
+    expect(writes.created).to.deep.equal(['Secret']);
+    expect(() => childWritesOf([{ metadata: {} }])).to.throw(/no kind/);
+  });
+});
