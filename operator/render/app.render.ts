@@ -38,7 +38,7 @@ import {
   renderOriginStatefulSet,
 } from './origin.render.js';
 import { renderScriptsConfigMap } from './scripts-configmap.render.js';
-import { renderGeneratedSecrets } from './secrets.render.js';
+import { renderGeneratedSecrets, resolveGeneratedSecrets } from './secrets.render.js';
 import { renderSingleMachineStatefulSet } from './single-machine.render.js';
 import { renderWebDeployment, renderWebHpa, renderWebPdb, renderWebService } from './web.render.js';
 
@@ -84,7 +84,8 @@ export function sortObjects<T extends { kind?: string; metadata?: { name?: strin
  * Pure and deterministic: the same app and context always give deep-equal output. Throws an Error naming the
  * spec field when the spec cannot be rendered.
  */
-export function renderApp(app: GraminstaApp, ctx: RenderContext): RenderedObject[] {
+export function renderApp(app: GraminstaApp, given: RenderContext): RenderedObject[] {
+  const ctx = resolveGeneratedSecrets(app, given);
   const objects: (RenderedObject | null)[] = [
     ...renderGeneratedSecrets(app, ctx),
     renderApiConfigMap(app),

@@ -78,3 +78,18 @@ export function isGeneratedSecret(obj: {
 }): boolean {
   return obj.kind === 'Secret' && obj.metadata?.annotations?.[GENERATED_SECRET_ANNOTATION] === 'true';
 }
+
+/**
+ * The context with every generated Secret resolved once: missing passwords are generated a single time and
+ * added to existingSecrets, so the Secrets and the config hashes of one render agree.
+ */
+export function resolveGeneratedSecrets(app: GraminstaApp, ctx: RenderContext): RenderContext {
+  const existingSecrets = { ...ctx.existingSecrets };
+  for (const secret of renderGeneratedSecrets(app, ctx)) {
+    existingSecrets[secret.metadata!.name!] = {
+      ...ctx.existingSecrets[secret.metadata!.name!],
+      ...secret.stringData,
+    };
+  }
+  return { ...ctx, existingSecrets };
+}

@@ -1,0 +1,18 @@
+// Rewrites test/operator/render/golden/<example>.yaml from every examples/*.yaml: `npx tsx hack/update-golden.ts`.
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { DEFAULT_IMAGE } from '../operator/api/presets.api.js';
+import { renderManifests } from '../operator/render/manifests.render.js';
+
+const EXAMPLES = 'examples';
+const GOLDEN = 'test/operator/render/golden';
+
+const files = (await readdir(EXAMPLES)).filter((f) => f.endsWith('.yaml')).sort();
+await mkdir(GOLDEN, { recursive: true });
+for (const file of files) {
+  const source = join(EXAMPLES, file);
+  const text = await readFile(source, 'utf8');
+  const out = renderManifests(text, source, { defaultImage: DEFAULT_IMAGE, namespace: 'default' });
+  await writeFile(join(GOLDEN, basename(file)), out);
+  console.log(`wrote ${join(GOLDEN, basename(file))} (${out.split('\n---\n').length} objects)`);
+}

@@ -1,0 +1,56 @@
+import { expect } from 'chai';
+import { parseAllDocuments } from 'yaml';
+import { runCli } from '../../../operator/cli.js';
+import { parseApps, renderManifests } from '../../../operator/render/manifests.render.js';
+
+const opts = { defaultImage: 'registry.example/graminsta:1', namespace: 'default' };
+const doc = (spec: string) =>
+  `apiVersion: graminsta.io/v1alpha1\nkind: GraminstaApp\nmetadata: {name: g}\nspec: ${spec}\n`;
+
+describe('manifests.render and the graminsta CLI', () => {
+  it('renders a YAML stream with placeholders instead of passwords and the given image', () => {
+    const out = renderManifests(doc('{users: 10}'), 'app.yaml', opts);
+    const objects = parseAllDocuments(out).map((d) => d.toJS());
+    const secrets = objects.filter((o) => o.kind === 'Secret');
+    expect(secrets.length).to.be.greaterThan(0);
+    for (const s of secrets) for (const v of Object.values(s.stringData)) expect(v).to.equal('<generated>');
+    expect(out).to.include('image: registry.example/graminsta:1');
+    expect(objects.every((o) => o.metadata.namespace === 'default')).to.equal(true);
+  });
+
+  it('names the document and field of every problem in a bad file', () => {
+    expect(() => parseApps(doc('{users: "many", cache: {foo: 1}}'), 'bad.yaml', 'default')).to.throw(
+      /bad\.yaml: document 1: spec\.users: must be an integer, got string\n.*spec\.cache\.foo: unknown field/,
+    );
+    expect(() => parseApps('kind: Deployment\n', 'x.yaml', 'default')).to.throw(
+      /x\.yaml: document 1: apiVersion must be graminsta\.io\/v1alpha1/,
+    );
+    expect(() => parseApps('a: [1,\n', 'y.yaml', 'default')).to.throw(/y\.yaml: document 1:/);
+    expect(() => parseApps('', 'empty.yaml', 'default')).to.throw(/empty\.yaml: no GraminstaApp found/);
+    expect(() => renderManifests(doc('{users: 1, api: {replicas: 3}}'), 'z.yaml', opts)).to.throw(
+      /z\.yaml: g: spec\.api\.replicas/,
+    );
+  });
+
+  it('CLI: renders a file, reads stdin with -f -, and fails clearly on a missing file or bad usage', async () => {
+    const ok = await runCli([
+      'render',
+      '-f',
+      'examples/stage-2-split-database.yaml',
+      '--image',
+      'x/y:2',
+      '-n',
+      'photos',
+    ]);
+    expect(ok.code).to.equal(0);
+    expect(ok.stdout).to.include('namespace: photos').and.include('image: x/y:2');
+    const piped = await runCli(['render', '-f', '-'], async () => doc('{users: 1}'));
+    expect(piped.code).to.equal(0);
+    expect(piped.stdout).to.include('kind: StatefulSet');
+    const missing = await runCli(['render', '-f', 'does-not-exist.yaml']);
+    expect(missing).to.include({ code: 1, stdout: '' });
+    expect(missing.stderr).to.include('does-not-exist.yaml: no such file');
+    expect((await runCli(['render'])).code).to.equal(2);
+    expect((await runCli(['frobnicate', '-f', 'x'])).stderr).to.include('unknown command "frobnicate"');
+  });
+});
