@@ -33,6 +33,11 @@ describe('web api error model', () => {
     expect(describeError(new Error('x'))).to.match(/unexpected/);
   });
 
+  it('explains a photo the server finds too large without its byte counts', () => {
+    const error = parseApiError(413, { error: { code: 'upload_too_large', message: 'size: 3055835 bytes is more than the limit of 2097152', field: 'size' } });
+    expect(describeError(error)).to.equal('The photo is larger than the server accepts. Try a smaller or more compressed image.');
+  });
+
   it('strips the field prefix only when present', () => {
     expect(stripFieldPrefix('caption: too long', 'caption')).to.equal('Too long');
     expect(stripFieldPrefix('too long', 'caption')).to.equal('Too long');

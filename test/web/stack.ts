@@ -13,6 +13,9 @@ import { startS3, type S3Server } from '../support/s3.js';
 /** The repository root. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** The API's upload limit in the test stack. */
+export const maxUploadBytes = 2 * 1024 * 1024;
+
 /** A running stack; `stop()` tears everything down. */
 export interface WebStack {
   apiURL: string;
@@ -125,6 +128,8 @@ export async function startWebStack(): Promise<WebStack> {
       GRAMINSTA_PUBLIC_API_URL: apiURL,
       GRAMINSTA_TOKEN_SECRET: 'browser-test-token-secret-0123456789',
       GRAMINSTA_WEB_ROOT: webRoot,
+      // Below the client's own 10 MB check, so the browser test can see the API refuse a photo.
+      GRAMINSTA_MAX_UPLOAD_BYTES: String(maxUploadBytes),
       LOG_LEVEL: 'warn',
     };
     const migrate = startService('migrate', 'migrate', env);
@@ -135,6 +140,15 @@ export async function startWebStack(): Promise<WebStack> {
     procs.push(startService('web', 'web', { ...env, PORT: String(webPort) }));
     for (const url of [`${apiURL}/readyz`, `${webURL}/readyz`]) {
       await waitFor(url, async () => (await fetch(url)).ok, 60000, 200);
+    }
+    // The page calls the API from another origin (split tiers), so the API must answer CORS preflights.
+    const preflight = await fetch(`${apiURL}/api/v1/users`, {
+      method: 'OPTIONS',
+      headers: { origin: webURL, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
+    const allowOrigin = preflight.headers.get('access-control-allow-origin');
+    if (allowOrigin !== '*' && allowOrigin !== webURL) {
+      throw new Error(`the API does not answer CORS for the web origin ${webURL} (Access-Control-Allow-Origin: ${allowOrigin ?? 'missing'}); the browser cannot call it`);
     }
     return { apiURL, webURL, cdnBaseURL, s3, logs, stop };
   } catch (err) {
