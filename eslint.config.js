@@ -15,6 +15,11 @@ export default tseslint.config(
     },
   },
   {
+    // chai assertions such as `expect(x).to.be.empty` are expressions.
+    files: ['test/**/*.ts'],
+    rules: { '@typescript-eslint/no-unused-expressions': 'off' },
+  },
+  {
     // render/ is pure: spec in, objects out. Types only from the client library; no I/O, clock or environment.
     files: ['operator/render/**/*.ts'],
     rules: {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl, kwok, metrics-server, helm) from the Go module proxy, once, and caches
-# the binaries outside the repository, keyed by version.
+# kube-scheduler, kubectl, kwok) and, with --with-helm, helm, from the Go module proxy, once, and
+# caches the binaries outside the repository, keyed by version. Prints the binary directory.
+# Usage: hack/build-control-plane.sh [--with-helm] [--print-bin-dir]
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-v1.36.3}"
@@ -15,12 +16,17 @@ export CGO_ENABLED=0
 
 say() { printf '[build-control-plane %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-if [[ "${1:-}" == "--print-bin-dir" ]]; then echo "$BIN_DIR"; exit 0; fi
-
-need=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm)
+need=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+for arg in "$@"; do
+  case "$arg" in
+    --print-bin-dir) echo "$BIN_DIR"; exit 0 ;;
+    --with-helm) need+=(helm) ;;
+    *) say "unknown argument: $arg (usage: $0 [--with-helm] [--print-bin-dir])"; exit 2 ;;
+  esac
+done
 missing=()
 for b in "${need[@]}"; do [[ -x "$BIN_DIR/$b" ]] || missing+=("$b"); done
-if [[ ${#missing[@]} -eq 0 ]]; then
+if [[ ${#missing[@]} -eq 0 && -s "$BIN_DIR/kwok-stages/stages.yaml" ]]; then
   say "cached: $BIN_DIR"
   echo "$BIN_DIR"
   exit 0
@@ -123,9 +129,6 @@ if [[ " ${missing[*]} " =~ " kube-" || " ${missing[*]} " == *" kubectl "* ]]; th
 [[ " ${missing[*]} " == *" helm "* ]] && build_go_install "helm $HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 
 # kwok's stage files ship in its module; kwok v0.8.0 has no built-in stages.
-kwok_dir=$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-mkdir -p "$BIN_DIR/kwok-stages"
-cp -f "$kwok_dir"/kustomize/stage/pod/general/*.yaml "$kwok_dir"/kustomize/stage/node/fast/*.yaml "$BIN_DIR/kwok-stages/" 2>/dev/null || true
-chmod -R u+w "$BIN_DIR/kwok-stages"
+"$(dirname "${BASH_SOURCE[0]}")/kwok-stages.sh" "$BIN_DIR"
 say "all binaries ready in $(( $(date +%s) - start ))s: $BIN_DIR"
 echo "$BIN_DIR"

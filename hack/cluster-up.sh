@@ -22,6 +22,7 @@ t0=$(date +%s.%N)
 
 BIN="$("$ROOT/hack/build-control-plane.sh")"
 export PATH="$BIN:$PATH"
+[[ -s "$BIN/kwok-stages/stages.yaml" ]] || "$ROOT/hack/kwok-stages.sh" "$BIN"
 
 # A previous run that crashed may have left processes or a half-written state behind.
 "$ROOT/hack/cluster-down.sh" --quiet || true
@@ -185,6 +186,8 @@ status:
 done
 wait_for "RBAC bootstrap" 60 kc get clusterrole system:kube-scheduler
 printf '%s\n' "$nodes_yaml" | kc apply -f - >/dev/null
+# kwok provisions and binds PersistentVolumes for this default StorageClass.
+kc apply -f "$BIN/kwok-stages/storage-class.yaml" >/dev/null
 
 node_ready() { [[ "$(kc get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" -ge "$NODES" ]]; }
 wait_for "kwok nodes Ready" 60 node_ready

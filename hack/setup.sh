@@ -41,5 +41,5 @@ else
 fi
 
 say "control-plane binaries"
-bash hack/build-control-plane.sh >/dev/null
+bash hack/build-control-plane.sh --with-helm >/dev/null
 say "ready"

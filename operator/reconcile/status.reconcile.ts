@@ -48,10 +48,10 @@ export interface AppStatus {
   observedGeneration: number;
   stage: string;
   conditions: Condition[];
-  api: { replicas: number; readyReplicas: number };
-  web: { replicas: number; readyReplicas: number };
-  database: { primaryReady: boolean; readyReplicas: number };
-  cache: { readyNodes: number };
+  api: { replicas: number; readyReplicas: number; summary: string };
+  web: { replicas: number; readyReplicas: number; summary: string };
+  database: { primaryReady: boolean; readyReplicas: number; summary: string };
+  cache: { readyNodes: number; summary: string };
   endpoints: { api: string; web: string; cdn: string };
   replicas: number;
   selector: string;
@@ -163,25 +163,35 @@ export function computeStatus(o: Observation, previous: Partial<AppStatus> | und
 
   const apiReady = o.apiDeployment?.status?.readyReplicas ?? 0;
   const apiReplicas = o.apiDeployment?.status?.replicas ?? 0;
+  const webReady = o.webDeployment?.status?.readyReplicas ?? 0;
   const dbReplicasReady = o.database.replicas?.status?.readyReplicas ?? 0;
   const cacheReady = (o.cache.nodes ?? []).reduce((n, s) => n + (s.status?.readyReplicas ?? 0), 0);
+  const primaryReady =
+    o.database.kind === 'external' ||
+    (o.database.kind === 'sidecar' ? apiReady > 0 : (o.database.primary?.status?.readyReplicas ?? 0) > 0);
   return {
     observedGeneration: o.generation,
     stage: o.stage,
     conditions,
-    api: { replicas: apiReplicas, readyReplicas: apiReady },
-    web: { replicas: o.webDeployment?.status?.replicas ?? 0, readyReplicas: o.webDeployment?.status?.readyReplicas ?? 0 },
-    database: {
-      primaryReady:
-        o.database.kind === 'external' ||
-        (o.database.kind === 'sidecar' ? apiReady > 0 : (o.database.primary?.status?.readyReplicas ?? 0) > 0),
-      readyReplicas: dbReplicasReady,
+    api: { replicas: apiReplicas, readyReplicas: apiReady, summary: `${apiReady}/${apiWanted(o)}` },
+    web: {
+      replicas: o.webDeployment?.status?.replicas ?? 0,
+      readyReplicas: webReady,
+      summary: o.webEnabled ? `${webReady}/${o.webDesiredReplicas}` : 'api',
     },
-    cache: { readyNodes: cacheReady },
+    database: { primaryReady, readyReplicas: dbReplicasReady, summary: databaseSummary(o, primaryReady, dbReplicasReady) },
+    cache: { readyNodes: cacheReady, summary: o.cache.enabled ? `${cacheReady}/${o.cache.desiredNodes}` : 'off' },
     endpoints: o.endpoints,
     replicas: apiReplicas,
     selector: o.selector,
   };
+}
+
+function databaseSummary(o: Observation, primaryReady: boolean, replicasReady: number): string {
+  if (o.database.kind === 'external') return 'external';
+  const primary = primaryReady ? 'ready' : 'starting';
+  if (o.database.kind === 'sidecar') return `${primary} (in api pod)`;
+  return o.database.desiredReplicas > 0 ? `${primary}+${replicasReady}/${o.database.desiredReplicas}` : primary;
 }
 
 /** True when two statuses differ in anything but key order. */

@@ -50,9 +50,10 @@ describe('status.reconcile', () => {
     expect(cond(s, 'Progressing')).to.include({ status: 'False', reason: 'ReconcileComplete' });
     expect(cond(s, 'Degraded')).to.include({ status: 'False', reason: 'AsExpected' });
     expect(s).to.deep.include({ observedGeneration: 3, stage: 'data-layer', replicas: 3 });
-    expect(s.api).to.deep.equal({ replicas: 3, readyReplicas: 3 });
-    expect(s.database).to.deep.equal({ primaryReady: true, readyReplicas: 2 });
-    expect(s.cache).to.deep.equal({ readyNodes: 6 });
+    expect(s.api).to.deep.equal({ replicas: 3, readyReplicas: 3, summary: '3/3' });
+    expect(s.web).to.deep.equal({ replicas: 2, readyReplicas: 2, summary: '2/2' });
+    expect(s.database).to.deep.equal({ primaryReady: true, readyReplicas: 2, summary: 'ready+2/2' });
+    expect(s.cache).to.deep.equal({ readyNodes: 6, summary: '6/6' });
   });
 
   it('says which tier is not ready and why', () => {
@@ -92,7 +93,7 @@ describe('status.reconcile', () => {
   it('reports an external database as ready without a StatefulSet', () => {
     const s = computeStatus(observation({ database: { kind: 'external', desiredReplicas: 0 } }), undefined, now);
     expect(cond(s, 'DatabaseReady')).to.include({ status: 'True', reason: 'External' });
-    expect(s.database.primaryReady).to.equal(true);
+    expect(s.database).to.deep.include({ primaryReady: true, summary: 'external' });
   });
 
   it('reports cache nodes that are not ready, then a forming cluster', () => {

@@ -1,0 +1,78 @@
+// The operator's settings: the only place that reads process.env. A bad value stops the process at
+// start with a message naming the variable.
+import { hostname } from 'node:os';
+import type { LogLevel } from './kube/logger.kube.js';
+
+/** The operator's version; the default service image carries the same tag. */
+export const OPERATOR_VERSION = '0.1.0';
+
+/** The service image used when spec.image is empty. */
+export const DEFAULT_SERVICE_IMAGE = `ghcr.io/graminsta/graminsta-service:${OPERATOR_VERSION}`;
+
+/** Everything the operator process is configured with. */
+export interface OperatorConfig {
+  /** Namespace to watch; empty watches all namespaces. */
+  watchNamespace: string;
+  /** Namespace of the leader-election Lease (the operator's own). */
+  leaseNamespace: string;
+  leaseName: string;
+  leaderElect: boolean;
+  /** This process's identity in the Lease. */
+  identity: string;
+  workers: number;
+  httpPort: number;
+  httpHost: string;
+  serviceImage: string;
+  logLevel: LogLevel;
+  resyncMs: number;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`${name}: must be an integer from ${min} to ${max} (got "${raw}")`);
+  }
+  return n;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes'].includes(raw)) return true;
+  if (['false', '0', 'no'].includes(raw)) return false;
+  throw new Error(`${name}: must be true or false (got "${raw}")`);
+}
+
+/** Reads the operator's configuration from the environment. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
+  const logLevel = (env.LOG_LEVEL || 'info') as LogLevel;
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new Error(`LOG_LEVEL: must be debug, info, warn or error (got "${logLevel}")`);
+  const watchNamespace = env.WATCH_NAMESPACE ?? '';
+  const leaseDurationMs = integer(env, 'GRAMINSTA_LEASE_DURATION_SECONDS', 15, 2, 3600) * 1000;
+  const renewDeadlineMs = integer(env, 'GRAMINSTA_RENEW_DEADLINE_SECONDS', 10, 1, 3600) * 1000;
+  const retryPeriodMs = integer(env, 'GRAMINSTA_RETRY_PERIOD_SECONDS', 2, 1, 3600) * 1000;
+  if (!(renewDeadlineMs < leaseDurationMs && retryPeriodMs < renewDeadlineMs)) {
+    throw new Error('GRAMINSTA_RETRY_PERIOD_SECONDS < GRAMINSTA_RENEW_DEADLINE_SECONDS < GRAMINSTA_LEASE_DURATION_SECONDS must hold');
+  }
+  return {
+    watchNamespace,
+    leaseNamespace: env.POD_NAMESPACE || watchNamespace || 'default',
+    leaseName: env.GRAMINSTA_LEASE_NAME || 'graminsta-operator-leader',
+    leaderElect: bool(env, 'GRAMINSTA_LEADER_ELECT', true),
+    identity: env.POD_NAME || `${hostname()}-${process.pid}`,
+    workers: integer(env, 'GRAMINSTA_WORKERS', 4, 1, 64),
+    httpPort: integer(env, 'GRAMINSTA_HTTP_PORT', 8080, 0, 65535),
+    httpHost: env.GRAMINSTA_HTTP_HOST || '0.0.0.0',
+    serviceImage: env.GRAMINSTA_SERVICE_IMAGE || DEFAULT_SERVICE_IMAGE,
+    logLevel,
+    resyncMs: integer(env, 'GRAMINSTA_RESYNC_SECONDS', 600, 10, 86400) * 1000,
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
+  };
+}

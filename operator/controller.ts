@@ -1,0 +1,182 @@
+// Wires the GraminstaApp controller: informers on the apps and every owned kind, a work queue fed by
+// their events, workers running the reconciler while this process leads, and the cluster API behind it.
+import { randomBytes } from 'node:crypto';
+import { PatchStrategy, setHeaderOptions, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import type { GraminstaApp } from './api/types.gen.js';
+import { applyObject, deleteObject, type KubeClients } from './kube/client.kube.js';
+import { realClock, type Clock } from './kube/clock.kube.js';
+import { isNotFound } from './kube/errors.kube.js';
+import { createInformer, type SupervisedInformer } from './kube/informer.kube.js';
+import type { Logger } from './kube/logger.kube.js';
+import type { Metrics } from './kube/metrics.kube.js';
+import { WorkQueue, runWorkers } from './kube/workqueue.kube.js';
+import { MANAGED_BY } from './render/names.render.js';
+import { AppReconciler, type ClusterApi } from './reconcile/app.reconcile.js';
+import { childKinds, ownerKey, type ChildKind } from './reconcile/children.reconcile.js';
+import { createEventRecorder } from './reconcile/events.reconcile.js';
+
+/** The API group, version and plural of GraminstaApp. */
+export const APP_RESOURCE = { group: 'graminsta.io', version: 'v1alpha1', plural: 'graminstaapps' } as const;
+
+/** The field manager of every server-side apply the operator makes. */
+export const FIELD_MANAGER = MANAGED_BY;
+
+/** Options of the controller. */
+export interface ControllerOptions {
+  clients: KubeClients;
+  logger: Logger;
+  metrics?: Metrics;
+  clock?: Clock;
+  /** Empty: all namespaces. */
+  watchNamespace: string;
+  workers: number;
+  resyncMs: number;
+  defaultImage: string;
+  /** Identity in Events (the pod name). */
+  identity: string;
+}
+
+function watchPath(group: string, apiVersion: string, plural: string, namespace: string): string {
+  const base = group === '' ? `/api/${apiVersion}` : `/apis/${apiVersion}`;
+  return namespace ? `${base}/namespaces/${namespace}/${plural}` : `${base}/${plural}`;
+}
+
+/** The GraminstaApp controller. Informers run from start(); the reconcile workers only between lead() and unlead(). */
+export class Controller {
+  readonly apps: SupervisedInformer<GraminstaApp>;
+  readonly children = new Map<string, SupervisedInformer<KubernetesObject>>();
+  readonly reconciler: AppReconciler;
+  private queue: WorkQueue | undefined;
+  private workers: Promise<void> | undefined;
+  private readonly clock: Clock;
+
+  constructor(private readonly opts: ControllerOptions) {
+    const { clients, watchNamespace: ns, logger, resyncMs } = opts;
+    this.clock = opts.clock ?? realClock;
+    const informerLogger = logger.child({ component: 'informer' });
+    this.apps = createInformer<GraminstaApp>(clients, {
+      path: watchPath(APP_RESOURCE.group, `${APP_RESOURCE.group}/${APP_RESOURCE.version}`, APP_RESOURCE.plural, ns),
+      listFn: () =>
+        (ns
+          ? clients.customObjects.listNamespacedCustomObject({ ...APP_RESOURCE, namespace: ns })
+          : clients.customObjects.listClusterCustomObject({ ...APP_RESOURCE })) as Promise<KubernetesListObject<GraminstaApp>>,
+      resyncMs,
+      clock: this.clock,
+      logger: informerLogger.child({ kind: 'GraminstaApp' }),
+    });
+    const labelSelector = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
+    for (const kind of childKinds) this.children.set(kind.kind, this.childInformer(kind, labelSelector, informerLogger));
+
+    const api = clusterApi(clients, logger);
+    this.reconciler = new AppReconciler({
+      apps: this.apps,
+      children: (kind) => {
+        const informer = this.children.get(kind);
+        if (!informer) throw new Error(`no informer for kind ${kind}`);
+        return informer;
+      },
+      api,
+      events: createEventRecorder(clients.core, { component: 'graminsta-operator', instance: opts.identity, clock: this.clock, logger }),
+      logger: logger.child({ controller: 'graminstaapp' }),
+      clock: this.clock,
+      defaultImage: opts.defaultImage,
+      generatePassword: () => randomBytes(24).toString('base64url'),
+    });
+
+    const enqueueApp = (app: GraminstaApp) => this.enqueue(`${app.metadata.namespace}/${app.metadata.name}`);
+    for (const event of ['add', 'update', 'delete'] as const) {
+      this.apps.on(event, enqueueApp);
+      for (const informer of this.children.values()) {
+        informer.on(event, (obj) => {
+          const key = ownerKey(obj);
+          if (key) this.enqueue(key);
+        });
+      }
+    }
+  }
+
+  private childInformer(kind: ChildKind, labelSelector: string, logger: Logger): SupervisedInformer<KubernetesObject> {
+    const { clients, watchNamespace: ns } = this.opts;
+    return createInformer<KubernetesObject>(clients, {
+      path: watchPath(kind.group, kind.apiVersion, kind.plural, ns),
+      labelSelector,
+      listFn: () =>
+        clients.objects.list(kind.apiVersion, kind.kind, ns || undefined, undefined, undefined, undefined, undefined, labelSelector),
+      resyncMs: 0,
+      clock: this.clock,
+      logger: logger.child({ kind: kind.kind }),
+    });
+  }
+
+  /** Starts every informer and resolves once all have synced. */
+  async start(): Promise<void> {
+    await Promise.all([this.apps.start(), ...[...this.children.values()].map((i) => i.start())]);
+  }
+
+  /** True once every informer has listed once. */
+  synced(): boolean {
+    return this.apps.hasSynced() && [...this.children.values()].every((i) => i.hasSynced());
+  }
+
+  /** Starts the workers and queues every known app: this process now leads. */
+  lead(): void {
+    if (this.queue) return;
+    const queue = new WorkQueue({ name: 'graminstaapp', clock: this.clock, metrics: this.opts.metrics });
+    this.queue = queue;
+    for (const app of this.apps.list()) queue.add(`${app.metadata.namespace}/${app.metadata.name}`);
+    this.workers = runWorkers(queue, {
+      workers: this.opts.workers,
+      reconcile: (key) => this.reconciler.reconcile(key),
+      metrics: this.opts.metrics,
+      controller: 'graminstaapp',
+      logger: this.opts.logger,
+    });
+  }
+
+  /** Stops the workers after the reconciles in flight finish: this process no longer leads. */
+  async unlead(): Promise<void> {
+    const queue = this.queue;
+    this.queue = undefined;
+    if (!queue) return;
+    await queue.shutDownWithDrain();
+    await this.workers;
+  }
+
+  /** Stops the workers and the informers. */
+  async stop(): Promise<void> {
+    await this.unlead();
+    this.apps.stop();
+    for (const informer of this.children.values()) informer.stop();
+  }
+
+  private enqueue(key: string): void {
+    this.queue?.add(key);
+  }
+}
+
+/** The ClusterApi of the reconciler on real clients. */
+export function clusterApi(clients: KubeClients, logger: Logger): ClusterApi {
+  const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  return {
+    apply: (obj) => applyObject(clients, obj, FIELD_MANAGER),
+    create: (obj) => clients.objects.create(obj, undefined, undefined, FIELD_MANAGER),
+    async read(apiVersion, kind, namespace, name) {
+      try {
+        return await clients.objects.read({ apiVersion, kind, metadata: { name, namespace } });
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw new Error(`while reading ${kind} ${namespace}/${name}`, { cause: err });
+      }
+    },
+    async delete(obj) {
+      await deleteObject(clients, obj, { propagationPolicy: 'Background', uid: obj.metadata?.uid });
+    },
+    async patchStatus(app, status) {
+      logger.debug('writing status', { app: `${app.metadata.namespace}/${app.metadata.name}` });
+      await clients.customObjects.patchNamespacedCustomObjectStatus(
+        { ...APP_RESOURCE, namespace: app.metadata.namespace!, name: app.metadata.name!, body: { status }, fieldManager: FIELD_MANAGER },
+        mergePatch,
+      );
+    },
+  };
+}

@@ -1,0 +1,346 @@
+// The GraminstaApp reconciler: re-read the app from the cache, render, apply what differs, prune what
+// is no longer desired, and write the status when it changed.
+import type { KubernetesObject, V1Deployment, V1Job, V1StatefulSet, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { GraminstaApp } from '../api/types.gen.js';
+import type { Clock } from '../kube/clock.kube.js';
+import type { Logger } from '../kube/logger.kube.js';
+import type { ReconcileResult } from '../kube/workqueue.kube.js';
+import { TerminalError } from '../kube/errors.kube.js';
+import { renderApp } from '../render/app.render.js';
+import { renderEndpoints } from '../render/endpoints.render.js';
+import { AFTER_JOB_ANNOTATION, appNames, selectorLabels } from '../render/names.render.js';
+import { planOf, type Plan } from '../render/plan.render.js';
+import { isGeneratedSecret, renderGeneratedSecrets } from '../render/secrets.render.js';
+import { hashOf } from '../render/hash.render.js';
+import { firstDifference } from './compare.reconcile.js';
+import { applyWaves, childKinds, isControlledBy, objectKey } from './children.reconcile.js';
+import { computeStatus, statusChanged, type AppStatus, type Observation } from './status.reconcile.js';
+import type { EventRecorder } from './events.reconcile.js';
+
+/** Annotation holding the hash of what the operator last applied, so that removed fields are noticed too. */
+export const APPLIED_HASH_ANNOTATION = 'graminsta.io/applied-hash';
+
+/** Read access to one informer's cache. */
+export interface ObjectCache<T extends KubernetesObject = KubernetesObject> {
+  get(name: string, namespace?: string): T | undefined;
+  list(namespace?: string): ReadonlyArray<T>;
+}
+
+/** The requests the reconciler makes; every write goes through here. */
+export interface ClusterApi {
+  /** Server-side apply with the operator's field manager, forcing ownership of the fields it sets. */
+  apply(obj: KubernetesObject): Promise<KubernetesObject>;
+  /** Creates obj; rejects with 409 when it exists. */
+  create(obj: KubernetesObject): Promise<KubernetesObject>;
+  /** An uncached read; undefined when the object does not exist. */
+  read(apiVersion: string, kind: string, namespace: string, name: string): Promise<KubernetesObject | undefined>;
+  delete(obj: KubernetesObject): Promise<void>;
+  /** Replaces the status subresource's fields the operator owns. */
+  patchStatus(app: GraminstaApp, status: AppStatus): Promise<void>;
+}
+
+/** Everything the reconciler depends on, passed in. */
+export interface AppReconcilerDeps {
+  apps: ObjectCache<GraminstaApp>;
+  /** The cache of the owned kind, by kind name (Deployment, Service, ...). */
+  children(kind: string): ObjectCache;
+  api: ClusterApi;
+  events: EventRecorder;
+  logger: Logger;
+  clock: Clock;
+  defaultImage: string;
+  generatePassword(): string;
+  /** How long to wait before looking again at a problem a user must fix (a missing Secret). */
+  problemRetryMs?: number;
+}
+
+/** An error a user must act on: it sets Degraded with its reason and is retried slowly, not with backoff. */
+export class UserActionRequired extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UserActionRequired';
+  }
+}
+
+/** Reconciles GraminstaApps by namespace/name key. */
+export class AppReconciler {
+  constructor(private readonly deps: AppReconcilerDeps) {}
+
+  /** Brings the cluster in line with the app named by key ("namespace/name"). */
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const [namespace, name] = key.split('/');
+    if (!namespace || !name) throw new TerminalError(`work queue key "${key}" is not namespace/name`);
+    const app = this.deps.apps.get(name, namespace);
+    if (!app || app.metadata.deletionTimestamp) return; // gone: garbage collection removes the children
+    const log = this.deps.logger.child({ app: key, generation: app.metadata.generation });
+
+    let plan: Plan;
+    try {
+      plan = planOf(app, { defaultImage: this.deps.defaultImage });
+    } catch (err) {
+      // The schema admits it but it cannot be realised; retrying will not change that.
+      const message = `spec cannot be realised: ${(err as Error).message}`;
+      await this.writeStatus(app, this.observe(app, undefined, [], { reason: 'InvalidSpec', message }), log);
+      throw new TerminalError(message, { cause: err });
+    }
+
+    let problem: { reason: string; message: string } | undefined;
+    let desired: KubernetesObject[] = [];
+    let failure: unknown;
+    try {
+      if (!app.spec?.paused) {
+        desired = await this.render(app, plan);
+        await this.applyAll(app, desired, log);
+        await this.prune(app, desired, log);
+      }
+    } catch (err) {
+      if (err instanceof UserActionRequired) problem = { reason: err.reason, message: err.message };
+      else {
+        failure = err;
+        problem = { reason: 'ReconcileFailed', message: (err as Error).message };
+      }
+    }
+    await this.writeStatus(app, this.observe(app, plan, desired, problem), log);
+    if (failure) throw failure;
+    if (problem) return { requeueAfterMs: this.deps.problemRetryMs ?? 30_000 };
+  }
+
+  private async render(app: GraminstaApp, plan: Plan): Promise<KubernetesObject[]> {
+    const namespace = app.metadata.namespace!;
+    if (plan.database.mode === 'external') await this.checkExternalSecret(namespace, plan.database.secretName);
+    const existingSecrets = await this.ensureGeneratedSecrets(app);
+    return renderApp(app, { defaultImage: this.deps.defaultImage, existingSecrets, generatePassword: () => this.deps.generatePassword() });
+  }
+
+  private async checkExternalSecret(namespace: string, name: string): Promise<void> {
+    const secret = await this.deps.api.read('v1', 'Secret', namespace, name);
+    if (!secret) {
+      throw new UserActionRequired(
+        'ExternalDatabaseSecretNotFound',
+        `spec.database.external.secretName: Secret ${namespace}/${name} does not exist; create it with keys host, port, dbname, username, password`,
+      );
+    }
+    const data = (secret as { data?: Record<string, string> }).data ?? {};
+    const missing = ['host', 'password'].filter((k) => !data[k]);
+    if (missing.length) {
+      throw new UserActionRequired(
+        'ExternalDatabaseSecretInvalid',
+        `spec.database.external.secretName: Secret ${namespace}/${name} lacks the key(s) ${missing.join(', ')}`,
+      );
+    }
+  }
+
+  /**
+   * Creates the generated Secrets that do not exist yet and returns the data of all of them. A Secret
+   * missing from the cache is read from the API server before anything is generated, so a stale cache
+   * never replaces a password.
+   */
+  private async ensureGeneratedSecrets(app: GraminstaApp): Promise<Record<string, Record<string, string>>> {
+    const namespace = app.metadata.namespace!;
+    const secrets = this.deps.children('Secret');
+    const existing: Record<string, Record<string, string>> = {};
+    const probe = renderGeneratedSecrets(app, { defaultImage: this.deps.defaultImage, existingSecrets: {}, generatePassword: () => '' });
+    for (const wanted of probe) {
+      const name = wanted.metadata!.name!;
+      let live: KubernetesObject | undefined = secrets.get(name, namespace);
+      live ??= await this.deps.api.read('v1', 'Secret', namespace, name);
+      if (!live) {
+        const [fresh] = renderGeneratedSecrets(app, {
+          defaultImage: this.deps.defaultImage,
+          existingSecrets: {},
+          generatePassword: () => this.deps.generatePassword(),
+        }).filter((s) => s.metadata?.name === name);
+        try {
+          live = await this.deps.api.create(withOwner(app, fresh!));
+          this.deps.events.record(app, 'Normal', 'SecretGenerated', `generated Secret ${name}`);
+        } catch (err) {
+          if ((err as { code?: number }).code !== 409) throw new Error(`while creating Secret ${namespace}/${name}`, { cause: err });
+          live = await this.deps.api.read('v1', 'Secret', namespace, name);
+        }
+      }
+      existing[name] = decodeSecret(live);
+    }
+    return existing;
+  }
+
+  private async applyAll(app: GraminstaApp, desired: KubernetesObject[], log: Logger): Promise<void> {
+    const namespace = app.metadata.namespace!;
+    const jobs = this.deps.children('Job');
+    for (const wave of applyWaves(desired.filter((o) => !isGeneratedSecret(o)))) {
+      await Promise.all(
+        wave.map(async (obj) => {
+          const gate = obj.metadata?.annotations?.[AFTER_JOB_ANNOTATION];
+          if (gate && !jobSucceeded(jobs.get(gate, namespace) as V1Job | undefined)) {
+            log.debug('waiting for a Job before applying', { object: objectKey(obj), job: gate });
+            return;
+          }
+          const want = withAppliedHash(withOwner(app, obj));
+          const live = this.deps.children(obj.kind!).get(obj.metadata!.name!, namespace);
+          if (live && upToDate(want, live)) return;
+          log.info(live ? 'updating' : 'creating', { object: objectKey(obj), difference: live ? firstDifference(want, live) : undefined });
+          try {
+            await this.deps.api.apply(want);
+          } catch (err) {
+            throw new Error(`while applying ${obj.kind} ${namespace}/${obj.metadata?.name}: ${messageOf(err)}`, { cause: err });
+          }
+        }),
+      );
+    }
+  }
+
+  private async prune(app: GraminstaApp, desired: KubernetesObject[], log: Logger): Promise<void> {
+    const namespace = app.metadata.namespace!;
+    const keep = new Set(desired.map(objectKey));
+    const stale: KubernetesObject[] = [];
+    for (const kind of childKinds) {
+      for (const obj of this.deps.children(kind.kind).list(namespace)) {
+        if (isControlledBy(obj, app.metadata.uid) && !keep.has(objectKey({ ...obj, kind: kind.kind }))) {
+          stale.push({ ...obj, apiVersion: kind.apiVersion, kind: kind.kind });
+        }
+      }
+    }
+    await Promise.all(
+      stale.map(async (obj) => {
+        log.info('pruning', { object: objectKey(obj) });
+        try {
+          await this.deps.api.delete(obj);
+        } catch (err) {
+          if ((err as { code?: number }).code === 404) return;
+          throw new Error(`while pruning ${obj.kind} ${namespace}/${obj.metadata?.name}: ${messageOf(err)}`, { cause: err });
+        }
+      }),
+    );
+  }
+
+  private observe(app: GraminstaApp, plan: Plan | undefined, desired: KubernetesObject[], problem?: { reason: string; message: string }): Observation {
+    const namespace = app.metadata.namespace!;
+    const get = <T extends KubernetesObject>(kind: string, name: string) => this.deps.children(kind).get(name, namespace) as T | undefined;
+    const names = appNames(app);
+    // A desired Job not in the cache yet counts as running, so the status waits for it.
+    const desiredJob = (prefix: string): V1Job | undefined => {
+      const job = desired.find((o) => o.kind === 'Job' && o.metadata?.name?.startsWith(prefix));
+      return job ? (get<V1Job>('Job', job.metadata!.name!) ?? { metadata: { name: job.metadata!.name! }, status: {} }) : undefined;
+    };
+    const stage = plan?.stage ?? app.status?.stage ?? 'single-machine';
+    let endpoints = { api: '', web: '', cdn: '' };
+    try {
+      endpoints = renderEndpoints(app);
+    } catch {
+      // An unrealisable spec has no endpoints.
+    }
+    const databaseKind = plan?.database.mode === 'external' ? 'external' : plan?.database.mode === 'embedded' ? 'sidecar' : 'in-cluster';
+    const readReplicas = plan?.database.mode === 'in-cluster' ? plan.database.readReplicas : 0;
+    const cacheNodes = plan?.cache ? plan.cache.shards * (1 + (plan.cache.shards >= 3 ? plan.cache.replicasPerShard : 0)) : 0;
+    const selector = Object.entries(selectorLabels(app, 'api'))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    return {
+      generation: app.metadata.generation ?? 0,
+      stage,
+      apiDeployment: get<V1Deployment>('Deployment', names.api),
+      apiAutoscaler: plan?.api.autoscaling ? get<V2HorizontalPodAutoscaler>('HorizontalPodAutoscaler', names.api) : undefined,
+      apiDesiredReplicas: plan?.api.replicas ?? 1,
+      webEnabled: !!plan?.web,
+      webDeployment: plan?.web ? get<V1Deployment>('Deployment', names.web) : undefined,
+      webDesiredReplicas: plan?.web?.replicas ?? 0,
+      database: {
+        kind: databaseKind,
+        primary: get<V1StatefulSet>('StatefulSet', names.database),
+        replicas: readReplicas > 0 ? get<V1StatefulSet>('StatefulSet', names.databaseReplica) : undefined,
+        desiredReplicas: readReplicas,
+      },
+      cache: {
+        enabled: !!plan?.cache,
+        nodes: plan?.cache ? [get<V1StatefulSet>('StatefulSet', names.redis)].filter((s): s is V1StatefulSet => !!s) : undefined,
+        desiredNodes: cacheNodes,
+        formJob: desiredJob(names.redisInitPrefix),
+      },
+      migrateJob: desiredJob(names.migratePrefix),
+      endpoints,
+      selector,
+      error: problem,
+      paused: !!app.spec?.paused,
+    };
+  }
+
+  private async writeStatus(app: GraminstaApp, observation: Observation, log: Logger): Promise<void> {
+    const previous = app.status as Partial<AppStatus> | undefined;
+    const now = new Date(this.deps.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const status = computeStatus(observation, previous, now);
+    if (!statusChanged(pick(previous), status)) return;
+    await this.deps.api.patchStatus(app, status).catch((err: unknown) => {
+      throw new Error(`while writing the status of GraminstaApp ${app.metadata.namespace}/${app.metadata.name}: ${messageOf(err)}`, { cause: err });
+    });
+    this.recordTransitions(app, previous, status);
+    log.info('status updated', { stage: status.stage, ready: status.conditions.find((c) => c.type === 'Ready')?.status });
+  }
+
+  private recordTransitions(app: GraminstaApp, previous: Partial<AppStatus> | undefined, next: AppStatus): void {
+    if (previous?.stage !== next.stage) {
+      this.deps.events.record(app, 'Normal', 'StageChanged', `stage is now ${next.stage}${previous?.stage ? ` (was ${previous.stage})` : ''}`);
+    }
+    for (const type of ['Ready', 'Degraded']) {
+      const before = previous?.conditions?.find((c) => c.type === type);
+      const after = next.conditions.find((c) => c.type === type)!;
+      if (before?.status === after.status && before.reason === after.reason) continue;
+      if (type === 'Degraded' && after.status !== 'True' && !before) continue;
+      const warning = (type === 'Degraded' && after.status === 'True') || (type === 'Ready' && after.status === 'False' && before?.status === 'True');
+      this.deps.events.record(app, warning ? 'Warning' : 'Normal', after.reason, after.message);
+    }
+  }
+}
+
+/** Keeps only the status fields the operator writes, so fields it does not own never force a write. */
+function pick(status: Partial<AppStatus> | undefined): Partial<AppStatus> | undefined {
+  if (!status) return undefined;
+  const { observedGeneration, stage, conditions, api, web, database, cache, endpoints, replicas, selector } = status;
+  return { observedGeneration, stage, conditions, api, web, database, cache, endpoints, replicas, selector };
+}
+
+function upToDate(want: KubernetesObject, live: KubernetesObject): boolean {
+  return (
+    live.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] === want.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] &&
+    firstDifference(want, live) === null
+  );
+}
+
+function withOwner<T extends KubernetesObject>(app: GraminstaApp, obj: T): T {
+  return {
+    ...obj,
+    metadata: {
+      ...obj.metadata,
+      ownerReferences: [
+        { apiVersion: app.apiVersion, kind: app.kind, name: app.metadata.name!, uid: app.metadata.uid!, controller: true, blockOwnerDeletion: true },
+      ],
+    },
+  };
+}
+
+function withAppliedHash<T extends KubernetesObject>(obj: T): T {
+  return { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata?.annotations, [APPLIED_HASH_ANNOTATION]: hashOf(obj) } } };
+}
+
+function jobSucceeded(job: V1Job | undefined): boolean {
+  return (job?.status?.succeeded ?? 0) > 0;
+}
+
+function decodeSecret(secret: KubernetesObject | undefined): Record<string, string> {
+  const data = (secret as { data?: Record<string, string> } | undefined)?.data ?? {};
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}
+
+function messageOf(err: unknown): string {
+  const body = (err as { body?: unknown }).body;
+  if (typeof body === 'string') {
+    try {
+      return (JSON.parse(body) as { message?: string }).message ?? body;
+    } catch {
+      return body;
+    }
+  }
+  if (body && typeof body === 'object' && 'message' in body) return String((body as { message: unknown }).message);
+  return (err as Error).message ?? String(err);
+}

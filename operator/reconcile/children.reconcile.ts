@@ -1,0 +1,65 @@
+// The kinds of objects an app owns, the order they are applied in, and how the reconciler finds them.
+import type { KubernetesObject } from '@kubernetes/client-node';
+
+/** A kind the operator creates for an app; `group` is '' for the core API. */
+export interface ChildKind {
+  kind: string;
+  apiVersion: string;
+  group: string;
+  plural: string;
+  /** Lower applies first: configuration before the workloads that read it, workloads before what points at them. */
+  order: number;
+}
+
+/** Every kind an app can own. The operator watches each, filtered by its managed-by label. */
+export const childKinds: readonly ChildKind[] = [
+  { kind: 'ConfigMap', apiVersion: 'v1', group: '', plural: 'configmaps', order: 0 },
+  { kind: 'Secret', apiVersion: 'v1', group: '', plural: 'secrets', order: 0 },
+  { kind: 'ServiceAccount', apiVersion: 'v1', group: '', plural: 'serviceaccounts', order: 0 },
+  { kind: 'PersistentVolumeClaim', apiVersion: 'v1', group: '', plural: 'persistentvolumeclaims', order: 0 },
+  { kind: 'Service', apiVersion: 'v1', group: '', plural: 'services', order: 1 },
+  { kind: 'StatefulSet', apiVersion: 'apps/v1', group: 'apps', plural: 'statefulsets', order: 2 },
+  { kind: 'Job', apiVersion: 'batch/v1', group: 'batch', plural: 'jobs', order: 3 },
+  { kind: 'Deployment', apiVersion: 'apps/v1', group: 'apps', plural: 'deployments', order: 4 },
+  { kind: 'HorizontalPodAutoscaler', apiVersion: 'autoscaling/v2', group: 'autoscaling', plural: 'horizontalpodautoscalers', order: 5 },
+  { kind: 'PodDisruptionBudget', apiVersion: 'policy/v1', group: 'policy', plural: 'poddisruptionbudgets', order: 5 },
+  { kind: 'Ingress', apiVersion: 'networking.k8s.io/v1', group: 'networking.k8s.io', plural: 'ingresses', order: 5 },
+];
+
+const byKind = new Map(childKinds.map((k) => [k.kind, k]));
+
+/** The ChildKind of an object; throws for a kind the operator does not manage. */
+export function childKindOf(obj: KubernetesObject): ChildKind {
+  const k = byKind.get(obj.kind ?? '');
+  if (!k) throw new Error(`kind ${obj.kind} is not one the operator manages`);
+  return k;
+}
+
+/** A stable identity of an object within the app: Kind/namespace/name. */
+export function objectKey(obj: KubernetesObject): string {
+  return `${obj.kind}/${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+}
+
+/** Groups desired objects into apply waves, lowest order first, each wave sorted by key. */
+export function applyWaves(objects: KubernetesObject[]): KubernetesObject[][] {
+  const waves = new Map<number, KubernetesObject[]>();
+  for (const obj of objects) {
+    const order = childKindOf(obj).order;
+    waves.set(order, [...(waves.get(order) ?? []), obj]);
+  }
+  return [...waves.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([, objs]) => objs.sort((x, y) => objectKey(x).localeCompare(objectKey(y))));
+}
+
+/** The namespace/name key of the GraminstaApp that controls obj, from its controller ownerReference. */
+export function ownerKey(obj: KubernetesObject): string | undefined {
+  const ref = obj.metadata?.ownerReferences?.find((r) => r.controller && r.kind === 'GraminstaApp' && r.apiVersion.startsWith('graminsta.io/'));
+  if (!ref || !obj.metadata?.namespace) return undefined;
+  return `${obj.metadata.namespace}/${ref.name}`;
+}
+
+/** True when obj is controlled by the app with this uid. */
+export function isControlledBy(obj: KubernetesObject, uid: string | undefined): boolean {
+  return !!uid && !!obj.metadata?.ownerReferences?.some((r) => r.controller && r.uid === uid);
+}

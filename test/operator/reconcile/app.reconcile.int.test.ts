@@ -1,0 +1,209 @@
+// The reconcile loop against the real API server: every stage to Ready, moving between stages, drift,
+// pausing, deletion, unrealisable specs, the HPA rule, the scale subresource, and zero writes at rest.
+import { expect } from 'chai';
+import type { V1Deployment, V1Service } from '@kubernetes/client-node';
+import { createTestNamespace, deleteTestNamespace, getCluster, waitFor } from '../../support/cluster.js';
+import {
+  applyApp,
+  condition,
+  exampleApp,
+  listChildren,
+  readApp,
+  startOperator,
+  waitForCondition,
+  type RunningOperator,
+} from '../../support/operator.js';
+import { APP_RESOURCE, FIELD_MANAGER } from '../../../operator/controller.js';
+import { isNotFound } from '../../../operator/kube/errors.kube.js';
+
+const stages = [
+  { file: 'stage-1-single-machine.yaml', stage: 'single-machine', kinds: ['Deployment', 'Service'] },
+  { file: 'stage-2-split-database.yaml', stage: 'split-database', kinds: ['Deployment', 'StatefulSet', 'Service'] },
+  { file: 'stage-3-split-clients.yaml', stage: 'split-clients', kinds: ['Deployment', 'StatefulSet'] },
+  { file: 'stage-4-load-balanced.yaml', stage: 'load-balanced', kinds: ['Ingress', 'HorizontalPodAutoscaler'] },
+  { file: 'stage-5-cdn.yaml', stage: 'cdn', kinds: ['Ingress', 'HorizontalPodAutoscaler'] },
+  { file: 'stage-6-data-layer.yaml', stage: 'data-layer', kinds: ['Ingress', 'HorizontalPodAutoscaler', 'StatefulSet'] },
+];
+
+const kindVersion: Record<string, string> = {
+  Deployment: 'apps/v1',
+  StatefulSet: 'apps/v1',
+  Service: 'v1',
+  ConfigMap: 'v1',
+  Ingress: 'networking.k8s.io/v1',
+  HorizontalPodAutoscaler: 'autoscaling/v2',
+  PodDisruptionBudget: 'policy/v1',
+  Job: 'batch/v1',
+};
+
+describe('GraminstaApp reconcile loop (real API server)', function () {
+  this.timeout(240_000);
+  let op: RunningOperator;
+  let ns: string;
+
+  before(async () => {
+    await getCluster();
+    ns = await createTestNamespace('reconcile');
+    // Stage 6 reads S3 credentials from this Secret.
+    const cluster = await getCluster();
+    await cluster.kubectl(['create', 'secret', 'generic', 'graminsta-s3', '-n', ns, '--from-literal=AWS_ACCESS_KEY_ID=a', '--from-literal=AWS_SECRET_ACCESS_KEY=b']);
+    op = await startOperator({ resyncMs: 3_000 });
+  });
+
+  after(async () => {
+    await op?.stop();
+    if (ns) await deleteTestNamespace(ns);
+  });
+
+  for (const s of stages) {
+    it(`brings ${s.file} to Ready at stage ${s.stage}`, async () => {
+      const name = `s-${s.stage}`;
+      await applyApp(op.clients, ns, exampleApp(s.file, name));
+      const app = await waitForCondition(op.clients, ns, name, 'Ready', 'True');
+      expect(app.status?.stage).to.equal(s.stage);
+      expect(condition(app, 'Degraded')?.status).to.equal('False');
+      for (const kind of s.kinds) {
+        const children = await listChildren(op.clients, kindVersion[kind]!, kind, ns, name);
+        expect(children, `${kind} children of ${name}`).to.not.be.empty;
+        for (const child of children) {
+          const ref = child.metadata?.ownerReferences?.find((r) => r.controller);
+          expect(ref, `controller ownerReference on ${kind} ${child.metadata?.name}`).to.include({ kind: 'GraminstaApp', name });
+        }
+      }
+      expect(app.status?.api?.readyReplicas).to.be.greaterThan(0);
+      expect(app.status?.selector).to.contain(`app.kubernetes.io/instance=${name}`);
+    });
+  }
+
+  it('grows through the stages and shrinks back, creating and pruning objects', async () => {
+    const name = 'grower';
+    const base = exampleApp('stage-1-single-machine.yaml', name);
+    await applyApp(op.clients, ns, base);
+    await waitForCondition(op.clients, ns, name, 'Ready', 'True');
+    expect(await listChildren(op.clients, 'apps/v1', 'StatefulSet', ns, name)).to.be.empty;
+
+    await applyApp(op.clients, ns, { ...base, spec: { users: 100_000, cdn: { origin: { volume: { size: '1Gi' } } } } });
+    let app = await waitForCondition(op.clients, ns, name, 'Ready', 'True');
+    expect(app.status?.stage).to.equal('data-layer');
+    const sets = (await listChildren(op.clients, 'apps/v1', 'StatefulSet', ns, name)).map((s) => s.metadata?.name);
+    expect(sets).to.include.members([`${name}-db`, `${name}-redis`]);
+    expect(await listChildren(op.clients, 'autoscaling/v2', 'HorizontalPodAutoscaler', ns, name)).to.not.be.empty;
+
+    await applyApp(op.clients, ns, { ...base, spec: { users: 10 } });
+    app = await waitForCondition(op.clients, ns, name, 'Ready', 'True');
+    expect(app.status?.stage).to.equal('split-database');
+    await waitFor('the cache and autoscaler to be pruned', 30_000, async () => {
+      const left = [
+        ...(await listChildren(op.clients, 'apps/v1', 'StatefulSet', ns, name)).map((s) => s.metadata?.name),
+        ...(await listChildren(op.clients, 'autoscaling/v2', 'HorizontalPodAutoscaler', ns, name)).map((s) => s.metadata?.name),
+        ...(await listChildren(op.clients, 'networking.k8s.io/v1', 'Ingress', ns, name)).map((s) => s.metadata?.name),
+      ];
+      return left.length === 1 && left[0] === `${name}-db`;
+    });
+  });
+
+  it('restores a child deleted or edited by hand', async () => {
+    const name = 'drift';
+    await applyApp(op.clients, ns, exampleApp('stage-3-split-clients.yaml', name));
+    await waitForCondition(op.clients, ns, name, 'Ready', 'True');
+    const svc = (await op.clients.core.readNamespacedService({ name: `${name}-api`, namespace: ns })) as V1Service;
+    await op.clients.core.deleteNamespacedService({ name: `${name}-api`, namespace: ns });
+    await waitFor('the Service to come back', 30_000, async () => {
+      const again = await op.clients.core.readNamespacedService({ name: `${name}-api`, namespace: ns }).catch(() => undefined);
+      return !!again && again.metadata?.uid !== svc.metadata?.uid;
+    });
+
+    const cluster = await getCluster();
+    const patched = await cluster.kubectl([
+      'patch', 'deployment', `${name}-web`, '-n', ns, '--type', 'json',
+      '-p', '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"evil/image:1"}]',
+    ]);
+    expect(patched.code, patched.stderr).to.equal(0);
+    await waitFor('the image to be restored', 30_000, async () => {
+      const d = await op.clients.apps.readNamespacedDeployment({ name: `${name}-web`, namespace: ns });
+      return d.spec?.template.spec?.containers[0]?.image !== 'evil/image:1';
+    });
+  });
+
+  it('makes no write requests while nothing changes', async () => {
+    const name = 'steady';
+    await applyApp(op.clients, ns, exampleApp('stage-6-data-layer.yaml', name));
+    await waitForCondition(op.clients, ns, name, 'Ready', 'True');
+    await new Promise((r) => setTimeout(r, 4_000)); // let the last status write and events settle
+    const before = await op.writes();
+    // Resync runs every 3 s: this window covers several reconciles of every app.
+    await new Promise((r) => setTimeout(r, 10_000));
+    expect((await op.writes()) - before).to.equal(0);
+  });
+
+  it('never owns spec.replicas of an autoscaled Deployment', async () => {
+    const name = 'scaled';
+    await applyApp(op.clients, ns, exampleApp('stage-4-load-balanced.yaml', name));
+    await waitForCondition(op.clients, ns, name, 'Ready', 'True');
+    const d = (await op.clients.apps.readNamespacedDeployment({ name: `${name}-api`, namespace: ns })) as V1Deployment;
+    const ours = d.metadata?.managedFields?.find((m) => m.manager === FIELD_MANAGER && m.operation === 'Apply');
+    expect(JSON.stringify(ours?.fieldsV1)).to.not.contain('f:replicas');
+    // Someone else (the HPA) scales it; the operator leaves that alone.
+    const cluster = await getCluster();
+    const scaled = await cluster.kubectl(['scale', 'deployment', `${name}-api`, '-n', ns, '--replicas=7']);
+    expect(scaled.code, scaled.stderr).to.equal(0);
+    await applyApp(op.clients, ns, { ...exampleApp('stage-4-load-balanced.yaml', name), metadata: { name, labels: { touched: 'yes' } } });
+    await new Promise((r) => setTimeout(r, 4_000));
+    const after = await op.clients.apps.readNamespacedDeployment({ name: `${name}-api`, namespace: ns });
+    expect(after.spec?.replicas).to.equal(7);
+  });
+
+  it('scales the API through the scale subresource', async () => {
+    const name = 'scalable';
+    await applyApp(op.clients, ns, exampleApp('stage-3-split-clients.yaml', name));
+    await waitForCondition(op.clients, ns, name, 'Ready', 'True');
+    const cluster = await getCluster();
+    const scaled = await cluster.kubectl(['scale', 'graminstaapp', name, '-n', ns, '--replicas=4']);
+    expect(scaled.code, scaled.stderr).to.equal(0);
+    await waitFor('4 api replicas', 30_000, async () => {
+      const d = await op.clients.apps.readNamespacedDeployment({ name: `${name}-api`, namespace: ns });
+      return d.spec?.replicas === 4;
+    });
+    await waitFor('status.replicas = 4', 60_000, async () => (await readApp(op.clients, ns, name)).status?.replicas === 4);
+  });
+
+  it('changes nothing while paused and catches up when resumed', async () => {
+    const name = 'pausable';
+    const app = exampleApp('stage-2-split-database.yaml', name);
+    await applyApp(op.clients, ns, app);
+    await waitForCondition(op.clients, ns, name, 'Ready', 'True');
+    await applyApp(op.clients, ns, { ...app, spec: { ...app.spec, paused: true } });
+    await waitForCondition(op.clients, ns, name, 'Progressing', 'False', { reason: 'Paused' });
+    await op.clients.core.deleteNamespacedService({ name: `${name}-api`, namespace: ns });
+    await new Promise((r) => setTimeout(r, 4_000));
+    await expect(op.clients.core.readNamespacedService({ name: `${name}-api`, namespace: ns })).to.be.rejected;
+    await applyApp(op.clients, ns, { ...app, spec: { ...app.spec, paused: false } });
+    await waitFor('the Service to come back', 30_000, async () =>
+      op.clients.core.readNamespacedService({ name: `${name}-api`, namespace: ns }).then(() => true, () => false),
+    );
+  });
+
+  it('reports a missing external database Secret as Degraded, then recovers once it exists', async () => {
+    const name = 'external';
+    await applyApp(op.clients, ns, { ...exampleApp('stage-2-split-database.yaml', name), spec: { users: 10, database: { external: { secretName: 'rds' } } } });
+    const app = await waitForCondition(op.clients, ns, name, 'Degraded', 'True', { reason: 'ExternalDatabaseSecretNotFound' });
+    expect(condition(app, 'Degraded')?.message).to.contain('spec.database.external.secretName');
+    expect(condition(app, 'Ready')?.status).to.equal('False');
+    const cluster = await getCluster();
+    await cluster.kubectl(['create', 'secret', 'generic', 'rds', '-n', ns, '--from-literal=host=db.example.com', '--from-literal=password=x']);
+    // The operator looks again on its own (no change to the app).
+    await waitForCondition(op.clients, ns, name, 'Ready', 'True', { timeoutMs: 90_000 });
+  });
+
+  it('leaves deletion of children to the garbage collector', async () => {
+    const name = 'doomed';
+    await applyApp(op.clients, ns, exampleApp('stage-3-split-clients.yaml', name));
+    await waitForCondition(op.clients, ns, name, 'Ready', 'True');
+    await op.clients.customObjects.deleteNamespacedCustomObject({ ...APP_RESOURCE, namespace: ns, name });
+    await waitFor('children to be garbage-collected', 60_000, async () => {
+      const left = await listChildren(op.clients, 'apps/v1', 'Deployment', ns, name);
+      return left.length === 0;
+    });
+    await expect(readApp(op.clients, ns, name)).to.be.rejectedWith(Error).then((err: unknown) => expect(isNotFound(err)).to.equal(true));
+  });
+});

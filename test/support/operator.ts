@@ -1,0 +1,114 @@
+// Runs the GraminstaApp controller in the test process against the test cluster, and small helpers to
+// create apps and wait for their conditions.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { Registry } from 'prom-client';
+import type { GraminstaApp } from '../../operator/api/types.gen.js';
+import { APP_RESOURCE, Controller } from '../../operator/controller.js';
+import { createKubeClients, type KubeClients } from '../../operator/kube/client.kube.js';
+import { createLogger, nopLogger } from '../../operator/kube/logger.kube.js';
+import { createMetrics, type Metrics } from '../../operator/kube/metrics.kube.js';
+import { getCluster, repoRoot, waitFor } from './cluster.js';
+
+/** A controller running in this process, with its clients and metrics. */
+export interface RunningOperator {
+  controller: Controller;
+  clients: KubeClients;
+  metrics: Metrics;
+  registry: Registry;
+  /** Write requests (anything but GET) the operator's clients made so far. */
+  writes(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Starts a leading controller on the test cluster. */
+export async function startOperator(opts: { watchNamespace?: string; resyncMs?: number; workers?: number } = {}): Promise<RunningOperator> {
+  const cluster = await getCluster();
+  const registry = new Registry();
+  const metrics = createMetrics(registry);
+  const clients = createKubeClients(cluster.kc, metrics);
+  const logger = process.env.GRAMINSTA_TEST_LOGS ? createLogger({ level: 'debug', stream: process.stderr }) : nopLogger;
+  const controller = new Controller({
+    clients,
+    logger,
+    metrics,
+    watchNamespace: opts.watchNamespace ?? '',
+    workers: opts.workers ?? 4,
+    resyncMs: opts.resyncMs ?? 60_000,
+    defaultImage: 'ghcr.io/graminsta/graminsta-service:test',
+    identity: 'test',
+  });
+  await controller.start();
+  controller.lead();
+  return {
+    controller,
+    clients,
+    metrics,
+    registry,
+    writes: () => countWrites(registry),
+    stop: () => controller.stop(),
+  };
+}
+
+/** Sums rest_client_requests_total over every method but GET. */
+export async function countWrites(registry: Registry): Promise<number> {
+  const metric = await registry.getSingleMetric('rest_client_requests_total')?.get();
+  return (metric?.values ?? []).filter((v) => v.labels.method !== 'GET').reduce((n, v) => n + v.value, 0);
+}
+
+/** Reads an example app from examples/. */
+export function exampleApp(file: string, name?: string): GraminstaApp {
+  const app = parse(readFileSync(join(repoRoot, 'examples', file), 'utf8')) as GraminstaApp;
+  if (name) app.metadata.name = name;
+  return app;
+}
+
+/** Creates (or server-side applies) an app in namespace. */
+export async function applyApp(clients: KubeClients, namespace: string, app: GraminstaApp): Promise<GraminstaApp> {
+  const body = { ...app, metadata: { ...app.metadata, namespace } };
+  return clients.objects.patch(body, undefined, undefined, 'graminsta-test', true, 'application/apply-patch+yaml') as Promise<GraminstaApp>;
+}
+
+/** Reads an app without the cache. */
+export async function readApp(clients: KubeClients, namespace: string, name: string): Promise<GraminstaApp> {
+  return (await clients.customObjects.getNamespacedCustomObject({ ...APP_RESOURCE, namespace, name })) as GraminstaApp;
+}
+
+/** The condition of the given type on an app, if any. */
+export function condition(app: GraminstaApp, type: string) {
+  return app.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Waits until the app's condition has the given status (and reason, when given), for the current generation. */
+export async function waitForCondition(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+  type: string,
+  status: 'True' | 'False',
+  opts: { reason?: string; timeoutMs?: number } = {},
+): Promise<GraminstaApp> {
+  let last: GraminstaApp | undefined;
+  try {
+    await waitFor(`${namespace}/${name} ${type}=${status}${opts.reason ? ` (${opts.reason})` : ''}`, opts.timeoutMs ?? 120_000, async () => {
+      last = await readApp(clients, namespace, name);
+      const c = condition(last, type);
+      return (
+        last.status?.observedGeneration === last.metadata.generation &&
+        c?.status === status &&
+        (!opts.reason || c.reason === opts.reason)
+      );
+    });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status?.conditions?.map((c) => `${c.type}=${c.status} ${c.reason}: ${c.message}`))}`);
+  }
+  return last!;
+}
+
+/** Lists objects of a kind in a namespace with the app's instance label, uncached. */
+export async function listChildren(clients: KubeClients, apiVersion: string, kind: string, namespace: string, app: string): Promise<KubernetesObject[]> {
+  const list = await clients.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, `app.kubernetes.io/instance=${app}`);
+  return list.items;
+}
