@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import type { GraminstaApp } from '../../operator/api/types.gen.js';
 import { APP_RESOURCE, Controller } from '../../operator/controller.js';
@@ -23,12 +23,14 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
-/** Starts a leading controller on the test cluster. */
-export async function startOperator(opts: { watchNamespace?: string; resyncMs?: number; workers?: number } = {}): Promise<RunningOperator> {
+/** Starts a leading controller on the test cluster (as `kubeconfig`'s user when given, else the harness's admin). */
+export async function startOperator(
+  opts: { watchNamespace?: string; resyncMs?: number; workers?: number; kubeconfig?: KubeConfig } = {},
+): Promise<RunningOperator> {
   const cluster = await getCluster();
   const registry = new Registry();
   const metrics = createMetrics(registry);
-  const clients = createKubeClients(cluster.kc, metrics);
+  const clients = createKubeClients(opts.kubeconfig ?? cluster.kc, metrics);
   const logger = process.env.GRAMINSTA_TEST_LOGS ? createLogger({ level: 'debug', stream: process.stderr }) : nopLogger;
   const controller = new Controller({
     clients,
