@@ -36,6 +36,9 @@ export function isConnectionError(err: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED|Query read timeout/i.test(err.message);
 }
 
+/** What services use of the Database (so unit tests can pass a fake one). */
+export type DatabaseHandle = Pick<Database, 'write' | 'read' | 'transaction' | 'noteWrite' | 'readsFromPrimary'>;
+
 interface Replica {
   name: string;
   pool: pg.Pool;

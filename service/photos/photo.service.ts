@@ -1,15 +1,15 @@
 // Uploads (presigned or through the API), photo creation after a content check, listing, feed, deletion and likes.
 import crypto from 'node:crypto';
-import type { Database } from '../db/database.js';
+import type { DatabaseHandle } from '../db/database.js';
 import { AppError, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ObjectStorage, StoredObject } from '../storage/storage.js';
 import { objectKey } from '../storage/keys.js';
 import { encodeCursor } from '../http/validate.js';
 import { IMAGE_TYPES, sniffImage, type ImageType } from './image.js';
-import * as photos from './photo.repository.js';
-import * as uploads from './upload.repository.js';
-import * as users from '../users/user.repository.js';
+import * as photoRepository from './photo.repository.js';
+import * as uploadRepository from './upload.repository.js';
+import * as userRepository from '../users/user.repository.js';
 import type { PhotoRow } from './photo.repository.js';
 
 /** A photo as the API returns it. */
@@ -31,9 +31,16 @@ export interface PhotoPage {
   nextCursor: string | null;
 }
 
+/** The repositories the photo service calls (the real modules unless a test passes fakes). */
+export interface PhotoRepositories {
+  photos: typeof photoRepository;
+  uploads: typeof uploadRepository;
+  users: Pick<typeof userRepository, 'findIdByUsername'>;
+}
+
 /** Dependencies of the photo service. */
 export interface PhotoServiceDeps {
-  db: Database;
+  db: DatabaseHandle;
   storage: ObjectStorage;
   log: Logger;
   maxUploadBytes: number;
@@ -41,20 +48,24 @@ export interface PhotoServiceDeps {
   publicApiUrl: string;
   /** Evicts cached profiles whose photo counts changed. */
   invalidateProfiles: (...ids: number[]) => Promise<void>;
+  repositories?: PhotoRepositories;
 }
 
 const SNIFF_BYTES = 64 * 1024;
 
+/** The public URL of the image `key`: under the CDN base URL when there is one, else the API's /images/ route. */
+export function imageUrl(key: string, cdnBaseUrl: string, publicApiUrl: string): string {
+  const cdn = cdnBaseUrl.replace(/\/+$/, '');
+  return cdn ? `${cdn}/${key}` : `${publicApiUrl.replace(/\/+$/, '')}/images/${key}`;
+}
+
 /** Creates the photo service. */
 export function createPhotoService(deps: PhotoServiceDeps) {
   const { db, storage, log } = deps;
-
-  function imageUrl(key: string): string {
-    return deps.cdnBaseUrl ? `${deps.cdnBaseUrl}/${key}` : `${deps.publicApiUrl}/images/${key}`;
-  }
+  const { photos, uploads, users } = deps.repositories ?? { photos: photoRepository, uploads: uploadRepository, users: userRepository };
 
   function view(p: PhotoRow, viewerId: number | null): PhotoView {
-    const v: PhotoView = { id: p.id, author: p.author, caption: p.caption, imageUrl: imageUrl(p.key), likes: p.likes, createdAt: p.createdAt };
+    const v: PhotoView = { id: p.id, author: p.author, caption: p.caption, imageUrl: imageUrl(p.key, deps.cdnBaseUrl, deps.publicApiUrl), likes: p.likes, createdAt: p.createdAt };
     if (p.width !== null) v.width = p.width;
     if (p.height !== null) v.height = p.height;
     if (viewerId !== null) v.likedByMe = p.likedByMe;

@@ -1,12 +1,12 @@
 // Sign-up, log-in, sessions, profiles (cache-aside with single-flight loads) and follows.
-import type { Database } from '../db/database.js';
+import type { DatabaseHandle } from '../db/database.js';
 import { AppError, notFound } from '../errors.js';
 import type { ProfileCache } from '../cache/profile-cache.repository.js';
 import { hashPassword, verifyPassword } from '../auth/password.js';
 import { newSessionId, signToken, verifyToken } from '../auth/token.js';
-import * as users from './user.repository.js';
-import * as sessions from './session.repository.js';
-import * as follows from './follow.repository.js';
+import * as userRepository from './user.repository.js';
+import * as sessionRepository from './session.repository.js';
+import * as followRepository from './follow.repository.js';
 import type { Profile } from './user.repository.js';
 
 /** A profile as the API shows it to a viewer. */
@@ -18,15 +18,23 @@ export interface Principal {
   sessionId: string;
 }
 
+/** The repositories the user service calls (the real modules unless a test passes fakes). */
+export interface UserRepositories {
+  users: typeof userRepository;
+  sessions: typeof sessionRepository;
+  follows: typeof followRepository;
+}
+
 /** Dependencies of the user service. */
 export interface UserServiceDeps {
-  db: Database;
+  db: DatabaseHandle;
   cache: ProfileCache;
   tokenSecret: string;
   tokenTtlSeconds?: number;
   /** Delay of the second cache invalidation that evicts values refilled from a lagging replica. */
   reinvalidateMs?: number;
   now?: () => number;
+  repositories?: UserRepositories;
 }
 
 const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
@@ -34,6 +42,7 @@ const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAA
 /** Creates the user service. */
 export function createUserService(deps: UserServiceDeps) {
   const { db, cache } = deps;
+  const { users, sessions, follows } = deps.repositories ?? { users: userRepository, sessions: sessionRepository, follows: followRepository };
   const now = deps.now ?? Date.now;
   const ttl = deps.tokenTtlSeconds ?? 30 * 24 * 3600;
   const reinvalidateMs = deps.reinvalidateMs ?? 5000;
