@@ -1,0 +1,101 @@
+// The chart with the real helm: lint, template with several value sets, a server-side dry run of
+// everything it renders against the API server, and the committed plain install manifest.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { parseAllDocuments } from 'yaml';
+import { createTestNamespace, deleteTestNamespace, getCluster, repoRoot, run, type TestCluster } from '../support/cluster.js';
+import { helmPath } from './helm.js';
+
+const CHART = join(repoRoot, 'charts', 'graminsta-operator');
+
+interface Doc {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec?: Record<string, unknown>;
+  subjects?: { namespace: string }[];
+}
+
+function docs(yamlText: string): Doc[] {
+  return parseAllDocuments(yamlText)
+    .map((d) => d.toJSON() as Doc | null)
+    .filter((d): d is Doc => !!d);
+}
+
+describe('Helm chart with helm and the API server', function () {
+  this.timeout(120_000);
+  let cluster: TestCluster;
+  let ns: string;
+  const helm = (args: string[]) => run(helmPath(), args);
+  const template = async (...set: string[]) => {
+    const out = await helm(['template', 'graminsta-operator', CHART, '--namespace', ns, '--include-crds', ...set.flatMap((s) => ['--set', s])]);
+    expect(out.code, out.stderr).to.equal(0);
+    return out.stdout;
+  };
+
+  before(async () => {
+    cluster = await getCluster();
+    ns = await createTestNamespace('chart-tpl');
+  });
+  after(async () => {
+    if (ns) await deleteTestNamespace(ns);
+  });
+
+  it('passes helm lint --strict', async () => {
+    const out = await helm(['lint', '--strict', CHART]);
+    expect(out.code, out.stdout + out.stderr).to.equal(0);
+    expect(out.stdout).to.match(/0 chart\(s\) failed/);
+  });
+
+  it('renders the default install: CRD, 2 replicas with leader election, cluster-wide binding, metrics Service, PDB, no ServiceMonitor', async () => {
+    const objects = docs(await template());
+    const kinds = objects.map((o) => o.kind).sort();
+    expect(kinds).to.deep.equal([
+      'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+    ]);
+    const deployment = objects.find((o) => o.kind === 'Deployment')!;
+    expect(deployment.spec!.replicas).to.equal(2);
+    const container = (deployment.spec as { template: { spec: { containers: { image: string; env: { name: string; value?: string }[] }[] } } }).template.spec.containers[0]!;
+    const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(container.image).to.equal(`ghcr.io/graminsta/graminsta-operator:${version}`);
+    const env = Object.fromEntries(container.env.map((e) => [e.name, e.value]));
+    expect(env).to.include({ GRAMINSTA_LEADER_ELECT: 'true', WATCH_NAMESPACE: '', GRAMINSTA_SERVICE_IMAGE: `ghcr.io/graminsta/graminsta-service:${version}` });
+  });
+
+  it('binds the ClusterRole only in the watched namespace when watchNamespace is set, and renders a ServiceMonitor on request', async () => {
+    const objects = docs(await template('watchNamespace=photos', 'metrics.serviceMonitor.enabled=true'));
+    expect(objects.filter((o) => o.kind === 'ClusterRoleBinding')).to.have.length(0);
+    expect(objects.filter((o) => o.kind === 'RoleBinding').map((o) => o.metadata.namespace).sort()).to.deep.equal([ns, 'photos']);
+    expect(objects.filter((o) => o.kind === 'ServiceMonitor')).to.have.length(1);
+    const failing = await helm(['template', 'x', CHART, '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.service.enabled=false']);
+    expect(failing.code).to.not.equal(0);
+    expect(failing.stderr).to.match(/metrics.serviceMonitor.enabled needs metrics.service.enabled/);
+  });
+
+  for (const variant of [[], ['watchNamespace=photos', 'replicaCount=1', 'leaderElection.enabled=false']]) {
+    it(`is accepted by the API server in a server-side dry run (${variant.join(', ') || 'defaults'}), without Pod Security warnings`, async () => {
+      const rendered = await template(...variant);
+      const out = await cluster.kubectl(['apply', '--server-side', '--dry-run=server', '--field-manager=chart-test', '-f', '-'], { input: rendered });
+      expect(out.code, out.stderr).to.equal(0);
+      expect(out.stderr).to.not.match(/PodSecurity|Warning/);
+      expect(out.stdout.trim().split('\n')).to.have.length(docs(rendered).length);
+    });
+  }
+
+  it('has an up-to-date deploy/install.yaml that the API server accepts (run `bash hack/gen-install-manifest.sh` after changing the chart)', async () => {
+    const fresh = await run('bash', [join(repoRoot, 'hack', 'gen-install-manifest.sh'), '--stdout'], { env: { ...process.env, HELM: helmPath() } });
+    expect(fresh.code, fresh.stderr).to.equal(0);
+    const committed = readFileSync(join(repoRoot, 'deploy', 'install.yaml'), 'utf8');
+    expect(committed).to.equal(fresh.stdout, 'deploy/install.yaml is stale');
+    const objects = docs(committed);
+    expect(objects[0]).to.deep.include({ kind: 'Namespace' });
+    expect(objects.every((o) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition' || o.kind.startsWith('Cluster') || o.metadata.namespace === 'graminsta-system')).to.equal(true);
+    // A dry run cannot create the namespace first: validate everything in the test namespace instead.
+    const out = await cluster.kubectl(['apply', '--server-side', '--dry-run=server', '--field-manager=chart-test', '-f', '-'], {
+      input: committed.replaceAll('graminsta-system', ns),
+    });
+    expect(out.code, out.stderr).to.equal(0);
+    expect(out.stderr).to.not.match(/PodSecurity|Warning/);
+  });
+});

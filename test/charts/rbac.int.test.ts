@@ -1,0 +1,177 @@
+// The chart's RBAC is exactly what the operator needs: install the chart, run the controller and the
+// leader election as the chart's ServiceAccount (a TokenRequest token) through a recording proxy, take an
+// app through stage 6, pruning and back to stage 1, then compare the requests made with the roles granted.
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type KubernetesObject, type V1PolicyRule } from '@kubernetes/client-node';
+import type { GraminstaApp } from '../../operator/api/types.gen.js';
+import { LeaderElector } from '../../operator/kube/leader-election.kube.js';
+import { nopLogger } from '../../operator/kube/logger.kube.js';
+import { MANAGED_BY } from '../../operator/render/names.render.js';
+import { createTestNamespace, deleteTestNamespace, getCluster, repoRoot, run, waitFor, type TestCluster } from '../support/cluster.js';
+import { applyApp, exampleApp, readApp, startOperator, waitForCondition, type RunningOperator } from '../support/operator.js';
+import { helmPath } from './helm.js';
+import { startRequestRecorder, type RequestRecorder } from './request-recorder.js';
+
+const CHART = join(repoRoot, 'charts', 'graminsta-operator');
+const LEASE = 'graminsta-operator-leader';
+
+function permissionsOfRules(rules: V1PolicyRule[]): string[] {
+  const out = new Set<string>();
+  for (const r of rules) for (const g of r.apiGroups ?? []) for (const res of r.resources ?? []) for (const v of r.verbs) out.add(`${g || 'core'}/${res} ${v}`);
+  return [...out].sort();
+}
+
+describe('Helm chart RBAC (operator runs as the chart ServiceAccount)', function () {
+  this.timeout(360_000);
+  let cluster: TestCluster;
+  let releaseNs: string;
+  let appNs: string;
+  let release: string;
+  let recorder: RequestRecorder | undefined;
+  let op: RunningOperator | undefined;
+  let elector: { stop: AbortController; done: Promise<void> } | undefined;
+  let saKc: KubeConfig;
+
+  const helm = (args: string[]) => run(helmPath(), ['--kubeconfig', cluster.kubeconfigPath, ...args]);
+
+  before(async () => {
+    cluster = await getCluster();
+    const version = await run(helmPath(), ['version', '--short']).catch((err: unknown) => {
+      throw new Error(`helm is needed (bash hack/build-control-plane.sh builds it): ${String(err)}`);
+    });
+    expect(version.code, version.stderr).to.equal(0);
+    releaseNs = await createTestNamespace('chart');
+    appNs = await createTestNamespace('chart-app');
+    release = `rbac-${process.pid}`;
+    const install = await helm([
+      'install', release, CHART, '--namespace', releaseNs,
+      '--set', `watchNamespace=${appNs}`,
+      ...(cluster.local ? ['--wait', '--timeout', '120s'] : []),
+    ]);
+    expect(install.code, `helm install failed: ${install.stderr}`).to.equal(0);
+
+    // A token of the chart's ServiceAccount, as the kubelet would mount it.
+    const sa = `${release}-graminsta-operator`;
+    const core = cluster.kc.makeApiClient(CoreV1Api);
+    const token = await core.createNamespacedServiceAccountToken({ name: sa, namespace: releaseNs, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+    recorder = await startRequestRecorder(cluster.kc);
+    saKc = new KubeConfig();
+    saKc.loadFromOptions({
+      clusters: [{ name: 'proxy', server: recorder.server, skipTLSVerify: true }],
+      users: [{ name: sa, token: token.status!.token }],
+      contexts: [{ name: 'sa', cluster: 'proxy', user: sa, namespace: releaseNs }],
+      currentContext: 'sa',
+    });
+  });
+
+  after(async () => {
+    elector?.stop.abort();
+    await elector?.done;
+    await op?.stop();
+    await recorder?.close();
+    if (release) await helm(['uninstall', release, '--namespace', releaseNs, '--wait', '--timeout', '60s']);
+    if (appNs) await deleteTestNamespace(appNs);
+    if (releaseNs) await deleteTestNamespace(releaseNs);
+  });
+
+  it('lets the chart ServiceAccount do what the roles say and nothing else (kubectl auth can-i)', async () => {
+    const as = `system:serviceaccount:${releaseNs}:${release}-graminsta-operator`;
+    const can = async (verb: string, resource: string, ns: string) => (await cluster.kubectl(['auth', 'can-i', verb, resource, '-n', ns, `--as=${as}`])).stdout.trim();
+    expect(await can('patch', 'deployments.apps', appNs)).to.equal('yes');
+    expect(await can('create', 'secrets', appNs)).to.equal('yes');
+    expect(await can('update', 'deployments.apps', appNs)).to.equal('no');
+    expect(await can('patch', 'secrets', appNs)).to.equal('no');
+    expect(await can('get', 'configmaps', appNs)).to.equal('no');
+    expect(await can('list', 'secrets', releaseNs)).to.equal('no', 'the ClusterRole is bound only in the watched namespace');
+    expect(await can('get', `leases.coordination.k8s.io/${LEASE}`, releaseNs)).to.equal('yes');
+    expect(await can('get', 'leases.coordination.k8s.io/other', releaseNs)).to.equal('no');
+    const list = await cluster.kubectl(['auth', 'can-i', '--list', '-n', appNs, `--as=${as}`]);
+    expect(list.code, list.stderr).to.equal(0);
+    expect(list.stdout).to.match(/^secrets\s+\[\]\s+\[\]\s+\[get list watch create delete\]$/m);
+    expect(list.stdout).to.match(/^graminstaapps\.graminsta\.io\/status\s+\[\]\s+\[\]\s+\[patch\]$/m);
+  });
+
+  it('runs the operator through stage 6, pruning and stage 1 with no 403, using every granted permission', async () => {
+    const admin = cluster.kc.makeApiClient(CoreV1Api);
+    await admin.createNamespacedSecret({ namespace: appNs, body: { metadata: { name: 'graminsta-s3' }, stringData: { AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' } } });
+    op = await startOperator({ kubeconfig: saKc, watchNamespace: appNs, resyncMs: 5_000 });
+
+    // Leader election as the chart's ServiceAccount, in the release namespace, with short timings.
+    const stop = new AbortController();
+    const le = new LeaderElector({
+      clients: op.clients,
+      namespace: releaseNs,
+      name: LEASE,
+      identity: 'rbac-test',
+      leaseDurationMs: 4_000,
+      renewDeadlineMs: 3_000,
+      retryPeriodMs: 500,
+      logger: nopLogger,
+      onStartedLeading: () => undefined,
+      onStoppedLeading: () => undefined,
+    });
+    elector = { stop, done: le.run(stop.signal) };
+    await waitFor('the leader lease', 20_000, () => le.isLeader());
+
+    const name = 'graminsta';
+    await applyApp(op.clients, appNs, exampleApp('stage-6-data-layer.yaml', name));
+    await waitForCondition(op.clients, appNs, name, 'Ready', 'True', { timeoutMs: 180_000 });
+
+    // Objects the app controls but the renderer does not want: the reconciler prunes them, whatever their kind.
+    const app: GraminstaApp = await readApp(op.clients, appNs, name);
+    const owned = (apiVersion: string, kind: string, extra: Record<string, unknown> = {}): KubernetesObject & Record<string, unknown> => ({
+      apiVersion,
+      kind,
+      metadata: {
+        name: `${name}-stale-${kind.toLowerCase()}`,
+        namespace: appNs,
+        labels: { 'app.kubernetes.io/managed-by': MANAGED_BY, 'app.kubernetes.io/instance': name },
+        ownerReferences: [{ apiVersion: app.apiVersion, kind: app.kind, name, uid: app.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+      },
+      ...extra,
+    });
+    const stale = [
+      owned('v1', 'ServiceAccount'),
+      owned('v1', 'PersistentVolumeClaim', { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }),
+      owned('v1', 'Secret', { stringData: { x: 'y' } }),
+    ];
+    const objects = (await getCluster()).kc.makeApiClient(CoreV1Api);
+    for (const obj of stale) {
+      const apply = await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
+      expect(apply.code, apply.stderr).to.equal(0);
+    }
+    await waitFor('the stale objects to be pruned', 60_000, async () => {
+      const left = await Promise.all(
+        stale.map((o) => {
+          const ref = { name: o.metadata!.name!, namespace: appNs };
+          const read =
+            o.kind === 'ServiceAccount' ? objects.readNamespacedServiceAccount(ref) : o.kind === 'Secret' ? objects.readNamespacedSecret(ref) : objects.readNamespacedPersistentVolumeClaim(ref);
+          return read.then((x) => !x.metadata?.deletionTimestamp, () => false);
+        }),
+      );
+      return left.every((exists) => !exists);
+    });
+
+    // Shrinking to stage 1 prunes the tiers stage 6 added.
+    await applyApp(op.clients, appNs, exampleApp('stage-1-single-machine.yaml', name));
+    await waitForCondition(op.clients, appNs, name, 'Ready', 'True', { timeoutMs: 180_000 });
+    await waitFor('a Lease renewal', 10_000, () => recorder!.requests.some((r) => r.permission === 'coordination.k8s.io/leases update'));
+    stop.abort();
+    await elector.done;
+
+    const requests = recorder!.requests;
+    const forbidden = requests.filter((r) => r.status === 403);
+    expect(forbidden.map((r) => `${r.method} ${r.path}`), 'requests the chart RBAC denied').to.deep.equal([]);
+    const metric = await op.registry.getSingleMetric('rest_client_requests_total')?.get();
+    expect((metric?.values ?? []).filter((v) => v.labels.code === '403').reduce((n, v) => n + v.value, 0)).to.equal(0);
+
+    const rbac = cluster.kc.makeApiClient(RbacAuthorizationV1Api);
+    const clusterRole = await rbac.readClusterRole({ name: `${release}-graminsta-operator` });
+    const role = await rbac.readNamespacedRole({ name: `${release}-graminsta-operator-leader-election`, namespace: releaseNs });
+    const granted = permissionsOfRules([...(clusterRole.rules ?? []), ...(role.rules ?? [])]);
+    const used = [...new Set(requests.filter((r) => r.permission && r.status < 500).map((r) => r.permission!))].sort();
+    expect(used.filter((p) => !granted.includes(p)), 'permissions used but not granted').to.deep.equal([]);
+    expect(granted.filter((p) => !used.includes(p)), 'permissions granted but never used').to.deep.equal([]);
+  });
+});
