@@ -12,12 +12,17 @@ export async function hashPassword(password: string): Promise<string> {
   return `scrypt$${PARAMS.N}$${PARAMS.r}$${PARAMS.p}$${salt.toString('base64url')}$${hash.toString('base64url')}`;
 }
 
-/** True when `password` matches `stored` (constant-time comparison). */
+// Bounds keep a damaged stored string from verifying everything (an empty hash) or costing unbounded memory (a huge N).
+const STORED = /^scrypt\$(\d{4,8})\$(\d{1,2})\$(\d{1,2})\$([A-Za-z0-9_-]{22,88})\$([A-Za-z0-9_-]{43,88})$/;
+
+/** True when `password` matches `stored` (constant-time comparison); false for a malformed `stored`. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const parts = stored.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
-  const [, n, r, p, salt, hash] = parts as [string, string, string, string, string, string];
-  const expected = Buffer.from(hash, 'base64url');
-  const actual = await scrypt(password, Buffer.from(salt, 'base64url'), expected.length, { N: Number(n), r: Number(r), p: Number(p) });
+  const m = STORED.exec(stored);
+  if (!m) return false;
+  const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  // 128·N·r bytes must fit scrypt's default 32 MiB memory limit.
+  if (N < 1024 || (N & (N - 1)) !== 0 || r < 1 || p < 1 || p > 16 || 128 * N * r > 32 * 1024 * 1024) return false;
+  const expected = Buffer.from(m[5]!, 'base64url');
+  const actual = await scrypt(password, Buffer.from(m[4]!, 'base64url'), expected.length, { N, r, p });
   return crypto.timingSafeEqual(expected, actual);
 }
