@@ -65,7 +65,8 @@ export function cursor(v: unknown): number | null {
   if (typeof v !== 'string' || v.length > 100) throw invalid('cursor', 'must be a cursor returned as nextCursor');
   const decoded = Buffer.from(v, 'base64url').toString('utf8');
   const m = /^p:([1-9]\d{0,15})$/.exec(decoded);
-  if (!m) throw invalid('cursor', 'must be a cursor returned as nextCursor');
+  // Buffer's decoder skips characters outside the alphabet, so only the canonical encoding is accepted.
+  if (!m || Number(m[1]) > Number.MAX_SAFE_INTEGER || encodeCursor(Number(m[1])) !== v) throw invalid('cursor', 'must be a cursor returned as nextCursor');
   return Number(m[1]);
 }
 
