@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { errorHandler, requestContext } from './middleware.js';
+import { cors } from './cors.js';
 import { userRoutes } from '../users/user.routes.js';
 import { imageMiddleware, photoRoutes } from '../photos/photo.routes.js';
 import type { UserService } from '../users/user.service.js';
@@ -26,6 +27,7 @@ export function createApiApp(deps: ApiAppDeps): { app: Koa; routers: ReturnType<
   const app = new Koa();
   app.proxy = true;
   const routers = [userRoutes(deps.users), photoRoutes(deps.photos, deps.users)];
+  app.use(cors());
   app.use(requestContext(deps.log, deps.metrics));
   app.use(errorHandler());
   app.use(async (ctx, next) => {
