@@ -51,7 +51,7 @@ export function errorHandler(): Koa.Middleware {
         if (err.expose) message = err.message;
         field = err.field;
       } else {
-        const e = err as { status?: unknown; expose?: unknown; type?: unknown; message?: unknown };
+        const e = (typeof err === 'object' && err !== null ? err : {}) as { status?: unknown; expose?: unknown; type?: unknown; message?: unknown };
         if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
           status = e.status;
           if (e.type === 'entity.parse.failed') {

@@ -1,0 +1,176 @@
+import { expect } from 'chai';
+import type Koa from 'koa';
+import { AppError, invalid, notFound, unavailable } from '../../../service/errors.js';
+import { createLogger, type Logger } from '../../../service/log.js';
+import { createMetrics } from '../../../service/metrics.js';
+import { errorHandler, requestContext } from '../../../service/http/middleware.js';
+
+interface FakeCtx {
+  state: Record<string, unknown>;
+  method: string;
+  path: string;
+  status: number;
+  body: unknown;
+  headers: Record<string, string>;
+  requestHeaders: Record<string, string>;
+  set(name: string, value: string): void;
+  get(name: string): string;
+}
+
+/** The least of a Koa context the middleware touches. */
+function fakeCtx(init: Partial<Pick<FakeCtx, 'method' | 'path' | 'requestHeaders' | 'state'>> = {}): FakeCtx {
+  const ctx: FakeCtx = {
+    state: init.state ?? {},
+    method: init.method ?? 'GET',
+    path: init.path ?? '/api/v1/things',
+    status: 404,
+    body: undefined,
+    headers: {},
+    requestHeaders: init.requestHeaders ?? {},
+    set(name, value) {
+      this.headers[name.toLowerCase()] = value;
+    },
+    get(name) {
+      return this.requestHeaders[name.toLowerCase()] ?? '';
+    },
+  };
+  return ctx;
+}
+
+function memoryLogger(): { log: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  return { log: createLogger('debug', {}, (l) => lines.push(JSON.parse(l) as Record<string, unknown>)), lines };
+}
+
+async function handle(thrown: unknown, ctx = fakeCtx({ state: { requestId: 'req-1' } })): Promise<FakeCtx> {
+  await errorHandler()(ctx as unknown as Koa.Context, async () => {
+    throw thrown;
+  });
+  return ctx;
+}
+
+describe('errorHandler', () => {
+  it('turns an AppError into {error: {code, message, field, requestId}}', async () => {
+    const ctx = await handle(invalid('username', 'must be 3-30 characters'));
+    expect(ctx.status).to.equal(400);
+    expect(ctx.body).to.deep.equal({ error: { code: 'validation_failed', message: 'username: must be 3-30 characters', field: 'username', requestId: 'req-1' } });
+  });
+
+  it('leaves field out when no field is at fault', async () => {
+    const ctx = await handle(notFound('photo 7'));
+    expect(ctx.body).to.deep.equal({ error: { code: 'not_found', message: 'photo 7 not found', requestId: 'req-1' } });
+  });
+
+  it('never shows the message of an unknown error', async () => {
+    const ctx = await handle(new Error('password authentication failed for user "graminsta" at 10.0.0.5'));
+    expect(ctx.status).to.equal(500);
+    expect(ctx.body).to.deep.equal({ error: { code: 'internal_error', message: 'internal error', requestId: 'req-1' } });
+  });
+
+  it('never shows the message of a 5xx AppError that is not marked exposable', async () => {
+    const ctx = await handle(new AppError(500, 'storage_failed', 'while writing s3://secret-bucket/key'));
+    expect(ctx.status).to.equal(500);
+    expect(JSON.stringify(ctx.body)).to.not.contain('secret-bucket');
+    expect((ctx.body as { error: { code: string } }).error.code).to.equal('storage_failed');
+  });
+
+  it('never shows the message of an error with a 5xx status property', async () => {
+    const ctx = await handle(Object.assign(new Error('ECONNREFUSED 10.1.2.3:5432'), { status: 502, expose: true }));
+    expect(ctx.status).to.equal(500);
+    expect(JSON.stringify(ctx.body)).to.not.contain('10.1.2.3');
+  });
+
+  for (const [name, value] of [['null', null], ['undefined', undefined], ['a string', 'boom: secret'], ['a number', 42]] as const) {
+    it(`answers JSON 500 when ${name} is thrown`, async () => {
+      const ctx = await handle(value);
+      expect(ctx.status).to.equal(500);
+      expect(ctx.body).to.deep.equal({ error: { code: 'internal_error', message: 'internal error', requestId: 'req-1' } });
+    });
+  }
+
+  it('shows a 503 dependency message and asks to retry', async () => {
+    const ctx = await handle(unavailable('database_unavailable', 'the database is unavailable; try again shortly', new Error('ECONNREFUSED')));
+    expect(ctx.status).to.equal(503);
+    expect(ctx.headers['retry-after']).to.equal('2');
+    expect((ctx.body as { error: { message: string } }).error.message).to.equal('the database is unavailable; try again shortly');
+  });
+
+  it('adds WWW-Authenticate: Bearer to 401s', async () => {
+    const ctx = await handle(new AppError(401, 'invalid_token', 'the token is not valid'));
+    expect(ctx.headers['www-authenticate']).to.equal('Bearer');
+  });
+
+  it('maps body-parser failures to stable codes', async () => {
+    const parse = await handle(Object.assign(new Error('Unexpected token } in JSON at position 12'), { status: 400, expose: true, type: 'entity.parse.failed' }));
+    expect(parse.body).to.deep.equal({ error: { code: 'malformed_json', message: 'body: is not valid JSON', field: 'body', requestId: 'req-1' } });
+    const big = await handle(Object.assign(new Error('request entity too large'), { status: 413, expose: true, type: 'entity.too.large' }));
+    expect(big.status).to.equal(413);
+    expect((big.body as { error: { code: string } }).error.code).to.equal('payload_too_large');
+  });
+
+  it('maps other 4xx http errors to a code by status, showing only exposable messages', async () => {
+    const shown = await handle(Object.assign(new Error('Method Not Allowed'), { status: 405, expose: true }));
+    expect(shown.body).to.deep.equal({ error: { code: 'method_not_allowed', message: 'Method Not Allowed', requestId: 'req-1' } });
+    const hidden = await handle(Object.assign(new Error('internal detail'), { status: 418, expose: false }));
+    expect(hidden.status).to.equal(418);
+    expect(hidden.body).to.deep.equal({ error: { code: 'bad_request', message: 'bad request', requestId: 'req-1' } });
+  });
+
+  it('answers not_found JSON when nothing handled the request', async () => {
+    const ctx = fakeCtx({ state: { requestId: 'r' }, method: 'GET', path: '/nowhere' });
+    await errorHandler()(ctx as unknown as Koa.Context, async () => undefined);
+    expect(ctx.status).to.equal(404);
+    expect(ctx.body).to.deep.equal({ error: { code: 'not_found', message: 'no route for GET /nowhere', requestId: 'r' } });
+  });
+
+  it('leaves a handled response alone', async () => {
+    const ctx = fakeCtx();
+    await errorHandler()(ctx as unknown as Koa.Context, async () => {
+      ctx.status = 200;
+      ctx.body = { ok: true };
+    });
+    expect(ctx.status).to.equal(200);
+    expect(ctx.body).to.deep.equal({ ok: true });
+  });
+
+  it('logs 5xx as errors with the cause and 4xx not at all', async () => {
+    const { log, lines } = memoryLogger();
+    await handle(new Error('db exploded', { cause: new Error('disk full') }), fakeCtx({ state: { requestId: 'r', log } }));
+    await handle(invalid('x', 'bad'), fakeCtx({ state: { requestId: 'r', log } }));
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.include({ level: 'error', msg: 'request failed', status: 500 });
+    expect(lines[0]!.err).to.deep.include({ message: 'db exploded', cause: { name: 'Error', message: 'disk full' } });
+  });
+});
+
+describe('requestContext', () => {
+  async function run(requestHeaders: Record<string, string>) {
+    const { log, lines } = memoryLogger();
+    const metrics = createMetrics();
+    const ctx = fakeCtx({ requestHeaders });
+    await requestContext(log, metrics)(ctx as unknown as Koa.Context, async () => {
+      ctx.status = 200;
+    });
+    return { ctx, lines, metrics };
+  }
+
+  it('keeps a sane X-Request-Id and echoes it', async () => {
+    const { ctx, lines } = await run({ 'x-request-id': 'abc-123.x_y' });
+    expect(ctx.state.requestId).to.equal('abc-123.x_y');
+    expect(ctx.headers['x-request-id']).to.equal('abc-123.x_y');
+    expect(lines[0]).to.include({ msg: 'request', requestId: 'abc-123.x_y', status: 200, method: 'GET' });
+  });
+
+  for (const bad of ['', 'has space', 'x'.repeat(65), 'inject\nline', '<script>']) {
+    it(`replaces the request id ${JSON.stringify(bad.slice(0, 12))} with a fresh UUID`, async () => {
+      const { ctx } = await run({ 'x-request-id': bad });
+      expect(ctx.state.requestId).to.match(/^[0-9a-f-]{36}$/);
+    });
+  }
+
+  it('records the request duration by method, route and status', async () => {
+    const { metrics } = await run({});
+    const text = await metrics.registry.metrics();
+    expect(text).to.match(/http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/things",status="200"\} 1/);
+  });
+});
