@@ -1,0 +1,150 @@
+import { expect } from 'chai';
+import { ConfigError, loadConfig } from '../../service/config.js';
+
+const API = { GRAMINSTA_DB_HOST: 'db-rw', GRAMINSTA_DB_PASSWORD: 'pw', GRAMINSTA_TOKEN_SECRET: 'a-secret-of-16-chars' };
+
+function fails(env: Record<string, string | undefined>, message: RegExp | string, mode?: string): void {
+  expect(() => loadConfig(env, mode)).to.throw(ConfigError, message);
+}
+
+describe('loadConfig', () => {
+  describe('defaults', () => {
+    it('fills every documented default in api mode', () => {
+      const cfg = loadConfig(API);
+      expect(cfg).to.deep.equal({
+        mode: 'api',
+        port: 8080,
+        db: { host: 'db-rw', port: 5432, name: 'graminsta', user: 'graminsta', password: 'pw', ssl: false, replicas: [], poolSize: 10 },
+        redis: { mode: 'none', nodes: [], password: '' },
+        cacheTtlSeconds: 30,
+        storage: { kind: 'volume', volumePath: '/data/images', originUrl: '', originToken: '', s3: { bucket: '', region: 'us-east-1', endpoint: '', forcePathStyle: false } },
+        cdnBaseUrl: '',
+        publicApiUrl: '',
+        tokenSecret: 'a-secret-of-16-chars',
+        maxUploadBytes: 10485760,
+        logLevel: 'info',
+        webRoot: '',
+      });
+    });
+    it('treats empty strings as unset', () => {
+      expect(loadConfig({ ...API, PORT: '', GRAMINSTA_DB_NAME: '', LOG_LEVEL: '' })).to.include({ port: 8080, logLevel: 'info' });
+    });
+    it('needs nothing in web mode', () => {
+      expect(loadConfig({}, 'web')).to.include({ mode: 'web', tokenSecret: '' });
+    });
+  });
+
+  describe('mode', () => {
+    it('takes argv over GRAMINSTA_MODE', () => {
+      expect(loadConfig({ GRAMINSTA_MODE: 'api' }, 'web').mode).to.equal('web');
+      expect(loadConfig({ GRAMINSTA_MODE: 'web' }).mode).to.equal('web');
+    });
+    it('refuses an unknown mode, naming both places', () => {
+      fails({ GRAMINSTA_MODE: 'worker' }, /mode must be one of api, web, migrate, origin \(argv\[2\] or GRAMINSTA_MODE\), got "worker"/);
+      fails({}, /got "API"/, 'API');
+    });
+  });
+
+  describe('ports and integers', () => {
+    it('parses PORT, including 0 for an ephemeral port', () => {
+      expect(loadConfig({ PORT: '9090' }, 'web').port).to.equal(9090);
+      expect(loadConfig({ PORT: '0' }, 'web').port).to.equal(0);
+    });
+    for (const bad of ['http', '80.5', '-1', ' 80', '0x50', '1e3']) {
+      it(`refuses PORT=${JSON.stringify(bad)} naming PORT`, () => fails({ PORT: bad }, /^PORT must be an integer, got /, 'web'));
+    }
+    it('refuses an out-of-range PORT', () => fails({ PORT: '65536' }, 'PORT must be between 0 and 65535, got 65536', 'web'));
+    it('refuses GRAMINSTA_DB_PORT 0', () => fails({ ...API, GRAMINSTA_DB_PORT: '0' }, 'GRAMINSTA_DB_PORT must be between 1 and 65535'));
+    it('refuses GRAMINSTA_DB_POOL_SIZE 0 and a non-number', () => {
+      fails({ ...API, GRAMINSTA_DB_POOL_SIZE: '0' }, 'GRAMINSTA_DB_POOL_SIZE must be between 1 and 1000');
+      fails({ ...API, GRAMINSTA_DB_POOL_SIZE: 'ten' }, 'GRAMINSTA_DB_POOL_SIZE must be an integer');
+    });
+    it('bounds the cache TTL and the upload size', () => {
+      fails({ ...API, GRAMINSTA_CACHE_TTL_SECONDS: '86401' }, 'GRAMINSTA_CACHE_TTL_SECONDS must be between 1 and 86400');
+      fails({ ...API, GRAMINSTA_MAX_UPLOAD_BYTES: '0' }, 'GRAMINSTA_MAX_UPLOAD_BYTES must be between 1 and');
+      expect(loadConfig({ ...API, GRAMINSTA_MAX_UPLOAD_BYTES: '65536' }).maxUploadBytes).to.equal(65536);
+    });
+  });
+
+  describe('enumerations', () => {
+    it('parses GRAMINSTA_DB_SSLMODE', () => {
+      expect(loadConfig({ ...API, GRAMINSTA_DB_SSLMODE: 'require' }).db.ssl).to.equal(true);
+      expect(loadConfig({ ...API, GRAMINSTA_DB_SSLMODE: 'disable' }).db.ssl).to.equal(false);
+    });
+    it('refuses a bad sslmode naming the variable and the choices', () => {
+      fails({ ...API, GRAMINSTA_DB_SSLMODE: 'verify-full' }, 'GRAMINSTA_DB_SSLMODE must be one of disable, require, got "verify-full"');
+    });
+    it('refuses a bad redis mode', () => fails({ ...API, GRAMINSTA_REDIS_MODE: 'sentinel' }, 'GRAMINSTA_REDIS_MODE must be one of none, standalone, cluster, got "sentinel"'));
+    it('refuses a bad storage kind', () => fails({ ...API, GRAMINSTA_STORAGE: 'gcs' }, 'GRAMINSTA_STORAGE must be one of s3, volume, origin'));
+    it('refuses a bad LOG_LEVEL', () => fails({ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL must be one of debug, info, warn, error', 'web'));
+  });
+
+  describe('required settings', () => {
+    for (const name of ['GRAMINSTA_DB_HOST', 'GRAMINSTA_DB_PASSWORD', 'GRAMINSTA_TOKEN_SECRET']) {
+      it(`requires ${name} in api mode`, () => fails({ ...API, [name]: undefined }, `${name} is required`));
+      it(`treats an empty ${name} as missing`, () => fails({ ...API, [name]: '' }, `${name} is required`));
+    }
+    it('requires the database but not the token secret in migrate mode', () => {
+      expect(loadConfig({ GRAMINSTA_DB_HOST: 'h', GRAMINSTA_DB_PASSWORD: 'p' }, 'migrate').mode).to.equal('migrate');
+      fails({ GRAMINSTA_DB_HOST: 'h' }, 'GRAMINSTA_DB_PASSWORD is required', 'migrate');
+    });
+    it('refuses a token secret shorter than 16 characters', () => fails({ ...API, GRAMINSTA_TOKEN_SECRET: 'short' }, 'GRAMINSTA_TOKEN_SECRET must be at least 16 characters'));
+    it('requires GRAMINSTA_ORIGIN_TOKEN in origin mode', () => {
+      fails({}, 'GRAMINSTA_ORIGIN_TOKEN is required in origin mode', 'origin');
+      expect(loadConfig({ GRAMINSTA_ORIGIN_TOKEN: 't' }, 'origin').storage.originToken).to.equal('t');
+    });
+    it('requires url and token for origin storage in api mode', () => {
+      fails({ ...API, GRAMINSTA_STORAGE: 'origin', GRAMINSTA_ORIGIN_TOKEN: 't' }, 'GRAMINSTA_ORIGIN_URL and GRAMINSTA_ORIGIN_TOKEN are required when GRAMINSTA_STORAGE is origin');
+      fails({ ...API, GRAMINSTA_STORAGE: 'origin', GRAMINSTA_ORIGIN_URL: 'http://origin' }, 'GRAMINSTA_ORIGIN_TOKEN are required');
+      expect(loadConfig({ ...API, GRAMINSTA_STORAGE: 'origin', GRAMINSTA_ORIGIN_URL: 'http://origin:8080/', GRAMINSTA_ORIGIN_TOKEN: 't' }).storage.originUrl).to.equal('http://origin:8080');
+    });
+    it('requires redis nodes unless the redis mode is none', () => {
+      fails({ ...API, GRAMINSTA_REDIS_MODE: 'cluster' }, 'GRAMINSTA_REDIS_NODES is required when GRAMINSTA_REDIS_MODE is cluster');
+    });
+  });
+
+  describe('host lists', () => {
+    it('parses replica hosts with and without ports (default: the primary port)', () => {
+      const cfg = loadConfig({ ...API, GRAMINSTA_DB_PORT: '5433', GRAMINSTA_DB_REPLICA_HOSTS: 'db-ro, 10.0.0.7:6432,[fd00::1]:5434,[::1]' });
+      expect(cfg.db.replicas).to.deep.equal([
+        { host: 'db-ro', port: 5433 },
+        { host: '10.0.0.7', port: 6432 },
+        { host: 'fd00::1', port: 5434 },
+        { host: '::1', port: 5433 },
+      ]);
+    });
+    it('parses redis nodes with port 6379 by default', () => {
+      const cfg = loadConfig({ ...API, GRAMINSTA_REDIS_MODE: 'cluster', GRAMINSTA_REDIS_NODES: 'r-0.r:7000,r-1.r', GRAMINSTA_REDIS_PASSWORD: 'pw' });
+      expect(cfg.redis).to.deep.equal({ mode: 'cluster', nodes: [{ host: 'r-0.r', port: 7000 }, { host: 'r-1.r', port: 6379 }], password: 'pw' });
+    });
+    for (const bad of ['db ro', 'db-ro:', 'db-ro:abc', 'http://db-ro', 'db-ro,,db-2', 'user@db', '::1:5432']) {
+      it(`refuses GRAMINSTA_DB_REPLICA_HOSTS=${JSON.stringify(bad)}`, () => fails({ ...API, GRAMINSTA_DB_REPLICA_HOSTS: bad }, /^GRAMINSTA_DB_REPLICA_HOSTS must be a comma-separated list of host\[:port\], got /));
+    }
+    it('refuses a port out of range in a host list', () => {
+      fails({ ...API, GRAMINSTA_DB_REPLICA_HOSTS: 'db-ro:70000' }, 'GRAMINSTA_DB_REPLICA_HOSTS: port out of range in "db-ro:70000"');
+      fails({ ...API, GRAMINSTA_REDIS_MODE: 'standalone', GRAMINSTA_REDIS_NODES: 'r:0' }, 'GRAMINSTA_REDIS_NODES: port out of range');
+    });
+  });
+
+  describe('S3 and URLs', () => {
+    it('parses the S3 settings', () => {
+      const cfg = loadConfig({ ...API, GRAMINSTA_STORAGE: 's3', GRAMINSTA_S3_BUCKET: 'photos', GRAMINSTA_S3_REGION: 'eu-west-1', GRAMINSTA_S3_ENDPOINT: 'http://127.0.0.1:9000/', GRAMINSTA_S3_FORCE_PATH_STYLE: 'true' });
+      expect(cfg.storage).to.deep.include({ kind: 's3', s3: { bucket: 'photos', region: 'eu-west-1', endpoint: 'http://127.0.0.1:9000', forcePathStyle: true } });
+    });
+    it('requires a bucket for s3 storage in api mode', () => fails({ ...API, GRAMINSTA_STORAGE: 's3' }, 'GRAMINSTA_S3_BUCKET is required when GRAMINSTA_STORAGE is s3'));
+    it('parses the path-style flag as true/false/1/0 in any case', () => {
+      for (const [raw, want] of [['TRUE', true], ['1', true], ['False', false], ['0', false]] as const) {
+        expect(loadConfig({ ...API, GRAMINSTA_S3_FORCE_PATH_STYLE: raw }).storage.s3.forcePathStyle).to.equal(want);
+      }
+      fails({ ...API, GRAMINSTA_S3_FORCE_PATH_STYLE: 'yes' }, 'GRAMINSTA_S3_FORCE_PATH_STYLE must be true or false');
+    });
+    it('refuses a non-http S3 endpoint', () => fails({ ...API, GRAMINSTA_S3_ENDPOINT: 's3.amazonaws.com' }, 'GRAMINSTA_S3_ENDPOINT must be an http(s) URL, got "s3.amazonaws.com"'));
+    it('strips trailing slashes from the CDN and public API URLs', () => {
+      const cfg = loadConfig({ ...API, GRAMINSTA_CDN_BASE_URL: 'https://cdn.example.com/img//', GRAMINSTA_PUBLIC_API_URL: 'https://api.example.com/' });
+      expect(cfg).to.include({ cdnBaseUrl: 'https://cdn.example.com/img', publicApiUrl: 'https://api.example.com' });
+    });
+    for (const bad of ['cdn.example.com', 'ftp://cdn', 'https://cdn example.com', 'javascript:alert(1)', 'https://']) {
+      it(`refuses GRAMINSTA_CDN_BASE_URL=${JSON.stringify(bad)}`, () => fails({ ...API, GRAMINSTA_CDN_BASE_URL: bad }, /^GRAMINSTA_CDN_BASE_URL must be an http\(s\) URL/));
+    }
+  });
+});
