@@ -1,0 +1,128 @@
+// In-memory fakes of the database handle, repositories, storage and cache for service unit tests (no I/O).
+import { Readable } from 'node:stream';
+import type { DatabaseHandle, Queryable } from '../../service/db/database.js';
+import type { ObjectStorage } from '../../service/storage/storage.js';
+import type { ProfileCache } from '../../service/cache/profile-cache.repository.js';
+import type { Profile } from '../../service/users/user.repository.js';
+import { createLogger, type Logger } from '../../service/log.js';
+
+/** Which pool a fake query handle stands for, so fake repositories can answer differently per pool. */
+export type Pool = 'primary' | 'replica' | 'tx';
+
+/** The pool a handle from FakeDb stands for. */
+export function poolOf(q: Queryable): Pool {
+  return (q as unknown as { pool: Pool }).pool;
+}
+
+function handle(pool: Pool): Queryable {
+  return {
+    pool,
+    query: () => {
+      throw new Error('fake repositories never run SQL');
+    },
+  } as unknown as Queryable;
+}
+
+/** A DatabaseHandle that records routing decisions and never talks to Postgres. */
+export class FakeDb implements DatabaseHandle {
+  readonly writers = new Set<number | string>();
+  readonly noted: (number | string | null | undefined)[] = [];
+  transactions = 0;
+
+  write(): Queryable {
+    return handle('primary');
+  }
+  read(viewerId?: number | string | null): Queryable {
+    return handle(this.readsFromPrimary(viewerId) ? 'primary' : 'replica');
+  }
+  async transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    this.transactions++;
+    return await fn(handle('tx'));
+  }
+  noteWrite(userId: number | string | null | undefined): void {
+    this.noted.push(userId);
+    if (userId !== null && userId !== undefined) this.writers.add(userId);
+  }
+  readsFromPrimary(userId: number | string | null | undefined): boolean {
+    return userId !== null && userId !== undefined && this.writers.has(userId);
+  }
+}
+
+/** An in-memory ObjectStorage of the given kind; `presign` makes it answer like S3. */
+export class MemoryStorage implements ObjectStorage {
+  readonly objects = new Map<string, { body: Buffer; contentType: string }>();
+  readonly deleted: string[] = [];
+  failDeletes = false;
+
+  constructor(readonly kind: 's3' | 'volume' | 'origin' = 'volume') {}
+
+  async presignPut(key: string, contentType: string) {
+    return this.kind === 's3' ? { url: `https://s3.test/bucket/${key}?sig=put`, headers: { 'Content-Type': contentType } } : null;
+  }
+  async presignGet(key: string) {
+    return this.kind === 's3' ? `https://s3.test/bucket/${key}?sig=get` : null;
+  }
+  async put(key: string, body: Buffer, contentType: string) {
+    this.objects.set(key, { body, contentType });
+  }
+  async size(key: string) {
+    return this.objects.get(key)?.body.length ?? null;
+  }
+  async head(key: string, bytes: number) {
+    const o = this.objects.get(key);
+    if (!o) throw new Error(`while opening ${key}`);
+    return o.body.subarray(0, bytes);
+  }
+  async get(key: string) {
+    const o = this.objects.get(key);
+    return o ? { body: Readable.from([o.body]), size: o.body.length, contentType: o.contentType } : null;
+  }
+  async delete(key: string) {
+    if (this.failDeletes) throw new Error(`while deleting ${key}`);
+    this.deleted.push(key);
+    this.objects.delete(key);
+  }
+}
+
+/** A ProfileCache in memory; `down` makes it behave like an unreachable Redis (get resolves undefined). */
+export class MemoryCache implements ProfileCache {
+  readonly entries = new Map<number, Profile>();
+  readonly dels: number[] = [];
+  sets = 0;
+  down = false;
+
+  async get(id: number) {
+    if (this.down) return undefined;
+    return this.entries.get(id) ?? null;
+  }
+  async set(id: number, profile: Profile) {
+    if (this.down) return;
+    this.sets++;
+    this.entries.set(id, profile);
+  }
+  async del(id: number) {
+    this.dels.push(id);
+    this.entries.delete(id);
+  }
+  ready() {
+    return !this.down;
+  }
+  async close() {}
+}
+
+/** A logger that keeps its lines for assertions. */
+export function memoryLogger(): { log: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  return { log: createLogger('debug', {}, (l) => lines.push(JSON.parse(l) as Record<string, unknown>)), lines };
+}
+
+/** A minimal valid PNG head of the given size. */
+export function pngBytes(width = 2, height = 3): Buffer {
+  const b = Buffer.alloc(40);
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(b, 0);
+  b.writeUInt32BE(13, 8);
+  b.write('IHDR', 12, 'latin1');
+  b.writeUInt32BE(width, 16);
+  b.writeUInt32BE(height, 20);
+  return b;
+}
