@@ -29,7 +29,7 @@ describe('Helm chart with helm and the API server', function () {
   let ns: string;
   const helm = (args: string[]) => run(helmPath(), args);
   const template = async (...set: string[]) => {
-    const out = await helm(['template', 'graminsta-operator', CHART, '--namespace', ns, '--include-crds', ...set.flatMap((s) => ['--set', s])]);
+    const out = await helm(['template', 'graminsta-operator', CHART, '--namespace', ns, '--include-crds', '--kube-version', '1.36.0', ...set.flatMap((s) => ['--set', s])]);
     expect(out.code, out.stderr).to.equal(0);
     return out.stdout;
   };
@@ -68,14 +68,14 @@ describe('Helm chart with helm and the API server', function () {
     expect(objects.filter((o) => o.kind === 'ClusterRoleBinding')).to.have.length(0);
     expect(objects.filter((o) => o.kind === 'RoleBinding').map((o) => o.metadata.namespace).sort()).to.deep.equal([ns, 'photos']);
     expect(objects.filter((o) => o.kind === 'ServiceMonitor')).to.have.length(1);
-    const failing = await helm(['template', 'x', CHART, '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.service.enabled=false']);
+    const failing = await helm(['template', 'x', CHART, '--kube-version', '1.36.0', '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.service.enabled=false']);
     expect(failing.code).to.not.equal(0);
     expect(failing.stderr).to.match(/metrics.serviceMonitor.enabled needs metrics.service.enabled/);
   });
 
   for (const variant of [[], ['watchNamespace=photos', 'replicaCount=1', 'leaderElection.enabled=false']]) {
-    it(`is accepted by the API server in a server-side dry run (${variant.join(', ') || 'defaults'}), without Pod Security warnings`, async () => {
-      const rendered = await template(...variant);
+    it(`is accepted by the API server in a server-side dry run (${variant.join(', ').replace('photos', 'its namespace') || 'defaults'}), without Pod Security warnings`, async () => {
+      const rendered = await template(...variant.map((v) => v.replace('=photos', `=${ns}`)));
       const out = await cluster.kubectl(['apply', '--server-side', '--dry-run=server', '--field-manager=chart-test', '-f', '-'], { input: rendered });
       expect(out.code, out.stderr).to.equal(0);
       expect(out.stderr).to.not.match(/PodSecurity|Warning/);
