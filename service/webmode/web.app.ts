@@ -22,6 +22,8 @@ const HASHED = /[.-][A-Za-z0-9_-]{8,}\.[a-z0-9]+$/;
 /** Builds the web application; unknown paths without an extension get index.html (client-side routing). */
 export function createWebApp(deps: WebAppDeps): Koa {
   const app = new Koa();
+  // Behind the Ingress: the page origin in /config.json takes its scheme and host from X-Forwarded-*.
+  app.proxy = true;
   app.use(requestContext(deps.log, deps.metrics));
   app.use(errorHandler());
   app.use(async (ctx) => {
@@ -33,7 +35,8 @@ export function createWebApp(deps: WebAppDeps): Koa {
     }
     if (ctx.path === '/config.json') {
       ctx.set('Cache-Control', 'no-cache');
-      ctx.body = { apiBaseURL: deps.apiBaseUrl || ctx.origin, cdnBaseURL: deps.cdnBaseUrl };
+      // Not ctx.origin: since Koa 3 that is the request's Origin header (null on same-origin GETs, and client-controlled).
+      ctx.body = { apiBaseURL: deps.apiBaseUrl || `${ctx.protocol}://${ctx.host}`, cdnBaseURL: deps.cdnBaseUrl };
       return;
     }
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw new AppError(405, 'method_not_allowed', `${ctx.method} is not allowed`);
