@@ -17,7 +17,14 @@ export interface WebAppDeps {
 }
 
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png', '.jpg': 'image/jpeg', '.ico': 'image/x-icon', '.webp': 'image/webp', '.woff2': 'font/woff2', '.map': 'application/json', '.txt': 'text/plain' };
+// Vite writes content-hashed files as assets/<name>-<hash>.<ext>; files copied from public/ keep their names.
 const HASHED = /[.-][A-Za-z0-9_-]{8,}\.[a-z0-9]+$/;
+
+/** True for a content-hashed build asset, which may be cached for a year. */
+function isHashedAsset(root: string, file: string): boolean {
+  const rel = path.relative(path.resolve(root), file).split(path.sep);
+  return rel.length === 2 && rel[0] === 'assets' && HASHED.test(rel[1]!);
+}
 
 /** Builds the web application; unknown paths without an extension get index.html (client-side routing). */
 export function createWebApp(deps: WebAppDeps): Koa {
@@ -44,7 +51,7 @@ export function createWebApp(deps: WebAppDeps): Koa {
     if (!file && (ctx.path.endsWith('/') || path.extname(ctx.path) === '')) file = await openStatic(deps.root, '/index.html');
     if (!file) throw new AppError(404, 'not_found', `no file ${ctx.path}`);
     const base = path.basename(file.path);
-    ctx.set('Cache-Control', base === 'index.html' ? 'no-cache' : HASHED.test(base) ? 'public, max-age=31536000, immutable' : 'public, max-age=300');
+    ctx.set('Cache-Control', base === 'index.html' ? 'no-cache' : isHashedAsset(deps.root, file.path) ? 'public, max-age=31536000, immutable' : 'public, max-age=300');
     ctx.type = TYPES[path.extname(base)] ?? 'application/octet-stream';
     ctx.length = file.size;
     ctx.body = file.body;
