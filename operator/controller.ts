@@ -168,8 +168,8 @@ export function clusterApi(clients: KubeClients, logger: Logger): ClusterApi {
         throw new Error(`while reading ${kind} ${namespace}/${name}`, { cause: err });
       }
     },
-    async delete(obj) {
-      await deleteObject(clients, obj, { propagationPolicy: 'Background', uid: obj.metadata?.uid });
+    async delete(obj, propagationPolicy = 'Background') {
+      await deleteObject(clients, obj, { propagationPolicy, uid: obj.metadata?.uid });
     },
     async patchStatus(app, status) {
       logger.debug('writing status', { app: `${app.metadata.namespace}/${app.metadata.name}` });

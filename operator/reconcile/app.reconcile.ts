@@ -34,7 +34,7 @@ export interface ClusterApi {
   create(obj: KubernetesObject): Promise<KubernetesObject>;
   /** An uncached read; undefined when the object does not exist. */
   read(apiVersion: string, kind: string, namespace: string, name: string): Promise<KubernetesObject | undefined>;
-  delete(obj: KubernetesObject): Promise<void>;
+  delete(obj: KubernetesObject, propagationPolicy?: 'Background' | 'Orphan'): Promise<void>;
   /** Replaces the status subresource's fields the operator owns. */
   patchStatus(app: GraminstaApp, status: AppStatus): Promise<void>;
 }
@@ -90,10 +90,11 @@ export class AppReconciler {
     let problem: { reason: string; message: string } | undefined;
     let desired: KubernetesObject[] = [];
     let failure: unknown;
+    let recreating = false;
     try {
       if (!app.spec?.paused) {
         desired = await this.render(app, plan);
-        await this.applyAll(app, desired, log);
+        recreating = await this.applyAll(app, desired, log);
         await this.prune(app, desired, log);
       }
     } catch (err) {
@@ -106,6 +107,7 @@ export class AppReconciler {
     await this.writeStatus(app, this.observe(app, plan, desired, problem), log);
     if (failure) throw failure;
     if (problem) return { requeueAfterMs: this.deps.problemRetryMs ?? 30_000 };
+    if (recreating) return { requeueAfterMs: 1_000 };
   }
 
   private async render(app: GraminstaApp, plan: Plan): Promise<KubernetesObject[]> {
@@ -166,9 +168,11 @@ export class AppReconciler {
     return existing;
   }
 
-  private async applyAll(app: GraminstaApp, desired: KubernetesObject[], log: Logger): Promise<void> {
+  /** Applies what differs; resolves true when something is still being re-created and needs another pass. */
+  private async applyAll(app: GraminstaApp, desired: KubernetesObject[], log: Logger): Promise<boolean> {
     const namespace = app.metadata.namespace!;
     const jobs = this.deps.children('Job');
+    let pending = false;
     for (const wave of applyWaves(desired.filter((o) => !isGeneratedSecret(o)))) {
       await Promise.all(
         wave.map(async (obj) => {
@@ -179,7 +183,22 @@ export class AppReconciler {
           }
           const want = withAppliedHash(withOwner(app, obj));
           const live = this.deps.children(obj.kind!).get(obj.metadata!.name!, namespace);
+          if (live?.metadata?.deletionTimestamp) {
+            pending = true; // being re-created: its delete event brings the app back here
+            return;
+          }
           if (live && upToDate(want, live)) return;
+          const immutable = live ? immutableChange(want, live) : null;
+          if (live && immutable) {
+            // The API server refuses to change this field in place: delete the object but keep its
+            // pods and volumes (orphan), and create it anew on the next pass, which adopts them.
+            log.info('re-creating to change an immutable field', { object: objectKey(obj), field: immutable });
+            await this.deps.api.delete({ ...live, apiVersion: obj.apiVersion, kind: obj.kind }, 'Orphan');
+            const volumes = immutable === 'spec.volumeClaimTemplates' ? ' (existing PersistentVolumeClaims keep their size: expand them by hand where the StorageClass allows it)' : '';
+            this.deps.events.record(app, 'Normal', 'Recreating', `re-creating ${obj.kind} ${obj.metadata?.name} to change ${immutable}; its pods and volumes are kept${volumes}`);
+            pending = true;
+            return;
+          }
           log.info(live ? 'updating' : 'creating', { object: objectKey(obj), difference: live ? firstDifference(want, live) : undefined });
           try {
             await this.deps.api.apply(want);
@@ -189,6 +208,7 @@ export class AppReconciler {
         }),
       );
     }
+    return pending;
   }
 
   private async prune(app: GraminstaApp, desired: KubernetesObject[], log: Logger): Promise<void> {
@@ -234,13 +254,14 @@ export class AppReconciler {
     const databaseKind = plan?.database.mode === 'external' ? 'external' : plan?.database.mode === 'embedded' ? 'sidecar' : 'in-cluster';
     const readReplicas = plan?.database.mode === 'in-cluster' ? plan.database.readReplicas : 0;
     const cacheNodes = plan?.cache ? plan.cache.shards * (1 + (plan.cache.shards >= 3 ? plan.cache.replicasPerShard : 0)) : 0;
-    const selector = Object.entries(selectorLabels(app, 'api'))
+    const embedded = plan?.database.mode === 'embedded';
+    const selector = Object.entries(selectorLabels(app, embedded ? 'database' : 'api'))
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
     return {
       generation: app.metadata.generation ?? 0,
       stage,
-      apiDeployment: get<V1Deployment>('Deployment', names.api),
+      apiDeployment: embedded ? get<V1StatefulSet>('StatefulSet', names.database) : get<V1Deployment>('Deployment', names.api),
       apiAutoscaler: plan?.api.autoscaling ? get<V2HorizontalPodAutoscaler>('HorizontalPodAutoscaler', names.api) : undefined,
       apiDesiredReplicas: plan?.api.replicas ?? 1,
       webEnabled: !!plan?.web,
@@ -332,15 +353,35 @@ function decodeSecret(secret: KubernetesObject | undefined): Record<string, stri
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 }
 
+/** The API server's message from err or the first error in its cause chain that carries one. */
 function messageOf(err: unknown): string {
-  const body = (err as { body?: unknown }).body;
-  if (typeof body === 'string') {
-    try {
-      return (JSON.parse(body) as { message?: string }).message ?? body;
-    } catch {
-      return body;
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    const body = (e as { body?: unknown }).body;
+    if (typeof body === 'string') {
+      try {
+        return (JSON.parse(body) as { message?: string }).message ?? body;
+      } catch {
+        return body;
+      }
     }
+    if (body && typeof body === 'object' && 'message' in body) return String((body as { message: unknown }).message);
   }
-  if (body && typeof body === 'object' && 'message' in body) return String((body as { message: unknown }).message);
   return (err as Error).message ?? String(err);
+}
+
+/** Fields that cannot change in place, by kind: a change to one means deleting and re-creating the object. */
+const immutableFields: Record<string, string[]> = {
+  StatefulSet: ['selector', 'serviceName', 'podManagementPolicy', 'volumeClaimTemplates'],
+  Deployment: ['selector'],
+  Job: ['selector', 'template'],
+};
+
+/** The first immutable spec field whose wanted value the live object does not have, or null. */
+export function immutableChange(want: KubernetesObject, live: KubernetesObject): string | null {
+  const wantSpec = (want as { spec?: Record<string, unknown> }).spec ?? {};
+  const liveSpec = (live as { spec?: Record<string, unknown> }).spec ?? {};
+  for (const field of immutableFields[want.kind ?? ''] ?? []) {
+    if (wantSpec[field] !== undefined && firstDifference(wantSpec[field], liveSpec[field]) !== null) return `spec.${field}`;
+  }
+  return null;
 }

@@ -26,7 +26,8 @@ export interface TierState {
 export interface Observation {
   generation: number;
   stage: string;
-  apiDeployment?: V1Deployment;
+  /** The api workload: a Deployment, or at single-machine the StatefulSet whose pod runs api and Postgres. */
+  apiDeployment?: V1Deployment | V1StatefulSet;
   apiAutoscaler?: V2HorizontalPodAutoscaler;
   /** The desired api replica count when no HPA scales it. */
   apiDesiredReplicas: number;

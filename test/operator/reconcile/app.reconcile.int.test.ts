@@ -1,6 +1,7 @@
 // The reconcile loop against the real API server: every stage to Ready, moving between stages, drift,
 // pausing, deletion, unrealisable specs, the HPA rule, the scale subresource, and zero writes at rest.
-import { expect } from 'chai';
+import { expect, use } from 'chai';
+import chaiAsPromised from 'chai-as-promised';
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import { createTestNamespace, deleteTestNamespace, getCluster, waitFor } from '../../support/cluster.js';
 import {
@@ -16,8 +17,10 @@ import {
 import { APP_RESOURCE, FIELD_MANAGER } from '../../../operator/controller.js';
 import { isNotFound } from '../../../operator/kube/errors.kube.js';
 
+use(chaiAsPromised);
+
 const stages = [
-  { file: 'stage-1-single-machine.yaml', stage: 'single-machine', kinds: ['Deployment', 'Service'] },
+  { file: 'stage-1-single-machine.yaml', stage: 'single-machine', kinds: ['StatefulSet', 'Service'] },
   { file: 'stage-2-split-database.yaml', stage: 'split-database', kinds: ['Deployment', 'StatefulSet', 'Service'] },
   { file: 'stage-3-split-clients.yaml', stage: 'split-clients', kinds: ['Deployment', 'StatefulSet'] },
   { file: 'stage-4-load-balanced.yaml', stage: 'load-balanced', kinds: ['Ingress', 'HorizontalPodAutoscaler'] },
@@ -80,7 +83,9 @@ describe('GraminstaApp reconcile loop (real API server)', function () {
     const base = exampleApp('stage-1-single-machine.yaml', name);
     await applyApp(op.clients, ns, base);
     await waitForCondition(op.clients, ns, name, 'Ready', 'True');
-    expect(await listChildren(op.clients, 'apps/v1', 'StatefulSet', ns, name)).to.be.empty;
+    // One pod runs the API and Postgres; nothing else runs yet.
+    expect((await listChildren(op.clients, 'apps/v1', 'StatefulSet', ns, name)).map((s) => s.metadata?.name)).to.deep.equal([`${name}-db`]);
+    expect(await listChildren(op.clients, 'apps/v1', 'Deployment', ns, name)).to.be.empty;
 
     await applyApp(op.clients, ns, { ...base, spec: { users: 100_000, cdn: { origin: { volume: { size: '1Gi' } } } } });
     let app = await waitForCondition(op.clients, ns, name, 'Ready', 'True');
@@ -92,13 +97,11 @@ describe('GraminstaApp reconcile loop (real API server)', function () {
     await applyApp(op.clients, ns, { ...base, spec: { users: 10 } });
     app = await waitForCondition(op.clients, ns, name, 'Ready', 'True');
     expect(app.status?.stage).to.equal('split-database');
-    await waitFor('the cache and autoscaler to be pruned', 30_000, async () => {
-      const left = [
-        ...(await listChildren(op.clients, 'apps/v1', 'StatefulSet', ns, name)).map((s) => s.metadata?.name),
-        ...(await listChildren(op.clients, 'autoscaling/v2', 'HorizontalPodAutoscaler', ns, name)).map((s) => s.metadata?.name),
-        ...(await listChildren(op.clients, 'networking.k8s.io/v1', 'Ingress', ns, name)).map((s) => s.metadata?.name),
-      ];
-      return left.length === 1 && left[0] === `${name}-db`;
+    await waitFor('the cache, read replicas, autoscaler and Ingress to be pruned', 30_000, async () => {
+      const sets = (await listChildren(op.clients, 'apps/v1', 'StatefulSet', ns, name)).map((s) => s.metadata?.name);
+      const hpas = await listChildren(op.clients, 'autoscaling/v2', 'HorizontalPodAutoscaler', ns, name);
+      const ingresses = await listChildren(op.clients, 'networking.k8s.io/v1', 'Ingress', ns, name);
+      return sets.includes(`${name}-db`) && !sets.includes(`${name}-redis`) && !sets.includes(`${name}-db-replica`) && hpas.length === 0 && ingresses.length === 0;
     });
   });
 
