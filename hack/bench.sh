@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs the benchmarks after hack/setup.sh: the operator bench (bench/operator.bench.ts, its arguments
+# passed on) and, without arguments or with --service, the photo service bench (bench/service.bench.ts).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash hack/setup.sh
+
+if [[ "${1:-}" == "--service" ]]; then
+  exec npx tsx bench/service.bench.ts
+fi
+npx tsx bench/operator.bench.ts "$@"
+if [[ $# -eq 0 ]]; then
+  npx tsx bench/service.bench.ts
+fi
