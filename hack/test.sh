@@ -13,8 +13,22 @@ say "type check and lint"
 npx tsc -p tsconfig.json --noEmit
 npx eslint --max-warnings=0 .
 
+passed=0 failed=0 skipped=0
+# Runs one mocha phase, echoing its output and adding its counts to the totals.
+mocha_phase() {
+  local log rc=0
+  log=$(mktemp)
+  npx mocha "$@" 2>&1 | tee "$log" || rc=$?
+  passed=$((passed + $(sed -n 's/^ *\([0-9][0-9]*\) passing.*/\1/p' "$log" | tail -1 | grep . || echo 0)))
+  failed=$((failed + $(sed -n 's/^ *\([0-9][0-9]*\) failing.*/\1/p' "$log" | tail -1 | grep . || echo 0)))
+  skipped=$((skipped + $(sed -n 's/^ *\([0-9][0-9]*\) pending.*/\1/p' "$log" | tail -1 | grep . || echo 0)))
+  rm -f "$log"
+  return "$rc"
+}
+summary() { printf '\n%s passed, %s failed, %s skipped\n' "$passed" "$failed" "$skipped"; }
+
 say "unit tests"
-npx mocha 'test/**/*.unit.test.ts'
+mocha_phase 'test/**/*.unit.test.ts' || { summary; exit 1; }
 
 started=false
 if [[ -z "${KUBECONFIG:-}" ]]; then
@@ -28,5 +42,8 @@ else
 fi
 
 say "integration tests"
-npx mocha --timeout 300000 'test/**/*.int.test.ts'
+rc=0
+mocha_phase --timeout 300000 'test/**/*.int.test.ts' || rc=$?
 $started && say "stopping the local control plane"
+summary
+exit "$rc"
