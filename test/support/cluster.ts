@@ -81,7 +81,7 @@ async function openCluster(): Promise<TestCluster> {
     run(kubectlBin, ['--kubeconfig', kubeconfigPath!, ...args], opts);
   const local = resolve(kubeconfigPath) === resolve(localKubeconfig);
   await installCrds(kubectl);
-  return { kubeconfigPath, kc, local, kubectl, restartApiServer: () => restartApiServer(kc, local) };
+  return { kubeconfigPath, kc, local, kubectl, restartApiServer: () => restartApiServer(kc, local, kubectl) };
 }
 
 async function installCrds(kubectl: TestCluster['kubectl']): Promise<void> {
@@ -91,7 +91,7 @@ async function installCrds(kubectl: TestCluster['kubectl']): Promise<void> {
   if (established.code !== 0) throw new Error(`the GraminstaApp CRD did not become Established: ${established.stderr}`);
 }
 
-async function restartApiServer(kc: k8s.KubeConfig, local: boolean): Promise<void> {
+async function restartApiServer(kc: k8s.KubeConfig, local: boolean, kubectl: TestCluster['kubectl']): Promise<void> {
   if (!local) throw new Error('restartApiServer needs the local control plane (KUBECONFIG points elsewhere)');
   const pidFile = join(clusterDir, 'pids', 'kube-apiserver.pid');
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
@@ -106,7 +106,11 @@ async function restartApiServer(kc: k8s.KubeConfig, local: boolean): Promise<voi
   const child = spawn(join(binDir(), 'kube-apiserver'), args, { detached: true, stdio: ['ignore', log, log] });
   child.unref();
   spawnSync('bash', ['-c', `echo ${child.pid} > '${pidFile}'`]);
-  await waitFor('kube-apiserver to become ready again', 90_000, () => apiReady(kc));
+  // /readyz, and the CRD's paths: both come up after /version does.
+  await waitFor('kube-apiserver to become ready again', 90_000, async () => {
+    const ready = await kubectl(['get', '--raw', '/readyz']);
+    return ready.code === 0 && (await kubectl(['get', 'graminstaapps', '--all-namespaces'])).code === 0;
+  });
 }
 
 async function apiReady(kc: k8s.KubeConfig): Promise<boolean> {
