@@ -1,4 +1,5 @@
 // The service's configuration: the only module that reads the environment (see docs/service-env.md).
+import type { DatabaseConnection } from './db/database.js';
 
 /** The process modes one image runs in. */
 export type Mode = 'api' | 'web' | 'migrate' | 'origin';
@@ -7,16 +8,7 @@ export type Mode = 'api' | 'web' | 'migrate' | 'origin';
 export interface Config {
   mode: Mode;
   port: number;
-  db: {
-    host: string;
-    port: number;
-    name: string;
-    user: string;
-    password: string;
-    ssl: boolean;
-    replicas: { host: string; port: number }[];
-    poolSize: number;
-  };
+  db: DatabaseConnection;
   redis: { mode: 'none' | 'standalone' | 'cluster'; nodes: { host: string; port: number }[]; password: string };
   cacheTtlSeconds: number;
   storage: {

@@ -9,8 +9,8 @@ export interface Queryable {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
-/** Connection settings of the database cluster. */
-export interface DatabaseOptions {
+/** Connection settings of the database cluster, as the configuration states them. */
+export interface DatabaseConnection {
   host: string;
   port: number;
   name: string;
@@ -19,6 +19,10 @@ export interface DatabaseOptions {
   ssl: boolean;
   replicas: { host: string; port: number }[];
   poolSize: number;
+}
+
+/** Connection settings plus the routing knobs the Database takes. */
+export interface DatabaseOptions extends DatabaseConnection {
   /** How long after a user's write their reads go to the primary. */
   readYourWritesMs?: number;
   /** How long a replica that failed is skipped. */

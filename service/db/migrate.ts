@@ -1,20 +1,14 @@
 // Applies pending migrations under a Postgres advisory lock, so several runners at once are safe.
 import pg from 'pg';
 import type { Logger } from '../log.js';
+import type { DatabaseConnection } from './database.js';
 import { migrations as allMigrations, type Migration } from './migrations.js';
 
 /** Lock id shared by every migrate run ("graminst" in ASCII, truncated to a bigint). */
 const LOCK_ID = '7453010373645546356';
 
 /** Connection settings for the migrate mode (the primary only). */
-export interface MigrateOptions {
-  host: string;
-  port: number;
-  name: string;
-  user: string;
-  password: string;
-  ssl: boolean;
-}
+export type MigrateOptions = Omit<DatabaseConnection, 'replicas' | 'poolSize'>;
 
 /** Applies every pending migration once; returns the versions this run applied. */
 export async function migrate(opts: MigrateOptions, log: Logger, migrations: Migration[] = allMigrations): Promise<number[]> {
