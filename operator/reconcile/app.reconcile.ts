@@ -267,6 +267,7 @@ export class AppReconciler {
       webEnabled: !!plan?.web,
       webDeployment: plan?.web ? get<V1Deployment>('Deployment', names.web) : undefined,
       webDesiredReplicas: plan?.web?.replicas ?? 0,
+      webAutoscaler: plan?.web?.autoscaling ? get<V2HorizontalPodAutoscaler>('HorizontalPodAutoscaler', names.web) : undefined,
       database: {
         kind: databaseKind,
         primary: get<V1StatefulSet>('StatefulSet', names.database),

@@ -33,7 +33,9 @@ export interface Observation {
   apiDesiredReplicas: number;
   webEnabled: boolean;
   webDeployment?: V1Deployment;
+  /** The desired web replica count when no HPA scales it. */
   webDesiredReplicas: number;
+  webAutoscaler?: V2HorizontalPodAutoscaler;
   database: { kind: 'in-cluster' | 'sidecar' | 'external'; primary?: V1StatefulSet; replicas?: V1StatefulSet; desiredReplicas: number };
   cache: { enabled: boolean; nodes?: V1StatefulSet[]; desiredNodes: number; formJob?: V1Job };
   migrateJob?: V1Job;
@@ -76,19 +78,27 @@ function rolledOut(d: V1Deployment | V1StatefulSet | undefined, want: number): T
   return undefined;
 }
 
-/** The number of api pods that should run now: the HPA's current desire, else the spec's replicas. */
+/** The number of pods a tier should run now: the HPA's current desire (at least its minimum), else the fixed count. */
+export function wantedReplicas(autoscaler: V2HorizontalPodAutoscaler | undefined, fixed: number): number {
+  if (!autoscaler) return fixed;
+  return Math.max(autoscaler.status?.desiredReplicas ?? 0, autoscaler.spec?.minReplicas ?? 1, 1);
+}
+
+/** The number of api pods that should run now. */
 export function apiWanted(o: Observation): number {
-  if (o.apiAutoscaler) {
-    return Math.max(o.apiAutoscaler.status?.desiredReplicas ?? 0, o.apiAutoscaler.spec?.minReplicas ?? 1, 1);
-  }
-  return o.apiDesiredReplicas;
+  return wantedReplicas(o.apiAutoscaler, o.apiDesiredReplicas);
+}
+
+/** The number of web pods that should run now. */
+export function webWanted(o: Observation): number {
+  return wantedReplicas(o.webAutoscaler, o.webDesiredReplicas);
 }
 
 /** Readiness of each tier, by condition type. */
 export function tierStates(o: Observation): Record<(typeof tierConditions)[number], TierState> {
-  const api = rolledOut(o.apiDeployment, Math.min(apiWanted(o), o.apiDeployment?.spec?.replicas ?? apiWanted(o)));
+  const api = rolledOut(o.apiDeployment, apiWanted(o));
   let web: TierState | undefined = { status: 'True', reason: 'NotRequired', message: `the web client is served by the api tier at stage ${o.stage}` };
-  if (o.webEnabled) web = rolledOut(o.webDeployment, o.webDeployment?.spec?.replicas ?? o.webDesiredReplicas);
+  if (o.webEnabled) web = rolledOut(o.webDeployment, webWanted(o));
 
   let database: TierState | undefined;
   if (o.database.kind === 'external') {
@@ -178,7 +188,7 @@ export function computeStatus(o: Observation, previous: Partial<AppStatus> | und
     web: {
       replicas: o.webDeployment?.status?.replicas ?? 0,
       readyReplicas: webReady,
-      summary: o.webEnabled ? `${webReady}/${o.webDesiredReplicas}` : 'api',
+      summary: o.webEnabled ? `${webReady}/${webWanted(o)}` : 'api',
     },
     database: { primaryReady, readyReplicas: dbReplicasReady, summary: databaseSummary(o, primaryReady, dbReplicasReady) },
     cache: { readyNodes: cacheReady, summary: o.cache.enabled ? `${cacheReady}/${o.cache.desiredNodes}` : 'off' },

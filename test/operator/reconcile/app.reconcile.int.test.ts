@@ -74,6 +74,9 @@ describe('GraminstaApp reconcile loop (real API server)', function () {
         }
       }
       expect(app.status?.api?.readyReplicas).to.be.greaterThan(0);
+      // Ready means every tier runs as many ready pods as it wants (an autoscaled tier: at least the HPA minimum).
+      const [ready, wanted] = (app.status?.api?.summary ?? '').split('/');
+      expect(ready, `api ${app.status?.api?.summary}`).to.equal(wanted);
       expect(app.status?.selector).to.contain(`app.kubernetes.io/instance=${name}`);
     });
   }

@@ -131,6 +131,13 @@ describe('status.reconcile', () => {
     expect(s.ApiReady.status).to.equal('True');
   });
 
+  it('waits for an autoscaled tier to reach the HPA minimum', () => {
+    const hpa = { spec: { minReplicas: 2, maxReplicas: 6, scaleTargetRef: { kind: 'Deployment', name: 'g-web' } }, status: { desiredReplicas: 0, currentReplicas: 1 } };
+    const o = observation({ webDeployment: deployment('g-web', 1, 1), webAutoscaler: hpa, webDesiredReplicas: 1 });
+    expect(tierStates(o).WebReady).to.include({ status: 'False', reason: 'PodsNotReady' });
+    expect(computeStatus(o, undefined, now).web.summary).to.equal('1/2');
+  });
+
   it('keeps lastTransitionTime while a condition keeps its status', () => {
     const first = computeStatus(observation(), undefined, now);
     const second = computeStatus(observation(), first, later);
