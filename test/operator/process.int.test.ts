@@ -129,7 +129,10 @@ describe('the operator process (real API server)', function () {
 
   it('recovers by itself when the API server restarts under its watches', async function () {
     const cluster = await getCluster();
-    if (!cluster.local) this.skip(); // restarting kube-apiserver needs the local control plane
+    if (!cluster.local) {
+      console.log('      skipped: restarting kube-apiserver needs the local control plane (KUBECONFIG points elsewhere)');
+      this.skip();
+    }
     const p = await startProcess('operator-c');
     await waitFor('leadership', 30_000, () => isLeader(p));
     await applyApp(clients, ns, exampleApp('stage-2-split-database.yaml', 'restart'));
