@@ -41,6 +41,8 @@ interface BenchConfig {
   waitSeconds: number;
   /** Bound of the whole run. */
   timeoutSeconds: number;
+  /** How the operator runs: compiled by tsc as the image runs it (dist), or from source through tsx. */
+  operatorMode: 'dist' | 'tsx';
 }
 
 function envInt(name: string, fallback: number, min: number): number {
@@ -58,6 +60,11 @@ function envStages(name: string, fallback: string): string[] {
   return stages;
 }
 
+function operatorMode(raw: string): 'dist' | 'tsx' {
+  if (raw !== 'dist' && raw !== 'tsx') throw new Error(`GRAMINSTA_BENCH_OPERATOR: must be dist or tsx (got "${raw}")`);
+  return raw;
+}
+
 function loadBenchConfig(): BenchConfig {
   const apps = envInt('GRAMINSTA_BENCH_APPS', 0, 1);
   return {
@@ -72,6 +79,7 @@ function loadBenchConfig(): BenchConfig {
     memoryStages: envStages('GRAMINSTA_BENCH_MEMORY_STAGES', '1'),
     waitSeconds: envInt('GRAMINSTA_BENCH_WAIT_SECONDS', 900, 10),
     timeoutSeconds: envInt('GRAMINSTA_BENCH_TIMEOUT_SECONDS', 3600, 60),
+    operatorMode: operatorMode(process.env.GRAMINSTA_BENCH_OPERATOR || 'dist'),
   };
 }
 
@@ -88,6 +96,20 @@ interface Bench {
   namespaces: Set<string>;
   operators: Set<ChildProcess>;
   logDir: string;
+  /** The node arguments that start the operator. */
+  operatorArgs: string[];
+}
+
+const DIST_DIR = join(repoRoot, '.tmp', 'bench-dist');
+
+/** Compiles the project with tsc into .tmp/bench-dist, as the image's `npm run build` does, and returns the operator's entry point. */
+function buildOperator(): string {
+  say('compiling the operator with tsc into .tmp/bench-dist (the image runs compiled JavaScript)');
+  const tsc = spawnSync(join(repoRoot, 'node_modules/.bin/tsc'), ['-p', join(repoRoot, 'tsconfig.json'), '--outDir', DIST_DIR, '--noEmit', 'false'], { encoding: 'utf8' });
+  const main = join(DIST_DIR, 'operator', 'main.js');
+  if (!existsSync(main)) throw new Error(`tsc did not emit ${main} (exit code ${tsc.status}): ${tsc.stdout.slice(0, 2000)}`);
+  if (tsc.status !== 0) say(`tsc reported type errors elsewhere in the tree (exit code ${tsc.status}); the emitted JavaScript is used anyway`);
+  return main;
 }
 
 function say(msg: string): void {
@@ -103,7 +125,8 @@ async function localApiAnswers(): Promise<boolean> {
   return r.status === 0 && r.stdout.trim() === 'ok';
 }
 
-async function openBench(): Promise<Bench> {
+async function openBench(mode: 'dist' | 'tsx'): Promise<Bench> {
+  const operatorArgs = mode === 'dist' ? [buildOperator()] : ['--import', 'tsx', join(repoRoot, 'operator/main.ts')];
   let kubeconfig = process.env.KUBECONFIG;
   let startedCluster = false;
   const local = join(repoRoot, '.cluster', 'admin.kubeconfig');
@@ -132,6 +155,7 @@ async function openBench(): Promise<Bench> {
     namespaces: new Set(),
     operators: new Set(),
     logDir: mkdtempSync(join(tmpdir(), 'graminsta-bench-')),
+    operatorArgs,
   };
   const crds = await kubectl(bench, ['apply', '--server-side', '--force-conflicts', '-f', join(repoRoot, 'crds')]);
   if (crds.code !== 0) throw new Error(`installing the CRDs failed: ${crds.stderr}`);
@@ -264,7 +288,7 @@ async function startOperator(bench: Bench, watchNamespace: string, resyncSeconds
   const identity = `graminsta-bench-${label}-${process.pid}`;
   const log = join(bench.logDir, `operator-${label}.log`);
   const out = openSync(log, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'operator/main.ts')], {
+  const child = spawn(process.execPath, bench.operatorArgs, {
     cwd: repoRoot,
     env: {
       ...process.env,
@@ -409,6 +433,8 @@ async function convergence(bench: Bench, cfg: BenchConfig): Promise<Row[]> {
           operatorAllTimes.push(seen.all);
           const foreign = await foreignEvents(bench, ns, op.identity);
           if (foreign) say(`  WARNING: ${foreign} Events in ${ns} come from another graminsta operator: it reconciled these apps too`);
+          const requests = requestsBy(await scrape(op));
+          say(`  run ${run + 1} operator requests: ${[...requests].map(([k, v]) => `${k}: ${v}`).join(', ')}`);
           say(`  run ${run + 1} operator: ${n} apps -> ${gated ? `ungated objects in ${seen.ungated.toFixed(2)} s, ` : ''}all ${expected.length} objects in ${seen.all.toFixed(2)} s`);
         } finally {
           await stopOperator(bench, op);
@@ -497,6 +523,7 @@ async function memory(bench: Bench, cfg: BenchConfig): Promise<Row[]> {
   try {
     await sleep(5000);
     const idle = rssMiB(op.pid);
+    const idleHeap = (sum(await scrape(op), 'nodejs_heap_size_used_bytes') / 1024 / 1024).toFixed(1);
     const apps = makeApps(n, cfg.memoryStages, ns);
     const expected = renderAll(apps);
     say(`memory: ${n} apps (stages ${cfg.memoryStages.join(',')}), ${expected.length} rendered objects, zero-pod quota; idle operator RSS ${idle.toFixed(1)} MiB`);
@@ -515,9 +542,12 @@ async function memory(bench: Bench, cfg: BenchConfig): Promise<Row[]> {
       await sleep(2000);
       rss.push(rssMiB(op.pid));
     }
-    const promRss = sum(await scrape(op), 'process_resident_memory_bytes') / 1024 / 1024;
+    const last = await scrape(op);
+    const mib = (name: string) => (sum(last, name) / 1024 / 1024).toFixed(1);
     const peak = Math.max(...rss);
-    say(`  RSS samples (VmRSS) ${rss.map((r) => r.toFixed(1)).join(' ')} MiB; process_resident_memory_bytes ${promRss.toFixed(1)} MiB`);
+    say(`  RSS samples (VmRSS) ${rss.map((r) => r.toFixed(1)).join(' ')} MiB; process_resident_memory_bytes ${mib('process_resident_memory_bytes')} MiB, V8 heap used ${mib('nodejs_heap_size_used_bytes')} of ${mib('nodejs_heap_size_total_bytes')} MiB (idle: ${idleHeap} MiB used), external ${mib('nodejs_external_memory_bytes')} MiB`);
+    const requests = requestsBy(last);
+    say(`  requests to reach this point: ${[...requests].map(([k, v]) => `${k}: ${v}`).join(', ')}`);
     return [
       { figure: 'memory: idle operator RSS (0 apps)', value: `${idle.toFixed(1)} MiB`, target: '', met: undefined },
       { figure: `memory: operator RSS with ${n} apps (${expected.length} objects) reconciled`, value: `${peak.toFixed(1)} MiB`, target: '<= 200 MiB', met: peak <= 200 },
@@ -554,8 +584,8 @@ async function main(): Promise<void> {
   const parts = ['convergence', 'steady', 'memory'];
   if (values.only && !parts.includes(values.only)) throw new Error(`--only: must be one of ${parts.join(', ')} (got "${values.only}")`);
   const cfg = loadBenchConfig();
-  const bench = await openBench();
-  say(`cluster ${bench.kc.getCurrentCluster()?.server}; operator logs in ${bench.logDir}; 2 shared cores, figures vary with the load of other users`);
+  const bench = await openBench(cfg.operatorMode);
+  say(`cluster ${bench.kc.getCurrentCluster()?.server}; operator: node ${bench.operatorArgs.join(' ')}; logs in ${bench.logDir}; 2 shared cores, figures vary with the load of other users`);
   const watchdog = setTimeout(() => {
     console.error(`bench: still running after ${cfg.timeoutSeconds} s (GRAMINSTA_BENCH_TIMEOUT_SECONDS); stopping`);
     void cleanup(bench).finally(() => process.exit(1));
