@@ -2,10 +2,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { IS_ROOT, asUser as asUserArgv, freePort, waitFor } from './local-process.js';
+
+export { freePort, waitFor } from './local-process.js';
 
 const execFileP = promisify(execFile);
 const BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -36,37 +38,9 @@ export interface PgCluster {
   stop: () => Promise<void>;
 }
 
-/** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `check` until it resolves true, or throws naming `what` after `timeoutMs`. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30000, intervalMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`timed out waiting for ${what}`, { cause: last });
-}
-
 function asUser(cmd: string, args: string[]): [string, string[]] {
-  if (process.getuid?.() === 0) return ['runuser', ['-u', RUN_AS, '--', cmd, ...args]];
-  return [cmd, args];
+  const [c, ...a] = asUserArgv(RUN_AS, [cmd, ...args]);
+  return [c!, a];
 }
 
 async function run(cmd: string, args: string[]): Promise<void> {
@@ -80,7 +54,7 @@ async function run(cmd: string, args: string[]): Promise<void> {
 }
 
 async function chownToRunUser(p: string): Promise<void> {
-  if (process.getuid?.() !== 0) return;
+  if (!IS_ROOT) return;
   await execFileP('chown', ['-R', `${RUN_AS}:${RUN_AS}`, p]);
 }
 

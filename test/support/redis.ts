@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, waitFor } from './postgres.js';
+import { freePort, waitFor } from './local-process.js';
 
 const execFileP = promisify(execFile);
 

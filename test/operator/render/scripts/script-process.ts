@@ -2,39 +2,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { IS_ROOT, asUser, waitFor as sharedWaitFor } from '../../../support/local-process.js';
 
-const IS_ROOT = process.getuid?.() === 0;
+export { freePort } from '../../../support/local-process.js';
 
-/** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `check` until it returns true, or throws naming `what` (and the last error) after `timeoutMs`. */
+/** {@link sharedWaitFor} with the 200 ms default poll interval these tests were written with. */
 export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30000, intervalMs = 200): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  const reason = last instanceof Error ? `; last error: ${last.message}` : '';
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${reason}`, { cause: last });
+  await sharedWaitFor(what, check, timeoutMs, intervalMs);
 }
 
 /** Creates a temp directory owned by `user` (when running as root) so the scripts can write to it. */
@@ -81,7 +57,7 @@ export async function runScript(opts: RunScriptOptions): Promise<ScriptProcess> 
   const file = path.join(opts.dir, opts.name);
   await fs.writeFile(file, opts.script, { mode: 0o755 });
   const argv = ['sh', file, ...(opts.args ?? [])];
-  const command = IS_ROOT && opts.user ? ['setpriv', `--reuid=${opts.user}`, `--regid=${opts.user}`, '--init-groups', ...argv] : argv;
+  const command = asUser(opts.user, argv);
   const child = spawn(command[0]!, command.slice(1), {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: opts.dir, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
