@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { KubeConfig, type KubernetesListObject, type V1ConfigMap } from '@kubernetes/client-node';
+import { type KubernetesListObject, type V1ConfigMap } from '@kubernetes/client-node';
 import { createInformer } from '../../../operator/kube/informer.kube.js';
 import { FakeClock, flushPromises } from '../../support/fake-clock.js';
+import { offlineKubeConfig } from './helpers.js';
 
 type WatchCallback = (phase: string, obj: V1ConfigMap, watchObj?: unknown) => void;
 type DoneCallback = (err: unknown) => void;
@@ -34,17 +35,6 @@ function listOf(items: V1ConfigMap[], rv: string): KubernetesListObject<V1Config
   return { apiVersion: 'v1', kind: 'ConfigMapList', metadata: { resourceVersion: rv }, items };
 }
 
-function kubeconfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  return kc;
-}
-
 describe('createInformer (supervision, with a fake watch transport)', () => {
   let clock: FakeClock;
   let watch: FakeWatch;
@@ -58,7 +48,7 @@ describe('createInformer (supervision, with a fake watch transport)', () => {
     return next;
   };
   const make = (extra: { resyncMs?: number } = {}) =>
-    createInformer<V1ConfigMap>(kubeconfig(), {
+    createInformer<V1ConfigMap>(offlineKubeConfig(), {
       path: '/api/v1/namespaces/ns/configmaps',
       listFn,
       clock,
@@ -220,7 +210,7 @@ describe('createInformer (supervision, with a fake watch transport)', () => {
   });
 
   it('rejects a bad path or resync naming the field', () => {
-    expect(() => createInformer(kubeconfig(), { path: 'api/v1/pods', listFn })).to.throw(/path/);
-    expect(() => createInformer(kubeconfig(), { path: '/api/v1/pods', listFn, resyncMs: -1 })).to.throw(/resyncMs/);
+    expect(() => createInformer(offlineKubeConfig(), { path: 'api/v1/pods', listFn })).to.throw(/path/);
+    expect(() => createInformer(offlineKubeConfig(), { path: '/api/v1/pods', listFn, resyncMs: -1 })).to.throw(/resyncMs/);
   });
 });

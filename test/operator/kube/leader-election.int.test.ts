@@ -1,35 +1,12 @@
 import { expect } from 'chai';
 import { createKubeClients, type KubeClients } from '../../../operator/kube/client.kube.js';
-import { LeaderElector, createLeaseStore, type LeaseRecord, type LeaseStore } from '../../../operator/kube/leader-election.kube.js';
+import { LeaderElector, createLeaseStore } from '../../../operator/kube/leader-election.kube.js';
 import { createLogger } from '../../../operator/kube/logger.kube.js';
 import { createTestNamespace, deleteTestNamespace, getCluster, waitFor } from '../../support/cluster.js';
+import { CuttableLeaseStore } from './helpers.js';
 
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'error', stream: process.stderr });
 const timing = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 };
-
-// The real Lease store, with a switch that makes one candidate unreachable, as if its process hung.
-class FreezableStore implements LeaseStore {
-  frozen = false;
-  constructor(private readonly inner: LeaseStore) {}
-  describe() {
-    return this.inner.describe();
-  }
-  private check() {
-    if (this.frozen) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
-  }
-  async get() {
-    this.check();
-    return this.inner.get();
-  }
-  async create(r: LeaseRecord) {
-    this.check();
-    return this.inner.create(r);
-  }
-  async update(r: LeaseRecord, rv: string) {
-    this.check();
-    return this.inner.update(r, rv);
-  }
-}
 
 describe('LeaderElector against the real API server', function () {
   this.timeout(300_000);
@@ -47,7 +24,7 @@ describe('LeaderElector against the real API server', function () {
 
   function candidates(leaseName: string) {
     return ['replica-a', 'replica-b'].map((identity) => {
-      const store = new FreezableStore(createLeaseStore(clients, namespace, leaseName));
+      const store = new CuttableLeaseStore(createLeaseStore(clients, namespace, leaseName));
       const events: string[] = [];
       const abort = new AbortController();
       const elector = new LeaderElector({
@@ -103,7 +80,7 @@ describe('LeaderElector against the real API server', function () {
     const follower = all.find((c) => c !== leader)!;
 
     const t0 = Date.now();
-    leader.store.frozen = true;
+    leader.store.cutOff = true;
     await waitFor('the follower to lead', timing.leaseDurationMs + 2 * timing.retryPeriodMs + 1000, () => follower.elector.isLeader(), 50);
     const takeover = Date.now() - t0;
     console.log(`      takeover after the leader stopped renewing: ${takeover} ms`);

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { KubeConfig } from '@kubernetes/client-node';
 import { createKubeClients } from '../../../operator/kube/client.kube.js';
 import { LeaderElector, type LeaseRecord, type LeaseStore, type VersionedLease } from '../../../operator/kube/leader-election.kube.js';
 import { nopLogger } from '../../../operator/kube/logger.kube.js';
 import { FakeClock, flushPromises } from '../../support/fake-clock.js';
+import { CuttableLeaseStore, offlineKubeConfig } from './helpers.js';
 
 // An in-memory Lease with the API server's optimistic concurrency: a stale resourceVersion gets 409.
 class MemoryLeaseStore implements LeaseStore {
@@ -31,38 +31,7 @@ class MemoryLeaseStore implements LeaseStore {
   }
 }
 
-// One candidate's view of the store, which a test can cut off as if its network were partitioned.
-class PartitionableStore implements LeaseStore {
-  partitioned = false;
-  constructor(private readonly inner: LeaseStore) {}
-  describe() {
-    return this.inner.describe();
-  }
-  private check() {
-    if (this.partitioned) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
-  }
-  async get() {
-    this.check();
-    return this.inner.get();
-  }
-  async create(r: LeaseRecord) {
-    this.check();
-    return this.inner.create(r);
-  }
-  async update(r: LeaseRecord, rv: string) {
-    this.check();
-    return this.inner.update(r, rv);
-  }
-}
-
-const kc = new KubeConfig();
-kc.loadFromOptions({
-  clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }],
-  users: [{ name: 'u' }],
-  contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-  currentContext: 'x',
-});
-const clients = createKubeClients(kc);
+const clients = createKubeClients(offlineKubeConfig());
 
 describe('LeaderElector (timing, in-memory lease)', () => {
   let clock: FakeClock;
@@ -134,13 +103,13 @@ describe('LeaderElector (timing, in-memory lease)', () => {
   });
 
   it('a leader that cannot renew steps down after renewDeadline; the other takes over after leaseDuration of its own observation', async () => {
-    const aStore = new PartitionableStore(store);
+    const aStore = new CuttableLeaseStore(store);
     const a = candidate('a', aStore);
     await flushPromises();
     const b = candidate('b');
     await clock.advance(4000);
     const cutAt = clock.now();
-    aStore.partitioned = true;
+    aStore.cutOff = true;
     let aSteppedDownAt: number | undefined;
     let bLeadAt: number | undefined;
     for (let t = 0; t < 30_000 && bLeadAt === undefined; t += 100) {
