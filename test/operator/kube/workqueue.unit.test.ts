@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { TerminalError } from '../../../operator/kube/errors.kube.js';
 import { nopLogger } from '../../../operator/kube/logger.kube.js';
 import { createMetrics, type Metrics } from '../../../operator/kube/metrics.kube.js';
-import { RateLimiter, WorkQueue, runWorkers, type ReconcileResult } from '../../../operator/kube/workqueue.kube.js';
+import { RateLimiter, WorkQueue, runWorkers, type ReconcileResult, type RunWorkersOptions } from '../../../operator/kube/workqueue.kube.js';
 import { FakeClock, flushPromises } from '../../support/fake-clock.js';
 
 use(chaiAsPromised);
@@ -217,18 +217,15 @@ describe('runWorkers', () => {
     metrics = createMetrics(new Registry());
   });
 
+  /** Runs `workers` workers for controller 'c' with the test's metrics. */
+  const work = (q: WorkQueue, reconcile: RunWorkersOptions['reconcile'], workers = 1) => runWorkers(q, { workers, controller: 'c', logger: nopLogger, metrics, reconcile });
+
   it('reconciles every key, then resolves once the queue shuts down', async () => {
     const q = new WorkQueue({ name: 'c', clock, metrics });
     const seen: string[] = [];
-    const running = runWorkers(q, {
-      workers: 2,
-      controller: 'c',
-      logger: nopLogger,
-      metrics,
-      reconcile: async (key) => {
-        seen.push(key);
-      },
-    });
+    const running = work(q, async (key) => {
+      seen.push(key);
+    }, 2);
     q.add('a');
     q.add('b');
     q.add('c');
@@ -279,15 +276,9 @@ describe('runWorkers', () => {
   it('retries a failing key with backoff and counts the errors', async () => {
     const q = new WorkQueue({ name: 'c', clock, metrics, baseDelayMs: 100 });
     let attempts = 0;
-    const running = runWorkers(q, {
-      workers: 1,
-      controller: 'c',
-      logger: nopLogger,
-      metrics,
-      reconcile: async () => {
-        attempts++;
-        if (attempts < 3) throw new Error('boom');
-      },
+    const running = work(q, async () => {
+      attempts++;
+      if (attempts < 3) throw new Error('boom');
     });
     q.add('a');
     await flushPromises();
@@ -311,16 +302,10 @@ describe('runWorkers', () => {
   it('does not retry a TerminalError (also when wrapped as a cause) and counts it as terminal', async () => {
     const q = new WorkQueue({ name: 'c', clock, metrics });
     let attempts = 0;
-    const running = runWorkers(q, {
-      workers: 1,
-      controller: 'c',
-      logger: nopLogger,
-      metrics,
-      reconcile: async (key) => {
-        attempts++;
-        if (key === 'wrapped') throw new Error('while reconciling', { cause: new TerminalError('bad spec') });
-        throw new TerminalError('bad spec');
-      },
+    const running = work(q, async (key) => {
+      attempts++;
+      if (key === 'wrapped') throw new Error('while reconciling', { cause: new TerminalError('bad spec') });
+      throw new TerminalError('bad spec');
     });
     q.add('a');
     q.add('wrapped');
@@ -336,15 +321,9 @@ describe('runWorkers', () => {
     const q = new WorkQueue({ name: 'c', clock, metrics });
     const times: number[] = [];
     const results: ReconcileResult[] = [{ requeueAfterMs: 30_000 }, undefined];
-    const running = runWorkers(q, {
-      workers: 1,
-      controller: 'c',
-      logger: nopLogger,
-      metrics,
-      reconcile: async () => {
-        times.push(clock.now());
-        return results.shift();
-      },
+    const running = work(q, async () => {
+      times.push(clock.now());
+      return results.shift();
     });
     const start = clock.now();
     q.add('a');
@@ -360,15 +339,9 @@ describe('runWorkers', () => {
   it('requeue: true retries with backoff', async () => {
     const q = new WorkQueue({ name: 'c', clock, metrics, baseDelayMs: 50 });
     let attempts = 0;
-    const running = runWorkers(q, {
-      workers: 1,
-      controller: 'c',
-      logger: nopLogger,
-      metrics,
-      reconcile: async () => {
-        attempts++;
-        return attempts === 1 ? { requeue: true } : undefined;
-      },
+    const running = work(q, async () => {
+      attempts++;
+      return attempts === 1 ? { requeue: true } : undefined;
     });
     q.add('a');
     await clock.advance(50);
@@ -380,14 +353,8 @@ describe('runWorkers', () => {
 
   it('measures reconcile time', async () => {
     const q = new WorkQueue({ name: 'c', clock, metrics });
-    const running = runWorkers(q, {
-      workers: 1,
-      controller: 'c',
-      logger: nopLogger,
-      metrics,
-      reconcile: async () => {
-        await new Promise<void>((resolve) => clock.setTimeout(resolve, 1500));
-      },
+    const running = work(q, async () => {
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, 1500));
     });
     q.add('a');
     await clock.advance(1500);
