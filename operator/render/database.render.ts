@@ -19,7 +19,7 @@ import {
   serviceHost,
   type Component,
 } from './names.render.js';
-import { planOf, type Plan } from './plan.render.js';
+import { planOf, type DatabasePlan, type Plan } from './plan.render.js';
 import { resourcesFor } from './resources.render.js';
 import {
   SCRIPT_FILES,
@@ -179,24 +179,36 @@ export function renderDatabaseStatefulSet(app: GraminstaApp, ctx: RenderContext)
     renderGeneratedSecrets(app, ctx),
     ctx,
   );
+  return primaryStatefulSet(app, plan, db, hash, {
+    containers: [
+      postgresContainer(app, plan, {
+        role: 'primary',
+        version: db.version,
+        resources: db.resources,
+        readReplicas: db.readReplicas,
+      }),
+    ],
+  });
+}
+
+/**
+ * The StatefulSet `<app>-db` that runs the primary, alone or with the API in the single-machine pod: its name,
+ * Service and volume claim are the same in both, so moving between the two keeps the database volume.
+ */
+export function primaryStatefulSet(
+  app: GraminstaApp,
+  plan: Plan,
+  db: Exclude<DatabasePlan, { mode: 'external' }>,
+  hash: string,
+  pod: Pick<Parameters<typeof podSpec>[0], 'initContainers' | 'containers'>,
+): V1StatefulSet {
   return statefulSet(app, {
     name: plan.names.database,
     component: 'database',
     serviceName: plan.names.databaseHeadless,
     replicas: 1,
     hash,
-    spec: podSpec({
-      uid: POSTGRES_UID,
-      containers: [
-        postgresContainer(app, plan, {
-          role: 'primary',
-          version: db.version,
-          resources: db.resources,
-          readReplicas: db.readReplicas,
-        }),
-      ],
-      volumes: [scriptsVolume(app)],
-    }),
+    spec: podSpec({ uid: POSTGRES_UID, ...pod, volumes: [scriptsVolume(app)] }),
     claims: [dataClaim('data', db.size, db.storageClassName)],
   });
 }

@@ -4,13 +4,12 @@ import type { GraminstaApp } from '../api/types.gen.js';
 import { apiContainer } from './api.render.js';
 import { apiSecretEnv, configHash, referencedSecrets, renderApiConfigMap } from './config.render.js';
 import type { RenderContext } from './context.render.js';
-import { dataClaim, postgresContainer, statefulSet } from './database.render.js';
+import { postgresContainer, primaryStatefulSet } from './database.render.js';
 import { migrateEnv } from './migrate.render.js';
 import { planOf } from './plan.render.js';
-import { SCRIPT_FILES, scriptsSubset, scriptsVolume } from './scripts-configmap.render.js';
+import { SCRIPT_FILES, scriptsSubset } from './scripts-configmap.render.js';
 import { renderGeneratedSecrets } from './secrets.render.js';
-import { POSTGRES_UID } from './security.render.js';
-import { podSpec, serviceContainer } from './workload.render.js';
+import { serviceContainer } from './workload.render.js';
 
 /** Where the API container of the single pod mounts the database volume; images go to its images/ directory. */
 export const SINGLE_MACHINE_DATA_DIR = '/data';
@@ -49,18 +48,5 @@ export function renderSingleMachineStatefulSet(app: GraminstaApp, ctx: RenderCon
     renderGeneratedSecrets(app, ctx),
     ctx,
   );
-  return statefulSet(app, {
-    name: plan.names.database,
-    component: 'database',
-    serviceName: plan.names.databaseHeadless,
-    replicas: 1,
-    hash,
-    spec: podSpec({
-      uid: POSTGRES_UID,
-      initContainers: [postgres, migrate],
-      containers: [api],
-      volumes: [scriptsVolume(app)],
-    }),
-    claims: [dataClaim('data', db.size, db.storageClassName)],
-  });
+  return primaryStatefulSet(app, plan, db, hash, { initContainers: [postgres, migrate], containers: [api] });
 }
