@@ -38,39 +38,34 @@ describe('postgres data-tier scripts against real postgres processes', function 
   const running: ScriptProcess[] = [];
 
   async function startPrimary(name: string, port: number, extraEnv: Record<string, string> = {}): Promise<ScriptProcess> {
-    const dir = path.join(root, name);
-    await fs.mkdir(dir, { recursive: true });
-    await fs.chown(dir, ...(await ownerOf(root)));
-    const proc = await runScript({
-      script: POSTGRES_PRIMARY_INIT_SH,
-      name: 'postgres-primary.sh',
-      dir,
-      user: OS_USER,
-      env: {
-        POSTGRES_BIN_DIR: BIN_DIR,
-        PGDATA: path.join(dir, 'volume', 'pgdata'),
-        POSTGRES_PORT: String(port),
-        POSTGRES_LISTEN_ADDRESSES: '127.0.0.1',
-        POSTGRES_SOCKET_DIR: dir,
-        POSTGRES_APP_PASSWORD: APP.password,
-        POSTGRES_REPLICATION_PASSWORD: REPLICATION_PASSWORD,
-        POSTGRES_SUPERUSER_PASSWORD: SUPERUSER_PASSWORD,
-        POSTGRES_ALLOWED_CIDRS: '127.0.0.1/32',
-        ...extraEnv,
-      },
-      args: ['-c', 'fsync=off'],
+    return await startServer(POSTGRES_PRIMARY_INIT_SH, 'postgres-primary.sh', name, port, {
+      POSTGRES_APP_PASSWORD: APP.password,
+      POSTGRES_REPLICATION_PASSWORD: REPLICATION_PASSWORD,
+      POSTGRES_SUPERUSER_PASSWORD: SUPERUSER_PASSWORD,
+      POSTGRES_ALLOWED_CIDRS: '127.0.0.1/32',
+      ...extraEnv,
     });
-    running.push(proc);
-    return proc;
   }
 
   async function startReplica(name: string, port: number, primaryPort: number, extraEnv: Record<string, string> = {}): Promise<ScriptProcess> {
+    return await startServer(POSTGRES_REPLICA_ENTRYPOINT_SH, 'postgres-replica.sh', name, port, {
+      POSTGRES_PRIMARY_HOST: '127.0.0.1',
+      POSTGRES_PRIMARY_PORT: String(primaryPort),
+      POSTGRES_REPLICATION_PASSWORD: REPLICATION_PASSWORD,
+      POSTGRES_WAIT_MAX_DELAY_SECONDS: '2',
+      HOSTNAME: `graminsta-db-ro-${name}`,
+      ...extraEnv,
+    });
+  }
+
+  /** Runs a Postgres script as OS_USER in its own directory under root, serving on 127.0.0.1:`port`. */
+  async function startServer(script: string, file: string, name: string, port: number, env: Record<string, string>): Promise<ScriptProcess> {
     const dir = path.join(root, name);
     await fs.mkdir(dir, { recursive: true });
     await fs.chown(dir, ...(await ownerOf(root)));
     const proc = await runScript({
-      script: POSTGRES_REPLICA_ENTRYPOINT_SH,
-      name: 'postgres-replica.sh',
+      script,
+      name: file,
       dir,
       user: OS_USER,
       env: {
@@ -79,12 +74,7 @@ describe('postgres data-tier scripts against real postgres processes', function 
         POSTGRES_PORT: String(port),
         POSTGRES_LISTEN_ADDRESSES: '127.0.0.1',
         POSTGRES_SOCKET_DIR: dir,
-        POSTGRES_PRIMARY_HOST: '127.0.0.1',
-        POSTGRES_PRIMARY_PORT: String(primaryPort),
-        POSTGRES_REPLICATION_PASSWORD: REPLICATION_PASSWORD,
-        POSTGRES_WAIT_MAX_DELAY_SECONDS: '2',
-        HOSTNAME: `graminsta-db-ro-${name}`,
-        ...extraEnv,
+        ...env,
       },
       args: ['-c', 'fsync=off'],
     });
