@@ -1,4 +1,5 @@
 // Postgres entrypoints shipped in the <app>-scripts ConfigMap; each script's header comment is its env and mount contract.
+import { backoffSleepSh } from './backoff.scripts.js';
 
 /** Container command of the primary: initialises PGDATA (roles, database, replication settings) on first start, then runs postgres. */
 export const POSTGRES_PRIMARY_INIT_SH = `#!/bin/sh
@@ -191,11 +192,7 @@ wait_for_primary() {
       fail "primary $POSTGRES_PRIMARY_HOST:$POSTGRES_PRIMARY_PORT not ready after \${waited}s; giving up"
     fi
     log "waiting for primary $POSTGRES_PRIMARY_HOST:$POSTGRES_PRIMARY_PORT (not ready after \${waited}s, next check in \${delay}s)"
-    sleep "$delay"
-    waited=$((waited + delay))
-    delay=$((delay * 2))
-    [ "$delay" -le "$POSTGRES_WAIT_MAX_DELAY_SECONDS" ] || delay="$POSTGRES_WAIT_MAX_DELAY_SECONDS"
-    [ "$delay" -ge 1 ] || delay=1
+${backoffSleepSh('POSTGRES_WAIT_MAX_DELAY_SECONDS')}
   done
   log "primary $POSTGRES_PRIMARY_HOST:$POSTGRES_PRIMARY_PORT is ready"
 }

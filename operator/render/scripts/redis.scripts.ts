@@ -1,4 +1,5 @@
 // Redis entrypoints shipped in the <app>-scripts ConfigMap; each script's header comment is its env and mount contract.
+import { backoffSleepSh } from './backoff.scripts.js';
 
 /** Container command of a cache node: standalone redis, or a cluster node that corrects its own address and re-meets its peers after a restart. */
 export const REDIS_NODE_ENTRYPOINT_SH = `#!/bin/sh
@@ -237,11 +238,7 @@ wait_for_nodes() {
       fail "nodes not reachable after \${waited}s:$missing"
     fi
     log "waiting for nodes:$missing (\${waited}s so far, next check in \${delay}s)"
-    sleep "$delay"
-    waited=$((waited + delay))
-    delay=$((delay * 2))
-    [ "$delay" -le "$REDIS_WAIT_MAX_DELAY_SECONDS" ] || delay="$REDIS_WAIT_MAX_DELAY_SECONDS"
-    [ "$delay" -ge 1 ] || delay=1
+${backoffSleepSh('REDIS_WAIT_MAX_DELAY_SECONDS')}
   done
   log "all $count nodes answer"
 }
