@@ -46,7 +46,8 @@ function sortVerbs(verbs: Iterable<string>): string[] {
 
 /**
  * The exact rules the operator uses. Every owned kind is listed and watched (one informer each) and
- * deleted when pruned (prune covers every watched kind); applied kinds are patched; created kinds are
+ * deleted when pruned (prune covers every watched kind); applied kinds are patched, which needs create
+ * too when the apply creates the object; created kinds are
  * created and read uncached before generating; Secrets are also read for spec.database.external.
  */
 export function operatorRbac(writes: ChildWrites, opts: { kinds?: readonly ChildKind[]; leaseName: string }): OperatorRbac {
@@ -61,8 +62,8 @@ export function operatorRbac(writes: ChildWrites, opts: { kinds?: readonly Child
       const verbs = ['list', 'watch', 'delete'];
       const why = ['informer (list, watch)', 'prune (delete)'];
       if (writes.applied.includes(k.kind)) {
-        verbs.push('patch');
-        why.push('server-side apply (patch)');
+        verbs.push('patch', 'create');
+        why.push('server-side apply (patch, and create when the object does not exist yet)');
       }
       if (writes.created.includes(k.kind)) {
         verbs.push('create', 'get');

@@ -39,7 +39,7 @@ describe('operatorRbac', () => {
     }
   });
 
-  it('grants patch exactly for the kinds the renderer applies and create only for generated Secrets', () => {
+  it('grants patch (and create) exactly for the kinds the renderer applies, create otherwise only for Events and generated Secrets', () => {
     const perms = permissionsOf(chartRbac().cluster);
     expect(perms.filter((p) => p.endsWith(' patch'))).to.deep.equal([
       'apps/deployments patch',
@@ -52,7 +52,9 @@ describe('operatorRbac', () => {
       'networking.k8s.io/ingresses patch',
       'policy/poddisruptionbudgets patch',
     ]);
-    expect(perms.filter((p) => p.endsWith(' create'))).to.deep.equal(['core/events create', 'core/secrets create']);
+    // A server-side apply that creates its object needs create as well as patch.
+    const patched = perms.filter((p) => p.endsWith(' patch') && !p.includes('/status')).map((p) => p.replace(/ patch$/, ' create'));
+    expect(perms.filter((p) => p.endsWith(' create'))).to.deep.equal([...patched, 'core/events create', 'core/secrets create'].sort());
     expect(perms.filter((p) => / (update|deletecollection|\*)$/.test(p))).to.deep.equal([]);
   });
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type KubernetesObject, type V1PolicyRule } from '@kubernetes/client-node';
 import type { GraminstaApp } from '../../operator/api/types.gen.js';
+import { createKubeClients } from '../../operator/kube/client.kube.js';
 import { LeaderElector } from '../../operator/kube/leader-election.kube.js';
 import { nopLogger } from '../../operator/kube/logger.kube.js';
 import { MANAGED_BY } from '../../operator/render/names.render.js';
@@ -34,6 +35,24 @@ describe('Helm chart RBAC (operator runs as the chart ServiceAccount)', function
   let saKc: KubeConfig;
 
   const helm = (args: string[]) => run(helmPath(), ['--kubeconfig', cluster.kubeconfigPath, ...args]);
+  const failed = () => [...new Set((recorder?.requests ?? []).filter((r) => r.status >= 400).map((r) => `${r.status} ${r.method} ${r.path.split('?')[0]}`))];
+  /** Waits for Ready=True, failing at once when the operator is denied anything. */
+  const readyOrDenied = async (user: ReturnType<typeof createKubeClients>, name: string) => {
+    let watching = true;
+    const watchDenied = (async () => {
+      while (watching) {
+        if (denied().length) throw new Error(`denied while reconciling: ${denied().join(', ')}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    try {
+      await Promise.race([waitForCondition(user, appNs, name, 'Ready', 'True', { timeoutMs: 180_000 }), watchDenied]);
+    } finally {
+      watching = false;
+      await watchDenied.catch(() => undefined);
+    }
+  };
+  const denied = () => (recorder?.requests ?? []).filter((r) => r.status === 403).map((r) => `${r.method} ${r.path}`);
 
   before(async () => {
     cluster = await getCluster();
@@ -95,7 +114,12 @@ describe('Helm chart RBAC (operator runs as the chart ServiceAccount)', function
   it('runs the operator through stage 6, pruning and stage 1 with no 403, using every granted permission', async () => {
     const admin = cluster.kc.makeApiClient(CoreV1Api);
     await admin.createNamespacedSecret({ namespace: appNs, body: { metadata: { name: 'graminsta-s3' }, stringData: { AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' } } });
-    op = await startOperator({ kubeconfig: saKc, watchNamespace: appNs, resyncMs: 5_000 });
+    // Informers retry a failing list forever; a denied list would otherwise hang here.
+    const starting = startOperator({ kubeconfig: saKc, watchNamespace: appNs, resyncMs: 5_000 });
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`the operator's informers did not sync in 60 s; failed requests: ${failed().join(', ') || 'none'}`)), 60_000).unref(),
+    );
+    op = await Promise.race([starting, timeout]);
 
     // Leader election as the chart's ServiceAccount, in the release namespace, with short timings.
     const stop = new AbortController();
@@ -114,12 +138,14 @@ describe('Helm chart RBAC (operator runs as the chart ServiceAccount)', function
     elector = { stop, done: le.run(stop.signal) };
     await waitFor('the leader lease', 20_000, () => le.isLeader());
 
+    // The user (admin) writes and reads the app; only the operator runs as the ServiceAccount.
+    const user = createKubeClients(cluster.kc);
     const name = 'graminsta';
-    await applyApp(op.clients, appNs, exampleApp('stage-6-data-layer.yaml', name));
-    await waitForCondition(op.clients, appNs, name, 'Ready', 'True', { timeoutMs: 180_000 });
+    await applyApp(user, appNs, exampleApp('stage-6-data-layer.yaml', name));
+    await readyOrDenied(user, name);
 
     // Objects the app controls but the renderer does not want: the reconciler prunes them, whatever their kind.
-    const app: GraminstaApp = await readApp(op.clients, appNs, name);
+    const app: GraminstaApp = await readApp(user, appNs, name);
     const owned = (apiVersion: string, kind: string, extra: Record<string, unknown> = {}): KubernetesObject & Record<string, unknown> => ({
       apiVersion,
       kind,
@@ -154,15 +180,14 @@ describe('Helm chart RBAC (operator runs as the chart ServiceAccount)', function
     });
 
     // Shrinking to stage 1 prunes the tiers stage 6 added.
-    await applyApp(op.clients, appNs, exampleApp('stage-1-single-machine.yaml', name));
-    await waitForCondition(op.clients, appNs, name, 'Ready', 'True', { timeoutMs: 180_000 });
-    await waitFor('a Lease renewal', 10_000, () => recorder!.requests.some((r) => r.permission === 'coordination.k8s.io/leases update'));
+    await applyApp(user, appNs, exampleApp('stage-1-single-machine.yaml', name));
+    await readyOrDenied(user, name);
+    await waitFor('a Lease renewal', 10_000, () => recorder!.requests.some((r) => r.permissions.includes('coordination.k8s.io/leases update')));
     stop.abort();
     await elector.done;
 
     const requests = recorder!.requests;
-    const forbidden = requests.filter((r) => r.status === 403);
-    expect(forbidden.map((r) => `${r.method} ${r.path}`), 'requests the chart RBAC denied').to.deep.equal([]);
+    expect(denied(), 'requests the chart RBAC denied').to.deep.equal([]);
     const metric = await op.registry.getSingleMetric('rest_client_requests_total')?.get();
     expect((metric?.values ?? []).filter((v) => v.labels.code === '403').reduce((n, v) => n + v.value, 0)).to.equal(0);
 
@@ -170,7 +195,7 @@ describe('Helm chart RBAC (operator runs as the chart ServiceAccount)', function
     const clusterRole = await rbac.readClusterRole({ name: `${release}-graminsta-operator` });
     const role = await rbac.readNamespacedRole({ name: `${release}-graminsta-operator-leader-election`, namespace: releaseNs });
     const granted = permissionsOfRules([...(clusterRole.rules ?? []), ...(role.rules ?? [])]);
-    const used = [...new Set(requests.filter((r) => r.permission && r.status < 500).map((r) => r.permission!))].sort();
+    const used = [...new Set(requests.filter((r) => r.status < 500).flatMap((r) => r.permissions))].sort();
     expect(used.filter((p) => !granted.includes(p)), 'permissions used but not granted').to.deep.equal([]);
     expect(granted.filter((p) => !used.includes(p)), 'permissions granted but never used').to.deep.equal([]);
   });

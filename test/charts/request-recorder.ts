@@ -1,6 +1,7 @@
 // A recording reverse proxy in front of the API server: every request a client makes through it
 // (watches included) is logged with its method, path and response status, and mapped to an RBAC
 // (group/resource verb) permission.
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -11,8 +12,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   status: number;
-  /** "group/resource verb" (core group as "core"), or undefined for discovery and other non-resource URLs. */
-  permission: string | undefined;
+  /** The "group/resource verb" permissions (core group as "core") the authorizer checked; empty for discovery and other non-resource URLs. */
+  permissions: string[];
 }
 
 /** A running recorder; `server` is the URL to put in a kubeconfig instead of the API server's. */
@@ -20,6 +21,13 @@ export interface RequestRecorder {
   server: string;
   requests: RecordedRequest[];
   close(): Promise<void>;
+}
+
+/** The permissions a request needed: its own, plus create for a server-side apply that created the object (201). */
+export function permissionsOf(method: string, path: string, status: number): string[] {
+  const own = permissionOf(method, path);
+  if (!own) return [];
+  return method.toUpperCase() === 'PATCH' && status === 201 ? [own, own.replace(/ patch$/, ' create')] : [own];
 }
 
 /** Maps an API request to the RBAC permission the authorizer checks for it. */
@@ -57,7 +65,7 @@ export async function startRequestRecorder(upstream: KubeConfig): Promise<Reques
   const cluster = upstream.getCurrentCluster();
   if (!cluster) throw new Error('startRequestRecorder: the upstream kubeconfig has no current cluster');
   const target = new URL(cluster.server);
-  const ca = cluster.caData ? Buffer.from(cluster.caData, 'base64') : undefined;
+  const ca = cluster.caData ? Buffer.from(cluster.caData, 'base64') : cluster.caFile ? readFileSync(cluster.caFile) : undefined;
   const requests: RecordedRequest[] = [];
   const server: Server = createServer((req: IncomingMessage, res) => {
     const path = req.url ?? '/';
@@ -65,13 +73,15 @@ export async function startRequestRecorder(upstream: KubeConfig): Promise<Reques
     const upstreamReq = httpsRequest(
       { hostname: target.hostname, port: target.port || 443, path, method: req.method, headers, ca, rejectUnauthorized: !cluster.skipTLSVerify },
       (upstreamRes) => {
-        requests.push({ method: req.method ?? 'GET', path, status: upstreamRes.statusCode ?? 0, permission: permissionOf(req.method ?? 'GET', path) });
+        const status = upstreamRes.statusCode ?? 0;
+        requests.push({ method: req.method ?? 'GET', path, status, permissions: permissionsOf(req.method ?? 'GET', path, status) });
         res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        res.flushHeaders(); // a watch sends its headers long before its first event
         upstreamRes.pipe(res);
       },
     );
     upstreamReq.on('error', (err) => {
-      requests.push({ method: req.method ?? 'GET', path, status: 502, permission: permissionOf(req.method ?? 'GET', path) });
+      requests.push({ method: req.method ?? 'GET', path, status: 502, permissions: [] });
       if (!res.headersSent) res.writeHead(502);
       res.end(String(err));
     });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { permissionOf } from './request-recorder.js';
+import { permissionOf, permissionsOf } from './request-recorder.js';
 
 describe('permissionOf (request → RBAC permission)', () => {
   const cases: [string, string, string | undefined][] = [
@@ -22,4 +22,11 @@ describe('permissionOf (request → RBAC permission)', () => {
   for (const [method, path, want] of cases) {
     it(`${method} ${path} → ${want ?? 'non-resource'}`, () => expect(permissionOf(method, path)).to.equal(want));
   }
+
+  it('counts a server-side apply that created its object (201) as patch and create', () => {
+    const path = '/apis/apps/v1/namespaces/p/deployments/web?fieldManager=x';
+    expect(permissionsOf('PATCH', path, 201)).to.deep.equal(['apps/deployments patch', 'apps/deployments create']);
+    expect(permissionsOf('PATCH', path, 200)).to.deep.equal(['apps/deployments patch']);
+    expect(permissionsOf('GET', '/apis/apps/v1', 200)).to.deep.equal([]);
+  });
 });
