@@ -41,9 +41,9 @@ else
   say "using the cluster in KUBECONFIG=$KUBECONFIG"
 fi
 
-say "integration tests"
+say "integration and end-to-end tests"
 rc=0
-mocha_phase --timeout 300000 'test/**/*.int.test.ts' || rc=$?
+mocha_phase --timeout 600000 'test/**/*.int.test.ts' 'test/e2e/**/*.e2e.test.ts' || rc=$?
 $started && say "stopping the local control plane"
 summary
 exit "$rc"

@@ -1,45 +1,13 @@
 // The operator as a process, as it runs in a cluster: two replicas with leader election (only the
 // leader writes, the other takes over when the leader dies), and recovery from an API server restart.
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { createKubeClients, type KubeClients } from '../../operator/kube/client.kube.js';
-import { createTestNamespace, deleteTestNamespace, getCluster, repoRoot, waitFor } from '../support/cluster.js';
+import { createTestNamespace, deleteTestNamespace, getCluster, waitFor } from '../support/cluster.js';
+import { scrapeMetrics, startOperatorProcess, sumMetric, type OperatorProcess } from '../support/operator-process.js';
 import { applyApp, exampleApp, readApp, waitForCondition } from '../support/operator.js';
 
-interface OperatorProcess {
-  name: string;
-  port: number;
-  child: ChildProcess;
-  logs: string[];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-async function metrics(p: OperatorProcess): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${p.port}/metrics`);
-  return res.text();
-}
-
-/** Sums the samples of a metric whose labels match `where`. */
-function sum(text: string, metric: string, where: (labels: string) => boolean = () => true): number {
-  let total = 0;
-  for (const line of text.split('\n')) {
-    const m = new RegExp(`^${metric}(?:\\{([^}]*)\\})? ([0-9.e+-]+)$`).exec(line);
-    if (m && where(m[1] ?? '')) total += Number(m[2]);
-  }
-  return total;
-}
+const metrics = scrapeMetrics;
+const sum = sumMetric;
 
 const isLeader = async (p: OperatorProcess) => sum(await metrics(p), 'leader_election_master_status') === 1;
 const writes = async (p: OperatorProcess) => sum(await metrics(p), 'rest_client_requests_total', (l) => !l.includes('method="GET"'));
@@ -51,35 +19,13 @@ describe('the operator process (real API server)', function () {
   const procs: OperatorProcess[] = [];
 
   async function startProcess(name: string): Promise<OperatorProcess> {
-    const cluster = await getCluster();
-    const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'operator/main.ts')], {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        KUBECONFIG: cluster.kubeconfigPath,
-        WATCH_NAMESPACE: ns,
-        POD_NAMESPACE: ns,
-        POD_NAME: name,
-        GRAMINSTA_HTTP_HOST: '127.0.0.1',
-        GRAMINSTA_HTTP_PORT: String(port),
-        GRAMINSTA_LEASE_DURATION_SECONDS: '6',
-        GRAMINSTA_RENEW_DEADLINE_SECONDS: '4',
-        GRAMINSTA_RETRY_PERIOD_SECONDS: '1',
-        GRAMINSTA_RESYNC_SECONDS: '10',
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const p = await startOperatorProcess(name, ns, {
+      GRAMINSTA_LEASE_DURATION_SECONDS: '6',
+      GRAMINSTA_RENEW_DEADLINE_SECONDS: '4',
+      GRAMINSTA_RETRY_PERIOD_SECONDS: '1',
+      GRAMINSTA_RESYNC_SECONDS: '10',
     });
-    const p: OperatorProcess = { name, port, child, logs: [] };
-    child.stdout!.on('data', (d: Buffer) => p.logs.push(d.toString()));
-    child.stderr!.on('data', (d: Buffer) => p.logs.push(d.toString()));
     procs.push(p);
-    await waitFor(`${name} to become ready`, 60_000, async () => {
-      if (child.exitCode !== null) throw new Error(`${name} exited: ${p.logs.join('').slice(-2000)}`);
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-      return res?.status === 200;
-    });
     return p;
   }
 
