@@ -137,35 +137,36 @@ export class AppReconciler {
 
   /**
    * Creates the generated Secrets that do not exist yet and returns the data of all of them. A Secret
-   * missing from the cache is read from the API server before anything is generated, so a stale cache
-   * never replaces a password.
+   * missing from the cache is created with create (never apply), which fails when it exists after all;
+   * then it is read from the API server. So a stale cache never replaces a password.
    */
   private async ensureGeneratedSecrets(app: GraminstaApp): Promise<Record<string, Record<string, string>>> {
     const namespace = app.metadata.namespace!;
     const secrets = this.deps.children('Secret');
-    const existing: Record<string, Record<string, string>> = {};
-    const probe = renderGeneratedSecrets(app, { defaultImage: this.deps.defaultImage, existingSecrets: {}, generatePassword: () => '' });
-    for (const wanted of probe) {
-      const name = wanted.metadata!.name!;
-      let live: KubernetesObject | undefined = secrets.get(name, namespace);
-      live ??= await this.deps.api.read('v1', 'Secret', namespace, name);
-      if (!live) {
-        const [fresh] = renderGeneratedSecrets(app, {
-          defaultImage: this.deps.defaultImage,
-          existingSecrets: {},
-          generatePassword: () => this.deps.generatePassword(),
-        }).filter((s) => s.metadata?.name === name);
-        try {
-          live = await this.deps.api.create(withOwner(app, fresh!));
-          this.deps.events.record(app, 'Normal', 'SecretGenerated', `generated Secret ${name}`);
-        } catch (err) {
-          if ((err as { code?: number }).code !== 409) throw new Error(`while creating Secret ${namespace}/${name}`, { cause: err });
-          live = await this.deps.api.read('v1', 'Secret', namespace, name);
+    const fresh = renderGeneratedSecrets(app, {
+      defaultImage: this.deps.defaultImage,
+      existingSecrets: {},
+      generatePassword: () => this.deps.generatePassword(),
+    });
+    const generated: string[] = [];
+    const entries = await Promise.all(
+      fresh.map(async (secret) => {
+        const name = secret.metadata!.name!;
+        let live: KubernetesObject | undefined = secrets.get(name, namespace);
+        if (!live) {
+          try {
+            live = await this.deps.api.create(withOwner(app, secret));
+            generated.push(name);
+          } catch (err) {
+            if ((err as { code?: number }).code !== 409) throw new Error(`while creating Secret ${namespace}/${name}: ${messageOf(err)}`, { cause: err });
+            live = await this.deps.api.read('v1', 'Secret', namespace, name);
+          }
         }
-      }
-      existing[name] = decodeSecret(live);
-    }
-    return existing;
+        return [name, decodeSecret(live)] as const;
+      }),
+    );
+    if (generated.length) this.deps.events.record(app, 'Normal', 'SecretsGenerated', `generated Secret(s) ${generated.sort().join(', ')}`);
+    return Object.fromEntries(entries);
   }
 
   /** Applies what differs; resolves true when something is still being re-created and needs another pass. */
@@ -301,8 +302,9 @@ export class AppReconciler {
   }
 
   private recordTransitions(app: GraminstaApp, previous: Partial<AppStatus> | undefined, next: AppStatus): void {
-    if (previous?.stage !== next.stage) {
-      this.deps.events.record(app, 'Normal', 'StageChanged', `stage is now ${next.stage}${previous?.stage ? ` (was ${previous.stage})` : ''}`);
+    // The first stage is announced by the Ready/Progressing events; a change of stage gets its own.
+    if (previous?.stage && previous.stage !== next.stage) {
+      this.deps.events.record(app, 'Normal', 'StageChanged', `stage is now ${next.stage} (was ${previous.stage})`);
     }
     for (const type of ['Ready', 'Degraded']) {
       const before = previous?.conditions?.find((c) => c.type === type);
