@@ -23,6 +23,7 @@ import {
   type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
+import * as https from 'node:https';
 import { statusCodeOf } from './errors.kube.js';
 import type { Metrics } from './metrics.kube.js';
 
@@ -57,7 +58,7 @@ class InstrumentedObjectApi extends KubernetesObjectApi {
 export function createKubeClients(kc: KubeConfig, metrics?: Metrics): KubeClients {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('createKubeClients: the kubeconfig has no current cluster');
-  const inner = new IsomorphicFetchHttpLibrary();
+  const inner = reusingAgent(new IsomorphicFetchHttpLibrary());
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: kc },
@@ -78,6 +79,25 @@ export function createKubeClients(kc: KubeConfig, metrics?: Metrics): KubeClient
     customObjects: new CustomObjectsApi(configuration),
     objects: new InstrumentedObjectApi(configuration, kc),
   };
+}
+
+/**
+ * Wraps an HTTP library so that requests share one keep-alive agent. client-node 1.4 makes a new
+ * https.Agent (so a new TLS connection) for every request; with hundreds of apps that costs time and
+ * native memory. The agent's TLS options come from the first request's, which all requests share.
+ */
+export function reusingAgent(inner: HttpLibrary): HttpLibrary {
+  let shared: https.Agent | undefined;
+  return wrapHttpLibrary({
+    send(request: RequestContext): Promise<ResponseContext> {
+      const agent = request.getAgent();
+      if (agent instanceof https.Agent) {
+        shared ??= new https.Agent({ ...agent.options, keepAlive: true, maxSockets: 32 });
+        request.setAgent(shared);
+      }
+      return inner.send(request).toPromise();
+    },
+  });
 }
 
 /** Wraps an HTTP library so each request is counted (code "<error>" when no response came back) and timed. */

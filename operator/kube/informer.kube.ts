@@ -26,6 +26,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   logger?: Logger;
   /** Overrides the watch transport (tests). */
   watch?: Pick<Watch, 'watch'>;
+  /** Keep metadata.managedFields in the cache; by default they are dropped, as they are most of an object's size. */
+  keepManagedFields?: boolean;
 }
 
 /** Object event names an informer emits. */
@@ -92,11 +94,20 @@ class Supervisor<T extends KubernetesObject> implements SupervisedInformer<T> {
       for (const item of list.items ?? []) {
         item.apiVersion ??= list.apiVersion;
         if (kind) item.kind ??= kind;
+        if (!opts.keepManagedFields) dropManagedFields(item);
       }
       this.listedInRound = true;
       return list;
     };
-    const watch = (opts.watch ?? new Watch(kc)) as Watch;
+    const inner = opts.watch ?? new Watch(kc);
+    const watch = (
+      opts.keepManagedFields
+        ? inner
+        : {
+            watch: (path: string, params: Record<string, string | number | boolean | undefined>, callback: (phase: string, obj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void) =>
+              inner.watch(path, params, (phase, obj, watchObj) => callback(phase, dropManagedFields(obj as KubernetesObject), watchObj), done),
+          }
+    ) as Watch;
     this.lw = new ListWatch<T>(opts.path, watch, listFn, false, opts.labelSelector, opts.fieldSelector);
     for (const event of ['add', 'update', 'delete'] as const) {
       this.lw.on(event, (obj: T) => this.emit(event, obj));
@@ -221,4 +232,10 @@ class Supervisor<T extends KubernetesObject> implements SupervisedInformer<T> {
 function forceRelist<T extends KubernetesObject>(lw: ListWatch<T>): void {
   const internals = lw as unknown as { resourceVersion?: string };
   if (typeof internals.resourceVersion === 'string') internals.resourceVersion = '';
+}
+
+/** Removes metadata.managedFields in place (the operator never reads them from the cache) and returns obj. */
+function dropManagedFields<O extends KubernetesObject>(obj: O): O {
+  if (obj?.metadata?.managedFields) delete obj.metadata.managedFields;
+  return obj;
 }
