@@ -16,6 +16,7 @@ import { renderApp, type RenderedObject } from '../operator/render/app.render.js
 import { AFTER_JOB_ANNOTATION, MANAGED_BY } from '../operator/render/names.render.js';
 import { childKinds } from '../operator/reconcile/children.reconcile.js';
 import { repoRoot } from '../test/support/cluster.js';
+import { OPERATOR_NODE_FLAGS } from '../operator/config.js';
 
 const STAGE_FILES: Record<string, string> = {
   '1': 'stage-1-single-machine.yaml',
@@ -126,7 +127,8 @@ async function localApiAnswers(): Promise<boolean> {
 }
 
 async function openBench(mode: 'dist' | 'tsx'): Promise<Bench> {
-  const operatorArgs = mode === 'dist' ? [buildOperator()] : ['--import', 'tsx', join(repoRoot, 'operator/main.ts')];
+  // The operator runs with the Node.js flags it ships with (Dockerfile.operator).
+  const operatorArgs = [...OPERATOR_NODE_FLAGS, ...(mode === 'dist' ? [buildOperator()] : ['--import', 'tsx', join(repoRoot, 'operator/main.ts')])];
   let kubeconfig = process.env.KUBECONFIG;
   let startedCluster = false;
   const local = join(repoRoot, '.cluster', 'admin.kubeconfig');
