@@ -111,7 +111,7 @@ describe('Helm chart RBAC (operator runs as the chart ServiceAccount)', function
     expect(list.stdout).to.match(/^graminstaapps\.graminsta\.io\/status\s+\[\]\s+\[\]\s+\[patch\]$/m);
   });
 
-  it('runs the operator through stage 6, pruning and stage 1 with no 403, using every granted permission', async () => {
+  it('runs the operator through stage 6, pruning, stage 1 and an external database with no 403, using every granted permission', async () => {
     const admin = cluster.kc.makeApiClient(CoreV1Api);
     await admin.createNamespacedSecret({ namespace: appNs, body: { metadata: { name: 'graminsta-s3' }, stringData: { AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' } } });
     // Informers retry a failing list forever; a denied list would otherwise hang here.
@@ -181,6 +181,12 @@ describe('Helm chart RBAC (operator runs as the chart ServiceAccount)', function
 
     // Shrinking to stage 1 prunes the tiers stage 6 added.
     await applyApp(user, appNs, exampleApp('stage-1-single-machine.yaml', name));
+    await readyOrDenied(user, name);
+
+    // An external database: the operator reads the user's Secret (get) before rendering.
+    const secret = await cluster.kubectl(['create', 'secret', 'generic', 'rds', '-n', appNs, '--from-literal=host=db.example.com', '--from-literal=password=x']);
+    expect(secret.code, secret.stderr).to.equal(0);
+    await applyApp(user, appNs, { ...exampleApp('stage-2-split-database.yaml', name), spec: { users: 10, database: { external: { secretName: 'rds' } } } });
     await readyOrDenied(user, name);
     await waitFor('a Lease renewal', 10_000, () => recorder!.requests.some((r) => r.permissions.includes('coordination.k8s.io/leases update')));
     stop.abort();
