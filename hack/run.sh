@@ -73,6 +73,7 @@ The operator keeps running (Ctrl-C stops it and the local control plane). In ano
   export KUBECONFIG=$KUBECONFIG PATH=$BIN:\$PATH
   kubectl get graminstaapp -n $ns -w
   kubectl patch graminstaapp $name -n $ns --type merge -p '{"spec":{"users":100000}}'   # grow to the data-layer stage
-  kubectl scale graminstaapp $name -n $ns --replicas=5                                   # scale the API (without autoscaling)
+  kubectl patch graminstaapp $name -n $ns --type merge -p '{"spec":{"users":100,"api":null,"cdn":null,"ingress":null}}'  # shrink to split-clients
+  kubectl scale graminstaapp $name -n $ns --replicas=3                                   # then pin the API at 3 pods
 MSG
 wait "$operator_pid"
