@@ -143,24 +143,30 @@ export class AppReconciler {
   private async ensureGeneratedSecrets(app: GraminstaApp): Promise<Record<string, Record<string, string>>> {
     const namespace = app.metadata.namespace!;
     const secrets = this.deps.children('Secret');
-    const fresh = renderGeneratedSecrets(app, {
+    // What the cache already holds; passwords are generated only for Secrets it does not.
+    const cached: Record<string, Record<string, string>> = {};
+    const probe = renderGeneratedSecrets(app, { defaultImage: this.deps.defaultImage, existingSecrets: {}, generatePassword: () => '' });
+    for (const { metadata } of probe) {
+      const live = secrets.get(metadata!.name!, namespace);
+      if (live) cached[metadata!.name!] = decodeSecret(live);
+    }
+    const wanted = renderGeneratedSecrets(app, {
       defaultImage: this.deps.defaultImage,
-      existingSecrets: {},
+      existingSecrets: cached,
       generatePassword: () => this.deps.generatePassword(),
     });
     const generated: string[] = [];
     const entries = await Promise.all(
-      fresh.map(async (secret) => {
+      wanted.map(async (secret) => {
         const name = secret.metadata!.name!;
-        let live: KubernetesObject | undefined = secrets.get(name, namespace);
-        if (!live) {
-          try {
-            live = await this.deps.api.create(withOwner(app, secret));
-            generated.push(name);
-          } catch (err) {
-            if ((err as { code?: number }).code !== 409) throw new Error(`while creating Secret ${namespace}/${name}: ${messageOf(err)}`, { cause: err });
-            live = await this.deps.api.read('v1', 'Secret', namespace, name);
-          }
+        if (cached[name]) return [name, cached[name]] as const;
+        let live: KubernetesObject | undefined;
+        try {
+          live = await this.deps.api.create(withOwner(app, secret));
+          generated.push(name);
+        } catch (err) {
+          if ((err as { code?: number }).code !== 409) throw new Error(`while creating Secret ${namespace}/${name}: ${messageOf(err)}`, { cause: err });
+          live = await this.deps.api.read('v1', 'Secret', namespace, name);
         }
         return [name, decodeSecret(live)] as const;
       }),
