@@ -3,7 +3,6 @@
 // Run: npx tsx bench/operator.bench.ts [--only convergence|steady|memory]   (sizes: see docs/benchmarks.md)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +16,7 @@ import { AFTER_JOB_ANNOTATION, MANAGED_BY } from '../operator/render/names.rende
 import { childKinds } from '../operator/reconcile/children.reconcile.js';
 import { repoRoot } from '../test/support/cluster.js';
 import { OPERATOR_NODE_FLAGS } from '../operator/config.js';
+import { freePort } from '../test/support/local-process.js';
 
 const STAGE_FILES: Record<string, string> = {
   '1': 'stage-1-single-machine.yaml',
@@ -272,17 +272,6 @@ interface OperatorProcess {
   metricsUrl: string;
   identity: string;
   log: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function startOperator(bench: Bench, watchNamespace: string, resyncSeconds: number, label: string): Promise<OperatorProcess> {

@@ -6,11 +6,8 @@ import { createTestNamespace, deleteTestNamespace, getCluster, waitFor } from '.
 import { scrapeMetrics, startOperatorProcess, sumMetric, type OperatorProcess } from '../support/operator-process.js';
 import { applyApp, exampleApp, readApp, waitForCondition } from '../support/operator.js';
 
-const metrics = scrapeMetrics;
-const sum = sumMetric;
-
-const isLeader = async (p: OperatorProcess) => sum(await metrics(p), 'leader_election_master_status') === 1;
-const writes = async (p: OperatorProcess) => sum(await metrics(p), 'rest_client_requests_total', (l) => !l.includes('method="GET"'));
+const isLeader = async (p: OperatorProcess) => sumMetric(await scrapeMetrics(p), 'leader_election_master_status') === 1;
+const writes = async (p: OperatorProcess) => sumMetric(await scrapeMetrics(p), 'rest_client_requests_total', (l) => !l.includes('method="GET"'));
 
 describe('the operator process (real API server)', function () {
   this.timeout(300_000);
@@ -56,7 +53,7 @@ describe('the operator process (real API server)', function () {
     await waitForCondition(clients, ns, 'ha', 'Ready', 'True');
     expect(await writes(leader)).to.be.greaterThan(0);
     expect(await writes(follower), 'writes by the follower').to.equal(0);
-    expect(sum(await metrics(follower), 'controller_runtime_reconcile_total'), 'reconciles by the follower').to.equal(0);
+    expect(sumMetric(await scrapeMetrics(follower), 'controller_runtime_reconcile_total'), 'reconciles by the follower').to.equal(0);
 
     leader.child.kill('SIGKILL'); // no chance to release the Lease: the follower must wait for it to expire
     const killedAt = Date.now();

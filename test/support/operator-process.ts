@@ -1,9 +1,9 @@
 // Runs the operator as a real process (node operator/main.ts), as a Deployment would, and reads its
 // Prometheus metrics from outside.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { getCluster, repoRoot, waitFor } from './cluster.js';
+import { freePort } from './local-process.js';
 
 /** An operator process with its HTTP port and collected output. */
 export interface OperatorProcess {
@@ -11,18 +11,6 @@ export interface OperatorProcess {
   port: number;
   child: ChildProcess;
   logs: string[];
-}
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 /** Starts `node operator/main.ts` as `name` watching namespace ns, and waits for its /readyz. */
