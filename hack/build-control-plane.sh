@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl, kwok) and, with --with-helm, helm, from the Go module proxy, once, and
-# caches the binaries outside the repository, keyed by version. Prints the binary directory.
-# Usage: hack/build-control-plane.sh [--with-helm] [--print-bin-dir]
+# kube-scheduler, kubectl, kwok), with --with-node the real node's kubelet and kube-proxy (same
+# Kubernetes build), and with --with-helm helm, from the Go module proxy, once, and caches the
+# binaries outside the repository, keyed by version. Prints the binary directory.
+# Usage: hack/build-control-plane.sh [--with-helm] [--with-node] [--print-bin-dir]
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-v1.36.3}"
@@ -21,7 +22,8 @@ for arg in "$@"; do
   case "$arg" in
     --print-bin-dir) echo "$BIN_DIR"; exit 0 ;;
     --with-helm) need+=(helm) ;;
-    *) say "unknown argument: $arg (usage: $0 [--with-helm] [--print-bin-dir])"; exit 2 ;;
+    --with-node) need+=(kubelet kube-proxy) ;;
+    *) say "unknown argument: $arg (usage: $0 [--with-helm] [--with-node] [--print-bin-dir])"; exit 2 ;;
   esac
 done
 missing=()
@@ -78,6 +80,8 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
 )
 GO
   say "kubernetes $K8S_VERSION: resolving modules (go mod tidy)"
@@ -89,7 +93,7 @@ GO
   done
   for cmd in "${missing[@]}"; do
     case "$cmd" in
-      kube-apiserver|kube-controller-manager|kube-scheduler|kubectl)
+      kube-apiserver|kube-controller-manager|kube-scheduler|kubectl|kubelet|kube-proxy)
         run_with_heartbeat "$cmd $K8S_VERSION" bash -c "cd '$dir' && go build -trimpath -ldflags '$ld' -o '$BIN_DIR/$cmd' k8s.io/kubernetes/cmd/$cmd" ;;
     esac
   done
@@ -124,7 +128,7 @@ build_go_install() { # name module@version
 
 say "building into $BIN_DIR (missing: ${missing[*]}); a cold build takes several minutes on 2 cores"
 [[ " ${missing[*]} " == *" etcd "* ]] && build_etcd
-if [[ " ${missing[*]} " =~ " kube-" || " ${missing[*]} " == *" kubectl "* ]]; then build_kubernetes; fi
+if [[ " ${missing[*]} " =~ " kube" ]]; then build_kubernetes; fi
 [[ " ${missing[*]} " == *" kwok "* ]] && build_go_install "kwok $KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 [[ " ${missing[*]} " == *" helm "* ]] && build_go_install "helm $HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 
