@@ -8,6 +8,12 @@ BASE_PORT="${GRAMINSTA_CLUSTER_PORT_BASE:-16440}"
 quiet=false; [[ "${1:-}" == "--quiet" ]] && quiet=true
 say() { $quiet || printf '[cluster-down %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+# The real node first: its kubelet must stop before containerd, and containerd before the network.
+if [[ -d "$STATE/node" || -f "$STATE/pids/kubelet.pid" || -f "$STATE/pids/containerd.pid" ]]; then
+  say "stopping the real node"
+  bash "$ROOT/hack/node/node-down.sh" "$STATE"
+fi
+
 pids=()
 for f in "$STATE"/pids/*.pid; do [[ -f "$f" ]] && pids+=("$(cat "$f")"); done
 # Processes whose command line names the state directory, in case a pid file was lost.

@@ -18,6 +18,16 @@ command -v redis-cli >/dev/null || need_pkgs+=(redis-tools)
 command -v lua5.4 >/dev/null || need_pkgs+=(lua5.4)
 command -v chromium >/dev/null || need_pkgs+=(chromium)
 command -v openssl >/dev/null || need_pkgs+=(openssl)
+# The real node (hack/node/): runc, CNI plugins, iptables and conntrack for kube-proxy, nginx for the
+# ingress fixture, mmdebstrap for the images' root filesystems, gcc for the pause binary.
+command -v runc >/dev/null || need_pkgs+=(runc)
+[[ -x /usr/lib/cni/bridge ]] || need_pkgs+=(containernetworking-plugins)
+command -v iptables >/dev/null || need_pkgs+=(iptables)
+command -v conntrack >/dev/null || need_pkgs+=(conntrack)
+command -v nginx >/dev/null || need_pkgs+=(nginx-light)
+command -v mmdebstrap >/dev/null || need_pkgs+=(mmdebstrap)
+command -v gcc >/dev/null || need_pkgs+=(gcc libc6-dev)
+command -v shellcheck >/dev/null || need_pkgs+=(shellcheck)
 if ((${#need_pkgs[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
     say "installing Debian packages: ${need_pkgs[*]}"
@@ -41,5 +51,11 @@ else
 fi
 
 say "control-plane binaries"
-bash hack/build-control-plane.sh --with-helm >/dev/null
+bash hack/build-control-plane.sh --with-helm --with-node >/dev/null
+if [[ $(id -u) -eq 0 && "${GRAMINSTA_REAL_NODE:-auto}" != 0 ]]; then
+  say "real node binaries (containerd, CoreDNS, metrics-server, pause) and images"
+  bash hack/node/build-node.sh >/dev/null
+  bash hack/node/build-images.sh >/dev/null
+  bash hack/node/build-node-images.sh >/dev/null
+fi
 say "ready"

@@ -17,14 +17,14 @@ export interface S3Server {
   stop: () => Promise<void>;
 }
 
-/** Starts s3rver with `bucket` created; call `stop()` when done. */
-export async function startS3(bucket = 'photos'): Promise<S3Server> {
+/** Starts s3rver with `bucket` created on `address` (loopback, or the real node's address for pods); call `stop()` when done. */
+export async function startS3(bucket = 'photos', address = '127.0.0.1'): Promise<S3Server> {
   const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-s3-'));
   const port = await freePort();
-  const server = new S3rver({ port, address: '127.0.0.1', directory, silent: true, configureBuckets: [{ name: bucket, configs: [] }] });
+  const server = new S3rver({ port, address, directory, silent: true, configureBuckets: [{ name: bucket, configs: [] }] });
   await server.run();
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://${address}:${port}`,
     bucket,
     region: 'us-east-1',
     accessKeyId: 'S3RVER',
