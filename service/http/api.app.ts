@@ -59,8 +59,8 @@ export function createApiApp(deps: ApiAppDeps): { app: Koa; routers: ReturnType<
       jsonLimit: '64kb',
       encoding: 'utf-8',
       onError: (err) => {
-        if ((err as { status?: number }).status === 413) throw new AppError(413, 'payload_too_large', 'body: is larger than 64 KiB', { field: 'body' });
-        throw new AppError(400, 'malformed_json', 'body: is not valid JSON', { field: 'body', cause: err });
+        if ((err as { status?: number }).status === 413) throw new AppError('payload_too_large', 'body: is larger than 64 KiB', { field: 'body' });
+        throw new AppError('malformed_json', 'body: is not valid JSON', { field: 'body', cause: err });
       },
     }),
   );

@@ -7,7 +7,7 @@ function bearer(ctx: Koa.Context): string | null {
   const h = ctx.get('authorization');
   if (!h) return null;
   const m = /^Bearer ([^\s]+)$/i.exec(h);
-  if (!m) throw new AppError(401, 'invalid_token', 'authorization: must be "Bearer <token>"', { field: 'authorization' });
+  if (!m) throw new AppError('invalid_token', 'authorization: must be "Bearer <token>"', { field: 'authorization' });
   return m[1]!;
 }
 
@@ -15,7 +15,7 @@ function bearer(ctx: Koa.Context): string | null {
 export function requireAuth(users: UserService): Koa.Middleware {
   return async (ctx, next) => {
     const token = bearer(ctx);
-    if (!token) throw new AppError(401, 'missing_token', 'authorization: a bearer token is required', { field: 'authorization' });
+    if (!token) throw new AppError('missing_token', 'authorization: a bearer token is required', { field: 'authorization' });
     ctx.state.principal = await users.authenticate(token);
     await next();
   };
@@ -33,7 +33,7 @@ export function optionalAuth(users: UserService): Koa.Middleware {
 /** The authenticated caller (only after requireAuth). */
 export function principal(ctx: Koa.Context): Principal {
   const p = ctx.state.principal as Principal | undefined;
-  if (!p) throw new AppError(401, 'missing_token', 'authorization: a bearer token is required');
+  if (!p) throw new AppError('missing_token', 'authorization: a bearer token is required');
   return p;
 }
 

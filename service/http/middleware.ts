@@ -1,7 +1,8 @@
-// Request ids, JSON access logs, request metrics and the one place errors become the JSON error shape.
+// Request ids, JSON access logs, request metrics and the one place errors become statuses and the JSON error shape.
 import crypto from 'node:crypto';
 import type Koa from 'koa';
-import { AppError } from '../errors.js';
+import type { RouterContext } from '@koa/router';
+import { AppError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 
@@ -11,7 +12,41 @@ export interface BaseState {
   log: Logger;
 }
 
-const CODES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 411: 'length_required', 413: 'payload_too_large', 415: 'unsupported_media_type', 501: 'not_implemented' };
+/** The HTTP status of each error code: the only place below the routes where statuses are chosen. */
+const STATUS: Record<ErrorCode, number> = {
+  validation_failed: 400,
+  malformed_json: 400,
+  request_aborted: 400,
+  invalid_object_key: 400,
+  missing_token: 401,
+  invalid_token: 401,
+  token_expired: 401,
+  token_revoked: 401,
+  invalid_credentials: 401,
+  forbidden: 403,
+  not_found: 404,
+  upload_not_found: 404,
+  method_not_allowed: 405,
+  username_taken: 409,
+  upload_already_used: 409,
+  upload_incomplete: 409,
+  use_presigned_url: 409,
+  upload_too_large: 413,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  not_an_image: 415,
+  content_type_mismatch: 415,
+  cannot_follow_self: 422,
+  database_unavailable: 503,
+};
+
+/** The HTTP status an error code answers with. */
+export function statusOf(code: ErrorCode): number {
+  return STATUS[code];
+}
+
+// Codes for the HTTP errors Koa and its middleware throw themselves (http-errors with a status).
+const HTTP_CODES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 411: 'length_required', 413: 'payload_too_large', 415: 'unsupported_media_type', 501: 'not_implemented' };
 
 /** Assigns a request id (kept from a sane X-Request-Id), logs the request as JSON and records its duration. */
 export function requestContext(log: Logger, metrics: Metrics): Koa.Middleware {
@@ -26,19 +61,19 @@ export function requestContext(log: Logger, metrics: Metrics): Koa.Middleware {
       await next();
     } finally {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? (ctx.status === 404 ? 'unmatched' : ctx.path);
+      const route = (ctx as Partial<RouterContext>).routerPath ?? (ctx.status === 404 ? 'unmatched' : ctx.path);
       metrics.httpDuration.observe({ method: ctx.method, route: String(route), status: String(ctx.status) }, seconds);
       ctx.state.log.info('request', { method: ctx.method, path: ctx.path, route, status: ctx.status, durationMs: Math.round(seconds * 1e6) / 1e3 });
     }
   };
 }
 
-/** Turns any thrown error into `{error: {code, message, field?, requestId}}`; unknown errors show a generic message. */
+/** Turns any thrown error into a status and `{error: {code, message, field?, requestId}}`; unknown errors show a generic message. */
 export function errorHandler(): Koa.Middleware {
   return async (ctx, next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw new AppError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
+      if (ctx.status === 404 && ctx.body === undefined) throw new AppError('not_found', `no route for ${ctx.method} ${ctx.path}`);
     } catch (err) {
       const requestId = String(ctx.state.requestId ?? '');
       let status = 500;
@@ -46,9 +81,9 @@ export function errorHandler(): Koa.Middleware {
       let message = 'internal error';
       let field: string | undefined;
       if (err instanceof AppError) {
-        status = err.status;
+        status = statusOf(err.code);
         code = err.code;
-        if (err.expose) message = err.message;
+        message = err.message;
         field = err.field;
       } else {
         const e = (typeof err === 'object' && err !== null ? err : {}) as { status?: unknown; expose?: unknown; type?: unknown; message?: unknown };
@@ -63,7 +98,7 @@ export function errorHandler(): Koa.Middleware {
             message = 'body: is too large';
             field = 'body';
           } else {
-            code = CODES[status] ?? 'bad_request';
+            code = HTTP_CODES[status] ?? 'bad_request';
             message = e.expose === true && typeof e.message === 'string' ? e.message : code.replace(/_/g, ' ');
           }
         }

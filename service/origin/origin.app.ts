@@ -46,17 +46,17 @@ export function createOriginApp(deps: OriginAppDeps): Koa {
     await next();
   });
   app.use(async (ctx) => {
-    if (!ctx.path.startsWith('/images/')) throw new AppError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
+    if (!ctx.path.startsWith('/images/')) throw new AppError('not_found', `no route for ${ctx.method} ${ctx.path}`);
     (ctx as unknown as { _matchedRoute: string })._matchedRoute = '/images/:key';
     let key: string;
     try {
       key = assertKey(decodeURIComponent(ctx.path.slice('/images/'.length)));
     } catch (err) {
       if (err instanceof AppError) throw err;
-      throw new AppError(400, 'invalid_object_key', 'key: is not valid percent-encoding', { field: 'key' });
+      throw new AppError('invalid_object_key', 'key: is not valid percent-encoding', { field: 'key' });
     }
     if (ctx.method === 'PUT' || ctx.method === 'DELETE') {
-      if (!authorized(ctx.get('authorization'), deps.token)) throw new AppError(401, 'invalid_token', 'authorization: the origin token is required to write');
+      if (!authorized(ctx.get('authorization'), deps.token)) throw new AppError('invalid_token', 'authorization: the origin token is required to write');
       if (ctx.method === 'DELETE') {
         await deps.storage.delete(key);
         ctx.status = 204;
@@ -64,14 +64,14 @@ export function createOriginApp(deps: OriginAppDeps): Koa {
       }
       const body = await readBody(ctx, deps.maxUploadBytes);
       const info = sniffImage(body.subarray(0, 65536));
-      if (!info) throw new AppError(415, 'not_an_image', 'content: is not a JPEG, PNG, GIF or WebP image', { field: 'content' });
+      if (!info) throw new AppError('not_an_image', 'content: is not a JPEG, PNG, GIF or WebP image', { field: 'content' });
       await deps.storage.put(key, body, info.type);
       ctx.status = 204;
       return;
     }
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw new AppError(405, 'method_not_allowed', `${ctx.method} is not allowed on images`);
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw new AppError('method_not_allowed', `${ctx.method} is not allowed on images`);
     const obj = await deps.storage.get(key);
-    if (!obj) throw new AppError(404, 'not_found', 'image not found');
+    if (!obj) throw new AppError('not_found', 'image not found');
     ctx.set('Cache-Control', 'public, max-age=31536000, immutable');
     ctx.type = obj.contentType;
     const range = /^bytes=0-(\d+)$/.exec(ctx.get('range'));

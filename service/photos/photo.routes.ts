@@ -12,7 +12,7 @@ export async function readBody(ctx: Koa.Context, limit: number): Promise<Buffer>
   const declared = Number(ctx.get('content-length') || NaN);
   if (declared > limit) {
     ctx.set('Connection', 'close');
-    throw new AppError(413, 'upload_too_large', `content: ${declared} bytes is more than the allowed ${limit}`, { field: 'content' });
+    throw new AppError('upload_too_large', `content: ${declared} bytes is more than the allowed ${limit}`, { field: 'content' });
   }
   const chunks: Buffer[] = [];
   let total = 0;
@@ -21,13 +21,13 @@ export async function readBody(ctx: Koa.Context, limit: number): Promise<Buffer>
       total += chunk.length;
       if (total > limit) {
         ctx.set('Connection', 'close');
-        throw new AppError(413, 'upload_too_large', `content: more than the allowed ${limit} bytes`, { field: 'content' });
+        throw new AppError('upload_too_large', `content: more than the allowed ${limit} bytes`, { field: 'content' });
       }
       chunks.push(chunk);
     }
   } catch (err) {
     if (err instanceof AppError) throw err;
-    throw new AppError(400, 'request_aborted', 'content: the client closed the request before sending all bytes', { field: 'content', cause: err });
+    throw new AppError('request_aborted', 'content: the client closed the request before sending all bytes', { field: 'content', cause: err });
   }
   return Buffer.concat(chunks);
 }
@@ -40,7 +40,7 @@ export function photoRoutes(photos: PhotoService, users: UserService): Router {
 
   r.post('/uploads', auth, async (ctx: Koa.Context) => {
     const b = v.objectBody(ctx.request.body, ['contentType', 'size']);
-    if (typeof b.contentType !== 'string') throw new AppError(400, 'validation_failed', 'contentType: must be a string', { field: 'contentType' });
+    if (typeof b.contentType !== 'string') throw new AppError('validation_failed', 'contentType: must be a string', { field: 'contentType' });
     const size = v.integer(b.size, 'size', 1, Number.MAX_SAFE_INTEGER);
     ctx.status = 201;
     ctx.body = await photos.createUpload(principal(ctx).userId, b.contentType, size);
@@ -100,7 +100,7 @@ export function imageMiddleware(photos: PhotoService): Koa.Middleware {
     try {
       key = decodeURIComponent(ctx.path.slice('/images/'.length));
     } catch {
-      throw new AppError(400, 'invalid_object_key', 'key: is not valid percent-encoding', { field: 'key' });
+      throw new AppError('invalid_object_key', 'key: is not valid percent-encoding', { field: 'key' });
     }
     const res = await photos.image(key);
     if (res.object === undefined) {

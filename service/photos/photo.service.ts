@@ -83,23 +83,23 @@ export function createPhotoService(deps: PhotoServiceDeps) {
 
   async function ownUpload(userId: number, uploadId: string) {
     const up = await uploads.findUpload(db.write(), uploadId);
-    if (!up || up.userId !== userId) throw new AppError(404, 'upload_not_found', `uploadId: no upload ${uploadId} of yours`, { field: 'uploadId' });
-    if (up.consumed) throw new AppError(409, 'upload_already_used', `uploadId: upload ${uploadId} already belongs to a photo`, { field: 'uploadId' });
+    if (!up || up.userId !== userId) throw new AppError('upload_not_found', `uploadId: no upload ${uploadId} of yours`, { field: 'uploadId' });
+    if (up.consumed) throw new AppError('upload_already_used', `uploadId: upload ${uploadId} already belongs to a photo`, { field: 'uploadId' });
     return up;
   }
 
   function checkContent(head: Buffer, declared: string): { width: number | null; height: number | null } {
     const info = sniffImage(head);
-    if (!info) throw new AppError(415, 'not_an_image', 'content: is not a JPEG, PNG, GIF or WebP image', { field: 'content' });
-    if (info.type !== declared) throw new AppError(415, 'content_type_mismatch', `content: is ${info.type} but contentType said ${declared}`, { field: 'content' });
+    if (!info) throw new AppError('not_an_image', 'content: is not a JPEG, PNG, GIF or WebP image', { field: 'content' });
+    if (info.type !== declared) throw new AppError('content_type_mismatch', `content: is ${info.type} but contentType said ${declared}`, { field: 'content' });
     return { width: info.width ?? null, height: info.height ?? null };
   }
 
   return {
     /** Registers an upload and says where to PUT the bytes. */
     async createUpload(userId: number, contentType: string, size: number): Promise<{ uploadId: string; method: 'PUT'; url: string; headers: Record<string, string> }> {
-      if (!(contentType in IMAGE_TYPES)) throw new AppError(415, 'unsupported_media_type', `contentType: must be one of ${Object.keys(IMAGE_TYPES).join(', ')}`, { field: 'contentType' });
-      if (size > deps.maxUploadBytes) throw new AppError(413, 'upload_too_large', `size: ${size} bytes is more than the limit of ${deps.maxUploadBytes}`, { field: 'size' });
+      if (!(contentType in IMAGE_TYPES)) throw new AppError('unsupported_media_type', `contentType: must be one of ${Object.keys(IMAGE_TYPES).join(', ')}`, { field: 'contentType' });
+      if (size > deps.maxUploadBytes) throw new AppError('upload_too_large', `size: ${size} bytes is more than the limit of ${deps.maxUploadBytes}`, { field: 'size' });
       const uploadId = crypto.randomBytes(16).toString('base64url');
       const key = objectKey(uploadId, IMAGE_TYPES[contentType as ImageType]);
       const presigned = await storage.presignPut(key, contentType, size);
@@ -111,7 +111,7 @@ export function createPhotoService(deps: PhotoServiceDeps) {
 
     /** The most bytes a PUT to the upload may carry (its declared size), after checking it is the caller's. */
     async uploadLimit(userId: number, uploadId: string): Promise<number> {
-      if (storage.kind === 's3') throw new AppError(409, 'use_presigned_url', 'uploads go to the presigned URL returned by POST /api/v1/uploads');
+      if (storage.kind === 's3') throw new AppError('use_presigned_url', 'uploads go to the presigned URL returned by POST /api/v1/uploads');
       const up = await ownUpload(userId, uploadId);
       return Math.min(up.declaredSize, deps.maxUploadBytes);
     },
@@ -119,8 +119,8 @@ export function createPhotoService(deps: PhotoServiceDeps) {
     /** Stores bytes PUT through the API (volume and origin storage). */
     async putContent(userId: number, uploadId: string, body: Buffer): Promise<void> {
       const up = await ownUpload(userId, uploadId);
-      if (body.length === 0) throw new AppError(400, 'validation_failed', 'content: is empty', { field: 'content' });
-      if (body.length > up.declaredSize || body.length > deps.maxUploadBytes) throw new AppError(413, 'upload_too_large', `content: more bytes than the declared size ${up.declaredSize}`, { field: 'content' });
+      if (body.length === 0) throw new AppError('validation_failed', 'content: is empty', { field: 'content' });
+      if (body.length > up.declaredSize || body.length > deps.maxUploadBytes) throw new AppError('upload_too_large', `content: more bytes than the declared size ${up.declaredSize}`, { field: 'content' });
       checkContent(body.subarray(0, SNIFF_BYTES), up.contentType);
       await storage.put(up.key, body, up.contentType);
     },
@@ -129,10 +129,10 @@ export function createPhotoService(deps: PhotoServiceDeps) {
     async createPhoto(userId: number, uploadId: string, caption: string): Promise<PhotoView> {
       const up = await ownUpload(userId, uploadId);
       const size = await storage.size(up.key);
-      if (size === null) throw new AppError(409, 'upload_incomplete', `uploadId: nothing was uploaded for ${uploadId} yet`, { field: 'uploadId' });
+      if (size === null) throw new AppError('upload_incomplete', `uploadId: nothing was uploaded for ${uploadId} yet`, { field: 'uploadId' });
       if (size > deps.maxUploadBytes || size > up.declaredSize) {
         await discard(up.key);
-        throw new AppError(413, 'upload_too_large', `content: ${size} bytes is more than allowed (${Math.min(up.declaredSize, deps.maxUploadBytes)})`, { field: 'content' });
+        throw new AppError('upload_too_large', `content: ${size} bytes is more than allowed (${Math.min(up.declaredSize, deps.maxUploadBytes)})`, { field: 'content' });
       }
       let dims: { width: number | null; height: number | null };
       try {
@@ -142,7 +142,7 @@ export function createPhotoService(deps: PhotoServiceDeps) {
         throw err;
       }
       const id = await db.transaction(async (tx) => {
-        if (!(await uploads.consumeUpload(tx, uploadId))) throw new AppError(409, 'upload_already_used', `uploadId: upload ${uploadId} already belongs to a photo`, { field: 'uploadId' });
+        if (!(await uploads.consumeUpload(tx, uploadId))) throw new AppError('upload_already_used', `uploadId: upload ${uploadId} already belongs to a photo`, { field: 'uploadId' });
         return await photos.insertPhoto(tx, { userId, key: up.key, caption, contentType: up.contentType, size, ...dims });
       });
       db.noteWrite(userId);
@@ -176,7 +176,7 @@ export function createPhotoService(deps: PhotoServiceDeps) {
     async delete(userId: number, id: number): Promise<void> {
       const owner = await photos.findOwner(db.write(), id);
       if (!owner) throw notFound(`photo ${id}`);
-      if (owner.userId !== userId) throw new AppError(403, 'forbidden', `photo ${id} is not yours`);
+      if (owner.userId !== userId) throw new AppError('forbidden', `photo ${id} is not yours`);
       if (!(await photos.deletePhoto(db.write(), id, userId))) throw notFound(`photo ${id}`);
       db.noteWrite(userId);
       await deps.invalidateProfiles(userId);

@@ -15,7 +15,7 @@ export function resolveKeyPath(root: string, key: string): string {
   assertKey(key);
   const base = path.resolve(root);
   const full = path.resolve(base, key);
-  if (!full.startsWith(base + path.sep)) throw new AppError(400, 'invalid_object_key', 'key: escapes the storage directory', { field: 'key' });
+  if (!full.startsWith(base + path.sep)) throw new AppError('invalid_object_key', 'key: escapes the storage directory', { field: 'key' });
   return full;
 }
 

@@ -112,7 +112,7 @@ export function createUserService(deps: UserServiceDeps) {
     async logIn(input: { username: string; password: string }): Promise<{ user: ProfileView; token: string }> {
       const cred = await users.findCredentials(db.write(), input.username);
       const ok = await verifyPassword(input.password, cred?.passwordHash ?? DUMMY_HASH);
-      if (!cred || !ok) throw new AppError(401, 'invalid_credentials', 'username or password is wrong');
+      if (!cred || !ok) throw new AppError('invalid_credentials', 'username or password is wrong');
       const token = await issueToken(cred.id);
       const user = await loadProfile(cred.id, cred.id);
       if (!user) throw notFound('user');
@@ -128,13 +128,13 @@ export function createUserService(deps: UserServiceDeps) {
     /** Resolves a bearer token to its principal, or throws 401 with a code saying why. */
     async authenticate(token: string): Promise<Principal> {
       const claims = verifyToken(deps.tokenSecret, token, Math.floor(now() / 1000));
-      if (claims === 'expired') throw new AppError(401, 'token_expired', 'the token has expired; log in again');
-      if (typeof claims === 'string') throw new AppError(401, 'invalid_token', 'the token is not valid');
+      if (claims === 'expired') throw new AppError('token_expired', 'the token has expired; log in again');
+      if (typeof claims === 'string') throw new AppError('invalid_token', 'the token is not valid');
       // A session created a moment ago may not have reached the replica yet: ask the primary before refusing.
       let session = await sessions.findSession(db.read(claims.userId), claims.sessionId);
       if (!session) session = await sessions.findSession(db.write(), claims.sessionId);
-      if (!session || session.userId !== claims.userId) throw new AppError(401, 'invalid_token', 'the token is not valid');
-      if (session.revokedAt) throw new AppError(401, 'token_revoked', 'the token was revoked (logged out)');
+      if (!session || session.userId !== claims.userId) throw new AppError('invalid_token', 'the token is not valid');
+      if (session.revokedAt) throw new AppError('token_revoked', 'the token was revoked (logged out)');
       return { userId: claims.userId, sessionId: claims.sessionId };
     },
 
@@ -168,7 +168,7 @@ export function createUserService(deps: UserServiceDeps) {
     /** Makes the caller follow (or unfollow) `username`. */
     async setFollow(userId: number, username: string, on: boolean): Promise<void> {
       const target = await resolveId(username, userId);
-      if (target === userId) throw new AppError(422, 'cannot_follow_self', 'username: you cannot follow yourself', { field: 'username' });
+      if (target === userId) throw new AppError('cannot_follow_self', 'username: you cannot follow yourself', { field: 'username' });
       if (on) await follows.follow(db.write(), userId, target);
       else await follows.unfollow(db.write(), userId, target);
       db.noteWrite(userId);

@@ -46,10 +46,10 @@ export function createWebApp(deps: WebAppDeps): Koa {
       ctx.body = { apiBaseURL: deps.apiBaseUrl || `${ctx.protocol}://${ctx.host}`, cdnBaseURL: deps.cdnBaseUrl };
       return;
     }
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw new AppError(405, 'method_not_allowed', `${ctx.method} is not allowed`);
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw new AppError('method_not_allowed', `${ctx.method} is not allowed`);
     let file: StaticFile | null = ctx.path.endsWith('/') ? null : await openStatic(deps.root, ctx.path);
     if (!file && (ctx.path.endsWith('/') || path.extname(ctx.path) === '')) file = await openStatic(deps.root, '/index.html');
-    if (!file) throw new AppError(404, 'not_found', `no file ${ctx.path}`);
+    if (!file) throw new AppError('not_found', `no file ${ctx.path}`);
     const base = path.basename(file.path);
     ctx.set('Cache-Control', base === 'index.html' ? 'no-cache' : isHashedAsset(deps.root, file.path) ? 'public, max-age=31536000, immutable' : 'public, max-age=300');
     ctx.type = TYPES[path.extname(base)] ?? 'application/octet-stream';

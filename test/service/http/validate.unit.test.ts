@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { statusOf } from '../../../service/http/middleware.js';
 import { AppError } from '../../../service/errors.js';
 import * as v from '../../../service/http/validate.js';
 
@@ -15,7 +16,7 @@ function failure(fn: () => unknown): AppError {
 
 function expectInvalid(fn: () => unknown, field: string): void {
   const err = failure(fn);
-  expect(err.status).to.equal(400);
+  expect(statusOf(err.code)).to.equal(400);
   expect(err.code).to.equal('validation_failed');
   expect(err.field).to.equal(field);
   expect(err.message).to.match(new RegExp(`^${field}: `));
