@@ -103,8 +103,7 @@ export function createPhotoService(deps: PhotoServiceDeps) {
       const uploadId = crypto.randomBytes(16).toString('base64url');
       const key = objectKey(uploadId, IMAGE_TYPES[contentType as ImageType]);
       const presigned = await storage.presignPut(key, contentType, size);
-      await uploads.insertUpload(db.write(), { id: uploadId, userId, key, contentType, declaredSize: size });
-      db.noteWrite(userId);
+      await uploads.insertUpload(db.write(userId), { id: uploadId, userId, key, contentType, declaredSize: size });
       if (presigned) return { uploadId, method: 'PUT', ...presigned };
       return { uploadId, method: 'PUT', url: `${deps.publicApiUrl}/api/v1/uploads/${uploadId}/content`, headers: { 'Content-Type': contentType } };
     },
@@ -144,8 +143,7 @@ export function createPhotoService(deps: PhotoServiceDeps) {
       const id = await db.transaction(async (tx) => {
         if (!(await uploads.consumeUpload(tx, uploadId))) throw new AppError('upload_already_used', `uploadId: upload ${uploadId} already belongs to a photo`, { field: 'uploadId' });
         return await photos.insertPhoto(tx, { userId, key: up.key, caption, contentType: up.contentType, size, ...dims });
-      });
-      db.noteWrite(userId);
+      }, userId);
       await deps.invalidateProfiles(userId);
       const row = await photos.findPhoto(db.write(), id, userId);
       if (!row) throw new Error(`photo ${id} vanished right after it was created`);
@@ -177,16 +175,14 @@ export function createPhotoService(deps: PhotoServiceDeps) {
       const owner = await photos.findOwner(db.write(), id);
       if (!owner) throw notFound(`photo ${id}`);
       if (owner.userId !== userId) throw new AppError('forbidden', `photo ${id} is not yours`);
-      if (!(await photos.deletePhoto(db.write(), id, userId))) throw notFound(`photo ${id}`);
-      db.noteWrite(userId);
+      if (!(await photos.deletePhoto(db.write(userId), id, userId))) throw notFound(`photo ${id}`);
       await deps.invalidateProfiles(userId);
       await storage.delete(owner.key).catch((err: unknown) => log.warn('could not delete the image of a deleted photo', { key: owner.key, err }));
     },
 
     /** Likes or unlikes a photo (idempotent). */
     async setLike(userId: number, id: number, on: boolean): Promise<void> {
-      if (!(await photos.setLike(db.write(), id, userId, on))) throw notFound(`photo ${id}`);
-      db.noteWrite(userId);
+      if (!(await photos.setLike(db.write(userId), id, userId, on))) throw notFound(`photo ${id}`);
     },
 
     /** The image for GET /images/<key>: a redirect URL (S3) or a stream (volume, origin). */

@@ -53,8 +53,7 @@ export function createUserService(deps: UserServiceDeps) {
   async function issueToken(userId: number): Promise<string> {
     const sessionId = newSessionId();
     const expiresAt = Math.floor(now() / 1000) + ttl;
-    await sessions.insertSession(db.write(), { id: sessionId, userId, expiresAt: new Date(expiresAt * 1000) });
-    db.noteWrite(userId);
+    await sessions.insertSession(db.write(userId), { id: sessionId, userId, expiresAt: new Date(expiresAt * 1000) });
     return signToken(deps.tokenSecret, { sessionId, userId, expiresAt });
   }
 
@@ -100,8 +99,8 @@ export function createUserService(deps: UserServiceDeps) {
     /** Creates a user and a session. */
     async signUp(input: { username: string; password: string; displayName?: string }): Promise<{ user: ProfileView; token: string }> {
       const passwordHash = await hashPassword(input.password);
+      // The new id is known only after the insert; the session insert below records the write for it.
       const id = await users.insertUser(db.write(), { username: input.username, passwordHash, displayName: input.displayName ?? input.username });
-      db.noteWrite(id);
       const token = await issueToken(id);
       const user = await loadProfile(id, id);
       if (!user) throw new Error(`user ${id} vanished right after sign-up`);
@@ -121,8 +120,7 @@ export function createUserService(deps: UserServiceDeps) {
 
     /** Revokes the session behind the current token. */
     async logOut(p: Principal): Promise<void> {
-      await sessions.revokeSession(db.write(), p.sessionId);
-      db.noteWrite(p.userId);
+      await sessions.revokeSession(db.write(p.userId), p.sessionId);
     },
 
     /** Resolves a bearer token to its principal, or throws 401 with a code saying why. */
@@ -157,8 +155,7 @@ export function createUserService(deps: UserServiceDeps) {
 
     /** Updates the caller's display name and/or bio. */
     async updateMe(userId: number, patch: { displayName?: string; bio?: string }): Promise<ProfileView> {
-      await users.updateProfile(db.write(), userId, patch);
-      db.noteWrite(userId);
+      await users.updateProfile(db.write(userId), userId, patch);
       await invalidate(userId);
       const profile = await loadProfile(userId, userId);
       if (!profile) throw notFound('user');
@@ -169,9 +166,8 @@ export function createUserService(deps: UserServiceDeps) {
     async setFollow(userId: number, username: string, on: boolean): Promise<void> {
       const target = await resolveId(username, userId);
       if (target === userId) throw new AppError('cannot_follow_self', 'username: you cannot follow yourself', { field: 'username' });
-      if (on) await follows.follow(db.write(), userId, target);
-      else await follows.unfollow(db.write(), userId, target);
-      db.noteWrite(userId);
+      if (on) await follows.follow(db.write(userId), userId, target);
+      else await follows.unfollow(db.write(userId), userId, target);
       await invalidate(userId, target);
     },
 
