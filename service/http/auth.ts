@@ -1,7 +1,12 @@
 // Bearer-token middleware: `requireAuth` refuses anonymous requests, `optionalAuth` only identifies the caller.
 import type Koa from 'koa';
 import { AppError } from '../errors.js';
-import type { Principal, UserService } from '../users/user.service.js';
+import type { Principal } from '../auth/token.js';
+
+/** What resolves a bearer token to its principal (the user service), throwing when the token is refused. */
+export interface Authenticator {
+  authenticate(token: string): Promise<Principal>;
+}
 
 function bearer(ctx: Koa.Context): string | null {
   const h = ctx.get('authorization');
@@ -12,7 +17,7 @@ function bearer(ctx: Koa.Context): string | null {
 }
 
 /** Sets ctx.state.principal or throws 401 (missing, malformed, forged, expired or revoked token). */
-export function requireAuth(users: UserService): Koa.Middleware {
+export function requireAuth(users: Authenticator): Koa.Middleware {
   return async (ctx, next) => {
     const token = bearer(ctx);
     if (!token) throw new AppError('missing_token', 'authorization: a bearer token is required', { field: 'authorization' });
@@ -22,7 +27,7 @@ export function requireAuth(users: UserService): Koa.Middleware {
 }
 
 /** Sets ctx.state.principal when a valid token is present; a bad token is still a 401. */
-export function optionalAuth(users: UserService): Koa.Middleware {
+export function optionalAuth(users: Authenticator): Koa.Middleware {
   return async (ctx, next) => {
     const token = bearer(ctx);
     if (token) ctx.state.principal = await users.authenticate(token);

@@ -1,5 +1,7 @@
 // Input validation for route handlers: every failure is a 400 naming the field.
-import { invalid } from '../errors.js';
+import { AppError, invalid } from '../errors.js';
+import { assertKey } from '../storage/keys.js';
+import { decodeCursor } from '../cursor.js';
 
 /** The JSON body as an object with only the `allowed` keys, or a 400. */
 export function objectBody(body: unknown, allowed: readonly string[]): Record<string, unknown> {
@@ -52,6 +54,17 @@ export function uploadId(v: unknown, field = 'uploadId'): string {
   return v;
 }
 
+/** An object key from a percent-encoded URL path (after /images/). */
+export function objectKey(encoded: string): string {
+  let key: string;
+  try {
+    key = decodeURIComponent(encoded);
+  } catch {
+    throw new AppError('invalid_object_key', 'key: is not valid percent-encoding', { field: 'key' });
+  }
+  return assertKey(key);
+}
+
 /** Page size from `?limit=` (default 20, at most 100). */
 export function limit(v: unknown): number {
   if (v === undefined) return 20;
@@ -62,15 +75,7 @@ export function limit(v: unknown): number {
 /** Decodes an opaque `?cursor=` into the id to continue below, or null for the first page. */
 export function cursor(v: unknown): number | null {
   if (v === undefined || v === '') return null;
-  if (typeof v !== 'string' || v.length > 100) throw invalid('cursor', 'must be a cursor returned as nextCursor');
-  const decoded = Buffer.from(v, 'base64url').toString('utf8');
-  const m = /^p:([1-9]\d{0,15})$/.exec(decoded);
-  // Buffer's decoder skips characters outside the alphabet, so only the canonical encoding is accepted.
-  if (!m || Number(m[1]) > Number.MAX_SAFE_INTEGER || encodeCursor(Number(m[1])) !== v) throw invalid('cursor', 'must be a cursor returned as nextCursor');
-  return Number(m[1]);
-}
-
-/** Encodes the id of the last item on a page as an opaque cursor. */
-export function encodeCursor(lastId: number): string {
-  return Buffer.from(`p:${lastId}`, 'utf8').toString('base64url');
+  const id = typeof v === 'string' && v.length <= 100 ? decodeCursor(v) : null;
+  if (id === null) throw invalid('cursor', 'must be a cursor returned as nextCursor');
+  return id;
 }

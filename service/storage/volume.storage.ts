@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors.js';
-import { IMAGE_TYPES } from '../photos/image.js';
+import { IMAGE_TYPES } from '../media/image.js';
 import { assertKey } from './keys.js';
 import type { ObjectStorage } from './storage.js';
 

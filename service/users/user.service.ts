@@ -3,7 +3,7 @@ import type { DatabaseHandle } from '../db/database.js';
 import { AppError, notFound } from '../errors.js';
 import type { ProfileCache } from '../cache/profile-cache.repository.js';
 import { hashPassword, verifyPassword } from '../auth/password.js';
-import { newSessionId, signToken, verifyToken } from '../auth/token.js';
+import { newSessionId, signToken, verifyToken, type Principal } from '../auth/token.js';
 import * as userRepository from './user.repository.js';
 import * as sessionRepository from './session.repository.js';
 import * as followRepository from './follow.repository.js';
@@ -12,11 +12,7 @@ import type { Profile } from './user.repository.js';
 /** A profile as the API shows it to a viewer. */
 export type ProfileView = Profile & { followedByMe?: boolean };
 
-/** Who made an authenticated request. */
-export interface Principal {
-  userId: number;
-  sessionId: string;
-}
+export type { Principal } from '../auth/token.js';
 
 /** The repositories the user service calls (the real modules unless a test passes fakes). */
 export interface UserRepositories {

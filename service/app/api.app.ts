@@ -1,13 +1,15 @@
-// The API's Koa application: middleware composed once, the routers, probes, metrics and /openapi.json.
+// The API's Koa application: middleware composed once, then the probes, /openapi.json, images and the /api/v1 routers.
 import Koa from 'koa';
+import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Logger } from '../log.js';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import { errorHandler, requestContext } from './middleware.js';
-import { cors } from './cors.js';
+import { errorHandler, requestContext } from '../http/middleware.js';
+import { cors } from '../http/cors.js';
+import { probeRoutes, type Readiness } from '../http/probes.js';
 import { userRoutes } from '../users/user.routes.js';
-import { imageMiddleware, photoRoutes } from '../photos/photo.routes.js';
+import { imageRoutes, photoRoutes } from '../photos/photo.routes.js';
 import type { UserService } from '../users/user.service.js';
 import type { PhotoService } from '../photos/photo.service.js';
 import { openApiDocument } from '../openapi/openapi.document.js';
@@ -18,41 +20,24 @@ export interface ApiAppDeps {
   metrics: Metrics;
   users: UserService;
   photos: PhotoService;
-  /** Resolves when the service can take traffic (the primary answers and it is not draining). */
-  ready: () => Promise<{ ok: boolean; reason?: string }>;
+  /** Whether the service can take traffic (the primary answers and it is not draining). */
+  ready: Readiness;
 }
 
-/** Builds the API application and exposes its routers (for the OpenAPI test). */
-export function createApiApp(deps: ApiAppDeps): { app: Koa; routers: ReturnType<typeof userRoutes>[] } {
+/** Builds the API application and exposes its /api/v1 routers (for the OpenAPI test). */
+export function createApiApp(deps: ApiAppDeps): { app: Koa; routers: Router[] } {
   const app = new Koa();
   app.proxy = true;
   const routers = [userRoutes(deps.users), photoRoutes(deps.photos, deps.users)];
+  const openapi = new Router();
+  openapi.get('/openapi.json', (ctx) => {
+    ctx.body = openApiDocument;
+  });
   app.use(cors());
   app.use(requestContext(deps.log, deps.metrics));
   app.use(errorHandler());
-  app.use(async (ctx, next) => {
-    switch (ctx.path) {
-      case '/healthz':
-        ctx.body = { status: 'ok' };
-        return;
-      case '/readyz': {
-        const r = await deps.ready();
-        ctx.status = r.ok ? 200 : 503;
-        ctx.body = r.ok ? { status: 'ready' } : { status: 'not ready', reason: r.reason };
-        return;
-      }
-      case '/metrics':
-        ctx.type = deps.metrics.registry.contentType;
-        ctx.body = await deps.metrics.registry.metrics();
-        return;
-      case '/openapi.json':
-        ctx.body = openApiDocument;
-        return;
-      default:
-        await next();
-    }
-  });
-  app.use(imageMiddleware(deps.photos));
+  // Probes, the document and images need no JSON body; they answer before the body parser runs.
+  for (const r of [probeRoutes(deps), openapi, imageRoutes(deps.photos)]) app.use(r.routes());
   app.use(
     bodyParser({
       enableTypes: ['json'],

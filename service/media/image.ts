@@ -1,4 +1,5 @@
-// Recognises images by their leading bytes (never by name) and reads their dimensions where the header has them.
+// Recognises images by their leading bytes (never by name) and reads their dimensions where the header has them;
+// shared by the photos domain, origin mode and the volume driver.
 
 /** The image types the service accepts. */
 export const IMAGE_TYPES = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/gif': 'gif', 'image/webp': 'webp' } as const;
