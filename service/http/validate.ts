@@ -2,6 +2,7 @@
 import { AppError, invalid } from '../errors.js';
 import { assertKey } from '../storage/keys.js';
 import { decodeCursor } from '../cursor.js';
+import { limits, usernamePattern } from '../limits.js';
 
 /** The JSON body as an object with only the `allowed` keys, or a 400. */
 export function objectBody(body: unknown, allowed: readonly string[]): Record<string, unknown> {
@@ -10,17 +11,18 @@ export function objectBody(body: unknown, allowed: readonly string[]): Record<st
   return body as Record<string, unknown>;
 }
 
-const USERNAME = /^[a-z0-9_]{3,30}$/;
+const { username: U, password: P } = limits;
+const USERNAME = new RegExp(usernamePattern);
 
 /** A username: 3-30 characters of a-z, 0-9, _. */
 export function username(v: unknown, field = 'username'): string {
-  if (typeof v !== 'string' || !USERNAME.test(v)) throw invalid(field, 'must be 3-30 characters of a-z, 0-9, _');
+  if (typeof v !== 'string' || !USERNAME.test(v)) throw invalid(field, `must be ${U.min}-${U.max} characters of a-z, 0-9, _`);
   return v;
 }
 
 /** A password: 8-200 characters. */
 export function password(v: unknown, field = 'password'): string {
-  if (typeof v !== 'string' || v.length < 8 || v.length > 200) throw invalid(field, 'must be a string of 8-200 characters');
+  if (typeof v !== 'string' || v.length < P.min || v.length > P.max) throw invalid(field, `must be a string of ${P.min}-${P.max} characters`);
   return v;
 }
 

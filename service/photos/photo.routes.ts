@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import type Koa from 'koa';
 import { invalid } from '../errors.js';
 import * as v from '../http/validate.js';
+import { limits } from '../limits.js';
 import { optionalAuth, principal, requireAuth, viewerId, type Authenticator } from '../http/auth.js';
 import { readBody } from '../http/body.js';
 import type { PhotoService } from './photo.service.js';
@@ -31,7 +32,7 @@ export function photoRoutes(photos: PhotoService, users: Authenticator): Router 
 
   r.post('/photos', auth, async (ctx: Koa.Context) => {
     const b = v.objectBody(ctx.request.body, ['uploadId', 'caption']);
-    const caption = b.caption === undefined ? '' : v.text(b.caption, 'caption', { max: 2000, multiline: true });
+    const caption = b.caption === undefined ? '' : v.text(b.caption, 'caption', { ...limits.caption, multiline: true });
     ctx.status = 201;
     ctx.body = { photo: await photos.createPhoto(principal(ctx).userId, v.uploadId(b.uploadId), caption) };
   });
