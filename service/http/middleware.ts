@@ -68,48 +68,44 @@ export function requestContext(log: Logger, metrics: Metrics): Koa.Middleware {
   };
 }
 
-/** Turns any thrown error into a status and `{error: {code, message, field?, requestId}}`; unknown errors show a generic message. */
+/** What an error answers: its status and the fields of the JSON error body. */
+interface Answer {
+  status: number;
+  code: string;
+  message: string;
+  field?: string;
+}
+
+/** The answer to `err`: AppErrors by their code, Koa's own 4xx http errors by status, anything else a bare 500. */
+function answerFor(err: unknown): Answer {
+  if (err instanceof AppError) return { status: statusOf(err.code), code: err.code, message: err.message, field: err.field };
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { status?: unknown; expose?: unknown; type?: unknown; message?: unknown };
+  if (typeof e.status !== 'number' || e.status < 400 || e.status >= 500) return { status: 500, code: 'internal_error', message: 'internal error' };
+  if (e.type === 'entity.parse.failed') return { status: e.status, code: 'malformed_json', message: 'body: is not valid JSON', field: 'body' };
+  if (e.type === 'entity.too.large') return { status: e.status, code: 'payload_too_large', message: 'body: is too large', field: 'body' };
+  const code = HTTP_CODES[e.status] ?? 'bad_request';
+  return { status: e.status, code, message: e.expose === true && typeof e.message === 'string' ? e.message : code.replace(/_/g, ' ') };
+}
+
+/** Turns any thrown error, and any error status left without a body, into `{error: {code, message, field?, requestId}}`. */
 export function errorHandler(): Koa.Middleware {
   return async (ctx, next) => {
+    let answer: Answer;
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw new AppError('not_found', `no route for ${ctx.method} ${ctx.path}`);
+      if (ctx.body !== undefined || ctx.status < 400) return;
+      // Nothing answered (404), or a router set only a status (405 with Allow, 501).
+      answer = ctx.status === 404 ? answerFor(new AppError('not_found', `no route for ${ctx.method} ${ctx.path}`)) : { status: ctx.status, code: HTTP_CODES[ctx.status] ?? 'bad_request', message: (HTTP_CODES[ctx.status] ?? 'bad request').replace(/_/g, ' ') };
     } catch (err) {
-      const requestId = String(ctx.state.requestId ?? '');
-      let status = 500;
-      let code = 'internal_error';
-      let message = 'internal error';
-      let field: string | undefined;
-      if (err instanceof AppError) {
-        status = statusOf(err.code);
-        code = err.code;
-        message = err.message;
-        field = err.field;
-      } else {
-        const e = (typeof err === 'object' && err !== null ? err : {}) as { status?: unknown; expose?: unknown; type?: unknown; message?: unknown };
-        if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-          status = e.status;
-          if (e.type === 'entity.parse.failed') {
-            code = 'malformed_json';
-            message = 'body: is not valid JSON';
-            field = 'body';
-          } else if (e.type === 'entity.too.large') {
-            code = 'payload_too_large';
-            message = 'body: is too large';
-            field = 'body';
-          } else {
-            code = HTTP_CODES[status] ?? 'bad_request';
-            message = e.expose === true && typeof e.message === 'string' ? e.message : code.replace(/_/g, ' ');
-          }
-        }
-      }
-      const log = (ctx.state.log as Logger | undefined) ?? undefined;
-      if (status === 503) log?.warn('request failed: dependency unavailable', { status, code, err });
-      else if (status >= 500) log?.error('request failed', { status, code, err });
-      ctx.status = status;
-      ctx.body = { error: { code, message, ...(field ? { field } : {}), requestId } };
-      if (status === 401) ctx.set('WWW-Authenticate', 'Bearer');
-      if (status === 503) ctx.set('Retry-After', '2');
+      answer = answerFor(err);
+      const log = ctx.state.log as Logger | undefined;
+      if (answer.status === 503) log?.warn('request failed: dependency unavailable', { status: answer.status, code: answer.code, err });
+      else if (answer.status >= 500) log?.error('request failed', { status: answer.status, code: answer.code, err });
     }
+    const { status, code, message, field } = answer;
+    ctx.status = status;
+    ctx.body = { error: { code, message, ...(field ? { field } : {}), requestId: String(ctx.state.requestId ?? '') } };
+    if (status === 401) ctx.set('WWW-Authenticate', 'Bearer');
+    if (status === 503) ctx.set('Retry-After', '2');
   };
 }

@@ -130,6 +130,17 @@ describe('errorHandler', () => {
     expect(ctx.body).to.deep.equal({ error: { code: 'not_found', message: 'no route for GET /nowhere', requestId: 'r' } });
   });
 
+  it('answers in the error shape when a router left only a status (405 with Allow)', async () => {
+    const ctx = fakeCtx({ state: { requestId: 'r' }, method: 'PATCH', path: '/api/v1/users/alice' });
+    await errorHandler()(ctx as unknown as Koa.Context, async () => {
+      ctx.status = 405;
+      ctx.set('Allow', 'HEAD, GET');
+    });
+    expect(ctx.status).to.equal(405);
+    expect(ctx.headers.allow).to.equal('HEAD, GET');
+    expect(ctx.body).to.deep.equal({ error: { code: 'method_not_allowed', message: 'method not allowed', requestId: 'r' } });
+  });
+
   it('leaves a handled response alone', async () => {
     const ctx = fakeCtx();
     await errorHandler()(ctx as unknown as Koa.Context, async () => {
