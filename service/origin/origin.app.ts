@@ -9,7 +9,7 @@ import { errorHandler, requestContext } from '../http/middleware.js';
 import { readBody } from '../http/body.js';
 import { probeRoutes, type Readiness } from '../http/probes.js';
 import { objectKey } from '../http/validate.js';
-import { sniffImage } from '../media/image.js';
+import { requireImage } from '../media/image.js';
 import type { ObjectStorage } from '../storage/storage.js';
 
 /** What origin mode needs. */
@@ -40,9 +40,7 @@ function originRoutes(deps: OriginAppDeps): Router {
 
   r.put('/images/*key', requireToken, async (ctx: Koa.Context) => {
     const body = await readBody(ctx, deps.maxUploadBytes);
-    const info = sniffImage(body.subarray(0, 65536));
-    if (!info) throw new AppError('not_an_image', 'content: is not a JPEG, PNG, GIF or WebP image', { field: 'content' });
-    await deps.storage.put(key(ctx), body, info.type);
+    await deps.storage.put(key(ctx), body, requireImage(body).type);
     ctx.status = 204;
   });
 

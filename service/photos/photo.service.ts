@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import type { ObjectStorage, StoredObject } from '../storage/storage.js';
 import { objectKey } from '../storage/keys.js';
 import { encodeCursor } from '../cursor.js';
-import { IMAGE_TYPES, sniffImage, type ImageType } from '../media/image.js';
+import { IMAGE_TYPES, SNIFF_BYTES, requireImage, type ImageType } from '../media/image.js';
 import * as photoRepository from './photo.repository.js';
 import * as uploadRepository from './upload.repository.js';
 import * as userRepository from '../users/user.repository.js';
@@ -51,8 +51,6 @@ export interface PhotoServiceDeps {
   repositories?: PhotoRepositories;
 }
 
-const SNIFF_BYTES = 64 * 1024;
-
 /** The public URL of the image `key`: under the CDN base URL when there is one, else the API's /images/ route. */
 export function imageUrl(key: string, cdnBaseUrl: string, publicApiUrl: string): string {
   const cdn = cdnBaseUrl.replace(/\/+$/, '');
@@ -89,8 +87,7 @@ export function createPhotoService(deps: PhotoServiceDeps) {
   }
 
   function checkContent(head: Buffer, declared: string): { width: number | null; height: number | null } {
-    const info = sniffImage(head);
-    if (!info) throw new AppError('not_an_image', 'content: is not a JPEG, PNG, GIF or WebP image', { field: 'content' });
+    const info = requireImage(head);
     if (info.type !== declared) throw new AppError('content_type_mismatch', `content: is ${info.type} but contentType said ${declared}`, { field: 'content' });
     return { width: info.width ?? null, height: info.height ?? null };
   }
