@@ -3,6 +3,10 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const ioModules = ['pg', 'ioredis', 'node:fs', 'node:fs/promises', 'fs', 'fs/promises', '@aws-sdk/*', 'node:net', 'node:http'];
+const io = { group: ioModules, allowTypeImports: true, message: 'only repositories and the storage, db and cache drivers do I/O' };
+const composition = { group: ['**/app/**'], message: 'only main.ts imports the composition root (app/)' };
+const http = { group: ['**/http/**', 'koa', '@koa/*'], message: 'the domain and the drivers never import the HTTP layer' };
+const domains = ['**/users/**', '**/photos/**', '**/origin/**', '**/webmode/**'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'service/web/dist/**', 'charts/**', '.tmp/**'] },
@@ -35,15 +39,19 @@ export default tseslint.config(
       'no-restricted-globals': ['error', 'process', 'Date', 'setTimeout', 'setInterval', 'fetch'],
     },
   },
-  {
-    // In the service only repositories (and the storage drivers) do I/O.
-    files: ['service/**/*.ts'],
-    ignores: ['service/**/*.repository.ts', 'service/**/storage/**', 'service/db/**', 'service/main.ts', 'service/config.ts', 'service/**/*.infra.ts', 'service/web/**'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        { patterns: [{ group: ioModules, allowTypeImports: true, message: 'only repositories do I/O' }] },
-      ],
-    },
-  },
+  // The service's layers (docs/service.md): app/ wires; routes → services → repositories and drivers; imports run downward.
+  // Later blocks replace the rule for their files, so each lists everything its files may not import.
+  serviceLayer('service/**/*.ts', ['service/**/*.repository.ts', 'service/storage/**', 'service/db/**', 'service/cache/**', 'service/app/**', 'service/main.ts', 'service/config.ts', 'service/**/*.infra.ts', 'service/web/**'], [io, composition]),
+  serviceLayer('service/http/**/*.ts', [], [io, composition, { group: domains, message: 'http/ is plumbing: it knows no domain (take what it needs as a parameter)' }]),
+  serviceLayer('service/{users,photos}/**/*.ts', ['service/**/*.routes.ts', 'service/**/*.repository.ts'], [io, composition, http]),
+  serviceLayer('service/**/*.routes.ts', [], [io, composition, { group: ['**/*.repository.js', '**/db/**', '**/cache/**', '**/storage/*.storage.js'], message: 'routes call services; only services reach repositories and drivers' }]),
+  serviceLayer('service/**/*.repository.ts', ['service/cache/**'], [composition, http]),
+  serviceLayer('service/{storage,db}/**/*.ts', [], [composition, http, { group: domains, message: 'drivers know no domain' }]),
+  // The profile cache stores the users domain's Profile, so it may name that type.
+  serviceLayer('service/cache/**/*.ts', [], [composition, http, { group: domains, allowTypeImports: true, message: 'drivers know no domain (types only)' }]),
 );
+
+/** A no-restricted-imports rule for the service files `files` (minus `ignores`) with the given patterns. */
+function serviceLayer(files, ignores, patterns) {
+  return { files: [files], ignores, rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns }] } };
+}

@@ -11,7 +11,7 @@ import { startRedis } from '../test/support/redis.js';
 import { startS3 } from '../test/support/s3.js';
 import { loadConfig } from '../service/config.js';
 import { createLogger } from '../service/log.js';
-import { runMigrate, startApi } from '../service/server.infra.js';
+import { runMigrate, startApi } from '../service/app/server.infra.js';
 import { s3Storage } from '../service/storage/s3.storage.js';
 
 interface Result {

@@ -1,32 +1,56 @@
-// The one error type the service throws on purpose: an HTTP status, a stable code and whether the message may be shown.
+// The one error type the service throws on purpose: a stable code, a message written for clients and the field at fault.
+// Codes say what went wrong, not how HTTP answers it: http/errors.ts maps each code to a status.
 
-/** An error with a status, a stable lower_snake code, an optional field and whether clients may see its message. */
+/** Every code the service's errors carry (lower_snake, stable: clients branch on them). */
+export type ErrorCode =
+  | 'validation_failed'
+  | 'malformed_json'
+  | 'request_aborted'
+  | 'invalid_object_key'
+  | 'missing_token'
+  | 'invalid_token'
+  | 'token_expired'
+  | 'token_revoked'
+  | 'invalid_credentials'
+  | 'forbidden'
+  | 'not_found'
+  | 'upload_not_found'
+  | 'method_not_allowed'
+  | 'username_taken'
+  | 'upload_already_used'
+  | 'upload_incomplete'
+  | 'use_presigned_url'
+  | 'upload_too_large'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'not_an_image'
+  | 'content_type_mismatch'
+  | 'cannot_follow_self'
+  | 'database_unavailable';
+
+/** An error with a stable code, an optional field and a message that is always safe to show to clients. */
 export class AppError extends Error {
-  readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly field: string | undefined;
-  readonly expose: boolean;
 
-  constructor(status: number, code: string, message: string, opts: { field?: string; expose?: boolean; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, opts: { field?: string; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.status = status;
     this.code = code;
     this.field = opts.field;
-    this.expose = opts.expose ?? status < 500;
   }
 }
 
-/** A 400 naming the field that failed validation. */
+/** Input that failed validation, naming the field. */
 export function invalid(field: string, message: string): AppError {
-  return new AppError(400, 'validation_failed', `${field}: ${message}`, { field });
+  return new AppError('validation_failed', `${field}: ${message}`, { field });
 }
 
-/** A 404 for a missing resource. */
+/** A missing resource. */
 export function notFound(what: string): AppError {
-  return new AppError(404, 'not_found', `${what} not found`);
+  return new AppError('not_found', `${what} not found`);
 }
 
-/** A 503 for a dependency that does not answer; the message is safe to show. */
-export function unavailable(code: string, message: string, cause?: unknown): AppError {
-  return new AppError(503, code, message, { expose: true, cause });
+/** A dependency that does not answer; the caller may retry. */
+export function unavailable(code: 'database_unavailable', message: string, cause?: unknown): AppError {
+  return new AppError(code, message, { cause });
 }

@@ -1,7 +1,7 @@
 // Entry point: picks the mode (argv[2] or GRAMINSTA_MODE), starts it, and shuts down on SIGTERM/SIGINT.
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
-import { runMigrate, startApi, startOrigin, startWeb, type RunningServer } from './server.infra.js';
+import { runMigrate, startApi, startOrigin, startWeb, type RunningServer } from './app/server.infra.js';
 
 async function main(): Promise<void> {
   let cfg;

@@ -8,6 +8,9 @@ export interface TokenClaims {
   expiresAt: number;
 }
 
+/** Who made an authenticated request: the claims of a valid token whose session is live. */
+export type Principal = Pick<TokenClaims, 'userId' | 'sessionId'>;
+
 /** Why a token was refused. */
 export type TokenProblem = 'malformed' | 'bad_signature' | 'expired';
 

@@ -41,7 +41,14 @@ export function isConnectionError(err: unknown): boolean {
 }
 
 /** What services use of the Database (so unit tests can pass a fake one). */
-export type DatabaseHandle = Pick<Database, 'write' | 'read' | 'transaction' | 'noteWrite' | 'readsFromPrimary'>;
+export type DatabaseHandle = Pick<Database, 'write' | 'read' | 'transaction' | 'readsFromPrimary'>;
+
+/** Statements whose changed rows count as a write for read-your-writes. */
+const WRITE_COMMANDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
+
+function changedRows(res: pg.QueryResult): boolean {
+  return WRITE_COMMANDS.has(res.command) && (res.rowCount ?? 0) > 0;
+}
 
 interface Replica {
   name: string;
@@ -97,7 +104,7 @@ export class Database {
   }
 
   /** Records that `userId` just wrote, so their reads go to the primary for a short window. */
-  noteWrite(userId: number | string | null | undefined): void {
+  private noteWrite(userId: number | null | undefined): void {
     if (userId === null || userId === undefined) return;
     const t = this.now();
     this.recentWriters.set(String(userId), t + this.rywMs);
@@ -105,7 +112,7 @@ export class Database {
   }
 
   /** True while `userId`'s reads must see their own recent writes (they go to the primary). */
-  readsFromPrimary(userId: number | string | null | undefined): boolean {
+  readsFromPrimary(userId: number | null | undefined): boolean {
     if (userId === null || userId === undefined) return false;
     const until = this.recentWriters.get(String(userId));
     if (until === undefined) return false;
@@ -114,13 +121,22 @@ export class Database {
     return false;
   }
 
-  /** The handle for writes (the primary). */
-  write(): Queryable {
-    return { query: (text, params) => this.run(this.primary, 'primary', text, params) };
+  /**
+   * The handle for the primary. Queries on it that change rows for `userId` send that user's reads to the primary
+   * for a short window (read-your-writes); without a user it only reads from or writes to the primary.
+   */
+  write(userId?: number | null): Queryable {
+    return {
+      query: async <R extends pg.QueryResultRow>(text: string, params?: unknown[]) => {
+        const res = await this.run<R>(this.primary, 'primary', text, params);
+        if (changedRows(res)) this.noteWrite(userId);
+        return res;
+      },
+    };
   }
 
   /** The handle for reads on behalf of `viewerId`: a replica unless the viewer wrote recently or no replica answers. */
-  read(viewerId?: number | string | null): Queryable {
+  read(viewerId?: number | null): Queryable {
     if (this.replicas.length === 0 || this.readsFromPrimary(viewerId)) return { query: (text, params) => this.readPrimary(text, params) };
     return { query: (text, params) => this.readReplica(text, params) };
   }
@@ -164,8 +180,8 @@ export class Database {
     }
   }
 
-  /** Runs `fn` in a transaction on the primary; commits when it resolves, rolls back when it throws. */
-  async transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+  /** Runs `fn` in a transaction on the primary; commits when it resolves, rolls back when it throws. A commit that changed rows counts as `userId`'s write. */
+  async transaction<T>(fn: (q: Queryable) => Promise<T>, userId?: number | null): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.primary.connect();
@@ -176,8 +192,17 @@ export class Database {
     let broken: unknown;
     try {
       await client.query('BEGIN');
-      const result = await fn(client);
+      let wrote = false;
+      const tx: Queryable = {
+        query: async <R extends pg.QueryResultRow>(text: string, params?: unknown[]) => {
+          const res = await client.query<R>(text, params);
+          wrote ||= changedRows(res);
+          return res;
+        },
+      };
+      const result = await fn(tx);
       await client.query('COMMIT');
+      if (wrote) this.noteWrite(userId);
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch((e: unknown) => (broken = e));
@@ -187,7 +212,8 @@ export class Database {
         this.metrics.dbUnavailable.inc({ pool: 'primary' });
         throw unavailable('database_unavailable', 'the database is unavailable; try again shortly', err);
       }
-      throw wrapQueryError(err);
+      // Errors of `fn` itself pass through as they are; only the server's answers are wrapped.
+      throw err instanceof pg.DatabaseError ? wrapQueryError(err) : err;
     } finally {
       client.release(broken instanceof Error ? broken : undefined);
     }

@@ -1,28 +1,33 @@
 // Bearer-token middleware: `requireAuth` refuses anonymous requests, `optionalAuth` only identifies the caller.
 import type Koa from 'koa';
 import { AppError } from '../errors.js';
-import type { Principal, UserService } from '../users/user.service.js';
+import type { Principal } from '../auth/token.js';
+
+/** What resolves a bearer token to its principal (the user service), throwing when the token is refused. */
+export interface Authenticator {
+  authenticate(token: string): Promise<Principal>;
+}
 
 function bearer(ctx: Koa.Context): string | null {
   const h = ctx.get('authorization');
   if (!h) return null;
   const m = /^Bearer ([^\s]+)$/i.exec(h);
-  if (!m) throw new AppError(401, 'invalid_token', 'authorization: must be "Bearer <token>"', { field: 'authorization' });
+  if (!m) throw new AppError('invalid_token', 'authorization: must be "Bearer <token>"', { field: 'authorization' });
   return m[1]!;
 }
 
 /** Sets ctx.state.principal or throws 401 (missing, malformed, forged, expired or revoked token). */
-export function requireAuth(users: UserService): Koa.Middleware {
+export function requireAuth(users: Authenticator): Koa.Middleware {
   return async (ctx, next) => {
     const token = bearer(ctx);
-    if (!token) throw new AppError(401, 'missing_token', 'authorization: a bearer token is required', { field: 'authorization' });
+    if (!token) throw new AppError('missing_token', 'authorization: a bearer token is required', { field: 'authorization' });
     ctx.state.principal = await users.authenticate(token);
     await next();
   };
 }
 
 /** Sets ctx.state.principal when a valid token is present; a bad token is still a 401. */
-export function optionalAuth(users: UserService): Koa.Middleware {
+export function optionalAuth(users: Authenticator): Koa.Middleware {
   return async (ctx, next) => {
     const token = bearer(ctx);
     if (token) ctx.state.principal = await users.authenticate(token);
@@ -33,7 +38,7 @@ export function optionalAuth(users: UserService): Koa.Middleware {
 /** The authenticated caller (only after requireAuth). */
 export function principal(ctx: Koa.Context): Principal {
   const p = ctx.state.principal as Principal | undefined;
-  if (!p) throw new AppError(401, 'missing_token', 'authorization: a bearer token is required');
+  if (!p) throw new AppError('missing_token', 'authorization: a bearer token is required');
   return p;
 }
 

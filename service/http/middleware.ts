@@ -1,7 +1,8 @@
-// Request ids, JSON access logs, request metrics and the one place errors become the JSON error shape.
+// Request ids, JSON access logs, request metrics and the one place errors become statuses and the JSON error shape.
 import crypto from 'node:crypto';
 import type Koa from 'koa';
-import { AppError } from '../errors.js';
+import type { RouterContext } from '@koa/router';
+import { AppError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 
@@ -11,7 +12,41 @@ export interface BaseState {
   log: Logger;
 }
 
-const CODES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 411: 'length_required', 413: 'payload_too_large', 415: 'unsupported_media_type', 501: 'not_implemented' };
+/** The HTTP status of each error code: the only place below the routes where statuses are chosen. */
+const STATUS: Record<ErrorCode, number> = {
+  validation_failed: 400,
+  malformed_json: 400,
+  request_aborted: 400,
+  invalid_object_key: 400,
+  missing_token: 401,
+  invalid_token: 401,
+  token_expired: 401,
+  token_revoked: 401,
+  invalid_credentials: 401,
+  forbidden: 403,
+  not_found: 404,
+  upload_not_found: 404,
+  method_not_allowed: 405,
+  username_taken: 409,
+  upload_already_used: 409,
+  upload_incomplete: 409,
+  use_presigned_url: 409,
+  upload_too_large: 413,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  not_an_image: 415,
+  content_type_mismatch: 415,
+  cannot_follow_self: 422,
+  database_unavailable: 503,
+};
+
+/** The HTTP status an error code answers with. */
+export function statusOf(code: ErrorCode): number {
+  return STATUS[code];
+}
+
+// Codes for the HTTP errors Koa and its middleware throw themselves (http-errors with a status).
+const HTTP_CODES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 411: 'length_required', 413: 'payload_too_large', 415: 'unsupported_media_type', 501: 'not_implemented' };
 
 /** Assigns a request id (kept from a sane X-Request-Id), logs the request as JSON and records its duration. */
 export function requestContext(log: Logger, metrics: Metrics): Koa.Middleware {
@@ -26,55 +61,51 @@ export function requestContext(log: Logger, metrics: Metrics): Koa.Middleware {
       await next();
     } finally {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? (ctx.status === 404 ? 'unmatched' : ctx.path);
+      const route = (ctx as Partial<RouterContext>).routerPath ?? (ctx.status === 404 ? 'unmatched' : ctx.path);
       metrics.httpDuration.observe({ method: ctx.method, route: String(route), status: String(ctx.status) }, seconds);
       ctx.state.log.info('request', { method: ctx.method, path: ctx.path, route, status: ctx.status, durationMs: Math.round(seconds * 1e6) / 1e3 });
     }
   };
 }
 
-/** Turns any thrown error into `{error: {code, message, field?, requestId}}`; unknown errors show a generic message. */
+/** What an error answers: its status and the fields of the JSON error body. */
+interface Answer {
+  status: number;
+  code: string;
+  message: string;
+  field?: string;
+}
+
+/** The answer to `err`: AppErrors by their code, Koa's own 4xx http errors by status, anything else a bare 500. */
+function answerFor(err: unknown): Answer {
+  if (err instanceof AppError) return { status: statusOf(err.code), code: err.code, message: err.message, field: err.field };
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { status?: unknown; expose?: unknown; type?: unknown; message?: unknown };
+  if (typeof e.status !== 'number' || e.status < 400 || e.status >= 500) return { status: 500, code: 'internal_error', message: 'internal error' };
+  if (e.type === 'entity.parse.failed') return { status: e.status, code: 'malformed_json', message: 'body: is not valid JSON', field: 'body' };
+  if (e.type === 'entity.too.large') return { status: e.status, code: 'payload_too_large', message: 'body: is too large', field: 'body' };
+  const code = HTTP_CODES[e.status] ?? 'bad_request';
+  return { status: e.status, code, message: e.expose === true && typeof e.message === 'string' ? e.message : code.replace(/_/g, ' ') };
+}
+
+/** Turns any thrown error, and any error status left without a body, into `{error: {code, message, field?, requestId}}`. */
 export function errorHandler(): Koa.Middleware {
   return async (ctx, next) => {
+    let answer: Answer;
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw new AppError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
+      if (ctx.body !== undefined || ctx.status < 400) return;
+      // Nothing answered (404), or a router set only a status (405 with Allow, 501).
+      answer = ctx.status === 404 ? answerFor(new AppError('not_found', `no route for ${ctx.method} ${ctx.path}`)) : { status: ctx.status, code: HTTP_CODES[ctx.status] ?? 'bad_request', message: (HTTP_CODES[ctx.status] ?? 'bad request').replace(/_/g, ' ') };
     } catch (err) {
-      const requestId = String(ctx.state.requestId ?? '');
-      let status = 500;
-      let code = 'internal_error';
-      let message = 'internal error';
-      let field: string | undefined;
-      if (err instanceof AppError) {
-        status = err.status;
-        code = err.code;
-        if (err.expose) message = err.message;
-        field = err.field;
-      } else {
-        const e = (typeof err === 'object' && err !== null ? err : {}) as { status?: unknown; expose?: unknown; type?: unknown; message?: unknown };
-        if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-          status = e.status;
-          if (e.type === 'entity.parse.failed') {
-            code = 'malformed_json';
-            message = 'body: is not valid JSON';
-            field = 'body';
-          } else if (e.type === 'entity.too.large') {
-            code = 'payload_too_large';
-            message = 'body: is too large';
-            field = 'body';
-          } else {
-            code = CODES[status] ?? 'bad_request';
-            message = e.expose === true && typeof e.message === 'string' ? e.message : code.replace(/_/g, ' ');
-          }
-        }
-      }
-      const log = (ctx.state.log as Logger | undefined) ?? undefined;
-      if (status === 503) log?.warn('request failed: dependency unavailable', { status, code, err });
-      else if (status >= 500) log?.error('request failed', { status, code, err });
-      ctx.status = status;
-      ctx.body = { error: { code, message, ...(field ? { field } : {}), requestId } };
-      if (status === 401) ctx.set('WWW-Authenticate', 'Bearer');
-      if (status === 503) ctx.set('Retry-After', '2');
+      answer = answerFor(err);
+      const log = ctx.state.log as Logger | undefined;
+      if (answer.status === 503) log?.warn('request failed: dependency unavailable', { status: answer.status, code: answer.code, err });
+      else if (answer.status >= 500) log?.error('request failed', { status: answer.status, code: answer.code, err });
     }
+    const { status, code, message, field } = answer;
+    ctx.status = status;
+    ctx.body = { error: { code, message, ...(field ? { field } : {}), requestId: String(ctx.state.requestId ?? '') } };
+    if (status === 401) ctx.set('WWW-Authenticate', 'Bearer');
+    if (status === 503) ctx.set('Retry-After', '2');
   };
 }

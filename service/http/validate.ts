@@ -1,5 +1,8 @@
 // Input validation for route handlers: every failure is a 400 naming the field.
-import { invalid } from '../errors.js';
+import { AppError, invalid } from '../errors.js';
+import { assertKey } from '../storage/keys.js';
+import { decodeCursor } from '../cursor.js';
+import { limits, usernamePattern } from '../limits.js';
 
 /** The JSON body as an object with only the `allowed` keys, or a 400. */
 export function objectBody(body: unknown, allowed: readonly string[]): Record<string, unknown> {
@@ -8,17 +11,18 @@ export function objectBody(body: unknown, allowed: readonly string[]): Record<st
   return body as Record<string, unknown>;
 }
 
-const USERNAME = /^[a-z0-9_]{3,30}$/;
+const { username: U, password: P } = limits;
+const USERNAME = new RegExp(usernamePattern);
 
 /** A username: 3-30 characters of a-z, 0-9, _. */
 export function username(v: unknown, field = 'username'): string {
-  if (typeof v !== 'string' || !USERNAME.test(v)) throw invalid(field, 'must be 3-30 characters of a-z, 0-9, _');
+  if (typeof v !== 'string' || !USERNAME.test(v)) throw invalid(field, `must be ${U.min}-${U.max} characters of a-z, 0-9, _`);
   return v;
 }
 
 /** A password: 8-200 characters. */
 export function password(v: unknown, field = 'password'): string {
-  if (typeof v !== 'string' || v.length < 8 || v.length > 200) throw invalid(field, 'must be a string of 8-200 characters');
+  if (typeof v !== 'string' || v.length < P.min || v.length > P.max) throw invalid(field, `must be a string of ${P.min}-${P.max} characters`);
   return v;
 }
 
@@ -52,6 +56,17 @@ export function uploadId(v: unknown, field = 'uploadId'): string {
   return v;
 }
 
+/** An object key from a percent-encoded URL path (after /images/). */
+export function objectKey(encoded: string): string {
+  let key: string;
+  try {
+    key = decodeURIComponent(encoded);
+  } catch {
+    throw new AppError('invalid_object_key', 'key: is not valid percent-encoding', { field: 'key' });
+  }
+  return assertKey(key);
+}
+
 /** Page size from `?limit=` (default 20, at most 100). */
 export function limit(v: unknown): number {
   if (v === undefined) return 20;
@@ -62,15 +77,7 @@ export function limit(v: unknown): number {
 /** Decodes an opaque `?cursor=` into the id to continue below, or null for the first page. */
 export function cursor(v: unknown): number | null {
   if (v === undefined || v === '') return null;
-  if (typeof v !== 'string' || v.length > 100) throw invalid('cursor', 'must be a cursor returned as nextCursor');
-  const decoded = Buffer.from(v, 'base64url').toString('utf8');
-  const m = /^p:([1-9]\d{0,15})$/.exec(decoded);
-  // Buffer's decoder skips characters outside the alphabet, so only the canonical encoding is accepted.
-  if (!m || Number(m[1]) > Number.MAX_SAFE_INTEGER || encodeCursor(Number(m[1])) !== v) throw invalid('cursor', 'must be a cursor returned as nextCursor');
-  return Number(m[1]);
-}
-
-/** Encodes the id of the last item on a page as an opaque cursor. */
-export function encodeCursor(lastId: number): string {
-  return Buffer.from(`p:${lastId}`, 'utf8').toString('base64url');
+  const id = typeof v === 'string' && v.length <= 100 ? decodeCursor(v) : null;
+  if (id === null) throw invalid('cursor', 'must be a cursor returned as nextCursor');
+  return id;
 }

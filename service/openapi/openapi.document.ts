@@ -1,4 +1,7 @@
 // The OpenAPI 3.1 document served at /openapi.json; a test checks that it lists exactly the routes the API serves.
+import { limits, usernamePattern } from '../limits.js';
+
+const { password: P, displayName: D, bio: B, caption: C } = limits;
 
 const err = { $ref: '#/components/responses/Error' };
 const auth = [{ bearer: [] }];
@@ -9,7 +12,7 @@ const pageParams = [
   { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
   { name: 'cursor', in: 'query', schema: { type: 'string' } },
 ];
-const username = { name: 'username', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z0-9_]{3,30}$' } };
+const username = { name: 'username', in: 'path', required: true, schema: { type: 'string', pattern: usernamePattern } };
 const photoId = { name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } };
 const userAndToken = json({ type: 'object', required: ['user', 'token'], properties: { user: ref('User'), token: { type: 'string' } } });
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), err]));
@@ -22,7 +25,7 @@ export const openApiDocument = {
     '/api/v1/users': {
       post: {
         operationId: 'signUp',
-        requestBody: json({ type: 'object', required: ['username', 'password'], additionalProperties: false, properties: { username: { type: 'string', pattern: '^[a-z0-9_]{3,30}$' }, password: { type: 'string', minLength: 8, maxLength: 200 }, displayName: { type: 'string', minLength: 1, maxLength: 50 } } }),
+        requestBody: json({ type: 'object', required: ['username', 'password'], additionalProperties: false, properties: { username: { type: 'string', pattern: usernamePattern }, password: { type: 'string', minLength: P.min, maxLength: P.max }, displayName: { type: 'string', minLength: D.min, maxLength: D.max } } }),
         responses: { '201': { description: 'created', ...userAndToken }, ...errors(400, 409, 503) },
       },
     },
@@ -39,7 +42,7 @@ export const openApiDocument = {
       patch: {
         operationId: 'updateMe',
         security: auth,
-        requestBody: json({ type: 'object', additionalProperties: false, properties: { displayName: { type: 'string', minLength: 1, maxLength: 50 }, bio: { type: 'string', maxLength: 300 } } }),
+        requestBody: json({ type: 'object', additionalProperties: false, properties: { displayName: { type: 'string', minLength: D.min, maxLength: D.max }, bio: { type: 'string', maxLength: B.max } } }),
         responses: { '200': { description: 'updated', ...json({ type: 'object', properties: { user: ref('User') } }) }, ...errors(400, 401, 503) },
       },
     },
@@ -77,7 +80,7 @@ export const openApiDocument = {
       post: {
         operationId: 'createPhoto',
         security: auth,
-        requestBody: json({ type: 'object', required: ['uploadId'], additionalProperties: false, properties: { uploadId: { type: 'string' }, caption: { type: 'string', maxLength: 2000 } } }),
+        requestBody: json({ type: 'object', required: ['uploadId'], additionalProperties: false, properties: { uploadId: { type: 'string' }, caption: { type: 'string', maxLength: C.max } } }),
         responses: { '201': { description: 'created', ...json({ type: 'object', properties: { photo: ref('Photo') } }) }, ...errors(400, 401, 404, 409, 413, 415, 503) },
       },
     },

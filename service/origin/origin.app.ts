@@ -1,14 +1,16 @@
 // Origin mode: serves images from the volume with long-lived cache headers and accepts authenticated writes.
 import crypto from 'node:crypto';
 import Koa from 'koa';
+import Router from '@koa/router';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { AppError } from '../errors.js';
 import { errorHandler, requestContext } from '../http/middleware.js';
-import { readBody } from '../photos/photo.routes.js';
-import { sniffImage } from '../photos/image.js';
+import { readBody } from '../http/body.js';
+import { probeRoutes, type Readiness } from '../http/probes.js';
+import { objectKey } from '../http/validate.js';
+import { requireImage } from '../media/image.js';
 import type { ObjectStorage } from '../storage/storage.js';
-import { assertKey } from '../storage/keys.js';
 
 /** What origin mode needs. */
 export interface OriginAppDeps {
@@ -17,7 +19,7 @@ export interface OriginAppDeps {
   storage: ObjectStorage;
   token: string;
   maxUploadBytes: number;
-  ready: () => boolean;
+  ready: Readiness;
 }
 
 function authorized(header: string, token: string): boolean {
@@ -26,59 +28,38 @@ function authorized(header: string, token: string): boolean {
   return given.length === expected.length && crypto.timingSafeEqual(given, expected);
 }
 
-/** Builds the origin application: GET/HEAD/PUT/DELETE /images/<key>. */
-export function createOriginApp(deps: OriginAppDeps): Koa {
-  const app = new Koa();
-  app.use(requestContext(deps.log, deps.metrics));
-  app.use(errorHandler());
-  app.use(async (ctx, next) => {
-    if (ctx.path === '/healthz') return void (ctx.body = { status: 'ok' });
-    if (ctx.path === '/readyz') {
-      ctx.status = deps.ready() ? 200 : 503;
-      ctx.body = { status: deps.ready() ? 'ready' : 'not ready' };
-      return;
-    }
-    if (ctx.path === '/metrics') {
-      ctx.type = deps.metrics.registry.contentType;
-      ctx.body = await deps.metrics.registry.metrics();
-      return;
-    }
+/** GET/HEAD/PUT/DELETE /images/<key>; writes need the origin token. */
+function originRoutes(deps: OriginAppDeps): Router {
+  const r = new Router();
+  const key = (ctx: Koa.Context) => objectKey(ctx.path.slice('/images/'.length));
+  const requireToken: Koa.Middleware = async (ctx, next) => {
+    key(ctx);
+    if (!authorized(ctx.get('authorization'), deps.token)) throw new AppError('invalid_token', 'authorization: the origin token is required to write');
     await next();
+  };
+
+  r.put('/images/*key', requireToken, async (ctx: Koa.Context) => {
+    const body = await readBody(ctx, deps.maxUploadBytes);
+    await deps.storage.put(key(ctx), body, requireImage(body).type);
+    ctx.status = 204;
   });
-  app.use(async (ctx) => {
-    if (!ctx.path.startsWith('/images/')) throw new AppError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
-    (ctx as unknown as { _matchedRoute: string })._matchedRoute = '/images/:key';
-    let key: string;
-    try {
-      key = assertKey(decodeURIComponent(ctx.path.slice('/images/'.length)));
-    } catch (err) {
-      if (err instanceof AppError) throw err;
-      throw new AppError(400, 'invalid_object_key', 'key: is not valid percent-encoding', { field: 'key' });
-    }
-    if (ctx.method === 'PUT' || ctx.method === 'DELETE') {
-      if (!authorized(ctx.get('authorization'), deps.token)) throw new AppError(401, 'invalid_token', 'authorization: the origin token is required to write');
-      if (ctx.method === 'DELETE') {
-        await deps.storage.delete(key);
-        ctx.status = 204;
-        return;
-      }
-      const body = await readBody(ctx, deps.maxUploadBytes);
-      const info = sniffImage(body.subarray(0, 65536));
-      if (!info) throw new AppError(415, 'not_an_image', 'content: is not a JPEG, PNG, GIF or WebP image', { field: 'content' });
-      await deps.storage.put(key, body, info.type);
-      ctx.status = 204;
-      return;
-    }
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw new AppError(405, 'method_not_allowed', `${ctx.method} is not allowed on images`);
-    const obj = await deps.storage.get(key);
-    if (!obj) throw new AppError(404, 'not_found', 'image not found');
+
+  r.delete('/images/*key', requireToken, async (ctx: Koa.Context) => {
+    await deps.storage.delete(key(ctx));
+    ctx.status = 204;
+  });
+
+  r.get('/images/*key', async (ctx: Koa.Context) => {
+    const k = key(ctx);
+    const obj = await deps.storage.get(k);
+    if (!obj) throw new AppError('not_found', 'image not found');
     ctx.set('Cache-Control', 'public, max-age=31536000, immutable');
     ctx.type = obj.contentType;
     const range = /^bytes=0-(\d+)$/.exec(ctx.get('range'));
     if (range && ctx.method === 'GET') {
       const end = Math.min(Number(range[1]), obj.size - 1);
       obj.body.destroy();
-      const head = await deps.storage.head(key, end + 1);
+      const head = await deps.storage.head(k, end + 1);
       ctx.status = 206;
       ctx.set('Content-Range', `bytes 0-${head.length - 1}/${obj.size}`);
       ctx.body = head;
@@ -92,5 +73,20 @@ export function createOriginApp(deps: OriginAppDeps): Koa {
     }
     ctx.body = obj.body;
   });
+
+  r.all('/images/*key', (ctx: Koa.Context) => {
+    key(ctx);
+    throw new AppError('method_not_allowed', `${ctx.method} is not allowed on images`);
+  });
+  return r;
+}
+
+/** Builds the origin application: the probes and /images/<key>. */
+export function createOriginApp(deps: OriginAppDeps): Koa {
+  const app = new Koa();
+  app.use(requestContext(deps.log, deps.metrics));
+  app.use(errorHandler());
+  app.use(probeRoutes(deps).routes());
+  app.use(originRoutes(deps).routes());
   return app;
 }

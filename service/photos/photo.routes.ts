@@ -1,46 +1,22 @@
 // HTTP routes for uploads, photos, likes, the feed and image bytes.
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { AppError } from '../errors.js';
+import { invalid } from '../errors.js';
 import * as v from '../http/validate.js';
-import { optionalAuth, principal, requireAuth, viewerId } from '../http/auth.js';
-import type { UserService } from '../users/user.service.js';
+import { limits } from '../limits.js';
+import { optionalAuth, principal, requireAuth, viewerId, type Authenticator } from '../http/auth.js';
+import { readBody } from '../http/body.js';
 import type { PhotoService } from './photo.service.js';
 
-/** Reads the raw request body, refusing more than `limit` bytes with a 413. */
-export async function readBody(ctx: Koa.Context, limit: number): Promise<Buffer> {
-  const declared = Number(ctx.get('content-length') || NaN);
-  if (declared > limit) {
-    ctx.set('Connection', 'close');
-    throw new AppError(413, 'upload_too_large', `content: ${declared} bytes is more than the allowed ${limit}`, { field: 'content' });
-  }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  try {
-    for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > limit) {
-        ctx.set('Connection', 'close');
-        throw new AppError(413, 'upload_too_large', `content: more than the allowed ${limit} bytes`, { field: 'content' });
-      }
-      chunks.push(chunk);
-    }
-  } catch (err) {
-    if (err instanceof AppError) throw err;
-    throw new AppError(400, 'request_aborted', 'content: the client closed the request before sending all bytes', { field: 'content', cause: err });
-  }
-  return Buffer.concat(chunks);
-}
-
 /** The /api/v1 photo routes. */
-export function photoRoutes(photos: PhotoService, users: UserService): Router {
+export function photoRoutes(photos: PhotoService, users: Authenticator): Router {
   const r = new Router({ prefix: '/api/v1' });
   const auth = requireAuth(users);
   const maybeAuth = optionalAuth(users);
 
   r.post('/uploads', auth, async (ctx: Koa.Context) => {
     const b = v.objectBody(ctx.request.body, ['contentType', 'size']);
-    if (typeof b.contentType !== 'string') throw new AppError(400, 'validation_failed', 'contentType: must be a string', { field: 'contentType' });
+    if (typeof b.contentType !== 'string') throw invalid('contentType', 'must be a string');
     const size = v.integer(b.size, 'size', 1, Number.MAX_SAFE_INTEGER);
     ctx.status = 201;
     ctx.body = await photos.createUpload(principal(ctx).userId, b.contentType, size);
@@ -56,7 +32,7 @@ export function photoRoutes(photos: PhotoService, users: UserService): Router {
 
   r.post('/photos', auth, async (ctx: Koa.Context) => {
     const b = v.objectBody(ctx.request.body, ['uploadId', 'caption']);
-    const caption = b.caption === undefined ? '' : v.text(b.caption, 'caption', { max: 2000, multiline: true });
+    const caption = b.caption === undefined ? '' : v.text(b.caption, 'caption', { ...limits.caption, multiline: true });
     ctx.status = 201;
     ctx.body = { photo: await photos.createPhoto(principal(ctx).userId, v.uploadId(b.uploadId), caption) };
   });
@@ -91,18 +67,11 @@ export function photoRoutes(photos: PhotoService, users: UserService): Router {
   return r;
 }
 
-/** Serves GET /images/<key>: streams from a volume or origin, or redirects to a presigned S3 URL. */
-export function imageMiddleware(photos: PhotoService): Koa.Middleware {
-  return async (ctx, next) => {
-    if (!ctx.path.startsWith('/images/') || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
-    (ctx as unknown as { _matchedRoute: string })._matchedRoute = '/images/:key';
-    let key: string;
-    try {
-      key = decodeURIComponent(ctx.path.slice('/images/'.length));
-    } catch {
-      throw new AppError(400, 'invalid_object_key', 'key: is not valid percent-encoding', { field: 'key' });
-    }
-    const res = await photos.image(key);
+/** GET /images/<key>: streams the image from a volume or origin, or redirects to a presigned S3 URL. */
+export function imageRoutes(photos: PhotoService): Router {
+  const r = new Router();
+  r.get('/images/*key', async (ctx: Koa.Context) => {
+    const res = await photos.image(v.objectKey(ctx.path.slice('/images/'.length)));
     if (res.object === undefined) {
       ctx.redirect(res.redirect);
       return;
@@ -111,5 +80,6 @@ export function imageMiddleware(photos: PhotoService): Koa.Middleware {
     ctx.type = res.object.contentType;
     ctx.length = res.object.size;
     ctx.body = res.object.body;
-  };
+  });
+  return r;
 }

@@ -5,8 +5,8 @@ import { AppError, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ObjectStorage, StoredObject } from '../storage/storage.js';
 import { objectKey } from '../storage/keys.js';
-import { encodeCursor } from '../http/validate.js';
-import { IMAGE_TYPES, sniffImage, type ImageType } from './image.js';
+import { encodeCursor } from '../cursor.js';
+import { IMAGE_TYPES, SNIFF_BYTES, requireImage, type ImageType } from '../media/image.js';
 import * as photoRepository from './photo.repository.js';
 import * as uploadRepository from './upload.repository.js';
 import * as userRepository from '../users/user.repository.js';
@@ -51,8 +51,6 @@ export interface PhotoServiceDeps {
   repositories?: PhotoRepositories;
 }
 
-const SNIFF_BYTES = 64 * 1024;
-
 /** The public URL of the image `key`: under the CDN base URL when there is one, else the API's /images/ route. */
 export function imageUrl(key: string, cdnBaseUrl: string, publicApiUrl: string): string {
   const cdn = cdnBaseUrl.replace(/\/+$/, '');
@@ -83,35 +81,33 @@ export function createPhotoService(deps: PhotoServiceDeps) {
 
   async function ownUpload(userId: number, uploadId: string) {
     const up = await uploads.findUpload(db.write(), uploadId);
-    if (!up || up.userId !== userId) throw new AppError(404, 'upload_not_found', `uploadId: no upload ${uploadId} of yours`, { field: 'uploadId' });
-    if (up.consumed) throw new AppError(409, 'upload_already_used', `uploadId: upload ${uploadId} already belongs to a photo`, { field: 'uploadId' });
+    if (!up || up.userId !== userId) throw new AppError('upload_not_found', `uploadId: no upload ${uploadId} of yours`, { field: 'uploadId' });
+    if (up.consumed) throw new AppError('upload_already_used', `uploadId: upload ${uploadId} already belongs to a photo`, { field: 'uploadId' });
     return up;
   }
 
   function checkContent(head: Buffer, declared: string): { width: number | null; height: number | null } {
-    const info = sniffImage(head);
-    if (!info) throw new AppError(415, 'not_an_image', 'content: is not a JPEG, PNG, GIF or WebP image', { field: 'content' });
-    if (info.type !== declared) throw new AppError(415, 'content_type_mismatch', `content: is ${info.type} but contentType said ${declared}`, { field: 'content' });
+    const info = requireImage(head);
+    if (info.type !== declared) throw new AppError('content_type_mismatch', `content: is ${info.type} but contentType said ${declared}`, { field: 'content' });
     return { width: info.width ?? null, height: info.height ?? null };
   }
 
   return {
     /** Registers an upload and says where to PUT the bytes. */
     async createUpload(userId: number, contentType: string, size: number): Promise<{ uploadId: string; method: 'PUT'; url: string; headers: Record<string, string> }> {
-      if (!(contentType in IMAGE_TYPES)) throw new AppError(415, 'unsupported_media_type', `contentType: must be one of ${Object.keys(IMAGE_TYPES).join(', ')}`, { field: 'contentType' });
-      if (size > deps.maxUploadBytes) throw new AppError(413, 'upload_too_large', `size: ${size} bytes is more than the limit of ${deps.maxUploadBytes}`, { field: 'size' });
+      if (!(contentType in IMAGE_TYPES)) throw new AppError('unsupported_media_type', `contentType: must be one of ${Object.keys(IMAGE_TYPES).join(', ')}`, { field: 'contentType' });
+      if (size > deps.maxUploadBytes) throw new AppError('upload_too_large', `size: ${size} bytes is more than the limit of ${deps.maxUploadBytes}`, { field: 'size' });
       const uploadId = crypto.randomBytes(16).toString('base64url');
       const key = objectKey(uploadId, IMAGE_TYPES[contentType as ImageType]);
       const presigned = await storage.presignPut(key, contentType, size);
-      await uploads.insertUpload(db.write(), { id: uploadId, userId, key, contentType, declaredSize: size });
-      db.noteWrite(userId);
+      await uploads.insertUpload(db.write(userId), { id: uploadId, userId, key, contentType, declaredSize: size });
       if (presigned) return { uploadId, method: 'PUT', ...presigned };
       return { uploadId, method: 'PUT', url: `${deps.publicApiUrl}/api/v1/uploads/${uploadId}/content`, headers: { 'Content-Type': contentType } };
     },
 
     /** The most bytes a PUT to the upload may carry (its declared size), after checking it is the caller's. */
     async uploadLimit(userId: number, uploadId: string): Promise<number> {
-      if (storage.kind === 's3') throw new AppError(409, 'use_presigned_url', 'uploads go to the presigned URL returned by POST /api/v1/uploads');
+      if (storage.kind === 's3') throw new AppError('use_presigned_url', 'uploads go to the presigned URL returned by POST /api/v1/uploads');
       const up = await ownUpload(userId, uploadId);
       return Math.min(up.declaredSize, deps.maxUploadBytes);
     },
@@ -119,8 +115,8 @@ export function createPhotoService(deps: PhotoServiceDeps) {
     /** Stores bytes PUT through the API (volume and origin storage). */
     async putContent(userId: number, uploadId: string, body: Buffer): Promise<void> {
       const up = await ownUpload(userId, uploadId);
-      if (body.length === 0) throw new AppError(400, 'validation_failed', 'content: is empty', { field: 'content' });
-      if (body.length > up.declaredSize || body.length > deps.maxUploadBytes) throw new AppError(413, 'upload_too_large', `content: more bytes than the declared size ${up.declaredSize}`, { field: 'content' });
+      if (body.length === 0) throw new AppError('validation_failed', 'content: is empty', { field: 'content' });
+      if (body.length > up.declaredSize || body.length > deps.maxUploadBytes) throw new AppError('upload_too_large', `content: more bytes than the declared size ${up.declaredSize}`, { field: 'content' });
       checkContent(body.subarray(0, SNIFF_BYTES), up.contentType);
       await storage.put(up.key, body, up.contentType);
     },
@@ -129,10 +125,10 @@ export function createPhotoService(deps: PhotoServiceDeps) {
     async createPhoto(userId: number, uploadId: string, caption: string): Promise<PhotoView> {
       const up = await ownUpload(userId, uploadId);
       const size = await storage.size(up.key);
-      if (size === null) throw new AppError(409, 'upload_incomplete', `uploadId: nothing was uploaded for ${uploadId} yet`, { field: 'uploadId' });
+      if (size === null) throw new AppError('upload_incomplete', `uploadId: nothing was uploaded for ${uploadId} yet`, { field: 'uploadId' });
       if (size > deps.maxUploadBytes || size > up.declaredSize) {
         await discard(up.key);
-        throw new AppError(413, 'upload_too_large', `content: ${size} bytes is more than allowed (${Math.min(up.declaredSize, deps.maxUploadBytes)})`, { field: 'content' });
+        throw new AppError('upload_too_large', `content: ${size} bytes is more than allowed (${Math.min(up.declaredSize, deps.maxUploadBytes)})`, { field: 'content' });
       }
       let dims: { width: number | null; height: number | null };
       try {
@@ -142,10 +138,9 @@ export function createPhotoService(deps: PhotoServiceDeps) {
         throw err;
       }
       const id = await db.transaction(async (tx) => {
-        if (!(await uploads.consumeUpload(tx, uploadId))) throw new AppError(409, 'upload_already_used', `uploadId: upload ${uploadId} already belongs to a photo`, { field: 'uploadId' });
+        if (!(await uploads.consumeUpload(tx, uploadId))) throw new AppError('upload_already_used', `uploadId: upload ${uploadId} already belongs to a photo`, { field: 'uploadId' });
         return await photos.insertPhoto(tx, { userId, key: up.key, caption, contentType: up.contentType, size, ...dims });
-      });
-      db.noteWrite(userId);
+      }, userId);
       await deps.invalidateProfiles(userId);
       const row = await photos.findPhoto(db.write(), id, userId);
       if (!row) throw new Error(`photo ${id} vanished right after it was created`);
@@ -176,17 +171,15 @@ export function createPhotoService(deps: PhotoServiceDeps) {
     async delete(userId: number, id: number): Promise<void> {
       const owner = await photos.findOwner(db.write(), id);
       if (!owner) throw notFound(`photo ${id}`);
-      if (owner.userId !== userId) throw new AppError(403, 'forbidden', `photo ${id} is not yours`);
-      if (!(await photos.deletePhoto(db.write(), id, userId))) throw notFound(`photo ${id}`);
-      db.noteWrite(userId);
+      if (owner.userId !== userId) throw new AppError('forbidden', `photo ${id} is not yours`);
+      if (!(await photos.deletePhoto(db.write(userId), id, userId))) throw notFound(`photo ${id}`);
       await deps.invalidateProfiles(userId);
       await storage.delete(owner.key).catch((err: unknown) => log.warn('could not delete the image of a deleted photo', { key: owner.key, err }));
     },
 
     /** Likes or unlikes a photo (idempotent). */
     async setLike(userId: number, id: number, on: boolean): Promise<void> {
-      if (!(await photos.setLike(db.write(), id, userId, on))) throw notFound(`photo ${id}`);
-      db.noteWrite(userId);
+      if (!(await photos.setLike(db.write(userId), id, userId, on))) throw notFound(`photo ${id}`);
     },
 
     /** The image for GET /images/<key>: a redirect URL (S3) or a stream (volume, origin). */

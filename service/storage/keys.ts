@@ -15,6 +15,6 @@ export function isValidKey(key: string): boolean {
 
 /** Returns `key` or throws a 400 when it is not a key this service generates. */
 export function assertKey(key: string): string {
-  if (!isValidKey(key)) throw new AppError(400, 'invalid_object_key', 'key: must look like photos/<id>.<jpg|png|gif|webp>', { field: 'key' });
+  if (!isValidKey(key)) throw new AppError('invalid_object_key', 'key: must look like photos/<id>.<jpg|png|gif|webp>', { field: 'key' });
   return key;
 }

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors.js';
-import { IMAGE_TYPES } from '../photos/image.js';
+import { IMAGE_TYPES } from '../media/image.js';
 import { assertKey } from './keys.js';
 import type { ObjectStorage } from './storage.js';
 
@@ -15,7 +15,7 @@ export function resolveKeyPath(root: string, key: string): string {
   assertKey(key);
   const base = path.resolve(root);
   const full = path.resolve(base, key);
-  if (!full.startsWith(base + path.sep)) throw new AppError(400, 'invalid_object_key', 'key: escapes the storage directory', { field: 'key' });
+  if (!full.startsWith(base + path.sep)) throw new AppError('invalid_object_key', 'key: escapes the storage directory', { field: 'key' });
   return full;
 }
 

@@ -27,7 +27,7 @@ export async function insertUser(q: Queryable, u: { username: string; passwordHa
     const { rows } = await q.query<{ id: string }>('INSERT INTO users (username, password_hash, display_name) VALUES ($1, $2, $3) RETURNING id', [u.username, u.passwordHash, u.displayName]);
     return Number(rows[0]!.id);
   } catch (err) {
-    if (pgCode(err) === '23505') throw new AppError(409, 'username_taken', `username: ${u.username} is already taken`, { field: 'username' });
+    if (pgCode(err) === '23505') throw new AppError('username_taken', `username: ${u.username} is already taken`, { field: 'username' });
     throw err;
   }
 }

@@ -2,6 +2,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import * as v from '../http/validate.js';
+import { limits } from '../limits.js';
 import { optionalAuth, principal, requireAuth, viewerId } from '../http/auth.js';
 import type { UserService } from './user.service.js';
 
@@ -16,7 +17,7 @@ export function userRoutes(users: UserService): Router {
     const input = {
       username: v.username(b.username),
       password: v.password(b.password),
-      ...(b.displayName === undefined ? {} : { displayName: v.text(b.displayName, 'displayName', { min: 1, max: 50 }) }),
+      ...(b.displayName === undefined ? {} : { displayName: v.text(b.displayName, 'displayName', limits.displayName) }),
     };
     ctx.status = 201;
     ctx.body = await users.signUp(input);
@@ -40,8 +41,8 @@ export function userRoutes(users: UserService): Router {
   r.patch('/me', auth, async (ctx: Koa.Context) => {
     const b = v.objectBody(ctx.request.body, ['displayName', 'bio']);
     const patch: { displayName?: string; bio?: string } = {};
-    if (b.displayName !== undefined) patch.displayName = v.text(b.displayName, 'displayName', { min: 1, max: 50 });
-    if (b.bio !== undefined) patch.bio = v.text(b.bio, 'bio', { max: 300, multiline: true });
+    if (b.displayName !== undefined) patch.displayName = v.text(b.displayName, 'displayName', limits.displayName);
+    if (b.bio !== undefined) patch.bio = v.text(b.bio, 'bio', { ...limits.bio, multiline: true });
     ctx.body = { user: await users.updateMe(principal(ctx).userId, patch) };
   });
 

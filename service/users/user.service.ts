@@ -3,7 +3,7 @@ import type { DatabaseHandle } from '../db/database.js';
 import { AppError, notFound } from '../errors.js';
 import type { ProfileCache } from '../cache/profile-cache.repository.js';
 import { hashPassword, verifyPassword } from '../auth/password.js';
-import { newSessionId, signToken, verifyToken } from '../auth/token.js';
+import { newSessionId, signToken, verifyToken, type Principal } from '../auth/token.js';
 import * as userRepository from './user.repository.js';
 import * as sessionRepository from './session.repository.js';
 import * as followRepository from './follow.repository.js';
@@ -12,11 +12,7 @@ import type { Profile } from './user.repository.js';
 /** A profile as the API shows it to a viewer. */
 export type ProfileView = Profile & { followedByMe?: boolean };
 
-/** Who made an authenticated request. */
-export interface Principal {
-  userId: number;
-  sessionId: string;
-}
+export type { Principal } from '../auth/token.js';
 
 /** The repositories the user service calls (the real modules unless a test passes fakes). */
 export interface UserRepositories {
@@ -53,8 +49,7 @@ export function createUserService(deps: UserServiceDeps) {
   async function issueToken(userId: number): Promise<string> {
     const sessionId = newSessionId();
     const expiresAt = Math.floor(now() / 1000) + ttl;
-    await sessions.insertSession(db.write(), { id: sessionId, userId, expiresAt: new Date(expiresAt * 1000) });
-    db.noteWrite(userId);
+    await sessions.insertSession(db.write(userId), { id: sessionId, userId, expiresAt: new Date(expiresAt * 1000) });
     return signToken(deps.tokenSecret, { sessionId, userId, expiresAt });
   }
 
@@ -100,8 +95,8 @@ export function createUserService(deps: UserServiceDeps) {
     /** Creates a user and a session. */
     async signUp(input: { username: string; password: string; displayName?: string }): Promise<{ user: ProfileView; token: string }> {
       const passwordHash = await hashPassword(input.password);
+      // The new id is known only after the insert; the session insert below records the write for it.
       const id = await users.insertUser(db.write(), { username: input.username, passwordHash, displayName: input.displayName ?? input.username });
-      db.noteWrite(id);
       const token = await issueToken(id);
       const user = await loadProfile(id, id);
       if (!user) throw new Error(`user ${id} vanished right after sign-up`);
@@ -112,7 +107,7 @@ export function createUserService(deps: UserServiceDeps) {
     async logIn(input: { username: string; password: string }): Promise<{ user: ProfileView; token: string }> {
       const cred = await users.findCredentials(db.write(), input.username);
       const ok = await verifyPassword(input.password, cred?.passwordHash ?? DUMMY_HASH);
-      if (!cred || !ok) throw new AppError(401, 'invalid_credentials', 'username or password is wrong');
+      if (!cred || !ok) throw new AppError('invalid_credentials', 'username or password is wrong');
       const token = await issueToken(cred.id);
       const user = await loadProfile(cred.id, cred.id);
       if (!user) throw notFound('user');
@@ -121,20 +116,19 @@ export function createUserService(deps: UserServiceDeps) {
 
     /** Revokes the session behind the current token. */
     async logOut(p: Principal): Promise<void> {
-      await sessions.revokeSession(db.write(), p.sessionId);
-      db.noteWrite(p.userId);
+      await sessions.revokeSession(db.write(p.userId), p.sessionId);
     },
 
     /** Resolves a bearer token to its principal, or throws 401 with a code saying why. */
     async authenticate(token: string): Promise<Principal> {
       const claims = verifyToken(deps.tokenSecret, token, Math.floor(now() / 1000));
-      if (claims === 'expired') throw new AppError(401, 'token_expired', 'the token has expired; log in again');
-      if (typeof claims === 'string') throw new AppError(401, 'invalid_token', 'the token is not valid');
+      if (claims === 'expired') throw new AppError('token_expired', 'the token has expired; log in again');
+      if (typeof claims === 'string') throw new AppError('invalid_token', 'the token is not valid');
       // A session created a moment ago may not have reached the replica yet: ask the primary before refusing.
       let session = await sessions.findSession(db.read(claims.userId), claims.sessionId);
       if (!session) session = await sessions.findSession(db.write(), claims.sessionId);
-      if (!session || session.userId !== claims.userId) throw new AppError(401, 'invalid_token', 'the token is not valid');
-      if (session.revokedAt) throw new AppError(401, 'token_revoked', 'the token was revoked (logged out)');
+      if (!session || session.userId !== claims.userId) throw new AppError('invalid_token', 'the token is not valid');
+      if (session.revokedAt) throw new AppError('token_revoked', 'the token was revoked (logged out)');
       return { userId: claims.userId, sessionId: claims.sessionId };
     },
 
@@ -157,8 +151,7 @@ export function createUserService(deps: UserServiceDeps) {
 
     /** Updates the caller's display name and/or bio. */
     async updateMe(userId: number, patch: { displayName?: string; bio?: string }): Promise<ProfileView> {
-      await users.updateProfile(db.write(), userId, patch);
-      db.noteWrite(userId);
+      await users.updateProfile(db.write(userId), userId, patch);
       await invalidate(userId);
       const profile = await loadProfile(userId, userId);
       if (!profile) throw notFound('user');
@@ -168,10 +161,9 @@ export function createUserService(deps: UserServiceDeps) {
     /** Makes the caller follow (or unfollow) `username`. */
     async setFollow(userId: number, username: string, on: boolean): Promise<void> {
       const target = await resolveId(username, userId);
-      if (target === userId) throw new AppError(422, 'cannot_follow_self', 'username: you cannot follow yourself', { field: 'username' });
-      if (on) await follows.follow(db.write(), userId, target);
-      else await follows.unfollow(db.write(), userId, target);
-      db.noteWrite(userId);
+      if (target === userId) throw new AppError('cannot_follow_self', 'username: you cannot follow yourself', { field: 'username' });
+      if (on) await follows.follow(db.write(userId), userId, target);
+      else await follows.unfollow(db.write(userId), userId, target);
       await invalidate(userId, target);
     },
 

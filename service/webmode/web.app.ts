@@ -4,6 +4,7 @@ import Koa from 'koa';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { errorHandler, requestContext } from '../http/middleware.js';
+import { probeRoutes, type Readiness } from '../http/probes.js';
 import { AppError } from '../errors.js';
 import { openStatic, type StaticFile } from './static-files.infra.js';
 
@@ -14,6 +15,8 @@ export interface WebAppDeps {
   root: string;
   apiBaseUrl: string;
   cdnBaseUrl: string;
+  /** Whether the process can take traffic (false while draining); always ready when left out. */
+  ready?: Readiness;
 }
 
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png', '.jpg': 'image/jpeg', '.ico': 'image/x-icon', '.webp': 'image/webp', '.woff2': 'font/woff2', '.map': 'application/json', '.txt': 'text/plain' };
@@ -33,23 +36,18 @@ export function createWebApp(deps: WebAppDeps): Koa {
   app.proxy = true;
   app.use(requestContext(deps.log, deps.metrics));
   app.use(errorHandler());
+  app.use(probeRoutes({ metrics: deps.metrics, ready: deps.ready ?? (() => ({ ok: true })) }).routes());
   app.use(async (ctx) => {
-    if (ctx.path === '/healthz' || ctx.path === '/readyz') return void (ctx.body = { status: 'ok' });
-    if (ctx.path === '/metrics') {
-      ctx.type = deps.metrics.registry.contentType;
-      ctx.body = await deps.metrics.registry.metrics();
-      return;
-    }
     if (ctx.path === '/config.json') {
       ctx.set('Cache-Control', 'no-cache');
       // Not ctx.origin: since Koa 3 that is the request's Origin header (null on same-origin GETs, and client-controlled).
       ctx.body = { apiBaseURL: deps.apiBaseUrl || `${ctx.protocol}://${ctx.host}`, cdnBaseURL: deps.cdnBaseUrl };
       return;
     }
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw new AppError(405, 'method_not_allowed', `${ctx.method} is not allowed`);
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw new AppError('method_not_allowed', `${ctx.method} is not allowed`);
     let file: StaticFile | null = ctx.path.endsWith('/') ? null : await openStatic(deps.root, ctx.path);
     if (!file && (ctx.path.endsWith('/') || path.extname(ctx.path) === '')) file = await openStatic(deps.root, '/index.html');
-    if (!file) throw new AppError(404, 'not_found', `no file ${ctx.path}`);
+    if (!file) throw new AppError('not_found', `no file ${ctx.path}`);
     const base = path.basename(file.path);
     ctx.set('Cache-Control', base === 'index.html' ? 'no-cache' : isHashedAsset(deps.root, file.path) ? 'public, max-age=31536000, immutable' : 'public, max-age=300');
     ctx.type = TYPES[path.extname(base)] ?? 'application/octet-stream';

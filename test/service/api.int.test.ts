@@ -121,6 +121,11 @@ describe('photo service API (real Postgres + replica, Redis, volume storage)', f
       expect((await call('GET', '/readyz')).status).to.equal(200);
       const m = await fetch(stack.api.url + '/metrics').then((r) => r.text());
       expect(m).to.include('http_request_duration_seconds_bucket');
+      // Requests are labelled with the router's template, never the raw path.
+      expect(m).to.match(/http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/users\/:username",status="200"\}/);
+      expect(m).to.match(/http_request_duration_seconds_count\{method="GET",route="\/images\/\*key",status="200"\}/);
+      expect(m).to.match(/http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\}/);
+      expect(m).to.not.match(/route="\/api\/v1\/users\/alice"/);
       expect(m).to.match(/graminsta_cache_requests_total\{result="(hit|miss)"\}/);
       expect(m).to.include('graminsta_db_pool_connections{pool="primary",state="total"}');
       expect((await call('GET', '/openapi.json')).body.openapi).to.equal('3.1.0');

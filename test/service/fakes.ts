@@ -23,28 +23,35 @@ function handle(pool: Pool): Queryable {
   } as unknown as Queryable;
 }
 
-/** A DatabaseHandle that records routing decisions and never talks to Postgres. */
+/**
+ * A DatabaseHandle that records routing decisions and never talks to Postgres. It cannot see SQL, so every primary
+ * handle or transaction taken for a user counts as that user's write (services take one for a user only to write).
+ */
 export class FakeDb implements DatabaseHandle {
-  readonly writers = new Set<number | string>();
-  readonly noted: (number | string | null | undefined)[] = [];
+  readonly writers = new Set<number>();
+  readonly noted: number[] = [];
   transactions = 0;
 
-  write(): Queryable {
+  write(userId?: number | null): Queryable {
+    this.note(userId);
     return handle('primary');
   }
-  read(viewerId?: number | string | null): Queryable {
+  read(viewerId?: number | null): Queryable {
     return handle(this.readsFromPrimary(viewerId) ? 'primary' : 'replica');
   }
-  async transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (q: Queryable) => Promise<T>, userId?: number | null): Promise<T> {
     this.transactions++;
-    return await fn(handle('tx'));
+    const result = await fn(handle('tx'));
+    this.note(userId);
+    return result;
   }
-  noteWrite(userId: number | string | null | undefined): void {
-    this.noted.push(userId);
-    if (userId !== null && userId !== undefined) this.writers.add(userId);
-  }
-  readsFromPrimary(userId: number | string | null | undefined): boolean {
+  readsFromPrimary(userId: number | null | undefined): boolean {
     return userId !== null && userId !== undefined && this.writers.has(userId);
+  }
+  private note(userId: number | null | undefined): void {
+    if (userId === null || userId === undefined) return;
+    this.noted.push(userId);
+    this.writers.add(userId);
   }
 }
 

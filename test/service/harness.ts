@@ -7,7 +7,7 @@ import { startRedis, startRedisCluster, type RedisDeployment } from '../support/
 import { startS3, type S3Server } from '../support/s3.js';
 import { loadConfig } from '../../service/config.js';
 import { createLogger } from '../../service/log.js';
-import { runMigrate, startApi, type RunningServer } from '../../service/server.infra.js';
+import { runMigrate, startApi, type RunningServer } from '../../service/app/server.infra.js';
 import { s3Storage } from '../../service/storage/s3.storage.js';
 
 /** Everything a service test talks to. */

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { startStack, client, PNG, type Stack } from './harness.js';
 import { loadConfig } from '../../service/config.js';
 import { createLogger } from '../../service/log.js';
-import { runMigrate, startOrigin } from '../../service/server.infra.js';
+import { runMigrate, startOrigin } from '../../service/app/server.infra.js';
 import { openApiDocument } from '../../service/openapi/openapi.document.js';
 import { userRoutes } from '../../service/users/user.routes.js';
 import { photoRoutes } from '../../service/photos/photo.routes.js';

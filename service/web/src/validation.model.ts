@@ -1,6 +1,7 @@
 import { byteSize } from './format.model.js';
+import { limits } from '../../limits.js';
 
-// Client-side checks that mirror the API's rules, so people hear about a mistake before a round trip.
+// Client-side checks with the API's own limits (service/limits.ts), so people hear about a mistake before a round trip.
 // The API stays the authority: its validation_failed answers are shown the same way.
 
 /** Image types the client offers to upload (the API checks the magic bytes as well). */
@@ -9,8 +10,10 @@ export const imageTypes = ['image/jpeg', 'image/png', 'image/webp', 'image/gif']
 /** The largest upload the client lets through before asking the API (the API's default limit). */
 export const defaultMaxUploadBytes = 10 * 1024 * 1024;
 
-/** The longest caption the form accepts. */
-export const maxCaptionLength = 2200;
+/** The longest caption the form accepts: the API's limit. */
+export const maxCaptionLength = limits.caption.max;
+
+const { username: U, password: P, displayName: D, bio: B } = limits;
 
 /** The result of one field check: null when fine, else a message meant for the person typing. */
 export type FieldError = string | null;
@@ -18,7 +21,7 @@ export type FieldError = string | null;
 /** Checks a username: 3-30 characters of a-z, 0-9 and _. */
 export function checkUsername(value: string): FieldError {
   if (value.length === 0) return 'Choose a username.';
-  if (value.length < 3 || value.length > 30) return 'Usernames are 3 to 30 characters long.';
+  if (value.length < U.min || value.length > U.max) return `Usernames are ${U.min} to ${U.max} characters long.`;
   if (!/^[a-z0-9_]+$/.test(value)) return 'Use only lowercase letters a-z, digits and _.';
   return null;
 }
@@ -26,8 +29,8 @@ export function checkUsername(value: string): FieldError {
 /** Checks a password for sign-up: at least 8 characters, at most 200. */
 export function checkNewPassword(value: string): FieldError {
   if (value.length === 0) return 'Choose a password.';
-  if (value.length < 8) return 'Passwords need at least 8 characters.';
-  if (value.length > 200) return 'Passwords are at most 200 characters long.';
+  if (value.length < P.min) return `Passwords need at least ${P.min} characters.`;
+  if (value.length > P.max) return `Passwords are at most ${P.max} characters long.`;
   return null;
 }
 
@@ -38,12 +41,12 @@ export function checkRequired(value: string, what: string): FieldError {
 
 /** Checks an optional display name: at most 50 characters. */
 export function checkDisplayName(value: string): FieldError {
-  return value.length > 50 ? 'Display names are at most 50 characters long.' : null;
+  return value.length > D.max ? `Display names are at most ${D.max} characters long.` : null;
 }
 
 /** Checks a bio: at most 300 characters. */
 export function checkBio(value: string): FieldError {
-  return value.length > 300 ? 'Bios are at most 300 characters long.' : null;
+  return value.length > B.max ? `Bios are at most ${B.max} characters long.` : null;
 }
 
 /** Checks a caption against the length limit. */

@@ -3,7 +3,7 @@ import type Koa from 'koa';
 import { AppError, invalid, notFound, unavailable } from '../../../service/errors.js';
 import { createLogger, type Logger } from '../../../service/log.js';
 import { createMetrics } from '../../../service/metrics.js';
-import { errorHandler, requestContext } from '../../../service/http/middleware.js';
+import { errorHandler, requestContext, statusOf } from '../../../service/http/middleware.js';
 
 interface FakeCtx {
   state: Record<string, unknown>;
@@ -67,11 +67,18 @@ describe('errorHandler', () => {
     expect(ctx.body).to.deep.equal({ error: { code: 'internal_error', message: 'internal error', requestId: 'req-1' } });
   });
 
-  it('never shows the message of a 5xx AppError that is not marked exposable', async () => {
-    const ctx = await handle(new AppError(500, 'storage_failed', 'while writing s3://secret-bucket/key'));
-    expect(ctx.status).to.equal(500);
-    expect(JSON.stringify(ctx.body)).to.not.contain('secret-bucket');
-    expect((ctx.body as { error: { code: string } }).error.code).to.equal('storage_failed');
+  it('answers each code with its status', async () => {
+    const cases: [AppError, number][] = [
+      [new AppError('username_taken', 'username: taken', { field: 'username' }), 409],
+      [new AppError('cannot_follow_self', 'username: yourself'), 422],
+      [new AppError('upload_too_large', 'content: too big'), 413],
+      [new AppError('not_an_image', 'content: not an image'), 415],
+      [new AppError('token_revoked', 'revoked'), 401],
+    ];
+    for (const [err, status] of cases) {
+      expect((await handle(err)).status, err.code).to.equal(status);
+      expect(statusOf(err.code)).to.equal(status);
+    }
   });
 
   it('never shows the message of an error with a 5xx status property', async () => {
@@ -96,7 +103,7 @@ describe('errorHandler', () => {
   });
 
   it('adds WWW-Authenticate: Bearer to 401s', async () => {
-    const ctx = await handle(new AppError(401, 'invalid_token', 'the token is not valid'));
+    const ctx = await handle(new AppError('invalid_token', 'the token is not valid'));
     expect(ctx.headers['www-authenticate']).to.equal('Bearer');
   });
 
@@ -121,6 +128,17 @@ describe('errorHandler', () => {
     await errorHandler()(ctx as unknown as Koa.Context, async () => undefined);
     expect(ctx.status).to.equal(404);
     expect(ctx.body).to.deep.equal({ error: { code: 'not_found', message: 'no route for GET /nowhere', requestId: 'r' } });
+  });
+
+  it('answers in the error shape when a router left only a status (405 with Allow)', async () => {
+    const ctx = fakeCtx({ state: { requestId: 'r' }, method: 'PATCH', path: '/api/v1/users/alice' });
+    await errorHandler()(ctx as unknown as Koa.Context, async () => {
+      ctx.status = 405;
+      ctx.set('Allow', 'HEAD, GET');
+    });
+    expect(ctx.status).to.equal(405);
+    expect(ctx.headers.allow).to.equal('HEAD, GET');
+    expect(ctx.body).to.deep.equal({ error: { code: 'method_not_allowed', message: 'method not allowed', requestId: 'r' } });
   });
 
   it('leaves a handled response alone', async () => {

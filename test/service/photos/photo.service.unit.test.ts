@@ -1,7 +1,9 @@
 import { expect, use } from 'chai';
 import chaiAsPromised from 'chai-as-promised';
+import { statusOf } from '../../../service/http/middleware.js';
 import { AppError } from '../../../service/errors.js';
-import { cursor, encodeCursor } from '../../../service/http/validate.js';
+import { cursor } from '../../../service/http/validate.js';
+import { encodeCursor } from '../../../service/cursor.js';
 import { createPhotoService, imageUrl, type PhotoRepositories } from '../../../service/photos/photo.service.js';
 import type { PhotoRow } from '../../../service/photos/photo.repository.js';
 import type { Upload } from '../../../service/photos/upload.repository.js';
@@ -95,7 +97,7 @@ function setup(opts: { kind?: 's3' | 'volume' | 'origin'; cdnBaseUrl?: string; m
 
 async function rejectsWith(p: Promise<unknown>, status: number, code: string): Promise<AppError> {
   const err = (await expect(p).to.be.rejectedWith(AppError)) as unknown as AppError;
-  expect({ status: err.status, code: err.code }).to.deep.equal({ status, code });
+  expect({ status: statusOf(err.code), code: err.code }).to.deep.equal({ status, code });
   return err;
 }
 

@@ -46,7 +46,7 @@ describe('object keys', () => {
       expect(isValidKey(key)).to.equal(false);
       expect(() => assertKey(key))
         .to.throw(AppError)
-        .that.includes({ status: 400, code: 'invalid_object_key', field: 'key' });
+        .that.includes({ code: 'invalid_object_key', field: 'key' });
     });
   }
 

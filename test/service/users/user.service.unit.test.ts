@@ -1,5 +1,6 @@
 import { expect, use } from 'chai';
 import chaiAsPromised from 'chai-as-promised';
+import { statusOf } from '../../../service/http/middleware.js';
 import { AppError } from '../../../service/errors.js';
 import { signToken } from '../../../service/auth/token.js';
 import { verifyPassword } from '../../../service/auth/password.js';
@@ -30,7 +31,7 @@ function fakeRepositories() {
   const repos: UserRepositories = {
     users: {
       insertUser: async (_q, u) => {
-        if ([...users.values()].some((x) => x.username === u.username)) throw new AppError(409, 'username_taken', `username: ${u.username} is already taken`);
+        if ([...users.values()].some((x) => x.username === u.username)) throw new AppError('username_taken', `username: ${u.username} is already taken`);
         const id = nextId++;
         users.set(id, { ...u, bio: '' });
         return id;
@@ -93,7 +94,7 @@ function setup() {
 
 async function rejectsWith(p: Promise<unknown>, status: number, code: string): Promise<void> {
   const err = (await expect(p).to.be.rejectedWith(AppError)) as unknown as AppError;
-  expect({ status: err.status, code: err.code }).to.deep.equal({ status, code });
+  expect({ status: statusOf(err.code), code: err.code }).to.deep.equal({ status, code });
 }
 
 describe('user service (fake repositories)', () => {

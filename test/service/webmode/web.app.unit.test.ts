@@ -31,8 +31,9 @@ describe('web mode (temp web root, in-process server on 127.0.0.1)', () => {
   let root: string;
   const servers: http.Server[] = [];
 
-  async function start(opts: { apiBaseUrl?: string; cdnBaseUrl?: string } = {}): Promise<number> {
-    const app = createWebApp({ log: createLogger('error', {}, () => undefined), metrics: createMetrics(), root, apiBaseUrl: opts.apiBaseUrl ?? '', cdnBaseUrl: opts.cdnBaseUrl ?? '' });
+  async function start(opts: { apiBaseUrl?: string; cdnBaseUrl?: string; draining?: boolean } = {}): Promise<number> {
+    const ready = () => (opts.draining ? { ok: false, reason: 'shutting down' } : { ok: true });
+    const app = createWebApp({ log: createLogger('error', {}, () => undefined), metrics: createMetrics(), root, apiBaseUrl: opts.apiBaseUrl ?? '', cdnBaseUrl: opts.cdnBaseUrl ?? '', ready });
     const server = http.createServer(app.callback());
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -111,6 +112,15 @@ describe('web mode (temp web root, in-process server on 127.0.0.1)', () => {
     it('answers the probes', async () => {
       expect((await request(port, '/healthz')).status).to.equal(200);
       expect((await request(port, '/readyz')).status).to.equal(200);
+      expect((await request(port, '/metrics')).body).to.include('http_request_duration_seconds');
+    });
+
+    it('is not ready while draining', async () => {
+      const draining = await start({ draining: true });
+      const res = await request(draining, '/readyz');
+      expect(res.status).to.equal(503);
+      expect(JSON.parse(res.body)).to.deep.equal({ status: 'not ready', reason: 'shutting down' });
+      expect((await request(draining, '/healthz')).status).to.equal(200);
     });
   });
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { sniffImage } from '../../../service/photos/image.js';
+import { sniffImage } from '../../../service/media/image.js';
 
 /** A PNG head: signature and an IHDR chunk (CRC not checked by the sniffer). */
 function png(width: number, height: number, chunk = 'IHDR'): Buffer {

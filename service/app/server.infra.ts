@@ -1,24 +1,26 @@
-// Wiring of each mode: builds the dependencies from the configuration, listens, and shuts down gracefully.
+// The composition root: builds each mode from the configuration (drivers and repositories → services → routes → app),
+// listens, and shuts down gracefully.
 import http from 'node:http';
 import path from 'node:path';
 import type Koa from 'koa';
-import type { Config } from './config.js';
-import type { Logger } from './log.js';
-import { createMetrics, type Metrics } from './metrics.js';
-import { Database } from './db/database.js';
-import { migrate } from './db/migrate.js';
-import { createRedis } from './cache/redis.infra.js';
-import { noProfileCache, redisProfileCache, type ProfileCache } from './cache/profile-cache.repository.js';
-import { createUserService } from './users/user.service.js';
-import { createPhotoService } from './photos/photo.service.js';
-import { createApiApp } from './http/api.app.js';
-import { createOriginApp } from './origin/origin.app.js';
-import { createWebApp } from './webmode/web.app.js';
-import { packageRoot } from './webmode/static-files.infra.js';
-import type { ObjectStorage } from './storage/storage.js';
-import { s3Storage } from './storage/s3.storage.js';
-import { volumeStorage } from './storage/volume.storage.js';
-import { originStorage } from './storage/origin.storage.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { createMetrics, type Metrics } from '../metrics.js';
+import { Database } from '../db/database.js';
+import { migrate } from '../db/migrate.js';
+import { createRedis } from '../cache/redis.infra.js';
+import { noProfileCache, redisProfileCache, type ProfileCache } from '../cache/profile-cache.repository.js';
+import { createUserService } from '../users/user.service.js';
+import { createPhotoService } from '../photos/photo.service.js';
+import { createApiApp } from './api.app.js';
+import type { Readiness } from '../http/probes.js';
+import { createOriginApp } from '../origin/origin.app.js';
+import { createWebApp } from '../webmode/web.app.js';
+import { packageRoot } from '../webmode/static-files.infra.js';
+import type { ObjectStorage } from '../storage/storage.js';
+import { s3Storage } from '../storage/s3.storage.js';
+import { volumeStorage } from '../storage/volume.storage.js';
+import { originStorage } from '../storage/origin.storage.js';
 
 /** A listening server of any mode. */
 export interface RunningServer {
@@ -85,6 +87,11 @@ export function createStorage(cfg: Config): ObjectStorage {
   }
 }
 
+/** Ready unless the server is draining. */
+function notDraining(draining: { value: boolean }): Readiness {
+  return () => (draining.value ? { ok: false, reason: 'shutting down' } : { ok: true });
+}
+
 /** Starts API mode. */
 export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesMs?: number; storage?: ObjectStorage } = {}): Promise<RunningServer> {
   const metrics = createMetrics();
@@ -95,7 +102,7 @@ export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesM
   const users = createUserService({ db, cache, tokenSecret: cfg.tokenSecret, reinvalidateMs: opts.readYourWritesMs });
   const photos = createPhotoService({ db, storage, log, maxUploadBytes: cfg.maxUploadBytes, cdnBaseUrl: cfg.cdnBaseUrl, publicApiUrl: cfg.publicApiUrl, invalidateProfiles: users.invalidate });
   const draining = { value: false };
-  const ready = async () => {
+  const ready: Readiness = async () => {
     if (draining.value) return { ok: false, reason: 'shutting down' };
     try {
       await db.pingPrimary();
@@ -116,7 +123,7 @@ export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesM
 export async function startOrigin(cfg: Config, log: Logger): Promise<RunningServer> {
   const metrics = createMetrics();
   const draining = { value: false };
-  const app = createOriginApp({ log, metrics, storage: volumeStorage(cfg.storage.volumePath), token: cfg.storage.originToken, maxUploadBytes: cfg.maxUploadBytes, ready: () => !draining.value });
+  const app = createOriginApp({ log, metrics, storage: volumeStorage(cfg.storage.volumePath), token: cfg.storage.originToken, maxUploadBytes: cfg.maxUploadBytes, ready: notDraining(draining) });
   const s = await serve(app, cfg.port, log, async () => undefined, draining);
   return { ...s, metrics };
 }
@@ -125,8 +132,9 @@ export async function startOrigin(cfg: Config, log: Logger): Promise<RunningServ
 export async function startWeb(cfg: Config, log: Logger): Promise<RunningServer> {
   const metrics = createMetrics();
   const root = cfg.webRoot || path.join(packageRoot(), 'service', 'web', 'dist');
-  const app = createWebApp({ log, metrics, root, apiBaseUrl: cfg.publicApiUrl, cdnBaseUrl: cfg.cdnBaseUrl });
-  const s = await serve(app, cfg.port, log, async () => undefined, { value: false });
+  const draining = { value: false };
+  const app = createWebApp({ log, metrics, root, apiBaseUrl: cfg.publicApiUrl, cdnBaseUrl: cfg.cdnBaseUrl, ready: notDraining(draining) });
+  const s = await serve(app, cfg.port, log, async () => undefined, draining);
   return { ...s, metrics };
 }
 

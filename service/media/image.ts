@@ -1,4 +1,10 @@
-// Recognises images by their leading bytes (never by name) and reads their dimensions where the header has them.
+// Recognises images by their leading bytes (never by name) and reads their dimensions where the header has them;
+// shared by the photos domain, origin mode and the volume driver.
+
+import { AppError } from '../errors.js';
+
+/** How many leading bytes are enough to recognise an image and read its size. */
+export const SNIFF_BYTES = 64 * 1024;
 
 /** The image types the service accepts. */
 export const IMAGE_TYPES = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/gif': 'gif', 'image/webp': 'webp' } as const;
@@ -14,6 +20,13 @@ export interface ImageInfo {
 }
 
 const MAX_PNG_SIZE = 0x7fffffff;
+
+/** The type and dimensions of the image whose first bytes are `head`, or not_an_image naming the content field. */
+export function requireImage(head: Buffer): ImageInfo {
+  const info = sniffImage(head.subarray(0, SNIFF_BYTES));
+  if (!info) throw new AppError('not_an_image', 'content: is not a JPEG, PNG, GIF or WebP image', { field: 'content' });
+  return info;
+}
 
 /** The image type and dimensions of `head` (the first bytes of a file), or null when it is not an accepted image. */
 export function sniffImage(head: Buffer): ImageInfo | null {

@@ -1,0 +1,57 @@
+// The API's Koa application: middleware composed once, then the probes, /openapi.json, images and the /api/v1 routers.
+import Koa from 'koa';
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Logger } from '../log.js';
+import { AppError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import { errorHandler, requestContext } from '../http/middleware.js';
+import { cors } from '../http/cors.js';
+import { probeRoutes, type Readiness } from '../http/probes.js';
+import { userRoutes } from '../users/user.routes.js';
+import { imageRoutes, photoRoutes } from '../photos/photo.routes.js';
+import type { UserService } from '../users/user.service.js';
+import type { PhotoService } from '../photos/photo.service.js';
+import { openApiDocument } from '../openapi/openapi.document.js';
+
+/** What the API app needs. */
+export interface ApiAppDeps {
+  log: Logger;
+  metrics: Metrics;
+  users: UserService;
+  photos: PhotoService;
+  /** Whether the service can take traffic (the primary answers and it is not draining). */
+  ready: Readiness;
+}
+
+/** Builds the API application and exposes its /api/v1 routers (for the OpenAPI test). */
+export function createApiApp(deps: ApiAppDeps): { app: Koa; routers: Router[] } {
+  const app = new Koa();
+  app.proxy = true;
+  const routers = [userRoutes(deps.users), photoRoutes(deps.photos, deps.users)];
+  const openapi = new Router();
+  openapi.get('/openapi.json', (ctx) => {
+    ctx.body = openApiDocument;
+  });
+  app.use(cors());
+  app.use(requestContext(deps.log, deps.metrics));
+  app.use(errorHandler());
+  // Probes, the document and images need no JSON body; they answer before the body parser runs.
+  for (const r of [probeRoutes(deps), openapi, imageRoutes(deps.photos)]) app.use(r.routes());
+  app.use(
+    bodyParser({
+      enableTypes: ['json'],
+      jsonLimit: '64kb',
+      encoding: 'utf-8',
+      onError: (err) => {
+        if ((err as { status?: number }).status === 413) throw new AppError('payload_too_large', 'body: is larger than 64 KiB', { field: 'body' });
+        throw new AppError('malformed_json', 'body: is not valid JSON', { field: 'body', cause: err });
+      },
+    }),
+  );
+  for (const r of routers) {
+    app.use(r.routes());
+    app.use(r.allowedMethods());
+  }
+  return { app, routers };
+}

@@ -1,0 +1,14 @@
+// The API's input limits, read by the route validation, the OpenAPI document and the web client's form checks,
+// so the three cannot drift apart. Pure constants: the web client bundles this file.
+
+/** Lengths (in characters) the API accepts for each text field. */
+export const limits = {
+  username: { min: 3, max: 30 },
+  password: { min: 8, max: 200 },
+  displayName: { min: 1, max: 50 },
+  bio: { max: 300 },
+  caption: { max: 2000 },
+} as const;
+
+/** The pattern a username matches: lowercase letters, digits and _. */
+export const usernamePattern = `^[a-z0-9_]{${limits.username.min},${limits.username.max}}$`;
