@@ -352,7 +352,7 @@ describe('GraminstaApp CRD against the API server', function () {
       for (const spec of specs) {
         const e = effectiveSpec({ spec });
         const shouldReject =
-          e.database.placement === 'pod' && (e.api.replicas > 1 || e.api.autoscaling !== null);
+          e.database.placement === 'embedded' && (e.api.replicas > 1 || e.api.autoscaling !== null);
         const attempt = create(app('twin', spec), true);
         if (shouldReject)
           await expect(attempt, JSON.stringify(spec)).to.be.rejectedWith(/spec\.api.*single-machine/);

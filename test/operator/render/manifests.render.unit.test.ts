@@ -1,9 +1,10 @@
 import { expect } from 'chai';
+import { DEFAULT_IMAGES } from '../../../operator/api/images.api.js';
 import { parseAllDocuments } from 'yaml';
 import { runCli } from '../../../operator/cli.js';
 import { parseApps, renderManifests } from '../../../operator/render/manifests.render.js';
 
-const opts = { defaultImage: 'registry.example/graminsta:1', namespace: 'default' };
+const opts = { images: { ...DEFAULT_IMAGES, service: 'registry.example/graminsta:1' }, namespace: 'default' };
 const doc = (spec: string) =>
   `apiVersion: graminsta.io/v1alpha1\nkind: GraminstaApp\nmetadata: {name: g}\nspec: ${spec}\n`;
 
