@@ -3,8 +3,7 @@ import type { V1ConfigMap, V1Volume, V1VolumeMount } from '@kubernetes/client-no
 import { SCRIPTS_DIR } from './constants.render.js';
 import { objectMeta } from './names.render.js';
 import type { Plan } from './plan.render.js';
-import { POSTGRES_PRIMARY_INIT_SH, POSTGRES_REPLICA_ENTRYPOINT_SH } from './scripts/postgres.scripts.js';
-import { REDIS_CLUSTER_FORM_SH, REDIS_NODE_ENTRYPOINT_SH } from './scripts/redis.scripts.js';
+import { SCRIPTS } from './scripts/scripts.gen.js';
 
 /** ConfigMap keys (file names under SCRIPTS_DIR) of the scripts. */
 export const SCRIPT_FILES = {
@@ -12,17 +11,17 @@ export const SCRIPT_FILES = {
   postgresReplica: 'postgres-replica.sh',
   redisNode: 'redis-node.sh',
   redisClusterForm: 'redis-cluster-form.sh',
-} as const;
+} as const satisfies Record<string, keyof typeof SCRIPTS>;
 
 /** The scripts ConfigMap; null when the app runs neither Postgres nor Redis in the cluster. */
 export function renderScriptsConfigMap(plan: Plan): V1ConfigMap | null {
   const data: Record<string, string> = {};
   if (plan.database.placement !== 'external') {
-    data[SCRIPT_FILES.postgresPrimary] = POSTGRES_PRIMARY_INIT_SH;
-    if (plan.database.readReplicas > 0) data[SCRIPT_FILES.postgresReplica] = POSTGRES_REPLICA_ENTRYPOINT_SH;
+    data[SCRIPT_FILES.postgresPrimary] = SCRIPTS[SCRIPT_FILES.postgresPrimary];
+    if (plan.database.readReplicas > 0) data[SCRIPT_FILES.postgresReplica] = SCRIPTS[SCRIPT_FILES.postgresReplica];
   }
-  if (plan.cache) data[SCRIPT_FILES.redisNode] = REDIS_NODE_ENTRYPOINT_SH;
-  if (plan.cache?.mode === 'cluster') data[SCRIPT_FILES.redisClusterForm] = REDIS_CLUSTER_FORM_SH;
+  if (plan.cache) data[SCRIPT_FILES.redisNode] = SCRIPTS[SCRIPT_FILES.redisNode];
+  if (plan.cache?.mode === 'cluster') data[SCRIPT_FILES.redisClusterForm] = SCRIPTS[SCRIPT_FILES.redisClusterForm];
   if (Object.keys(data).length === 0) return null;
   return {
     apiVersion: 'v1',
