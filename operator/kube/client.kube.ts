@@ -6,6 +6,7 @@ import {
   CustomObjectsApi,
   IsomorphicFetchHttpLibrary,
   KubernetesObjectApi,
+  NetworkingV1Api,
   PatchStrategy,
   ServerConfiguration,
   createConfiguration,
@@ -29,6 +30,7 @@ export interface KubeClients {
   configuration: Configuration;
   core: CoreV1Api;
   apps: AppsV1Api;
+  networking: NetworkingV1Api;
   coordination: CoordinationV1Api;
   customObjects: CustomObjectsApi;
   objects: KubernetesObjectApi;
@@ -57,6 +59,7 @@ export function createKubeClients(kc: KubeConfig, metrics?: Metrics): KubeClient
     configuration,
     core: new CoreV1Api(configuration),
     apps: new AppsV1Api(configuration),
+    networking: new NetworkingV1Api(configuration),
     coordination: new CoordinationV1Api(configuration),
     customObjects: new CustomObjectsApi(configuration),
     objects: new InstrumentedObjectApi(configuration, kc),
