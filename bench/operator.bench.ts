@@ -10,8 +10,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import type { GraminstaApp } from '../operator/api/types.gen.js';
-import { DEFAULT_SERVICE_IMAGE } from '../operator/config.js';
+import { DEFAULT_IMAGES } from '../operator/api/images.api.js';
 import { renderApp, type RenderedObject } from '../operator/render/app.render.js';
+import { planOf } from '../operator/render/plan.render.js';
 import { AFTER_JOB_ANNOTATION, MANAGED_BY } from '../operator/render/names.render.js';
 import { childKinds } from '../operator/reconcile/children.reconcile.js';
 import { repoRoot } from '../test/support/cluster.js';
@@ -221,7 +222,7 @@ function makeApps(n: number, stages: string[], namespace: string): GraminstaApp[
 /** Every object the operator renders for apps, with generated passwords filled with fixed strings. */
 function renderAll(apps: GraminstaApp[]): RenderedObject[] {
   return apps.flatMap((app) =>
-    renderApp(app, { defaultImage: DEFAULT_SERVICE_IMAGE, existingSecrets: {}, generatePassword: (name) => `bench-fixed-${name.replace(/\W/g, '-')}` }),
+    renderApp(planOf(app, DEFAULT_IMAGES), { existingSecrets: {}, generatePassword: (name) => `bench-fixed-${name.replace(/\W/g, '-')}` }),
   );
 }
 

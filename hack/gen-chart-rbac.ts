@@ -7,6 +7,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
 import type { GraminstaApp } from '../operator/api/types.gen.js';
 import { renderApp } from '../operator/render/app.render.js';
+import { planOf } from '../operator/render/plan.render.js';
+import { DEFAULT_IMAGES } from '../operator/api/images.api.js';
 import { childWritesOf, operatorRbac, type RbacRule } from '../operator/rbac.js';
 
 /** Path of the generated roles template, relative to the repository root. */
@@ -35,7 +37,7 @@ export function exampleApps(): GraminstaApp[] {
 /** The operator's rules for the chart, derived from rendering every example. */
 export function chartRbac(leaseName = LEASE_PLACEHOLDER) {
   const rendered = exampleApps().flatMap((app) =>
-    renderApp(app, { defaultImage: 'image:rbac', existingSecrets: {}, generatePassword: () => 'rbac' }),
+    renderApp(planOf(app, DEFAULT_IMAGES), { existingSecrets: {}, generatePassword: () => 'rbac' }),
   );
   return operatorRbac(childWritesOf(rendered), { leaseName });
 }

@@ -10,7 +10,7 @@ node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0
 if (( node_major < 20 )); then say "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))"; exit 1; fi
 
 # Debian packages: PostgreSQL and Redis for the service tests, Lua for the Argo CD health check,
-# Chromium for the browser tests.
+# Chromium for the browser tests, shellcheck for the lint step.
 need_pkgs=()
 [[ -x /usr/lib/postgresql/15/bin/postgres || -n "$(ls /usr/lib/postgresql/*/bin/postgres 2>/dev/null)" ]] || need_pkgs+=(postgresql)
 command -v redis-server >/dev/null || need_pkgs+=(redis-server)

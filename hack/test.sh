@@ -12,6 +12,8 @@ bash hack/setup.sh
 say "type check and lint"
 npx tsc -p tsconfig.json --noEmit
 npx eslint --max-warnings=0 .
+# The scripts that run in pods (POSIX sh; -x follows the lib.sh they source).
+shellcheck -x -s sh operator/render/scripts/*.sh
 
 passed=0 failed=0 skipped=0
 # Runs one mocha phase, echoing its output and adding its counts to the totals.

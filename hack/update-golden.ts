@@ -1,7 +1,7 @@
 // Rewrites test/operator/render/golden/<example>.yaml from every examples/*.yaml: `npx tsx hack/update-golden.ts`.
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { DEFAULT_IMAGE } from '../operator/api/presets.api.js';
+import { DEFAULT_IMAGES } from '../operator/api/images.api.js';
 import { renderManifests } from '../operator/render/manifests.render.js';
 
 const EXAMPLES = 'examples';
@@ -12,7 +12,7 @@ await mkdir(GOLDEN, { recursive: true });
 for (const file of files) {
   const source = join(EXAMPLES, file);
   const text = await readFile(source, 'utf8');
-  const out = renderManifests(text, source, { defaultImage: DEFAULT_IMAGE, namespace: 'default' });
+  const out = renderManifests(text, source, { images: DEFAULT_IMAGES, namespace: 'default' });
   await writeFile(join(GOLDEN, basename(file)), out);
   console.log(`wrote ${join(GOLDEN, basename(file))} (${out.split('\n---\n').length} objects)`);
 }

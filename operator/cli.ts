@@ -3,17 +3,24 @@
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEFAULT_IMAGE } from './api/presets.api.js';
+import { DEFAULT_IMAGES, VERSION_PLACEHOLDER } from './api/images.api.js';
+import { IMAGE_ENV, loadImageSettings } from './config.js';
 import { renderManifests } from './render/manifests.render.js';
 
-const USAGE = `usage: graminsta render -f <file|-> [--image <image>] [-n <namespace>]
+const USAGE = `usage: graminsta render -f <file|-> [--image <image>] [--postgres-image <image>] [--redis-image <image>] [-n <namespace>]
 
 Prints the Kubernetes objects the operator would create for the GraminstaApp(s) in the file, as a YAML
-stream, without contacting a cluster. Generated passwords are shown as <generated>.
+stream, without contacting a cluster. Generated passwords are shown as <generated>. The image settings
+are the operator's: a flag wins over its environment variable, which wins over the default.
 
-  -f, --filename   manifest file with one or more GraminstaApp documents; - reads stdin
-      --image      photo service image used when spec.image is empty (default ${DEFAULT_IMAGE})
-  -n, --namespace  namespace of apps whose manifest has none (default: default)
+  -f, --filename        manifest file with one or more GraminstaApp documents; - reads stdin
+      --image           photo service image when spec.image is empty
+                        (${IMAGE_ENV.service}, default ${DEFAULT_IMAGES.service})
+      --postgres-image  Postgres image when spec.database.image is empty; ${VERSION_PLACEHOLDER} stands for
+                        spec.database.version (${IMAGE_ENV.postgres}, default ${DEFAULT_IMAGES.postgres})
+      --redis-image     Redis image when spec.cache.image is empty
+                        (${IMAGE_ENV.redis}, default ${DEFAULT_IMAGES.redis})
+  -n, --namespace       namespace of apps whose manifest has none (default: default)
 `;
 
 /** Outcome of one CLI invocation: what to print and the exit code. */
@@ -41,8 +48,12 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Runs the CLI with the given arguments (without node and script), returning output instead of exiting. */
-export async function runCli(argv: string[], stdin: () => Promise<string> = readStdin): Promise<CliResult> {
+/** Runs the CLI with the given arguments (without node and script) and environment, returning output instead of exiting. */
+export async function runCli(
+  argv: string[],
+  stdin: () => Promise<string> = readStdin,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CliResult> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -51,6 +62,8 @@ export async function runCli(argv: string[], stdin: () => Promise<string> = read
       options: {
         filename: { type: 'string', short: 'f' },
         image: { type: 'string' },
+        'postgres-image': { type: 'string' },
+        'redis-image': { type: 'string' },
         namespace: { type: 'string', short: 'n' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -66,10 +79,15 @@ export async function runCli(argv: string[], stdin: () => Promise<string> = read
   }
   if (!values.filename) return { stdout: '', stderr: `graminsta: render needs -f <file>\n${USAGE}`, code: 2 };
   try {
+    const images = loadImageSettings(env, {
+      service: { value: values.image, flag: '--image' },
+      postgres: { value: values['postgres-image'], flag: '--postgres-image' },
+      redis: { value: values['redis-image'], flag: '--redis-image' },
+    });
     const text = await readInput(values.filename, stdin);
     const source = values.filename === '-' ? '<stdin>' : values.filename;
     const stdout = renderManifests(text, source, {
-      defaultImage: values.image || DEFAULT_IMAGE,
+      images,
       namespace: values.namespace || 'default',
     });
     return { stdout, stderr: '', code: 0 };

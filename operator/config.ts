@@ -1,13 +1,17 @@
 // The operator's settings: the only place that reads process.env. A bad value stops the process at
 // start with a message naming the variable.
 import { hostname } from 'node:os';
+import { checkImageSettings, DEFAULT_IMAGES, type ImageSettings } from './api/images.api.js';
 import type { LogLevel } from './kube/logger.kube.js';
 
-/** The operator's version; the default service image carries the same tag. */
-export const OPERATOR_VERSION = '0.1.0';
+export { DEFAULT_SERVICE_IMAGE, OPERATOR_VERSION } from './api/images.api.js';
 
-/** The service image used when spec.image is empty. */
-export const DEFAULT_SERVICE_IMAGE = `ghcr.io/graminsta/graminsta-service:${OPERATOR_VERSION}`;
+/** The environment variables of the image settings, by setting. */
+export const IMAGE_ENV = {
+  service: 'GRAMINSTA_SERVICE_IMAGE',
+  postgres: 'GRAMINSTA_POSTGRES_IMAGE',
+  redis: 'GRAMINSTA_REDIS_IMAGE',
+} as const satisfies Record<keyof ImageSettings, string>;
 
 /**
  * Node.js flags the operator runs with (Dockerfile.operator, hack/run.sh, the bench). Caches hold
@@ -29,7 +33,8 @@ export interface OperatorConfig {
   workers: number;
   httpPort: number;
   httpHost: string;
-  serviceImage: string;
+  /** Images of apps whose spec names none. */
+  images: ImageSettings;
   logLevel: LogLevel;
   resyncMs: number;
   leaseDurationMs: number;
@@ -55,6 +60,30 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   throw new Error(`${name}: must be true or false (got "${raw}")`);
 }
 
+/**
+ * The image settings from the environment (empty variables mean the defaults), each checked; `overrides` (the
+ * render CLI's flags, named by flag) win over the environment.
+ */
+export function loadImageSettings(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<Record<keyof ImageSettings, { value: string | undefined; flag: string }>> = {},
+): ImageSettings {
+  const keys = Object.keys(IMAGE_ENV) as (keyof ImageSettings)[];
+  const images = {} as ImageSettings;
+  const names = {} as Record<keyof ImageSettings, string>;
+  for (const key of keys) {
+    const flag = overrides[key];
+    if (flag?.value) {
+      images[key] = flag.value;
+      names[key] = flag.flag;
+    } else {
+      images[key] = env[IMAGE_ENV[key]] || DEFAULT_IMAGES[key];
+      names[key] = IMAGE_ENV[key];
+    }
+  }
+  return checkImageSettings(images, names);
+}
+
 /** Reads the operator's configuration from the environment. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
   const logLevel = (env.LOG_LEVEL || 'info') as LogLevel;
@@ -75,7 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     workers: integer(env, 'GRAMINSTA_WORKERS', 4, 1, 64),
     httpPort: integer(env, 'GRAMINSTA_HTTP_PORT', 8080, 0, 65535),
     httpHost: env.GRAMINSTA_HTTP_HOST || '0.0.0.0',
-    serviceImage: env.GRAMINSTA_SERVICE_IMAGE || DEFAULT_SERVICE_IMAGE,
+    images: loadImageSettings(env),
     logLevel,
     resyncMs: integer(env, 'GRAMINSTA_RESYNC_SECONDS', 600, 10, 86400) * 1000,
     leaseDurationMs,

@@ -2,6 +2,7 @@
 // their events, workers running the reconciler while this process leads, and the cluster API behind it.
 import { randomBytes } from 'node:crypto';
 import { PatchStrategy, setHeaderOptions, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import type { ImageSettings } from './api/images.api.js';
 import type { GraminstaApp } from './api/types.gen.js';
 import { applyObject, deleteObject, type KubeClients } from './kube/client.kube.js';
 import { realClock, type Clock } from './kube/clock.kube.js';
@@ -11,7 +12,7 @@ import type { Logger } from './kube/logger.kube.js';
 import type { Metrics } from './kube/metrics.kube.js';
 import { WorkQueue, runWorkers } from './kube/workqueue.kube.js';
 import { MANAGED_BY } from './render/names.render.js';
-import { AppReconciler, type ClusterApi } from './reconcile/app.reconcile.js';
+import { AppReconciler, type ClusterClient } from './reconcile/app.reconcile.js';
 import { childKinds, ownerKey, type ChildKind } from './reconcile/children.reconcile.js';
 import { createEventRecorder } from './reconcile/events.reconcile.js';
 
@@ -31,7 +32,8 @@ export interface ControllerOptions {
   watchNamespace: string;
   workers: number;
   resyncMs: number;
-  defaultImage: string;
+  /** Images of apps whose spec names none. */
+  images: ImageSettings;
   /** Identity in Events (the pod name). */
   identity: string;
 }
@@ -67,7 +69,7 @@ export class Controller {
     const labelSelector = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
     for (const kind of childKinds) this.children.set(kind.kind, this.childInformer(kind, labelSelector, informerLogger));
 
-    const api = clusterApi(clients, logger);
+    const cluster = clusterClient(clients, logger);
     this.reconciler = new AppReconciler({
       apps: this.apps,
       children: (kind) => {
@@ -75,11 +77,11 @@ export class Controller {
         if (!informer) throw new Error(`no informer for kind ${kind}`);
         return informer;
       },
-      api,
+      cluster,
       events: createEventRecorder(clients.core, { component: 'graminsta-operator', instance: opts.identity, clock: this.clock, logger }),
       logger: logger.child({ controller: 'graminstaapp' }),
       clock: this.clock,
-      defaultImage: opts.defaultImage,
+      images: opts.images,
       generatePassword: () => randomBytes(24).toString('base64url'),
     });
 
@@ -154,8 +156,8 @@ export class Controller {
   }
 }
 
-/** The ClusterApi of the reconciler on real clients. */
-export function clusterApi(clients: KubeClients, logger: Logger): ClusterApi {
+/** The ClusterClient of the reconciler on real clients. */
+export function clusterClient(clients: KubeClients, logger: Logger): ClusterClient {
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   return {
     apply: (obj) => applyObject(clients, obj, FIELD_MANAGER),

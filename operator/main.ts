@@ -35,7 +35,7 @@ export async function main(): Promise<void> {
     watchNamespace: config.watchNamespace,
     workers: config.workers,
     resyncMs: config.resyncMs,
-    defaultImage: config.serviceImage,
+    images: config.images,
     identity: config.identity,
   });
   const server = await startHttpServer({

@@ -67,7 +67,7 @@ export function operatorRbac(writes: ChildWrites, opts: { kinds?: readonly Child
       }
       if (writes.created.includes(k.kind)) {
         verbs.push('create', 'get');
-        why.push('generated once (create; get before generating)');
+        why.push('generated once (create; get after 409 AlreadyExists)');
       }
       if (k.kind === 'Secret') {
         verbs.push('get');

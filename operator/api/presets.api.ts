@@ -9,9 +9,6 @@ import type {
   S3OriginSpec,
 } from './types.gen.js';
 
-/** The image of the photo service bundled with this operator version, used when spec.image is empty. */
-export const DEFAULT_IMAGE = 'ghcr.io/graminsta/graminsta:0.1.0';
-
 /** The smallest users hint of each stage (a hint at or above it and below the next one picks the stage). */
 export const STAGE_THRESHOLDS: Readonly<Record<Stage, number>> = {
   'single-machine': 1,
@@ -46,6 +43,7 @@ export interface EffectiveStorage {
 /** The spec with the stage preset applied: what the renderers turn into objects. Null means "the tier does not exist". */
 export interface EffectiveSpec {
   stage: Stage;
+  /** spec.image; empty: the operator's default service image (resolved by the plan). */
   image: string;
   paused: boolean;
   api: EffectiveWorkload;
@@ -59,13 +57,16 @@ export interface EffectiveSpec {
   } | null;
   cdn: {
     publicBaseURL?: string;
+    /** s3: an S3 bucket; origin: the in-cluster origin (spec.cdn.origin.volume). */
     origin:
-      { kind: 's3'; s3: S3OriginSpec & { region: string } } | { kind: 'volume'; volume: EffectiveStorage };
+      { kind: 's3'; s3: S3OriginSpec & { region: string } } | { kind: 'origin'; storage: EffectiveStorage };
   } | null;
   database: {
-    /** pod: a Postgres container in the API pod; statefulset: its own StatefulSet; external: a managed database. */
-    placement: 'pod' | 'statefulset' | 'external';
+    /** embedded: a Postgres container in the API pod; in-cluster: its own StatefulSets; external: a managed database. */
+    placement: DatabasePlacement;
     external: { secretName: string } | null;
+    /** spec.database.image; empty: the operator's default Postgres image (resolved by the plan). */
+    image: string;
     readReplicas: number;
     storage: EffectiveStorage;
     version: string;
@@ -77,9 +78,14 @@ export interface EffectiveSpec {
     shards: number;
     replicasPerShard: number;
     ttlSeconds: number;
+    /** spec.cache.image; empty: the operator's default Redis image (resolved by the plan). */
+    image: string;
     resources: ResourceRequirements;
   } | null;
 }
+
+/** Where Postgres runs: in the API pod (single-machine), in its own StatefulSets, or outside the cluster. */
+export type DatabasePlacement = 'embedded' | 'in-cluster' | 'external';
 
 interface StagePreset {
   apiReplicas: number;
@@ -268,10 +274,7 @@ function storageOf(
 }
 
 /** The app's spec with its stage preset applied; explicit fields always win over the preset. */
-export function effectiveSpec(
-  app: Pick<GraminstaApp, 'spec'>,
-  defaultImage: string = DEFAULT_IMAGE,
-): EffectiveSpec {
+export function effectiveSpec(app: Pick<GraminstaApp, 'spec'>): EffectiveSpec {
   const spec = app.spec ?? {};
   const stage = resolveStage(app);
   const preset = PRESETS[stage];
@@ -305,7 +308,7 @@ export function effectiveSpec(
     cdn = {
       origin: s3
         ? { kind: 's3', s3: { ...s3, region: s3.region ?? DEFAULT_S3_REGION } }
-        : { kind: 'volume', volume: storageOf(spec.cdn?.origin?.volume, DEFAULT_ORIGIN_SIZE) },
+        : { kind: 'origin', storage: storageOf(spec.cdn?.origin?.volume, DEFAULT_ORIGIN_SIZE) },
     };
     if (spec.cdn?.publicBaseURL) cdn.publicBaseURL = spec.cdn.publicBaseURL;
   }
@@ -313,8 +316,9 @@ export function effectiveSpec(
   const db = spec.database ?? {};
   const readReplicas = db.external ? 0 : (db.readReplicas ?? preset.readReplicas);
   const database: EffectiveSpec['database'] = {
-    placement: db.external ? 'external' : preset.databaseSeparate || readReplicas > 0 ? 'statefulset' : 'pod',
+    placement: db.external ? 'external' : preset.databaseSeparate || readReplicas > 0 ? 'in-cluster' : 'embedded',
     external: db.external ? { secretName: db.external.secretName } : null,
+    image: db.image ?? '',
     readReplicas,
     storage: storageOf(db.storage, preset.databaseStorage),
     version: db.version ?? DEFAULT_DATABASE_VERSION,
@@ -329,13 +333,14 @@ export function effectiveSpec(
       shards,
       replicasPerShard: shards >= 3 ? (spec.cache?.replicasPerShard ?? 1) : 0,
       ttlSeconds: spec.cache?.ttlSeconds ?? DEFAULT_CACHE_TTL_SECONDS,
+      image: spec.cache?.image ?? '',
       resources: spec.cache?.resources ?? CACHE_RESOURCES,
     };
   }
 
   return {
     stage,
-    image: spec.image ? spec.image : defaultImage,
+    image: spec.image ?? '',
     paused: spec.paused ?? false,
     api,
     web,

@@ -1,4 +1,5 @@
 // The GraminstaApp CRD, written once: hack/gen-api.ts turns it into crds/*.yaml and types.gen.ts.
+import { IMAGE_REFERENCE_PATTERN, MAX_IMAGE_LENGTH } from './images.api.js';
 
 /** A node of an OpenAPI v3 structural schema, plus TypeScript-only hints that the CRD never sees. */
 export interface SchemaNode {
@@ -72,9 +73,12 @@ const HOST_PATTERN = '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0
 // An absolute http(s) URL: scheme, host, optional port and path; no query or fragment.
 const HTTP_URL_PATTERN =
   "^https?://[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?$";
-// An OCI image reference: [registry[:port]/]path[:tag][@sha256:digest]; empty means the bundled image.
-const IMAGE_PATTERN =
-  '^$|^([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*(:[0-9]+)?/)?[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$';
+// An OCI image reference (images.api.ts), or empty for the operator's default.
+const IMAGE_PATTERN = `^$|${IMAGE_REFERENCE_PATTERN}`;
+
+function image(description: string): SchemaNode {
+  return { type: 'string', description, maxLength: MAX_IMAGE_LENGTH, pattern: IMAGE_PATTERN };
+}
 
 function quantity(description: string): SchemaNode {
   return {
@@ -367,7 +371,7 @@ const cdn: SchemaNode = {
   },
 };
 
-const EXTERNAL_EXCLUDES = ['readReplicas', 'storage', 'version', 'resources'];
+const EXTERNAL_EXCLUDES = ['readReplicas', 'storage', 'version', 'image', 'resources'];
 
 const database: SchemaNode = {
   type: 'object',
@@ -379,7 +383,7 @@ const database: SchemaNode = {
       type: 'object',
       tsName: 'ExternalDatabaseSpec',
       description:
-        'A managed database outside the cluster; excludes readReplicas, storage, version and resources.',
+        'A managed database outside the cluster; excludes readReplicas, storage, version, image and resources.',
       required: ['secretName'],
       properties: {
         secretName: secretName(
@@ -397,6 +401,9 @@ const database: SchemaNode = {
       description: 'Major version of the in-cluster Postgres.',
       enum: ['15', '16', '17'],
     },
+    image: image(
+      'Image of the in-cluster Postgres (primary and replicas), e.g. for an air-gapped registry; a Debian-based postgres image of the major version in version (uid 999, binaries in /usr/lib/postgresql/<version>/bin). Empty or omitted: the operator\'s Postgres image setting (GRAMINSTA_POSTGRES_IMAGE, default docker.io/library/postgres:<version>-bookworm).',
+    ),
     resources,
   },
   'x-kubernetes-validations': EXTERNAL_EXCLUDES.map((field) => ({
@@ -446,6 +453,9 @@ const cache: SchemaNode = {
       maximum: 86400,
       default: 30,
     },
+    image: image(
+      'Image of the Redis nodes and of the Job that forms a Redis Cluster; a Debian-based redis image (uid 999, redis-server and redis-cli on PATH). Empty or omitted: the operator\'s Redis image setting (GRAMINSTA_REDIS_IMAGE, default docker.io/library/redis:7.4-bookworm).',
+    ),
     resources,
   },
   'x-kubernetes-validations': [
@@ -485,13 +495,9 @@ export const specSchema: SchemaNode = {
       minimum: 1,
       maximum: 1000000000,
     },
-    image: {
-      type: 'string',
-      description:
-        'Image of the photo service (all modes: api, web, migrate, origin). Empty or omitted: the image bundled with this operator version.',
-      maxLength: 512,
-      pattern: IMAGE_PATTERN,
-    },
+    image: image(
+      'Image of the photo service (all modes: api, web, migrate, origin), e.g. registry.local/graminsta-service:0.1.0 or a digest-pinned repo@sha256:<64 hex digits>. Empty or omitted: the operator\'s service image setting (GRAMINSTA_SERVICE_IMAGE, default the image of this operator version).',
+    ),
     api,
     web,
     ingress,

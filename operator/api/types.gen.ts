@@ -16,7 +16,7 @@ export interface GraminstaApp {
 export interface GraminstaAppSpec {
   /** Sizing hint, the expected number of users: picks the stage preset (1-9 single-machine, 10-99 split-database, 100-999 split-clients, 1000-9999 load-balanced, 10000-99999 cdn, 100000+ data-layer). Explicit fields win over the preset. */
   users?: number;
-  /** Image of the photo service (all modes: api, web, migrate, origin). Empty or omitted: the image bundled with this operator version. */
+  /** Image of the photo service (all modes: api, web, migrate, origin), e.g. registry.local/graminsta-service:0.1.0 or a digest-pinned repo@sha256:<64 hex digits>. Empty or omitted: the operator's service image setting (GRAMINSTA_SERVICE_IMAGE, default the image of this operator version). */
   image?: string;
   /** The API tier: the photo service in api mode, a Deployment behind a Service. */
   api?: ApiSpec;
@@ -138,7 +138,7 @@ export interface VolumeOriginSpec {
 
 /** The Postgres database: in the API pod (single-machine), its own StatefulSet (from split-database on) or an external managed database. */
 export interface DatabaseSpec {
-  /** A managed database outside the cluster; excludes readReplicas, storage, version and resources. */
+  /** A managed database outside the cluster; excludes readReplicas, storage, version, image and resources. */
   external?: ExternalDatabaseSpec;
   /** Number of in-cluster streaming replicas; reads go to them through a -ro Service beside the -rw one. */
   readReplicas?: number;
@@ -146,11 +146,13 @@ export interface DatabaseSpec {
   storage?: StorageSpec;
   /** Major version of the in-cluster Postgres. */
   version?: '15' | '16' | '17';
+  /** Image of the in-cluster Postgres (primary and replicas), e.g. for an air-gapped registry; a Debian-based postgres image of the major version in version (uid 999, binaries in /usr/lib/postgresql/<version>/bin). Empty or omitted: the operator's Postgres image setting (GRAMINSTA_POSTGRES_IMAGE, default docker.io/library/postgres:<version>-bookworm). */
+  image?: string;
   /** Compute resources of the containers of this tier (core/v1 ResourceRequirements: limits and requests). Omitted: the stage preset. */
   resources?: ResourceRequirements;
 }
 
-/** A managed database outside the cluster; excludes readReplicas, storage, version and resources. */
+/** A managed database outside the cluster; excludes readReplicas, storage, version, image and resources. */
 export interface ExternalDatabaseSpec {
   /** Name of a Secret in the app namespace with the keys host and password, and optionally port, database, user, sslmode (disable or require) and replicaHosts (comma-separated host[:port] of read replicas). */
   secretName: string;
@@ -174,6 +176,8 @@ export interface CacheSpec {
   replicasPerShard?: number;
   /** Time to live of cached profiles, in seconds. */
   ttlSeconds?: number;
+  /** Image of the Redis nodes and of the Job that forms a Redis Cluster; a Debian-based redis image (uid 999, redis-server and redis-cli on PATH). Empty or omitted: the operator's Redis image setting (GRAMINSTA_REDIS_IMAGE, default docker.io/library/redis:7.4-bookworm). */
+  image?: string;
   /** Compute resources of the containers of this tier (core/v1 ResourceRequirements: limits and requests). Omitted: the stage preset. */
   resources?: ResourceRequirements;
 }

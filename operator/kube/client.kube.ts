@@ -1,18 +1,13 @@
 // Typed API clients sharing one configuration whose HTTP layer counts every request by method and status code.
 import {
-  ApiextensionsV1Api,
   AppsV1Api,
-  AutoscalingV2Api,
-  BatchV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
-  EventsV1Api,
   IsomorphicFetchHttpLibrary,
   KubernetesObjectApi,
   NetworkingV1Api,
   PatchStrategy,
-  PolicyV1Api,
   ServerConfiguration,
   createConfiguration,
   wrapHttpLibrary,
@@ -35,13 +30,8 @@ export interface KubeClients {
   configuration: Configuration;
   core: CoreV1Api;
   apps: AppsV1Api;
-  batch: BatchV1Api;
   networking: NetworkingV1Api;
-  autoscaling: AutoscalingV2Api;
-  policy: PolicyV1Api;
   coordination: CoordinationV1Api;
-  events: EventsV1Api;
-  apiextensions: ApiextensionsV1Api;
   customObjects: CustomObjectsApi;
   objects: KubernetesObjectApi;
 }
@@ -69,13 +59,8 @@ export function createKubeClients(kc: KubeConfig, metrics?: Metrics): KubeClient
     configuration,
     core: new CoreV1Api(configuration),
     apps: new AppsV1Api(configuration),
-    batch: new BatchV1Api(configuration),
     networking: new NetworkingV1Api(configuration),
-    autoscaling: new AutoscalingV2Api(configuration),
-    policy: new PolicyV1Api(configuration),
     coordination: new CoordinationV1Api(configuration),
-    events: new EventsV1Api(configuration),
-    apiextensions: new ApiextensionsV1Api(configuration),
     customObjects: new CustomObjectsApi(configuration),
     objects: new InstrumentedObjectApi(configuration, kc),
   };

@@ -5,12 +5,13 @@ import type { GraminstaApp } from '../api/types.gen.js';
 import type { Clock } from '../kube/clock.kube.js';
 import type { Logger } from '../kube/logger.kube.js';
 import type { ReconcileResult } from '../kube/workqueue.kube.js';
+import type { ImageSettings } from '../api/images.api.js';
 import { TerminalError } from '../kube/errors.kube.js';
 import { renderApp } from '../render/app.render.js';
-import { renderEndpoints } from '../render/endpoints.render.js';
+import { EXTERNAL_DB_KEYS, REQUIRED_EXTERNAL_DB_KEYS } from '../render/constants.render.js';
 import { AFTER_JOB_ANNOTATION, appNames, selectorLabels } from '../render/names.render.js';
 import { planOf, type Plan } from '../render/plan.render.js';
-import { isGeneratedSecret, renderGeneratedSecrets } from '../render/secrets.render.js';
+import { generatedSecretData, isGeneratedSecret, renderGeneratedSecrets } from '../render/secrets.render.js';
 import { hashOf } from '../render/hash.render.js';
 import { firstDifference } from './compare.reconcile.js';
 import { applyWaves, childKinds, isControlledBy, objectKey } from './children.reconcile.js';
@@ -26,8 +27,8 @@ export interface ObjectCache<T extends KubernetesObject = KubernetesObject> {
   list(namespace?: string): ReadonlyArray<T>;
 }
 
-/** The requests the reconciler makes; every write goes through here. */
-export interface ClusterApi {
+/** The requests the reconciler makes to the API server; every write goes through here. */
+export interface ClusterClient {
   /** Server-side apply with the operator's field manager, forcing ownership of the fields it sets. */
   apply(obj: KubernetesObject): Promise<KubernetesObject>;
   /** Creates obj; rejects with 409 when it exists. */
@@ -44,11 +45,12 @@ export interface AppReconcilerDeps {
   apps: ObjectCache<GraminstaApp>;
   /** The cache of the owned kind, by kind name (Deployment, Service, ...). */
   children(kind: string): ObjectCache;
-  api: ClusterApi;
+  cluster: ClusterClient;
   events: EventRecorder;
   logger: Logger;
   clock: Clock;
-  defaultImage: string;
+  /** The operator's image settings: what apps run when their spec names no image. */
+  images: ImageSettings;
   generatePassword(): string;
   /** How long to wait before looking again at a problem a user must fix (a missing Secret). */
   problemRetryMs?: number;
@@ -79,7 +81,7 @@ export class AppReconciler {
 
     let plan: Plan;
     try {
-      plan = planOf(app, { defaultImage: this.deps.defaultImage });
+      plan = planOf(app, this.deps.images);
     } catch (err) {
       // The schema admits it but it cannot be realised; retrying will not change that.
       const message = `spec cannot be realised: ${(err as Error).message}`;
@@ -92,7 +94,7 @@ export class AppReconciler {
     let failure: unknown;
     let recreating = false;
     try {
-      if (!app.spec?.paused) {
+      if (!plan.paused) {
         desired = await this.render(app, plan);
         recreating = await this.applyAll(app, desired, log);
         await this.prune(app, desired, log);
@@ -112,21 +114,22 @@ export class AppReconciler {
 
   private async render(app: GraminstaApp, plan: Plan): Promise<KubernetesObject[]> {
     const namespace = app.metadata.namespace!;
-    if (plan.database.mode === 'external') await this.checkExternalSecret(namespace, plan.database.secretName);
-    const existingSecrets = await this.ensureGeneratedSecrets(app);
-    return renderApp(app, { defaultImage: this.deps.defaultImage, existingSecrets, generatePassword: () => this.deps.generatePassword() });
+    if (plan.database.placement === 'external') await this.checkExternalSecret(namespace, plan.database.secretName);
+    const existingSecrets = await this.ensureGeneratedSecrets(app, plan);
+    return renderApp(plan, { existingSecrets, generatePassword: () => this.deps.generatePassword() });
   }
 
   private async checkExternalSecret(namespace: string, name: string): Promise<void> {
-    const secret = await this.deps.api.read('v1', 'Secret', namespace, name);
+    const secret = await this.deps.cluster.read('v1', 'Secret', namespace, name);
     if (!secret) {
+      const optional = Object.values(EXTERNAL_DB_KEYS).filter((k) => !(REQUIRED_EXTERNAL_DB_KEYS as readonly string[]).includes(k));
       throw new UserActionRequired(
         'ExternalDatabaseSecretNotFound',
-        `spec.database.external.secretName: Secret ${namespace}/${name} does not exist; create it with keys host, port, dbname, username, password`,
+        `spec.database.external.secretName: Secret ${namespace}/${name} does not exist; create it with the keys ${REQUIRED_EXTERNAL_DB_KEYS.join(', ')} and optionally ${optional.join(', ')}`,
       );
     }
     const data = (secret as { data?: Record<string, string> }).data ?? {};
-    const missing = ['host', 'password'].filter((k) => !data[k]);
+    const missing = REQUIRED_EXTERNAL_DB_KEYS.filter((k) => !data[k]);
     if (missing.length) {
       throw new UserActionRequired(
         'ExternalDatabaseSecretInvalid',
@@ -140,20 +143,18 @@ export class AppReconciler {
    * missing from the cache is created with create (never apply), which fails when it exists after all;
    * then it is read from the API server. So a stale cache never replaces a password.
    */
-  private async ensureGeneratedSecrets(app: GraminstaApp): Promise<Record<string, Record<string, string>>> {
+  private async ensureGeneratedSecrets(app: GraminstaApp, plan: Plan): Promise<Record<string, Record<string, string>>> {
     const namespace = app.metadata.namespace!;
     const secrets = this.deps.children('Secret');
     // What the cache already holds; passwords are generated only for Secrets it does not.
     const cached: Record<string, Record<string, string>> = {};
-    const probe = renderGeneratedSecrets(app, { defaultImage: this.deps.defaultImage, existingSecrets: {}, generatePassword: () => '' });
-    for (const { metadata } of probe) {
-      const live = secrets.get(metadata!.name!, namespace);
-      if (live) cached[metadata!.name!] = decodeSecret(live);
+    for (const { name } of plan.generatedSecrets) {
+      const live = secrets.get(name, namespace);
+      if (live) cached[name] = decodeSecret(live);
     }
-    const wanted = renderGeneratedSecrets(app, {
-      defaultImage: this.deps.defaultImage,
-      existingSecrets: cached,
-      generatePassword: () => this.deps.generatePassword(),
+    const wanted = renderGeneratedSecrets({
+      ...plan,
+      secrets: generatedSecretData(plan, { existingSecrets: cached, generatePassword: () => this.deps.generatePassword() }),
     });
     const generated: string[] = [];
     const entries = await Promise.all(
@@ -162,11 +163,11 @@ export class AppReconciler {
         if (cached[name]) return [name, cached[name]] as const;
         let live: KubernetesObject | undefined;
         try {
-          live = await this.deps.api.create(withOwner(app, secret));
+          live = await this.deps.cluster.create(withOwner(app, secret));
           generated.push(name);
         } catch (err) {
           if ((err as { code?: number }).code !== 409) throw new Error(`while creating Secret ${namespace}/${name}: ${messageOf(err)}`, { cause: err });
-          live = await this.deps.api.read('v1', 'Secret', namespace, name);
+          live = await this.deps.cluster.read('v1', 'Secret', namespace, name);
         }
         return [name, decodeSecret(live)] as const;
       }),
@@ -200,7 +201,7 @@ export class AppReconciler {
             // The API server refuses to change this field in place: delete the object but keep its
             // pods and volumes (orphan), and create it anew on the next pass, which adopts them.
             log.info('re-creating to change an immutable field', { object: objectKey(obj), field: immutable });
-            await this.deps.api.delete({ ...live, apiVersion: obj.apiVersion, kind: obj.kind }, 'Orphan');
+            await this.deps.cluster.delete({ ...live, apiVersion: obj.apiVersion, kind: obj.kind }, 'Orphan');
             const volumes = immutable === 'spec.volumeClaimTemplates' ? ' (existing PersistentVolumeClaims keep their size: expand them by hand where the StorageClass allows it)' : '';
             this.deps.events.record(app, 'Normal', 'Recreating', `re-creating ${obj.kind} ${obj.metadata?.name} to change ${immutable}; its pods and volumes are kept${volumes}`);
             pending = true;
@@ -208,7 +209,7 @@ export class AppReconciler {
           }
           log.info(live ? 'updating' : 'creating', { object: objectKey(obj), difference: live ? firstDifference(want, live) : undefined });
           try {
-            await this.deps.api.apply(want);
+            await this.deps.cluster.apply(want);
           } catch (err) {
             throw new Error(`while applying ${obj.kind} ${namespace}/${obj.metadata?.name}: ${messageOf(err)}`, { cause: err });
           }
@@ -233,7 +234,7 @@ export class AppReconciler {
       stale.map(async (obj) => {
         log.info('pruning', { object: objectKey(obj) });
         try {
-          await this.deps.api.delete(obj);
+          await this.deps.cluster.delete(obj);
         } catch (err) {
           if ((err as { code?: number }).code === 404) return;
           throw new Error(`while pruning ${obj.kind} ${namespace}/${obj.metadata?.name}: ${messageOf(err)}`, { cause: err });
@@ -245,30 +246,25 @@ export class AppReconciler {
   private observe(app: GraminstaApp, plan: Plan | undefined, desired: KubernetesObject[], problem?: { reason: string; message: string }): Observation {
     const namespace = app.metadata.namespace!;
     const get = <T extends KubernetesObject>(kind: string, name: string) => this.deps.children(kind).get(name, namespace) as T | undefined;
-    const names = appNames(app);
+    const names = plan?.names ?? appNames(app);
     // A desired Job not in the cache yet counts as running, so the status waits for it.
     const desiredJob = (prefix: string): V1Job | undefined => {
       const job = desired.find((o) => o.kind === 'Job' && o.metadata?.name?.startsWith(prefix));
       return job ? (get<V1Job>('Job', job.metadata!.name!) ?? { metadata: { name: job.metadata!.name! }, status: {} }) : undefined;
     };
     const stage = plan?.stage ?? app.status?.stage ?? 'single-machine';
-    let endpoints = { api: '', web: '', cdn: '' };
-    try {
-      endpoints = renderEndpoints(app);
-    } catch {
-      // An unrealisable spec has no endpoints.
-    }
-    const databaseKind = plan?.database.mode === 'external' ? 'external' : plan?.database.mode === 'embedded' ? 'sidecar' : 'in-cluster';
-    const readReplicas = plan?.database.mode === 'in-cluster' ? plan.database.readReplicas : 0;
-    const cacheNodes = plan?.cache ? plan.cache.shards * (1 + (plan.cache.shards >= 3 ? plan.cache.replicasPerShard : 0)) : 0;
-    const embedded = plan?.database.mode === 'embedded';
-    const selector = Object.entries(selectorLabels(app, embedded ? 'database' : 'api'))
+    // An unrealisable spec has no endpoints.
+    const endpoints = plan?.endpoints ?? { api: '', web: '', cdn: '' };
+    const placement = plan?.database.placement ?? 'in-cluster';
+    const readReplicas = plan?.database.placement === 'in-cluster' ? plan.database.readReplicas : 0;
+    const embedded = placement === 'embedded';
+    const selector = Object.entries(selectorLabels(names, embedded ? 'database' : 'api'))
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
     return {
       generation: app.metadata.generation ?? 0,
       stage,
-      apiDeployment: embedded ? get<V1StatefulSet>('StatefulSet', names.database) : get<V1Deployment>('Deployment', names.api),
+      apiWorkload: embedded ? get<V1StatefulSet>('StatefulSet', names.database) : get<V1Deployment>('Deployment', names.api),
       apiAutoscaler: plan?.api.autoscaling ? get<V2HorizontalPodAutoscaler>('HorizontalPodAutoscaler', names.api) : undefined,
       apiDesiredReplicas: plan?.api.replicas ?? 1,
       webEnabled: !!plan?.web,
@@ -276,7 +272,7 @@ export class AppReconciler {
       webDesiredReplicas: plan?.web?.replicas ?? 0,
       webAutoscaler: plan?.web?.autoscaling ? get<V2HorizontalPodAutoscaler>('HorizontalPodAutoscaler', names.web) : undefined,
       database: {
-        kind: databaseKind,
+        placement,
         primary: get<V1StatefulSet>('StatefulSet', names.database),
         replicas: readReplicas > 0 ? get<V1StatefulSet>('StatefulSet', names.databaseReplica) : undefined,
         desiredReplicas: readReplicas,
@@ -284,14 +280,14 @@ export class AppReconciler {
       cache: {
         enabled: !!plan?.cache,
         nodes: plan?.cache ? [get<V1StatefulSet>('StatefulSet', names.redis)].filter((s): s is V1StatefulSet => !!s) : undefined,
-        desiredNodes: cacheNodes,
+        desiredNodes: plan?.cache?.nodeCount ?? 0,
         formJob: desiredJob(names.redisInitPrefix),
       },
       migrateJob: desiredJob(names.migratePrefix),
       endpoints,
       selector,
       error: problem,
-      paused: !!app.spec?.paused,
+      paused: plan?.paused ?? !!app.spec?.paused,
     };
   }
 
@@ -300,7 +296,7 @@ export class AppReconciler {
     const now = new Date(this.deps.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const status = computeStatus(observation, previous, now);
     if (!statusChanged(pick(previous), status)) return;
-    await this.deps.api.patchStatus(app, status).catch((err: unknown) => {
+    await this.deps.cluster.patchStatus(app, status).catch((err: unknown) => {
       throw new Error(`while writing the status of GraminstaApp ${app.metadata.namespace}/${app.metadata.name}: ${messageOf(err)}`, { cause: err });
     });
     this.recordTransitions(app, previous, status);

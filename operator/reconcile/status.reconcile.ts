@@ -1,6 +1,7 @@
 // Pure status computation: from what the informers observed to the GraminstaApp status, conditions
 // included. No I/O and no clock: `now` is passed in.
 import type { V1Deployment, V1StatefulSet, V1Job, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { DatabasePlacement } from '../api/presets.api.js';
 
 /** A condition shaped like metav1.Condition. */
 export interface Condition {
@@ -27,7 +28,7 @@ export interface Observation {
   generation: number;
   stage: string;
   /** The api workload: a Deployment, or at single-machine the StatefulSet whose pod runs api and Postgres. */
-  apiDeployment?: V1Deployment | V1StatefulSet;
+  apiWorkload?: V1Deployment | V1StatefulSet;
   apiAutoscaler?: V2HorizontalPodAutoscaler;
   /** The desired api replica count when no HPA scales it. */
   apiDesiredReplicas: number;
@@ -36,7 +37,7 @@ export interface Observation {
   /** The desired web replica count when no HPA scales it. */
   webDesiredReplicas: number;
   webAutoscaler?: V2HorizontalPodAutoscaler;
-  database: { kind: 'in-cluster' | 'sidecar' | 'external'; primary?: V1StatefulSet; replicas?: V1StatefulSet; desiredReplicas: number };
+  database: { placement: DatabasePlacement; primary?: V1StatefulSet; replicas?: V1StatefulSet; desiredReplicas: number };
   cache: { enabled: boolean; nodes?: V1StatefulSet[]; desiredNodes: number; formJob?: V1Job };
   migrateJob?: V1Job;
   endpoints: { api: string; web: string; cdn: string };
@@ -96,14 +97,14 @@ export function webWanted(o: Observation): number {
 
 /** Readiness of each tier, by condition type. */
 export function tierStates(o: Observation): Record<(typeof tierConditions)[number], TierState> {
-  const api = rolledOut(o.apiDeployment, apiWanted(o));
+  const api = rolledOut(o.apiWorkload, apiWanted(o));
   let web: TierState | undefined = { status: 'True', reason: 'NotRequired', message: `the web client is served by the api tier at stage ${o.stage}` };
   if (o.webEnabled) web = rolledOut(o.webDeployment, webWanted(o));
 
   let database: TierState | undefined;
-  if (o.database.kind === 'external') {
+  if (o.database.placement === 'external') {
     database = { status: 'True', reason: 'External', message: 'using the external database from its Secret' };
-  } else if (o.database.kind === 'sidecar') {
+  } else if (o.database.placement === 'embedded') {
     database = api ? { status: 'False', reason: api.reason, message: `the database runs beside the api: ${api.message}` } : undefined;
   } else {
     database = rolledOut(o.database.primary, 1) ?? rolledOut(o.database.replicas, o.database.desiredReplicas);
@@ -172,14 +173,14 @@ export function computeStatus(o: Observation, previous: Partial<AppStatus> | und
   );
   for (const t of tierConditions) put({ type: t, ...tiers[t] });
 
-  const apiReady = o.apiDeployment?.status?.readyReplicas ?? 0;
-  const apiReplicas = o.apiDeployment?.status?.replicas ?? 0;
+  const apiReady = o.apiWorkload?.status?.readyReplicas ?? 0;
+  const apiReplicas = o.apiWorkload?.status?.replicas ?? 0;
   const webReady = o.webDeployment?.status?.readyReplicas ?? 0;
   const dbReplicasReady = o.database.replicas?.status?.readyReplicas ?? 0;
   const cacheReady = (o.cache.nodes ?? []).reduce((n, s) => n + (s.status?.readyReplicas ?? 0), 0);
   const primaryReady =
-    o.database.kind === 'external' ||
-    (o.database.kind === 'sidecar' ? apiReady > 0 : (o.database.primary?.status?.readyReplicas ?? 0) > 0);
+    o.database.placement === 'external' ||
+    (o.database.placement === 'embedded' ? apiReady > 0 : (o.database.primary?.status?.readyReplicas ?? 0) > 0);
   return {
     observedGeneration: o.generation,
     stage: o.stage,
@@ -199,9 +200,9 @@ export function computeStatus(o: Observation, previous: Partial<AppStatus> | und
 }
 
 function databaseSummary(o: Observation, primaryReady: boolean, replicasReady: number): string {
-  if (o.database.kind === 'external') return 'external';
+  if (o.database.placement === 'external') return 'external';
   const primary = primaryReady ? 'ready' : 'starting';
-  if (o.database.kind === 'sidecar') return `${primary} (in api pod)`;
+  if (o.database.placement === 'embedded') return `${primary} (in api pod)`;
   return o.database.desiredReplicas > 0 ? `${primary}+${replicasReady}/${o.database.desiredReplicas}` : primary;
 }
 

@@ -10,7 +10,6 @@ import type {
   V1StatefulSet,
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
-import type { GraminstaApp } from '../api/types.gen.js';
 import { renderApiDeployment, renderApiHpa, renderApiPdb, renderApiService } from './api.render.js';
 import {
   renderRedisClusterJob,
@@ -32,13 +31,11 @@ import {
 } from './database.render.js';
 import { renderIngress } from './ingress.render.js';
 import { renderMigrateJob } from './migrate.render.js';
-import {
-  renderOriginHeadlessService,
-  renderOriginService,
-  renderOriginStatefulSet,
-} from './origin.render.js';
+import { renderOriginHeadlessService, renderOriginService, renderOriginStatefulSet } from './origin.render.js';
+import type { Plan } from './plan.render.js';
+import { resolvePlan } from './resolve.render.js';
 import { renderScriptsConfigMap } from './scripts-configmap.render.js';
-import { renderGeneratedSecrets, resolveGeneratedSecrets } from './secrets.render.js';
+import { renderGeneratedSecrets } from './secrets.render.js';
 import { renderSingleMachineStatefulSet } from './single-machine.render.js';
 import { renderWebDeployment, renderWebHpa, renderWebPdb, renderWebService } from './web.render.js';
 
@@ -81,43 +78,42 @@ export function sortObjects<T extends { kind?: string; metadata?: { name?: strin
 
 /**
  * Every object the app should have, sorted by kind then name; anything of the app not in the list should be pruned.
- * Pure and deterministic: the same app and context always give deep-equal output. Throws an Error naming the
- * spec field when the spec cannot be rendered.
+ * Pure and deterministic: the same plan and context always give deep-equal output.
  */
-export function renderApp(app: GraminstaApp, given: RenderContext): RenderedObject[] {
-  const ctx = resolveGeneratedSecrets(app, given);
+export function renderApp(plan: Plan, ctx: RenderContext): RenderedObject[] {
+  const p = resolvePlan(plan, ctx);
   const objects: (RenderedObject | null)[] = [
-    ...renderGeneratedSecrets(app, ctx),
-    renderApiConfigMap(app),
-    renderWebConfigMap(app),
-    renderOriginConfigMap(app),
-    renderScriptsConfigMap(app),
-    renderSingleMachineStatefulSet(app, ctx),
-    renderDatabaseStatefulSet(app, ctx),
-    renderDatabaseHeadlessService(app),
-    renderDatabaseRwService(app),
-    renderDatabaseReplicaStatefulSet(app, ctx),
-    renderDatabaseReplicaHeadlessService(app),
-    renderDatabaseRoService(app),
-    renderDatabaseReplicaPdb(app),
-    renderMigrateJob(app, ctx),
-    renderApiDeployment(app, ctx),
-    renderApiService(app),
-    renderApiHpa(app),
-    renderApiPdb(app),
-    renderWebDeployment(app, ctx),
-    renderWebService(app),
-    renderWebHpa(app),
-    renderWebPdb(app),
-    renderIngress(app),
-    renderOriginStatefulSet(app, ctx),
-    renderOriginService(app),
-    renderOriginHeadlessService(app),
-    renderRedisStatefulSet(app, ctx),
-    renderRedisService(app),
-    renderRedisHeadlessService(app),
-    renderRedisPdb(app),
-    renderRedisClusterJob(app, ctx),
+    ...renderGeneratedSecrets(p),
+    renderApiConfigMap(p),
+    renderWebConfigMap(p),
+    renderOriginConfigMap(p),
+    renderScriptsConfigMap(p),
+    renderSingleMachineStatefulSet(p),
+    renderDatabaseStatefulSet(p),
+    renderDatabaseHeadlessService(p),
+    renderDatabaseRwService(p),
+    renderDatabaseReplicaStatefulSet(p),
+    renderDatabaseReplicaHeadlessService(p),
+    renderDatabaseRoService(p),
+    renderDatabaseReplicaPdb(p),
+    renderMigrateJob(p),
+    renderApiDeployment(p),
+    renderApiService(p),
+    renderApiHpa(p),
+    renderApiPdb(p),
+    renderWebDeployment(p),
+    renderWebService(p),
+    renderWebHpa(p),
+    renderWebPdb(p),
+    renderIngress(p),
+    renderOriginStatefulSet(p),
+    renderOriginService(p),
+    renderOriginHeadlessService(p),
+    renderRedisStatefulSet(p),
+    renderRedisService(p),
+    renderRedisHeadlessService(p),
+    renderRedisPdb(p),
+    renderRedisClusterJob(p),
   ];
   const sorted = sortObjects(objects.filter((o): o is RenderedObject => o !== null));
   // A JSON copy: plain data in which no two places share an object that a caller could mutate.

@@ -1,9 +1,7 @@
-// The pure inputs that the caller of renderApp passes in besides the app itself.
+// The pure inputs that the caller of renderApp passes in besides the plan.
 
-/** What render needs besides the app: the default image, Secrets that already exist, and how to make passwords. */
+/** What render needs besides the plan: Secrets that already exist, and how to make passwords. */
 export interface RenderContext {
-  /** Image of the photo service used when spec.image is empty (the one bundled with the operator). */
-  defaultImage: string;
   /**
    * Data (decoded strings) of Secrets that already exist in the app's namespace, by Secret name: at least
    * the generated ones (so their passwords are kept), optionally the user's Secrets the pods refer to (so

@@ -1,7 +1,6 @@
 // Where clients reach the app: from the Ingress hosts and TLS, else the in-cluster Service DNS names.
-import type { GraminstaApp } from '../api/types.gen.js';
-import { serviceHost } from './names.render.js';
-import { planOf, type Plan } from './plan.render.js';
+import type { EffectiveSpec } from '../api/presets.api.js';
+import { serviceHost, type AppNames } from './names.render.js';
 
 /** URLs of the API, the web client and the image base, as shown in status.endpoints. */
 export interface Endpoints {
@@ -10,9 +9,13 @@ export interface Endpoints {
   cdn: string;
 }
 
-/** Endpoints computed from a Plan (shared with the ConfigMaps, which hand them to the pods). */
-export function endpointsOf(app: GraminstaApp, plan: Plan): Endpoints {
-  const ingress = plan.ingress;
+/** The endpoints of an app; an empty string where only the Ingress controller knows (host-less Ingress). */
+export function endpointsOf(
+  names: AppNames,
+  ingress: EffectiveSpec['ingress'],
+  hasWeb: boolean,
+  cdnBaseURL: string,
+): Endpoints {
   let api: string;
   let web: string;
   if (ingress) {
@@ -20,16 +23,11 @@ export function endpointsOf(app: GraminstaApp, plan: Plan): Endpoints {
     const webSide = ingress.webHost ? `${scheme}://${ingress.webHost}` : '';
     // Without an apiHost the API is routed under /api on the web side (webHost or host-less).
     api = ingress.apiHost ? `${scheme}://${ingress.apiHost}` : webSide;
-    web = plan.web ? webSide : '';
+    web = hasWeb ? webSide : '';
   } else {
-    api = `http://${serviceHost(app, plan.names.api)}`;
-    web = plan.web ? `http://${serviceHost(app, plan.names.web)}` : '';
+    api = `http://${serviceHost(names, names.api)}`;
+    web = hasWeb ? `http://${serviceHost(names, names.web)}` : '';
   }
-  const cdn = plan.cdnBaseURL || (api ? `${api}/images/` : '');
+  const cdn = cdnBaseURL || (api ? `${api}/images/` : '');
   return { api, web, cdn };
-}
-
-/** Where clients reach the app; an empty string when only the Ingress controller knows (host-less Ingress). */
-export function renderEndpoints(app: GraminstaApp): Endpoints {
-  return endpointsOf(app, planOf(app));
 }

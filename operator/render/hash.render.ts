@@ -29,3 +29,18 @@ export function stableStringify(value: unknown): string {
 export function hashOf(value: unknown): string {
   return fnv1a64(stableStringify(value));
 }
+
+/**
+ * Hash of the configuration a pod reads: the data of its ConfigMaps, and of the Secrets it refers to as far as
+ * render knows them (the generated ones, and the user's when the caller passed them in).
+ */
+export function configHash(
+  configMaps: ({ metadata?: { name?: string }; data?: Record<string, string> } | null)[],
+  secretNames: string[],
+  secretData: (name: string) => Readonly<Record<string, string>> | undefined,
+): string {
+  const secrets: Record<string, unknown> = {};
+  for (const name of [...secretNames].sort()) secrets[name] = secretData(name) ?? null;
+  const maps = configMaps.filter((c) => c !== null).map((c) => [c.metadata?.name, c.data]);
+  return hashOf({ configMaps: maps, secrets });
+}

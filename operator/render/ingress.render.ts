@@ -1,8 +1,7 @@
 // The Ingress in front of the API and web tiers: hosts, TLS, class and annotations from the spec.
 import type { V1HTTPIngressPath, V1Ingress, V1IngressRule } from '@kubernetes/client-node';
-import type { GraminstaApp } from '../api/types.gen.js';
 import { objectMeta } from './names.render.js';
-import { planOf } from './plan.render.js';
+import type { Plan } from './plan.render.js';
 
 function path(path: string, service: string): V1HTTPIngressPath {
   return { path, pathType: 'Prefix', backend: { service: { name: service, port: { name: 'http' } } } };
@@ -12,8 +11,7 @@ function path(path: string, service: string): V1HTTPIngressPath {
  * The Ingress; null without an ingress tier. The API gets apiHost; without one it is routed under /api (and its
  * /images/ route) on the web side, which is webHost or, without hosts, a host-less rule.
  */
-export function renderIngress(app: GraminstaApp): V1Ingress | null {
-  const plan = planOf(app);
+export function renderIngress(plan: Plan): V1Ingress | null {
   const ingress = plan.ingress;
   if (!ingress) return null;
   const { api, web } = plan.names;
@@ -32,13 +30,12 @@ export function renderIngress(app: GraminstaApp): V1Ingress | null {
   const out: V1Ingress = {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
-    metadata: objectMeta(app, plan.names.ingress, 'ingress', annotations),
+    metadata: objectMeta(plan.names, plan.names.ingress, 'ingress', annotations),
     spec: { rules },
   };
   if (ingress.className) out.spec!.ingressClassName = ingress.className;
   if (ingress.tls) {
     const hosts = [ingress.apiHost, ingress.webHost].filter((h): h is string => !!h);
-    if (hosts.length === 0) throw new Error('spec.ingress.tls: needs apiHost or webHost');
     out.spec!.tls = [{ hosts, secretName: ingress.tls.secretName }];
   }
   return out;

@@ -1,9 +1,11 @@
 // Offline rendering of GraminstaApp manifests to a YAML stream, with generated passwords as placeholders.
 import { parseAllDocuments, stringify } from 'yaml';
+import type { ImageSettings } from '../api/images.api.js';
 import { GROUP, KIND, specSchema, VERSION } from '../api/schema.api.js';
 import type { GraminstaApp } from '../api/types.gen.js';
 import { renderApp, type RenderedObject } from './app.render.js';
 import type { RenderContext } from './context.render.js';
+import { planOf } from './plan.render.js';
 import { schemaProblems } from './validate.render.js';
 
 /** What generated passwords look like in offline output: never a real secret. */
@@ -11,8 +13,8 @@ export const GENERATED_PLACEHOLDER = '<generated>';
 
 /** Options of offline rendering. */
 export interface ManifestOptions {
-  /** Image used when spec.image is empty. */
-  defaultImage: string;
+  /** The operator's image settings: what apps run when their spec names no image. */
+  images: ImageSettings;
   /** Namespace used when the manifest has none (like kubectl's current namespace). */
   namespace: string;
 }
@@ -55,8 +57,8 @@ export function parseApps(text: string, source: string, namespace: string): Gram
 }
 
 /** A render context for offline output: no existing Secrets, every password the placeholder. */
-export function placeholderContext(defaultImage: string): RenderContext {
-  return { defaultImage, existingSecrets: {}, generatePassword: () => GENERATED_PLACEHOLDER };
+export function placeholderContext(): RenderContext {
+  return { existingSecrets: {}, generatePassword: () => GENERATED_PLACEHOLDER };
 }
 
 /** The objects of every app of a YAML stream, rendered offline. */
@@ -64,7 +66,7 @@ export function renderManifestObjects(text: string, source: string, opts: Manife
   const apps = parseApps(text, source, opts.namespace);
   return apps.flatMap((app) => {
     try {
-      return renderApp(app, placeholderContext(opts.defaultImage));
+      return renderApp(planOf(app, opts.images), placeholderContext());
     } catch (cause) {
       throw new Error(`${source}: ${app.metadata.name}: ${(cause as Error).message}`, { cause });
     }

@@ -1,42 +1,30 @@
 // The migrate Job: the photo service in migrate mode, once per image and database configuration.
-import type { V1EnvVar, V1Job } from '@kubernetes/client-node';
-import type { GraminstaApp } from '../api/types.gen.js';
-import { databaseConfig, databaseSecretEnv } from './config.render.js';
-import type { RenderContext } from './context.render.js';
+import type { V1Job } from '@kubernetes/client-node';
+import { migrateEnv } from './env.render.js';
 import { hashOf } from './hash.render.js';
 import { labels, objectMeta } from './names.render.js';
-import { planOf, type Plan } from './plan.render.js';
+import type { Plan, ResolvedPlan } from './plan.render.js';
 import { SERVICE_UID } from './security.render.js';
 import { podSpec, serviceContainer } from './workload.render.js';
 
-/** Env of a migrate-mode container: the database settings as literals and the Secret refs, nothing else. */
-export function migrateEnv(app: GraminstaApp, plan: Plan): V1EnvVar[] {
-  const literals = Object.entries(databaseConfig(app, plan))
-    .filter(([key]) => key !== 'GRAMINSTA_DB_REPLICA_HOSTS')
-    .map(([name, value]) => ({ name, value }));
-  return [...literals, ...databaseSecretEnv(plan), { name: 'LOG_LEVEL', value: 'info' }];
-}
-
-/** Name of the migrate Job for the app's current image and database settings; null when migrations run in the single pod. */
-export function migrateJobName(app: GraminstaApp, ctx: Pick<RenderContext, 'defaultImage'>): string | null {
-  const plan = planOf(app, ctx);
-  if (plan.database.mode === 'embedded') return null;
-  return `${plan.names.migratePrefix}${hashOf({ image: plan.image, env: migrateEnv(app, plan) }).slice(0, 10)}`;
+/** Name of the migrate Job for the app's image and database settings; null when migrations run in the single pod. */
+export function migrateJobName(plan: Plan): string | null {
+  if (plan.database.placement === 'embedded') return null;
+  return `${plan.names.migratePrefix}${hashOf({ image: plan.images.service, env: migrateEnv(plan) }).slice(0, 10)}`;
 }
 
 /** The Job that migrates the schema before the API rolls; null in the single pod, whose init container migrates instead. */
-export function renderMigrateJob(app: GraminstaApp, ctx: RenderContext): V1Job | null {
-  const plan = planOf(app, ctx);
-  const name = migrateJobName(app, ctx);
+export function renderMigrateJob(plan: ResolvedPlan): V1Job | null {
+  const name = plan.jobs.migrate;
   if (name === null) return null;
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: objectMeta(app, name, 'migrate'),
+    metadata: objectMeta(plan.names, name, 'migrate'),
     spec: {
       backoffLimit: 10,
       template: {
-        metadata: { labels: labels(app, 'migrate') },
+        metadata: { labels: labels(plan.names, 'migrate') },
         spec: podSpec({
           uid: SERVICE_UID,
           restartPolicy: 'OnFailure',
@@ -44,9 +32,9 @@ export function renderMigrateJob(app: GraminstaApp, ctx: RenderContext): V1Job |
             serviceContainer({
               name: 'migrate',
               mode: 'migrate',
-              image: plan.image,
+              image: plan.images.service,
               kind: 'migrate',
-              env: migrateEnv(app, plan),
+              env: migrateEnv(plan),
             }),
           ],
         }),

@@ -99,18 +99,18 @@ export function appNames(app: GraminstaApp): AppNames {
 }
 
 /** The labels that select a component's pods; they never change for the life of the app. */
-export function selectorLabels(app: GraminstaApp, component: Component): Record<string, string> {
+export function selectorLabels(names: AppNames, component: Component): Record<string, string> {
   return {
     'app.kubernetes.io/name': 'graminsta',
-    'app.kubernetes.io/instance': appNames(app).app,
+    'app.kubernetes.io/instance': names.app,
     'app.kubernetes.io/component': component,
   };
 }
 
 /** The full app.kubernetes.io label set of a component's objects and pods. */
-export function labels(app: GraminstaApp, component: Component): Record<string, string> {
+export function labels(names: AppNames, component: Component): Record<string, string> {
   return {
-    ...selectorLabels(app, component),
+    ...selectorLabels(names, component),
     'app.kubernetes.io/part-of': 'graminsta',
     'app.kubernetes.io/managed-by': MANAGED_BY,
   };
@@ -118,16 +118,16 @@ export function labels(app: GraminstaApp, component: Component): Record<string, 
 
 /** The metadata every rendered object carries: name, namespace and the component's labels. */
 export function objectMeta(
-  app: GraminstaApp,
+  names: AppNames,
   name: string,
   component: Component,
   annotations?: Record<string, string>,
 ): { name: string; namespace: string; labels: Record<string, string>; annotations?: Record<string, string> } {
-  const meta = { name, namespace: appNames(app).namespace, labels: labels(app, component) };
+  const meta = { name, namespace: names.namespace, labels: labels(names, component) };
   return annotations && Object.keys(annotations).length > 0 ? { ...meta, annotations } : meta;
 }
 
 /** In-cluster DNS name of a Service of the app (namespace-qualified, independent of the cluster domain). */
-export function serviceHost(app: GraminstaApp, service: string): string {
-  return `${service}.${appNames(app).namespace}.svc`;
+export function serviceHost(names: AppNames, service: string): string {
+  return `${service}.${names.namespace}.svc`;
 }

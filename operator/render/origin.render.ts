@@ -1,46 +1,31 @@
 // The in-cluster image origin: the photo service in origin mode on a persistent volume, and its Services.
 import type { V1Service, V1StatefulSet } from '@kubernetes/client-node';
-import type { GraminstaApp } from '../api/types.gen.js';
-import { configHash, IMAGES_PATH, renderOriginConfigMap } from './config.render.js';
-import type { RenderContext } from './context.render.js';
-import { dataClaim, statefulSet } from './database.render.js';
-import { planOf } from './plan.render.js';
-import { ORIGIN_SECRET_KEY, renderGeneratedSecrets } from './secrets.render.js';
+import { IMAGES_PATH } from './constants.render.js';
+import { originTokenEnv } from './env.render.js';
+import type { Plan, ResolvedPlan } from './plan.render.js';
 import { SERVICE_UID } from './security.render.js';
-import { HTTP_SERVICE_PORT, podSpec, service, serviceContainer } from './workload.render.js';
+import { dataClaim, HTTP_SERVICE_PORT, podSpec, service, serviceContainer, statefulSet } from './workload.render.js';
 
 /** The origin's StatefulSet (one pod owning the images volume); null unless images are stored in-cluster. */
-export function renderOriginStatefulSet(app: GraminstaApp, ctx: RenderContext): V1StatefulSet | null {
-  const plan = planOf(app, ctx);
+export function renderOriginStatefulSet(plan: ResolvedPlan): V1StatefulSet | null {
   const storage = plan.storage;
   if (storage.kind !== 'origin') return null;
-  const hash = configHash(
-    [renderOriginConfigMap(app)],
-    [plan.names.originSecret],
-    renderGeneratedSecrets(app, ctx),
-    ctx,
-  );
-  return statefulSet(app, {
+  return statefulSet(plan.names, {
     name: plan.names.origin,
     component: 'origin',
     serviceName: plan.names.originHeadless,
     replicas: 1,
-    hash,
+    hash: plan.hashes.origin,
     spec: podSpec({
       uid: SERVICE_UID,
       containers: [
         serviceContainer({
           name: 'origin',
           mode: 'origin',
-          image: plan.image,
+          image: plan.images.service,
           kind: 'origin',
           configMap: plan.names.originConfig,
-          env: [
-            {
-              name: 'GRAMINSTA_ORIGIN_TOKEN',
-              valueFrom: { secretKeyRef: { name: plan.names.originSecret, key: ORIGIN_SECRET_KEY } },
-            },
-          ],
+          env: [originTokenEnv(plan)],
           mounts: [{ name: 'images', mountPath: IMAGES_PATH }],
         }),
       ],
@@ -50,22 +35,15 @@ export function renderOriginStatefulSet(app: GraminstaApp, ctx: RenderContext): 
 }
 
 /** The origin's Service, which the API writes to and reads from; null unless images are stored in-cluster. */
-export function renderOriginService(app: GraminstaApp): V1Service | null {
-  const plan = planOf(app);
+export function renderOriginService(plan: Plan): V1Service | null {
   if (plan.storage.kind !== 'origin') return null;
-  return service(app, {
-    name: plan.names.origin,
-    component: 'origin',
-    selector: 'origin',
-    ports: [HTTP_SERVICE_PORT],
-  });
+  return service(plan.names, { name: plan.names.origin, component: 'origin', selector: 'origin', ports: [HTTP_SERVICE_PORT] });
 }
 
 /** The headless Service naming the origin's pod; null unless images are stored in-cluster. */
-export function renderOriginHeadlessService(app: GraminstaApp): V1Service | null {
-  const plan = planOf(app);
+export function renderOriginHeadlessService(plan: Plan): V1Service | null {
   if (plan.storage.kind !== 'origin') return null;
-  return service(app, {
+  return service(plan.names, {
     name: plan.names.originHeadless,
     component: 'origin',
     selector: 'origin',

@@ -1,80 +1,143 @@
-// The app reduced to what the renderers need: the stage preset applied (presets.api.ts) plus render's own choices.
-import type { ResourceRequirements, S3OriginSpec } from '../api/types.gen.js';
-import type { GraminstaApp } from '../api/types.gen.js';
-import { effectiveSpec, type EffectiveSpec, type EffectiveWorkload } from '../api/presets.api.js';
-import type { RenderContext } from './context.render.js';
-import { appNames, type AppNames } from './names.render.js';
+// The plan: what an app's spec means, derived once per reconcile (presets applied, images resolved, names,
+// endpoints and counts computed). Every builder reads from it; none looks at the app again.
+import {
+  effectiveSpec,
+  type DatabasePlacement,
+  type EffectiveSpec,
+  type EffectiveWorkload,
+} from '../api/presets.api.js';
+import { postgresImageFor, type ImageSettings } from '../api/images.api.js';
+import type { GraminstaApp, ResourceRequirements, S3OriginSpec } from '../api/types.gen.js';
+import { REDIS_PORT } from './constants.render.js';
+import { endpointsOf, type Endpoints } from './endpoints.render.js';
+import { appNames, serviceHost, type AppNames } from './names.render.js';
 
-/** Where Postgres runs: inside the single pod, in its own StatefulSets, or outside the cluster. */
-export type DatabasePlan =
-  | {
-      mode: 'embedded';
-      version: string;
-      size: string;
-      storageClassName?: string;
-      resources: ResourceRequirements;
-    }
-  | {
-      mode: 'in-cluster';
-      version: string;
-      size: string;
-      storageClassName?: string;
-      readReplicas: number;
-      resources: ResourceRequirements;
-    }
-  | { mode: 'external'; secretName: string };
+/** The in-cluster Postgres (in the API pod or in its own StatefulSets). */
+export interface InClusterDatabasePlan {
+  placement: Exclude<DatabasePlacement, 'external'>;
+  version: string;
+  size: string;
+  storageClassName?: string;
+  /** Streaming replicas; always 0 when embedded. */
+  readReplicas: number;
+  resources: ResourceRequirements;
+}
 
-/** Where images are stored: on the single pod's volume, in the in-cluster origin, or in S3. */
+/** Where Postgres runs and how it is configured. */
+export type DatabasePlan = InClusterDatabasePlan | { placement: 'external'; secretName: string };
+
+/** Where images are stored: a directory of the single pod's volume, the in-cluster origin, or S3. */
 export type StoragePlan =
-  | { kind: 'local' }
+  | { kind: 'volume' }
   | { kind: 'origin'; size: string; storageClassName?: string }
   | { kind: 's3'; s3: S3OriginSpec & { region: string } };
 
-/** Everything the renderers decide from. */
+/** The Redis cache with its node count and seed list computed. */
+export type CachePlan = Omit<NonNullable<EffectiveSpec['cache']>, 'image'> & {
+  /** Redis pods: 1 standalone, else shards x (1 + replicasPerShard). */
+  nodeCount: number;
+  /** host:port of the standalone Service, or of every cluster node's stable DNS name, comma-separated. */
+  nodes: string;
+};
+
+/** A Secret the operator generates once (passwords and keys): its name, keys and component. */
+export interface GeneratedSecretPlan {
+  name: string;
+  keys: string[];
+  component: 'database' | 'cache' | 'origin' | 'api';
+}
+
+/** Everything the builders decide from. */
 export interface Plan {
   names: AppNames;
   stage: EffectiveSpec['stage'];
-  image: string;
+  paused: boolean;
+  /** Resolved images: the spec's, else the operator's settings; null where the app runs no such container. */
+  images: { service: string; postgres: string | null; redis: string | null };
   api: EffectiveWorkload;
   web: EffectiveWorkload | null;
   ingress: EffectiveSpec['ingress'];
   database: DatabasePlan;
-  cache: EffectiveSpec['cache'];
+  cache: CachePlan | null;
   storage: StoragePlan;
   cdnBaseURL: string;
+  endpoints: Endpoints;
+  generatedSecrets: GeneratedSecretPlan[];
 }
 
 /** Size of the in-cluster origin volume when the app has no cdn tier yet (images still need a shared home). */
 export const PRE_CDN_ORIGIN_SIZE = '5Gi';
 
-/** Resolves the app's stage and effective spec (presets applied, explicit fields winning) into a Plan. */
-export function planOf(app: GraminstaApp, ctx?: Pick<RenderContext, 'defaultImage'>): Plan {
-  const names = appNames(app);
-  const spec = ctx?.defaultImage ? effectiveSpec(app, ctx.defaultImage) : effectiveSpec(app);
-  const db = spec.database;
+/** Keys of the generated database Secret. */
+export const DB_SECRET_KEYS = { password: 'password', replicationPassword: 'replication-password' } as const;
+/** Key of the generated Redis Secret. */
+export const REDIS_SECRET_KEY = 'password';
+/** Key of the generated origin Secret (shared by the API and the origin). */
+export const ORIGIN_SECRET_KEY = 'token';
+/** Key of the generated token Secret (HMAC key of bearer tokens). */
+export const TOKEN_SECRET_KEY = 'token-secret';
 
-  let database: DatabasePlan;
-  if (db.placement === 'external' && db.external) {
-    database = { mode: 'external', secretName: db.external.secretName };
-  } else {
-    const common = {
-      version: db.version,
-      size: String(db.storage.size),
-      resources: db.resources,
-      ...(db.storage.storageClassName ? { storageClassName: db.storage.storageClassName } : {}),
-    };
-    database =
-      db.placement === 'pod'
-        ? { mode: 'embedded', ...common }
-        : { mode: 'in-cluster', ...common, readReplicas: db.readReplicas };
+function databasePlan(db: EffectiveSpec['database']): DatabasePlan {
+  if (db.placement === 'external' && db.external) return { placement: 'external', secretName: db.external.secretName };
+  return {
+    placement: db.placement === 'embedded' ? 'embedded' : 'in-cluster',
+    version: db.version,
+    size: String(db.storage.size),
+    ...(db.storage.storageClassName ? { storageClassName: db.storage.storageClassName } : {}),
+    readReplicas: db.placement === 'embedded' ? 0 : db.readReplicas,
+    resources: db.resources,
+  };
+}
+
+function cachePlan(cache: EffectiveSpec['cache'], names: AppNames): CachePlan | null {
+  if (!cache) return null;
+  if (cache.shards !== 1 && cache.shards < 3) {
+    throw new Error(`spec.cache.shards: must be 1 (standalone) or at least 3 (cluster), got ${cache.shards}`);
   }
+  const { image: _image, ...rest } = cache;
+  if (cache.mode === 'standalone') {
+    return { ...rest, nodeCount: 1, nodes: `${serviceHost(names, names.redis)}:${REDIS_PORT}` };
+  }
+  const nodeCount = cache.shards * (1 + cache.replicasPerShard);
+  const headless = serviceHost(names, names.redisHeadless);
+  const nodes = Array.from({ length: nodeCount }, (_, i) => `${names.redis}-${i}.${headless}:${REDIS_PORT}`);
+  return { ...rest, nodeCount, nodes: nodes.join(',') };
+}
 
-  if (database.mode === 'embedded') {
+function storagePlan(cdn: EffectiveSpec['cdn'], database: DatabasePlan): StoragePlan {
+  const origin = cdn?.origin;
+  if (origin?.kind === 's3') return { kind: 's3', s3: origin.s3 };
+  if (origin?.kind === 'origin') {
+    const { size, storageClassName } = origin.storage;
+    return { kind: 'origin', size: String(size), ...(storageClassName ? { storageClassName } : {}) };
+  }
+  return database.placement === 'embedded' ? { kind: 'volume' } : { kind: 'origin', size: PRE_CDN_ORIGIN_SIZE };
+}
+
+function generatedSecrets(names: AppNames, plan: Pick<Plan, 'database' | 'cache' | 'storage'>): GeneratedSecretPlan[] {
+  const out: GeneratedSecretPlan[] = [];
+  if (plan.database.placement !== 'external') {
+    out.push({ name: names.databaseSecret, keys: Object.values(DB_SECRET_KEYS), component: 'database' });
+  }
+  if (plan.cache) out.push({ name: names.redisSecret, keys: [REDIS_SECRET_KEY], component: 'cache' });
+  if (plan.storage.kind === 'origin') out.push({ name: names.originSecret, keys: [ORIGIN_SECRET_KEY], component: 'origin' });
+  out.push({ name: names.tokenSecret, keys: [TOKEN_SECRET_KEY], component: 'api' });
+  return out;
+}
+
+/**
+ * The plan of an app: its stage preset applied (explicit fields winning), images resolved against the operator's
+ * settings. Pure; throws an Error naming the spec field when the spec cannot be realised.
+ */
+export function planOf(app: GraminstaApp, images: ImageSettings): Plan {
+  const names = appNames(app);
+  const spec = effectiveSpec(app);
+  const database = databasePlan(spec.database);
+
+  if (database.placement === 'embedded') {
     // The single pod holds Postgres: it cannot be replicated or scaled by an HPA.
     if (spec.api.autoscaling) {
-      throw new Error(
-        'spec.api.autoscaling: not possible while Postgres shares the API pod (stage single-machine)',
-      );
+      throw new Error('spec.api.autoscaling: not possible while Postgres shares the API pod (stage single-machine)');
     }
     if (spec.api.replicas !== 1) {
       throw new Error(
@@ -83,34 +146,53 @@ export function planOf(app: GraminstaApp, ctx?: Pick<RenderContext, 'defaultImag
     }
   }
 
-  if (spec.cache && spec.cache.shards !== 1 && spec.cache.shards < 3) {
-    throw new Error(
-      `spec.cache.shards: must be 1 (standalone) or at least 3 (cluster), got ${spec.cache.shards}`,
-    );
+  if (spec.ingress?.tls && !spec.ingress.apiHost && !spec.ingress.webHost) {
+    throw new Error('spec.ingress.tls: needs apiHost or webHost');
   }
 
-  const origin = spec.cdn?.origin;
-  let storage: StoragePlan;
-  if (origin?.kind === 's3') storage = { kind: 's3', s3: origin.s3 };
-  else if (origin?.kind === 'volume') {
-    storage = {
-      kind: 'origin',
-      size: String(origin.volume.size),
-      ...(origin.volume.storageClassName ? { storageClassName: origin.volume.storageClassName } : {}),
-    };
-  } else if (database.mode === 'embedded') storage = { kind: 'local' };
-  else storage = { kind: 'origin', size: PRE_CDN_ORIGIN_SIZE };
-
+  const cache = cachePlan(spec.cache, names);
+  const storage = storagePlan(spec.cdn, database);
+  const cdnBaseURL = spec.cdn?.publicBaseURL ?? '';
   return {
     names,
     stage: spec.stage,
-    image: spec.image,
+    paused: spec.paused,
+    images: {
+      service: spec.image || images.service,
+      postgres:
+        database.placement === 'external'
+          ? null
+          : spec.database.image || postgresImageFor(images.postgres, database.version),
+      redis: spec.cache ? spec.cache.image || images.redis : null,
+    },
     api: spec.api,
     web: spec.web,
     ingress: spec.ingress,
     database,
-    cache: spec.cache,
+    cache,
     storage,
-    cdnBaseURL: spec.cdn?.publicBaseURL ?? '',
+    cdnBaseURL,
+    endpoints: endpointsOf(names, spec.ingress, spec.web !== null, cdnBaseURL),
+    generatedSecrets: generatedSecrets(names, { database, cache, storage }),
   };
+}
+
+/** The config hashes of the pod templates, one per workload (a change rolls that workload's pods). */
+export interface ConfigHashes {
+  api: string;
+  web: string;
+  origin: string;
+  database: string;
+  databaseReplica: string;
+  redis: string;
+  singleMachine: string;
+}
+
+/** The plan completed with what the cluster holds: generated Secret data, config hashes and Job names. */
+export interface ResolvedPlan extends Plan {
+  /** Data of every generated Secret, by name: the kept values, and fresh ones for keys that did not exist. */
+  secrets: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  hashes: ConfigHashes;
+  /** Jobs named after what they run, so a change runs a new Job; null where the app has none. */
+  jobs: { migrate: string | null; redisInit: string | null };
 }

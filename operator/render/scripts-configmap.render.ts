@@ -1,13 +1,9 @@
 // The <app>-scripts ConfigMap: the Postgres and Redis entrypoints, mounted read-only at /scripts.
 import type { V1ConfigMap, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import type { GraminstaApp } from '../api/types.gen.js';
+import { SCRIPTS_DIR } from './constants.render.js';
 import { objectMeta } from './names.render.js';
-import { planOf } from './plan.render.js';
-import { POSTGRES_PRIMARY_INIT_SH, POSTGRES_REPLICA_ENTRYPOINT_SH } from './scripts/postgres.scripts.js';
-import { REDIS_CLUSTER_FORM_SH, REDIS_NODE_ENTRYPOINT_SH } from './scripts/redis.scripts.js';
-
-/** Where the scripts are mounted in the containers that run them. */
-export const SCRIPTS_DIR = '/scripts';
+import type { Plan } from './plan.render.js';
+import { SCRIPTS } from './scripts/scripts.gen.js';
 
 /** ConfigMap keys (file names under SCRIPTS_DIR) of the scripts. */
 export const SCRIPT_FILES = {
@@ -15,38 +11,42 @@ export const SCRIPT_FILES = {
   postgresReplica: 'postgres-replica.sh',
   redisNode: 'redis-node.sh',
   redisClusterForm: 'redis-cluster-form.sh',
-} as const;
+} as const satisfies Record<string, keyof typeof SCRIPTS>;
 
 /** The scripts ConfigMap; null when the app runs neither Postgres nor Redis in the cluster. */
-export function renderScriptsConfigMap(app: GraminstaApp): V1ConfigMap | null {
-  const plan = planOf(app);
+export function renderScriptsConfigMap(plan: Plan): V1ConfigMap | null {
   const data: Record<string, string> = {};
-  if (plan.database.mode !== 'external') data[SCRIPT_FILES.postgresPrimary] = POSTGRES_PRIMARY_INIT_SH;
-  if (plan.database.mode === 'in-cluster' && plan.database.readReplicas > 0) {
-    data[SCRIPT_FILES.postgresReplica] = POSTGRES_REPLICA_ENTRYPOINT_SH;
+  if (plan.database.placement !== 'external') {
+    data[SCRIPT_FILES.postgresPrimary] = SCRIPTS[SCRIPT_FILES.postgresPrimary];
+    if (plan.database.readReplicas > 0) data[SCRIPT_FILES.postgresReplica] = SCRIPTS[SCRIPT_FILES.postgresReplica];
   }
-  if (plan.cache) data[SCRIPT_FILES.redisNode] = REDIS_NODE_ENTRYPOINT_SH;
-  if (plan.cache?.mode === 'cluster') data[SCRIPT_FILES.redisClusterForm] = REDIS_CLUSTER_FORM_SH;
+  if (plan.cache) data[SCRIPT_FILES.redisNode] = SCRIPTS[SCRIPT_FILES.redisNode];
+  if (plan.cache?.mode === 'cluster') data[SCRIPT_FILES.redisClusterForm] = SCRIPTS[SCRIPT_FILES.redisClusterForm];
   if (Object.keys(data).length === 0) return null;
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: objectMeta(app, plan.names.scripts, 'config'),
+    metadata: objectMeta(plan.names, plan.names.scripts, 'config'),
     data,
   };
 }
 
 /** The pod volume of the scripts ConfigMap (files readable and executable by the container user). */
-export function scriptsVolume(app: GraminstaApp): V1Volume {
-  return { name: 'scripts', configMap: { name: planOf(app).names.scripts, defaultMode: 0o555 } };
+export function scriptsVolume(plan: Plan): V1Volume {
+  return { name: 'scripts', configMap: { name: plan.names.scripts, defaultMode: 0o555 } };
 }
 
 /** The container mount of scriptsVolume. */
 export const SCRIPTS_MOUNT: V1VolumeMount = { name: 'scripts', mountPath: SCRIPTS_DIR, readOnly: true };
 
+/** The command that runs one of the scripts. */
+export function scriptCommand(file: string): string[] {
+  return ['sh', `${SCRIPTS_DIR}/${file}`];
+}
+
 /** The scripts ConfigMap reduced to some of its files, so a pod's config hash covers only the scripts it runs. */
-export function scriptsSubset(app: GraminstaApp, files: string[]): V1ConfigMap | null {
-  const all = renderScriptsConfigMap(app);
+export function scriptsSubset(plan: Plan, files: string[]): V1ConfigMap | null {
+  const all = renderScriptsConfigMap(plan);
   if (!all) return null;
   const data = Object.fromEntries(files.map((f) => [f, all.data?.[f] ?? '']));
   return { ...all, data };

@@ -1,24 +1,33 @@
-// Builders shared by the tiers: service-image containers, pod specs, Services, HPAs and PDBs.
+// Builders shared by the tiers: service-image containers, pod specs, StatefulSets and their claims, Services,
+// HPAs and PDBs.
 import type {
   V1Container,
+  V1Deployment,
   V1EnvVar,
+  V1PersistentVolumeClaim,
   V1PodDisruptionBudget,
   V1PodSpec,
   V1Probe,
   V1Service,
   V1ServicePort,
+  V1StatefulSet,
   V1Volume,
   V1VolumeMount,
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
-import type { GraminstaApp } from '../api/types.gen.js';
-import { SERVICE_PORT } from './config.render.js';
-import { objectMeta, selectorLabels, type Component } from './names.render.js';
-import type { ContainerKind } from './resources.render.js';
-import { resourcesFor } from './resources.render.js';
+import type { EffectiveAutoscaling, EffectiveWorkload } from '../api/presets.api.js';
 import type { ResourceRequirements } from '../api/types.gen.js';
+import { SERVICE_PORT } from './constants.render.js';
+import {
+  CONFIG_HASH_ANNOTATION,
+  labels,
+  objectMeta,
+  selectorLabels,
+  type AppNames,
+  type Component,
+} from './names.render.js';
+import { resourcesFor, type ContainerKind } from './resources.render.js';
 import { containerSecurityContext, podSecurityContext, SERVICE_UID } from './security.render.js';
-import type { EffectiveAutoscaling } from '../api/presets.api.js';
 
 /** The writable /tmp every container gets, since root filesystems are read-only. */
 export const TMP_VOLUME: V1Volume = { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } };
@@ -93,7 +102,7 @@ export function podSpec(opts: {
 
 /** A ClusterIP Service (or a headless one) selecting a component's pods. */
 export function service(
-  app: GraminstaApp,
+  names: AppNames,
   opts: {
     name: string;
     component: Component;
@@ -106,10 +115,10 @@ export function service(
   const svc: V1Service = {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: objectMeta(app, opts.name, opts.component),
+    metadata: objectMeta(names, opts.name, opts.component),
     spec: {
       type: 'ClusterIP',
-      selector: selectorLabels(app, opts.selector),
+      selector: selectorLabels(names, opts.selector),
       ports: opts.ports,
     },
   };
@@ -128,7 +137,7 @@ export const HTTP_SERVICE_PORT: V1ServicePort = {
 
 /** An autoscaling/v2 HPA on CPU utilization for a Deployment, with the user's behavior passed through. */
 export function hpa(
-  app: GraminstaApp,
+  names: AppNames,
   name: string,
   component: Component,
   autoscaling: EffectiveAutoscaling,
@@ -136,7 +145,7 @@ export function hpa(
   const out: V2HorizontalPodAutoscaler = {
     apiVersion: 'autoscaling/v2',
     kind: 'HorizontalPodAutoscaler',
-    metadata: objectMeta(app, name, component),
+    metadata: objectMeta(names, name, component),
     spec: {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
       minReplicas: autoscaling.minReplicas,
@@ -158,7 +167,7 @@ export function hpa(
 
 /** A PDB allowing one voluntary disruption at a time, only when the component keeps at least two pods (so drains never block). */
 export function pdb(
-  app: GraminstaApp,
+  names: AppNames,
   name: string,
   component: Component,
   minimumReplicas: number,
@@ -167,11 +176,98 @@ export function pdb(
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
-    metadata: objectMeta(app, name, component),
+    metadata: objectMeta(names, name, component),
     spec: {
       maxUnavailable: 1,
-      selector: { matchLabels: selectorLabels(app, component) },
+      selector: { matchLabels: selectorLabels(names, component) },
       unhealthyPodEvictionPolicy: 'AlwaysAllow',
     },
   };
+}
+
+/** The volume claim template of a StatefulSet's data volume. */
+export function dataClaim(name: string, size: string, storageClassName?: string): V1PersistentVolumeClaim {
+  const claim: V1PersistentVolumeClaim = {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name },
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: size } } },
+  };
+  if (storageClassName) claim.spec!.storageClassName = storageClassName;
+  return claim;
+}
+
+/** A StatefulSet with the settings every StatefulSet of the app shares; its pods carry their config hash. */
+export function statefulSet(
+  names: AppNames,
+  opts: {
+    name: string;
+    component: Component;
+    serviceName: string;
+    replicas: number;
+    hash: string;
+    spec: V1PodSpec;
+    claims: V1PersistentVolumeClaim[];
+    parallel?: boolean;
+  },
+): V1StatefulSet {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: objectMeta(names, opts.name, opts.component),
+    spec: {
+      replicas: opts.replicas,
+      serviceName: opts.serviceName,
+      podManagementPolicy: opts.parallel ? 'Parallel' : 'OrderedReady',
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: selectorLabels(names, opts.component) },
+      updateStrategy: { type: 'RollingUpdate' },
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+      template: {
+        metadata: {
+          labels: labels(names, opts.component),
+          annotations: { [CONFIG_HASH_ANNOTATION]: opts.hash },
+        },
+        spec: opts.spec,
+      },
+      volumeClaimTemplates: opts.claims,
+    },
+  };
+}
+
+/**
+ * A Deployment of one service-image container that rolls one pod at a time without losing capacity; without
+ * spec.replicas when an HPA scales it, so the operator never owns that field.
+ */
+export function deployment(
+  names: AppNames,
+  opts: {
+    name: string;
+    component: Component;
+    workload: EffectiveWorkload;
+    hash: string;
+    container: V1Container;
+    annotations?: Record<string, string>;
+  },
+): V1Deployment {
+  const out: V1Deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: objectMeta(names, opts.name, opts.component, opts.annotations),
+    spec: {
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: selectorLabels(names, opts.component) },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: { labels: labels(names, opts.component), annotations: { [CONFIG_HASH_ANNOTATION]: opts.hash } },
+        spec: podSpec({
+          uid: SERVICE_UID,
+          containers: [opts.container],
+          spreadLabels: selectorLabels(names, opts.component),
+        }),
+      },
+    },
+  };
+  if (!opts.workload.autoscaling) out.spec!.replicas = opts.workload.replicas;
+  return out;
 }

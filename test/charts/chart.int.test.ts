@@ -61,6 +61,21 @@ describe('Helm chart with helm and the API server', function () {
     expect(container.image).to.equal(`ghcr.io/graminsta/graminsta-operator:${version}`);
     const env = Object.fromEntries(container.env.map((e) => [e.name, e.value]));
     expect(env).to.include({ GRAMINSTA_LEADER_ELECT: 'true', WATCH_NAMESPACE: '', GRAMINSTA_SERVICE_IMAGE: `ghcr.io/graminsta/graminsta-service:${version}` });
+    expect(env).to.not.have.any.keys('GRAMINSTA_POSTGRES_IMAGE', 'GRAMINSTA_REDIS_IMAGE');
+  });
+
+  it('passes the image overrides to the operator, the service image pinned by digest', async () => {
+    const digest = `sha256:${'b'.repeat(64)}`;
+    const objects = docs(
+      await template(`serviceImage.digest=${digest}`, 'postgresImage=registry.local/postgres:{version}-bookworm', 'redisImage=registry.local/redis:7.4'),
+    );
+    const deployment = objects.find((o) => o.kind === 'Deployment')!;
+    const container = (deployment.spec as { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } }).template.spec.containers[0]!;
+    expect(Object.fromEntries(container.env.map((e) => [e.name, e.value]))).to.include({
+      GRAMINSTA_SERVICE_IMAGE: `ghcr.io/graminsta/graminsta-service@${digest}`,
+      GRAMINSTA_POSTGRES_IMAGE: 'registry.local/postgres:{version}-bookworm',
+      GRAMINSTA_REDIS_IMAGE: 'registry.local/redis:7.4',
+    });
   });
 
   it('binds the ClusterRole only in the watched namespace when watchNamespace is set, and renders a ServiceMonitor on request', async () => {

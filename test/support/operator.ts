@@ -5,12 +5,16 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
+import { DEFAULT_IMAGES, type ImageSettings } from '../../operator/api/images.api.js';
 import type { GraminstaApp } from '../../operator/api/types.gen.js';
 import { APP_RESOURCE, Controller } from '../../operator/controller.js';
 import { createKubeClients, type KubeClients } from '../../operator/kube/client.kube.js';
 import { createLogger, nopLogger } from '../../operator/kube/logger.kube.js';
 import { createMetrics, type Metrics } from '../../operator/kube/metrics.kube.js';
 import { getCluster, repoRoot, waitFor } from './cluster.js';
+
+/** The image settings of the in-process operator: the default Postgres and Redis images, a test service image. */
+export const TEST_IMAGES: ImageSettings = { ...DEFAULT_IMAGES, service: 'ghcr.io/graminsta/graminsta-service:test' };
 
 /** A controller running in this process, with its clients and metrics. */
 export interface RunningOperator {
@@ -25,7 +29,7 @@ export interface RunningOperator {
 
 /** Starts a leading controller on the test cluster (as `kubeconfig`'s user when given, else the harness's admin). */
 export async function startOperator(
-  opts: { watchNamespace?: string; resyncMs?: number; workers?: number; kubeconfig?: KubeConfig } = {},
+  opts: { watchNamespace?: string; resyncMs?: number; workers?: number; kubeconfig?: KubeConfig; images?: ImageSettings } = {},
 ): Promise<RunningOperator> {
   const cluster = await getCluster();
   const registry = new Registry();
@@ -39,7 +43,7 @@ export async function startOperator(
     watchNamespace: opts.watchNamespace ?? '',
     workers: opts.workers ?? 4,
     resyncMs: opts.resyncMs ?? 60_000,
-    defaultImage: 'ghcr.io/graminsta/graminsta-service:test',
+    images: opts.images ?? TEST_IMAGES,
     identity: 'test',
   });
   await controller.start();

@@ -39,5 +39,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 
 {{/* The default photo service image reference. */}}
 {{- define "graminsta-operator.serviceImage" -}}
+{{- if .Values.serviceImage.digest -}}
+{{- printf "%s@%s" .Values.serviceImage.repository .Values.serviceImage.digest -}}
+{{- else -}}
 {{- printf "%s:%s" .Values.serviceImage.repository (default .Chart.AppVersion .Values.serviceImage.tag) -}}
+{{- end -}}
 {{- end -}}

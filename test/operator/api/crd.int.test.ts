@@ -164,6 +164,17 @@ const INVALID: [string, unknown, RegExp][] = [
   ['bad volume size', { cdn: { origin: { volume: { size: 'big' } } } }, /spec\.cdn\.origin\.volume\.size/],
   ['image with capitals in the path', { image: 'Graminsta/App:1' }, /spec\.image/],
   ['image with a space in the tag', { image: 'graminsta:bad tag' }, /spec\.image/],
+  ['image with a short digest', { image: 'graminsta@sha256:abc123' }, /spec\.image/],
+  ['image with a digest of another algorithm', { image: `graminsta@md5:${'a'.repeat(32)}` }, /spec\.image/],
+  ['Postgres image with capitals', { database: { image: 'Postgres:16' } }, /spec\.database\.image/],
+  ['Postgres image with an uppercase digest', { database: { image: `postgres@sha256:${'A'.repeat(64)}` } }, /spec\.database\.image/],
+  [
+    'Postgres image with an external database',
+    { database: { external: { secretName: 'rds' }, image: 'postgres:16' } },
+    /spec\.database\.image.*must not be set together with external/,
+  ],
+  ['Redis image with a space', { cache: { image: 'redis:7 alpine' } }, /spec\.cache\.image/],
+  ['Redis image too long', { cache: { image: `r/${'x'.repeat(520)}` } }, /spec\.cache\.image/],
   ['unsupported Postgres version', { database: { version: '9' } }, /spec\.database\.version/],
   ['too many read replicas', { database: { readReplicas: 100 } }, /spec\.database\.readReplicas/],
   [
@@ -281,6 +292,7 @@ describe('GraminstaApp CRD against the API server', function () {
         `registry.example.com/a/b@${digest}`,
       ]) {
         await create(app('image', { image }), true);
+        await create(app('images', { users: 100000, database: { image }, cache: { image } }), true);
       }
     });
 
@@ -352,7 +364,7 @@ describe('GraminstaApp CRD against the API server', function () {
       for (const spec of specs) {
         const e = effectiveSpec({ spec });
         const shouldReject =
-          e.database.placement === 'pod' && (e.api.replicas > 1 || e.api.autoscaling !== null);
+          e.database.placement === 'embedded' && (e.api.replicas > 1 || e.api.autoscaling !== null);
         const attempt = create(app('twin', spec), true);
         if (shouldReject)
           await expect(attempt, JSON.stringify(spec)).to.be.rejectedWith(/spec\.api.*single-machine/);

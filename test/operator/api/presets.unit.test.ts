@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import {
-  DEFAULT_IMAGE,
   STAGE_THRESHOLDS,
   effectiveSpec,
   resolveStage,
@@ -90,7 +89,7 @@ describe('stage presets', () => {
           web: false,
           ingress: false,
           cdn: null,
-          database: 'pod',
+          database: 'embedded',
           readReplicas: 0,
           cache: null,
           apiAutoscaling: false,
@@ -103,7 +102,7 @@ describe('stage presets', () => {
           web: false,
           ingress: false,
           cdn: null,
-          database: 'statefulset',
+          database: 'in-cluster',
           readReplicas: 0,
           cache: null,
           apiAutoscaling: false,
@@ -116,7 +115,7 @@ describe('stage presets', () => {
           web: true,
           ingress: false,
           cdn: null,
-          database: 'statefulset',
+          database: 'in-cluster',
           readReplicas: 0,
           cache: null,
           apiAutoscaling: false,
@@ -129,7 +128,7 @@ describe('stage presets', () => {
           web: true,
           ingress: true,
           cdn: null,
-          database: 'statefulset',
+          database: 'in-cluster',
           readReplicas: 0,
           cache: null,
           apiAutoscaling: true,
@@ -141,8 +140,8 @@ describe('stage presets', () => {
           stage: 'cdn',
           web: true,
           ingress: true,
-          cdn: 'volume',
-          database: 'statefulset',
+          cdn: 'origin',
+          database: 'in-cluster',
           readReplicas: 0,
           cache: null,
           apiAutoscaling: true,
@@ -154,8 +153,8 @@ describe('stage presets', () => {
           stage: 'data-layer',
           web: true,
           ingress: true,
-          cdn: 'volume',
-          database: 'statefulset',
+          cdn: 'origin',
+          database: 'in-cluster',
           readReplicas: 2,
           cache: 'cluster',
           apiAutoscaling: true,
@@ -168,7 +167,9 @@ describe('stage presets', () => {
 
     it('fills the image, cache TTL and database version defaults', () => {
       const e = effectiveSpec(app({ users: 100_000 }));
-      expect(e.image).to.equal(DEFAULT_IMAGE);
+      expect(e.image).to.equal('');
+      expect(e.database.image).to.equal('');
+      expect(e.cache?.image).to.equal('');
       expect(e.cache).to.include({ shards: 3, replicasPerShard: 1, ttlSeconds: 30 });
       expect(e.database.version).to.equal('16');
       expect(e.api.autoscaling).to.deep.equal({
@@ -176,7 +177,6 @@ describe('stage presets', () => {
         maxReplicas: 50,
         targetCPUUtilizationPercentage: 70,
       });
-      expect(effectiveSpec(app({ image: '' }), 'local/graminsta:dev').image).to.equal('local/graminsta:dev');
     });
   });
 
@@ -269,7 +269,7 @@ describe('stage presets', () => {
 
     it('read replicas at a small stage move the database into a StatefulSet', () => {
       expect(effectiveSpec(app({ users: 1, database: { readReplicas: 1 } })).database.placement).to.equal(
-        'statefulset',
+        'in-cluster',
       );
     });
 

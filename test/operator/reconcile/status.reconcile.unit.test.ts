@@ -27,12 +27,12 @@ function observation(over: Partial<Observation> = {}): Observation {
   return {
     generation: 3,
     stage: 'data-layer',
-    apiDeployment: deployment('g-api', 3, 3),
+    apiWorkload: deployment('g-api', 3, 3),
     apiDesiredReplicas: 3,
     webEnabled: true,
     webDeployment: deployment('g-web', 2, 2),
     webDesiredReplicas: 2,
-    database: { kind: 'in-cluster', primary: statefulSet('g-db', 1, 1), replicas: statefulSet('g-db-replica', 2, 2), desiredReplicas: 2 },
+    database: { placement: 'in-cluster', primary: statefulSet('g-db', 1, 1), replicas: statefulSet('g-db-replica', 2, 2), desiredReplicas: 2 },
     cache: { enabled: true, nodes: [statefulSet('g-redis', 6, 6)], desiredNodes: 6 },
     endpoints: { api: 'https://api.example.com', web: 'https://example.com', cdn: 'https://cdn.example.com' },
     selector: 'app.kubernetes.io/instance=g,app.kubernetes.io/component=api',
@@ -57,7 +57,7 @@ describe('status.reconcile', () => {
   });
 
   it('says which tier is not ready and why', () => {
-    const s = computeStatus(observation({ apiDeployment: deployment('g-api', 3, 1) }), undefined, now);
+    const s = computeStatus(observation({ apiWorkload: deployment('g-api', 3, 1) }), undefined, now);
     expect(cond(s, 'Ready')).to.include({ status: 'False', reason: 'TiersNotReady' });
     expect(cond(s, 'Ready').message).to.contain('ApiReady: 1/3 pods of g-api are ready');
     expect(cond(s, 'ApiReady')).to.include({ status: 'False', reason: 'PodsNotReady' });
@@ -65,7 +65,7 @@ describe('status.reconcile', () => {
   });
 
   it('waits for a Deployment to observe its latest generation', () => {
-    const s = tierStates(observation({ apiDeployment: deployment('g-api', 3, 3, { generation: 2, observed: 1 }) }));
+    const s = tierStates(observation({ apiWorkload: deployment('g-api', 3, 3, { generation: 2, observed: 1 }) }));
     expect(s.ApiReady).to.include({ status: 'False', reason: 'RolloutPending' });
   });
 
@@ -86,12 +86,12 @@ describe('status.reconcile', () => {
   });
 
   it('waits for read replicas', () => {
-    const s = tierStates(observation({ database: { kind: 'in-cluster', primary: statefulSet('g-db', 1, 1), replicas: statefulSet('g-db-replica', 2, 1), desiredReplicas: 2 } }));
+    const s = tierStates(observation({ database: { placement: 'in-cluster', primary: statefulSet('g-db', 1, 1), replicas: statefulSet('g-db-replica', 2, 1), desiredReplicas: 2 } }));
     expect(s.DatabaseReady).to.include({ status: 'False', reason: 'PodsNotReady' });
   });
 
   it('reports an external database as ready without a StatefulSet', () => {
-    const s = computeStatus(observation({ database: { kind: 'external', desiredReplicas: 0 } }), undefined, now);
+    const s = computeStatus(observation({ database: { placement: 'external', desiredReplicas: 0 } }), undefined, now);
     expect(cond(s, 'DatabaseReady')).to.include({ status: 'True', reason: 'External' });
     expect(s.database).to.deep.include({ primaryReady: true, summary: 'external' });
   });
@@ -124,7 +124,7 @@ describe('status.reconcile', () => {
   it('uses the HPA desire for the api tier', () => {
     const s = tierStates(
       observation({
-        apiDeployment: deployment('g-api', 5, 5),
+        apiWorkload: deployment('g-api', 5, 5),
         apiAutoscaler: { spec: { minReplicas: 3, maxReplicas: 10, scaleTargetRef: { kind: 'Deployment', name: 'g-api' } }, status: { desiredReplicas: 5, currentReplicas: 5 } },
       }),
     );
@@ -143,7 +143,7 @@ describe('status.reconcile', () => {
     const second = computeStatus(observation(), first, later);
     expect(cond(second, 'Ready').lastTransitionTime).to.equal(now);
     expect(statusChanged(first, second)).to.equal(false);
-    const third = computeStatus(observation({ apiDeployment: deployment('g-api', 3, 2) }), second, later);
+    const third = computeStatus(observation({ apiWorkload: deployment('g-api', 3, 2) }), second, later);
     expect(cond(third, 'Ready').lastTransitionTime).to.equal(later);
     expect(statusChanged(second, third)).to.equal(true);
   });

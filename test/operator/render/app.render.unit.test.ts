@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import type { V1Deployment, V1Secret, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
-import { KIND_ORDER, renderApp, type RenderedObject } from '../../../operator/render/app.render.js';
+import { KIND_ORDER, type RenderedObject } from '../../../operator/render/app.render.js';
 import { isGeneratedSecret } from '../../../operator/render/secrets.render.js';
-import { app, ctx } from './helpers.js';
+import { app, ctx, render } from './helpers.js';
 
 const ids = (objects: RenderedObject[]) => objects.map((o) => `${o.kind}/${o.metadata?.name}`);
 const has = (objects: RenderedObject[], id: string) => ids(objects).includes(id);
@@ -18,7 +18,7 @@ function walk(value: unknown, visit: (key: string, v: unknown, path: string) => 
 
 describe('app.render renderApp', () => {
   it('produces the six stages of DESIGN.md from the users presets', () => {
-    const at = (users: number) => renderApp(app({ users }), ctx());
+    const at = (users: number) => render(app({ users }), ctx());
     const s1 = at(1);
     expect(has(s1, 'StatefulSet/graminsta-db') && !has(s1, 'Deployment/graminsta-api')).to.equal(true);
     expect(ids(s1).filter((i) => i.startsWith('Service/') && !i.endsWith('-headless'))).to.deep.equal([
@@ -47,7 +47,7 @@ describe('app.render renderApp', () => {
   });
 
   it('lets explicit fields win over the preset', () => {
-    const objects = renderApp(app({ users: 1000, api: { replicas: 4 } }), ctx());
+    const objects = render(app({ users: 1000, api: { replicas: 4 } }), ctx());
     expect(has(objects, 'HorizontalPodAutoscaler/graminsta-api')).to.equal(false);
     const api = objects.find(
       (o) => o.kind === 'Deployment' && o.metadata?.name === 'graminsta-api',
@@ -55,7 +55,7 @@ describe('app.render renderApp', () => {
     expect(api.spec?.replicas).to.equal(4);
     expect(
       has(
-        renderApp(app({ users: 100000, database: { readReplicas: 0 } }), ctx()),
+        render(app({ users: 100000, database: { readReplicas: 0 } }), ctx()),
         'StatefulSet/graminsta-db-replica',
       ),
     ).to.equal(false);
@@ -63,7 +63,7 @@ describe('app.render renderApp', () => {
 
   it('never sets spec.replicas on a Deployment that an HPA scales, and always sets it otherwise', () => {
     for (const users of [10, 100, 1000, 10000, 100000]) {
-      const objects = renderApp(app({ users }), ctx());
+      const objects = render(app({ users }), ctx());
       const scaled = new Set(
         objects
           .filter((o): o is V2HorizontalPodAutoscaler => o.kind === 'HorizontalPodAutoscaler')
@@ -79,8 +79,8 @@ describe('app.render renderApp', () => {
 
   it('is deterministic and sorted by kind then name', () => {
     const a = app({ users: 100000 });
-    const first = renderApp(a, ctx());
-    expect(renderApp(a, ctx())).to.deep.equal(first);
+    const first = render(a, ctx());
+    expect(render(a, ctx())).to.deep.equal(first);
     const ranks = first.map((o) => KIND_ORDER.indexOf(o.kind as (typeof KIND_ORDER)[number]));
     expect(ranks.every((r) => r >= 0)).to.equal(true);
     for (let i = 1; i < first.length; i++) {
@@ -106,7 +106,7 @@ describe('app.render renderApp', () => {
         return `fresh:${name}`;
       },
     };
-    const secrets = renderApp(app({ users: 100000 }), c).filter((o): o is V1Secret => o.kind === 'Secret');
+    const secrets = render(app({ users: 100000 }), c).filter((o): o is V1Secret => o.kind === 'Secret');
     expect(secrets.every(isGeneratedSecret)).to.equal(true);
     const db = secrets.find((s) => s.metadata?.name === 'graminsta-db')!;
     expect(db.stringData).to.deep.equal({ password: 'kept-1', 'replication-password': 'kept-2' });
@@ -119,7 +119,7 @@ describe('app.render renderApp', () => {
   });
 
   it('never puts a secret value into a ConfigMap, an env literal or an annotation', () => {
-    const objects = renderApp(app({ users: 100000 }), ctx());
+    const objects = render(app({ users: 100000 }), ctx());
     const secretValues = objects
       .filter((o): o is V1Secret => o.kind === 'Secret')
       .flatMap((s) => Object.values(s.stringData ?? {}));
@@ -137,7 +137,7 @@ describe('app.render renderApp', () => {
   it('never renders a literal env value for a variable that must come from a Secret', () => {
     const secretVars = /PASSWORD|TOKEN|SECRET|AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID|REDISCLI_AUTH/;
     for (const users of [1, 100000]) {
-      for (const o of renderApp(
+      for (const o of render(
         app({ users, cdn: { origin: { s3: { bucket: 'b', credentialsSecret: 's3' } } } }),
         ctx(),
       )) {
@@ -160,7 +160,7 @@ describe('app.render renderApp', () => {
   });
 
   it('passes the CDN base URL to the API and web, and S3 credentials from the named Secret', () => {
-    const objects = renderApp(
+    const objects = render(
       app({
         users: 10000,
         cdn: {

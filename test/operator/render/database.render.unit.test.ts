@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import type { V1Container, V1Deployment } from '@kubernetes/client-node';
-import { renderApp } from '../../../operator/render/app.render.js';
 import {
   renderDatabaseReplicaPdb,
   renderDatabaseReplicaStatefulSet,
@@ -9,7 +8,7 @@ import {
 } from '../../../operator/render/database.render.js';
 import { renderApiConfigMap } from '../../../operator/render/config.render.js';
 import { renderMigrateJob } from '../../../operator/render/migrate.render.js';
-import { app, ctx } from './helpers.js';
+import { app, ctx, plan, resolved, render } from './helpers.js';
 
 function envOf(c: V1Container | undefined): Record<string, string> {
   return Object.fromEntries(
@@ -23,17 +22,17 @@ function envOf(c: V1Container | undefined): Record<string, string> {
 
 describe('database.render', () => {
   it('runs a primary StatefulSet with a -rw Service from stage split-database', () => {
-    const objects = renderApp(app({ users: 10 }), ctx()).map((o) => `${o.kind}/${o.metadata?.name}`);
+    const objects = render(app({ users: 10 }), ctx()).map((o) => `${o.kind}/${o.metadata?.name}`);
     expect(objects).to.include.members([
       'StatefulSet/graminsta-db',
       'Service/graminsta-db-rw',
       'Service/graminsta-db-headless',
     ]);
     expect(objects).to.not.include('Service/graminsta-db-ro');
-    const sts = renderDatabaseStatefulSet(
+    const sts = renderDatabaseStatefulSet(resolved(
       app({ users: 10, database: { storage: { size: '7Gi', storageClassName: 'fast' } } }),
       ctx(),
-    )!;
+    ))!;
     expect(sts.spec?.replicas).to.equal(1);
     expect(sts.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests).to.deep.equal({ storage: '7Gi' });
     expect(sts.spec?.volumeClaimTemplates?.[0]?.spec?.storageClassName).to.equal('fast');
@@ -44,7 +43,7 @@ describe('database.render', () => {
 
   it('adds streaming read replicas bootstrapped from the -rw Service, a -ro Service and a PDB for two or more', () => {
     const a = app({ users: 10, database: { readReplicas: 2 } });
-    const sts = renderDatabaseReplicaStatefulSet(a, ctx())!;
+    const sts = renderDatabaseReplicaStatefulSet(resolved(a, ctx()))!;
     expect(sts.spec?.replicas).to.equal(2);
     const env = envOf(sts.spec?.template.spec?.containers[0]);
     expect(env.POSTGRES_PRIMARY_HOST).to.equal('graminsta-db-rw.photos.svc');
@@ -52,19 +51,19 @@ describe('database.render', () => {
       'sh',
       '/scripts/postgres-replica.sh',
     ]);
-    expect(renderDatabaseRoService(a)?.spec?.selector?.['app.kubernetes.io/component']).to.equal(
+    expect(renderDatabaseRoService(plan(a))?.spec?.selector?.['app.kubernetes.io/component']).to.equal(
       'database-replica',
     );
-    expect(renderDatabaseReplicaPdb(a)?.spec?.maxUnavailable).to.equal(1);
-    expect(renderDatabaseReplicaPdb(app({ users: 10, database: { readReplicas: 1 } }))).to.equal(null);
-    expect(renderApiConfigMap(a).data?.GRAMINSTA_DB_REPLICA_HOSTS).to.equal(
+    expect(renderDatabaseReplicaPdb(plan(a))?.spec?.maxUnavailable).to.equal(1);
+    expect(renderDatabaseReplicaPdb(plan(app({ users: 10, database: { readReplicas: 1 } })))).to.equal(null);
+    expect(renderApiConfigMap(plan(a)).data?.GRAMINSTA_DB_REPLICA_HOSTS).to.equal(
       'graminsta-db-ro.photos.svc:5432',
     );
   });
 
   it('with an external database renders no Postgres and reads the connection from the Secret keys', () => {
     const a = app({ users: 100000, database: { external: { secretName: 'rds' } } });
-    const objects = renderApp(a, ctx());
+    const objects = render(a, ctx());
     const names = objects.map((o) => `${o.kind}/${o.metadata?.name}`);
     expect(names.filter((n) => n.includes('-db'))).to.deep.equal([]);
     const api = objects.find(
@@ -80,14 +79,14 @@ describe('database.render', () => {
       GRAMINSTA_DB_SSLMODE: 'secret:rds/sslmode?',
       GRAMINSTA_DB_REPLICA_HOSTS: 'secret:rds/replicaHosts?',
     });
-    expect(renderApiConfigMap(a).data).to.not.have.property('GRAMINSTA_DB_HOST');
-    expect(envOf(renderMigrateJob(a, ctx())?.spec?.template.spec?.containers[0]).GRAMINSTA_DB_HOST).to.equal(
+    expect(renderApiConfigMap(plan(a)).data).to.not.have.property('GRAMINSTA_DB_HOST');
+    expect(envOf(renderMigrateJob(resolved(a, ctx()))?.spec?.template.spec?.containers[0]).GRAMINSTA_DB_HOST).to.equal(
       'secret:rds/host',
     );
   });
 
   it('puts Postgres as a sidecar, then migrations, then the API into the single-machine pod', () => {
-    const objects = renderApp(app({ users: 1 }), ctx());
+    const objects = render(app({ users: 1 }), ctx());
     expect(objects.map((o) => `${o.kind}/${o.metadata?.name}`)).to.deep.equal([
       'Secret/graminsta-db',
       'Secret/graminsta-token',
@@ -108,7 +107,7 @@ describe('database.render', () => {
     ]);
     expect(pod.containers.map((c) => c.name)).to.deep.equal(['api']);
     expect(envOf(pod.initContainers[0]).POSTGRES_LISTEN_ADDRESSES).to.equal('127.0.0.1');
-    expect(renderApiConfigMap(app({ users: 1 })).data).to.include({
+    expect(renderApiConfigMap(plan(app({ users: 1 }))).data).to.include({
       GRAMINSTA_DB_HOST: '127.0.0.1',
       GRAMINSTA_STORAGE: 'volume',
     });

@@ -2,16 +2,16 @@ import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1PodSpec } from '@kubernetes/client-node';
-import { DEFAULT_IMAGE } from '../../../operator/api/presets.api.js';
+import { DEFAULT_IMAGES } from '../../../operator/api/images.api.js';
 import { renderManifestObjects, renderManifests } from '../../../operator/render/manifests.render.js';
-import { restrictedViolations } from '../../../operator/render/pod-security.render.js';
+import { restrictedViolations } from './pod-security.js';
 
 const EXAMPLES = 'examples';
 const GOLDEN = 'test/operator/render/golden';
 const examples = readdirSync(EXAMPLES)
   .filter((f) => f.endsWith('.yaml'))
   .sort();
-const opts = { defaultImage: DEFAULT_IMAGE, namespace: 'default' };
+const opts = { images: DEFAULT_IMAGES, namespace: 'default' };
 
 /** A short readable diff: the first differing line with context, and how many lines differ. */
 function diff(expected: string, actual: string): string {

@@ -1,16 +1,15 @@
 import { expect } from 'chai';
-import { renderEndpoints } from '../../../operator/render/endpoints.render.js';
 import { renderIngress } from '../../../operator/render/ingress.render.js';
-import { app } from './helpers.js';
+import { app, plan } from './helpers.js';
 
 describe('ingress.render', () => {
   it('is absent before stage load-balanced unless configured', () => {
-    expect(renderIngress(app({ users: 100 }))).to.equal(null);
-    expect(renderIngress(app({ users: 100, ingress: { apiHost: 'api.x.example' } }))).to.not.equal(null);
+    expect(renderIngress(plan(app({ users: 100 })))).to.equal(null);
+    expect(renderIngress(plan(app({ users: 100, ingress: { apiHost: 'api.x.example' } })))).to.not.equal(null);
   });
 
   it('routes apiHost to the API and webHost to web, with TLS, class and annotations', () => {
-    const ing = renderIngress(
+    const ing = renderIngress(plan(
       app({
         users: 1000,
         ingress: {
@@ -20,8 +19,7 @@ describe('ingress.render', () => {
           tls: { secretName: 'x-tls' },
           annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '10m' },
         },
-      }),
-    )!;
+      })))!;
     expect(ing.spec?.ingressClassName).to.equal('nginx');
     expect(ing.metadata?.annotations).to.deep.equal({ 'nginx.ingress.kubernetes.io/proxy-body-size': '10m' });
     expect(ing.spec?.tls).to.deep.equal([{ hosts: ['api.x.example', 'x.example'], secretName: 'x-tls' }]);
@@ -34,12 +32,12 @@ describe('ingress.render', () => {
       ['x.example', ['/->graminsta-web']],
     ]);
     expect(
-      renderEndpoints(
+      plan(
         app({
           users: 1000,
           ingress: { apiHost: 'api.x.example', webHost: 'x.example', tls: { secretName: 't' } },
         }),
-      ),
+      ).endpoints,
     ).to.deep.equal({
       api: 'https://api.x.example',
       web: 'https://x.example',
@@ -48,7 +46,7 @@ describe('ingress.render', () => {
   });
 
   it('without hosts routes /api and /images to the API and the rest to web, host-less', () => {
-    const ing = renderIngress(app({ users: 1000 }))!;
+    const ing = renderIngress(plan(app({ users: 1000 })))!;
     expect(ing.spec?.rules).to.have.length(1);
     const rule = ing.spec!.rules![0]!;
     expect(rule.host).to.equal(undefined);
@@ -63,9 +61,9 @@ describe('ingress.render', () => {
 
   it('gives in-cluster Service URLs and the CDN base URL as endpoints without an Ingress', () => {
     expect(
-      renderEndpoints(
+      plan(
         app({ users: 100, cdn: { publicBaseURL: 'https://cdn.x.example' }, ingress: undefined }),
-      ),
+      ).endpoints,
     ).to.deep.equal({
       api: 'http://graminsta-api.photos.svc',
       web: 'http://graminsta-web.photos.svc',

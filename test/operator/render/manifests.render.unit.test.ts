@@ -1,9 +1,10 @@
 import { expect } from 'chai';
+import { DEFAULT_IMAGES } from '../../../operator/api/images.api.js';
 import { parseAllDocuments } from 'yaml';
 import { runCli } from '../../../operator/cli.js';
 import { parseApps, renderManifests } from '../../../operator/render/manifests.render.js';
 
-const opts = { defaultImage: 'registry.example/graminsta:1', namespace: 'default' };
+const opts = { images: { ...DEFAULT_IMAGES, service: 'registry.example/graminsta:1' }, namespace: 'default' };
 const doc = (spec: string) =>
   `apiVersion: graminsta.io/v1alpha1\nkind: GraminstaApp\nmetadata: {name: g}\nspec: ${spec}\n`;
 
@@ -52,5 +53,31 @@ describe('manifests.render and the graminsta CLI', () => {
     expect(missing.stderr).to.include('does-not-exist.yaml: no such file');
     expect((await runCli(['render'])).code).to.equal(2);
     expect((await runCli(['frobnicate', '-f', 'x'])).stderr).to.include('unknown command "frobnicate"');
+  });
+
+  it('CLI: prints the images of the operator settings, flags winning over the environment', async () => {
+    const stage6 = ['render', '-f', 'examples/stage-6-data-layer.yaml'];
+    const images = (stdout: string) => [...new Set([...stdout.matchAll(/ image: (\S+)/g)].map((m) => m[1]))].sort();
+    expect(images((await runCli(stage6, undefined, {})).stdout)).to.deep.equal([
+      DEFAULT_IMAGES.service,
+      'docker.io/library/postgres:16-bookworm',
+      DEFAULT_IMAGES.redis,
+    ].sort());
+    const env = { GRAMINSTA_SERVICE_IMAGE: 'env/service:1', GRAMINSTA_POSTGRES_IMAGE: 'env/pg:{version}', GRAMINSTA_REDIS_IMAGE: 'env/redis:1' };
+    expect(images((await runCli(stage6, undefined, env)).stdout)).to.deep.equal(['env/pg:16', 'env/redis:1', 'env/service:1']);
+    const flags = ['--image', 'flag/service:2', '--postgres-image', 'flag/pg:pinned', '--redis-image', 'flag/redis:2'];
+    expect(images((await runCli([...stage6, ...flags], undefined, env)).stdout)).to.deep.equal(['flag/pg:pinned', 'flag/redis:2', 'flag/service:2']);
+    const spec = doc(`{users: 100000, image: spec/service:3, database: {image: 'spec/pg:3'}, cache: {image: 'spec/redis:3'}}`);
+    expect(images((await runCli(['render', '-f', '-', ...flags], async () => spec, env)).stdout)).to.deep.equal(['spec/pg:3', 'spec/redis:3', 'spec/service:3']);
+  });
+
+  it('CLI: rejects a bad image setting naming the flag or variable, and a bad spec image naming the field', async () => {
+    const bad = await runCli(['render', '-f', 'examples/stage-1-single-machine.yaml', '--postgres-image', 'Postgres:16'], undefined, {});
+    expect(bad).to.include({ code: 1, stdout: '' });
+    expect(bad.stderr).to.match(/^graminsta: --postgres-image: "Postgres:16" is not an image reference/);
+    const env = await runCli(['render', '-f', 'examples/stage-1-single-machine.yaml'], undefined, { GRAMINSTA_SERVICE_IMAGE: 'x@sha256:123' });
+    expect(env.stderr).to.match(/GRAMINSTA_SERVICE_IMAGE: "x@sha256:123" has a malformed digest/);
+    const spec = await runCli(['render', '-f', '-'], async () => doc(`{cache: {image: 'Redis:7'}}`), {});
+    expect(spec.stderr).to.match(/spec\.cache\.image: "Redis:7" is not valid/);
   });
 });

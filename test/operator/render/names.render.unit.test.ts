@@ -4,7 +4,7 @@ import { app } from './helpers.js';
 
 describe('names.render', () => {
   it('labels follow app.kubernetes.io conventions and contain the selector labels', () => {
-    const l = labels(app(), 'database-replica');
+    const l = labels(appNames(app()), 'database-replica');
     expect(l).to.deep.equal({
       'app.kubernetes.io/name': 'graminsta',
       'app.kubernetes.io/instance': 'graminsta',
@@ -12,14 +12,14 @@ describe('names.render', () => {
       'app.kubernetes.io/part-of': 'graminsta',
       'app.kubernetes.io/managed-by': 'graminsta-operator',
     });
-    const s = selectorLabels(app(), 'database-replica');
+    const s = selectorLabels(appNames(app()), 'database-replica');
     for (const [k, v] of Object.entries(s)) expect(l[k]).to.equal(v);
     expect(Object.keys(s)).to.have.length(3);
   });
 
   it('selector labels do not depend on the spec (they must never change)', () => {
-    expect(selectorLabels(app({ users: 1 }), 'api')).to.deep.equal(
-      selectorLabels(app({ users: 100000, image: 'x' }), 'api'),
+    expect(selectorLabels(appNames(app({ users: 1 })), 'api')).to.deep.equal(
+      selectorLabels(appNames(app({ users: 100000, image: 'x' })), 'api'),
     );
   });
 

@@ -3,8 +3,7 @@ import chaiAsPromised from 'chai-as-promised';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { POSTGRES_PRIMARY_INIT_SH, POSTGRES_REPLICA_ENTRYPOINT_SH } from '../../../../operator/render/scripts/postgres.scripts.js';
-import { freePort, makeTempDir, runScript, waitFor, type ScriptProcess } from './script-process.js';
+import { freePort, makeTempDir, runScript, waitFor, type ScriptProcess, type ShippedScript } from './script-process.js';
 
 use(chaiAsPromised);
 
@@ -38,7 +37,7 @@ describe('postgres data-tier scripts against real postgres processes', function 
   const running: ScriptProcess[] = [];
 
   async function startPrimary(name: string, port: number, extraEnv: Record<string, string> = {}): Promise<ScriptProcess> {
-    return await startServer(POSTGRES_PRIMARY_INIT_SH, 'postgres-primary.sh', name, port, {
+    return await startServer('postgres-primary.sh', name, port, {
       POSTGRES_APP_PASSWORD: APP.password,
       POSTGRES_REPLICATION_PASSWORD: REPLICATION_PASSWORD,
       POSTGRES_SUPERUSER_PASSWORD: SUPERUSER_PASSWORD,
@@ -48,7 +47,7 @@ describe('postgres data-tier scripts against real postgres processes', function 
   }
 
   async function startReplica(name: string, port: number, primaryPort: number, extraEnv: Record<string, string> = {}): Promise<ScriptProcess> {
-    return await startServer(POSTGRES_REPLICA_ENTRYPOINT_SH, 'postgres-replica.sh', name, port, {
+    return await startServer('postgres-replica.sh', name, port, {
       POSTGRES_PRIMARY_HOST: '127.0.0.1',
       POSTGRES_PRIMARY_PORT: String(primaryPort),
       POSTGRES_REPLICATION_PASSWORD: REPLICATION_PASSWORD,
@@ -59,13 +58,12 @@ describe('postgres data-tier scripts against real postgres processes', function 
   }
 
   /** Runs a Postgres script as OS_USER in its own directory under root, serving on 127.0.0.1:`port`. */
-  async function startServer(script: string, file: string, name: string, port: number, env: Record<string, string>): Promise<ScriptProcess> {
+  async function startServer(script: ShippedScript, name: string, port: number, env: Record<string, string>): Promise<ScriptProcess> {
     const dir = path.join(root, name);
     await fs.mkdir(dir, { recursive: true });
     await fs.chown(dir, ...(await ownerOf(root)));
     const proc = await runScript({
       script,
-      name: file,
       dir,
       user: OS_USER,
       env: {

@@ -3,7 +3,6 @@ import chaiAsPromised from 'chai-as-promised';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Cluster, Redis } from 'ioredis';
-import { REDIS_CLUSTER_FORM_SH, REDIS_NODE_ENTRYPOINT_SH } from '../../../../operator/render/scripts/redis.scripts.js';
 import { freePort, makeTempDir, runScript, waitFor, type ScriptProcess } from './script-process.js';
 
 use(chaiAsPromised);
@@ -65,8 +64,7 @@ describe('redis data-tier scripts against real redis-server processes', function
     await fs.mkdir(dir, { recursive: true });
     const [port, bus] = ports ?? [await freePort(), await freePort()];
     const proc = await runScript({
-      script: REDIS_NODE_ENTRYPOINT_SH,
-      name: 'redis-node.sh',
+      script: 'redis-node.sh',
       dir,
       env: {
         REDIS_DATA_DIR: path.join(dir, 'data'),
@@ -87,8 +85,7 @@ describe('redis data-tier scripts against real redis-server processes', function
 
   async function form(nodes: Node[], extraEnv: Record<string, string> = {}): Promise<ScriptProcess> {
     const proc = await runScript({
-      script: REDIS_CLUSTER_FORM_SH,
-      name: 'redis-cluster-form.sh',
+      script: 'redis-cluster-form.sh',
       dir: root,
       env: {
         REDIS_CLUSTER_NODES: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
@@ -245,8 +242,7 @@ describe('redis data-tier scripts against real redis-server processes', function
     await fs.mkdir(dir);
     const port = await freePort();
     const proc = await runScript({
-      script: REDIS_NODE_ENTRYPOINT_SH,
-      name: 'redis-node.sh',
+      script: 'redis-node.sh',
       dir,
       env: { REDIS_MODE: 'standalone', REDIS_PORT: String(port), REDIS_DATA_DIR: dir, REDIS_RUNTIME_DIR: dir, REDIS_PASSWORD: PASSWORD, REDIS_BIND: '127.0.0.1' },
     });
@@ -262,28 +258,27 @@ describe('redis data-tier scripts against real redis-server processes', function
   });
 
   it('scripts name the missing or bad variable and exit 1', async () => {
-    const noNodes = await runScript({ script: REDIS_CLUSTER_FORM_SH, name: 'form-bad.sh', dir: root, env: {} });
+    const noNodes = await runScript({ script: 'redis-cluster-form.sh', dir: root, env: {} });
     expect(await noNodes.exited).to.equal(1);
     expect(noNodes.output()).to.contain('REDIS_CLUSTER_NODES is required');
 
     const uneven = await runScript({
-      script: REDIS_CLUSTER_FORM_SH,
-      name: 'form-bad.sh',
+      script: 'redis-cluster-form.sh',
       dir: root,
       env: { REDIS_CLUSTER_NODES: 'a:1 b:2 c:3 d:4 e:5', REDIS_CLUSTER_REPLICAS: '1' },
     });
     expect(await uneven.exited).to.equal(1);
     expect(uneven.output()).to.contain('not a multiple of 1 + REDIS_CLUSTER_REPLICAS');
 
-    const tooFew = await runScript({ script: REDIS_CLUSTER_FORM_SH, name: 'form-bad.sh', dir: root, env: { REDIS_CLUSTER_NODES: 'a:1,b:2', REDIS_CLUSTER_REPLICAS: '1' } });
+    const tooFew = await runScript({ script: 'redis-cluster-form.sh', dir: root, env: { REDIS_CLUSTER_NODES: 'a:1,b:2', REDIS_CLUSTER_REPLICAS: '1' } });
     expect(await tooFew.exited).to.equal(1);
     expect(tooFew.output()).to.contain('at least 3 primaries');
 
-    const badPort = await runScript({ script: REDIS_CLUSTER_FORM_SH, name: 'form-bad.sh', dir: root, env: { REDIS_CLUSTER_NODES: 'a:1 b:x c:3' } });
+    const badPort = await runScript({ script: 'redis-cluster-form.sh', dir: root, env: { REDIS_CLUSTER_NODES: 'a:1 b:x c:3' } });
     expect(await badPort.exited).to.equal(1);
     expect(badPort.output()).to.contain("port of 'b:x' in REDIS_CLUSTER_NODES");
 
-    const badMode = await runScript({ script: REDIS_NODE_ENTRYPOINT_SH, name: 'node-bad.sh', dir: root, env: { REDIS_MODE: 'sentinel', REDIS_DATA_DIR: root } });
+    const badMode = await runScript({ script: 'redis-node.sh', dir: root, env: { REDIS_MODE: 'sentinel', REDIS_DATA_DIR: root } });
     expect(await badMode.exited).to.equal(1);
     expect(badMode.output()).to.contain('REDIS_MODE must be cluster or standalone');
   });
@@ -291,8 +286,7 @@ describe('redis data-tier scripts against real redis-server processes', function
   it('the form script gives up with the unreachable nodes named after REDIS_WAIT_TIMEOUT_SECONDS', async () => {
     const ports = [await freePort(), await freePort(), await freePort()];
     const run = await runScript({
-      script: REDIS_CLUSTER_FORM_SH,
-      name: 'form-timeout.sh',
+      script: 'redis-cluster-form.sh',
       dir: root,
       env: { REDIS_CLUSTER_NODES: ports.map((p) => `127.0.0.1:${p}`).join(' '), REDIS_CLUSTER_REPLICAS: '0', REDIS_WAIT_TIMEOUT_SECONDS: '2' },
     });

@@ -1,11 +1,26 @@
 import { expect } from 'chai';
-import { POSTGRES_PRIMARY_INIT_SH, POSTGRES_REPLICA_ENTRYPOINT_SH } from '../../../../operator/render/scripts/postgres.scripts.js';
-import { REDIS_CLUSTER_FORM_SH, REDIS_NODE_ENTRYPOINT_SH } from '../../../../operator/render/scripts/redis.scripts.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { SCRIPTS_GEN_PATH, scriptsModule } from '../../../../hack/gen-scripts.js';
 import { parseScriptEnv } from '../../../../operator/render/scripts/script-contract.js';
+import { SCRIPTS } from '../../../../operator/render/scripts/scripts.gen.js';
 
-const SCRIPTS = { POSTGRES_PRIMARY_INIT_SH, POSTGRES_REPLICA_ENTRYPOINT_SH, REDIS_NODE_ENTRYPOINT_SH, REDIS_CLUSTER_FORM_SH };
-// Set by the scripts themselves for the tools they run, not read from the pod's environment.
-const INTERNAL = new Set(['PATH', 'REDISCLI_AUTH']);
+// Set by the scripts themselves (PATH, REDISCLI_AUTH for the tools they run; SCRIPT_NAME by lib.sh), not read from the pod's environment.
+const INTERNAL = new Set(['PATH', 'REDISCLI_AUTH', 'SCRIPT_NAME']);
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
+
+describe('bundled scripts', () => {
+  it(`${SCRIPTS_GEN_PATH} matches the .sh files (run \`npm run gen:scripts\` after changing them)`, () => {
+    expect(readFileSync(root + SCRIPTS_GEN_PATH, 'utf8')).to.equal(scriptsModule(root));
+  });
+
+  it('ships each entrypoint self-contained: lib.sh inlined, never sourced at run time', () => {
+    for (const [name, script] of Object.entries(SCRIPTS)) {
+      expect(script, name).to.not.contain('. "${0%/*}/lib.sh"');
+      expect(script, name).to.match(/^fail\(\) \{/m);
+    }
+  });
+});
 
 function referencedUpperCaseVars(script: string): Set<string> {
   const body = script.split('\n').filter((l) => !l.trimStart().startsWith('#')).join('\n');
@@ -31,15 +46,15 @@ describe('shipped script headers', () => {
   }
 
   it('marks the secrets and the primary host as required', () => {
-    expect(parseScriptEnv(POSTGRES_PRIMARY_INIT_SH).filter((v) => v.required).map((v) => v.name)).to.deep.equal([
+    expect(parseScriptEnv(SCRIPTS['postgres-primary.sh']).filter((v) => v.required).map((v) => v.name)).to.deep.equal([
       'POSTGRES_APP_PASSWORD',
       'POSTGRES_REPLICATION_PASSWORD',
     ]);
-    expect(parseScriptEnv(POSTGRES_REPLICA_ENTRYPOINT_SH).filter((v) => v.required).map((v) => v.name)).to.deep.equal([
+    expect(parseScriptEnv(SCRIPTS['postgres-replica.sh']).filter((v) => v.required).map((v) => v.name)).to.deep.equal([
       'POSTGRES_PRIMARY_HOST',
       'POSTGRES_REPLICATION_PASSWORD',
     ]);
-    expect(parseScriptEnv(REDIS_CLUSTER_FORM_SH).filter((v) => v.required).map((v) => v.name)).to.deep.equal(['REDIS_CLUSTER_NODES']);
+    expect(parseScriptEnv(SCRIPTS['redis-cluster-form.sh']).filter((v) => v.required).map((v) => v.name)).to.deep.equal(['REDIS_CLUSTER_NODES']);
   });
 
   it('parses a header line into name, required flag and description', () => {

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { repoRoot } from '../../../support/cluster.js';
 import { IS_ROOT, asUser, waitFor as sharedWaitFor } from '../../../support/local-process.js';
 
 export { freePort } from '../../../support/local-process.js';
@@ -40,11 +41,14 @@ function killGroup(pid: number | undefined): void {
   }
 }
 
+/** A shipped entrypoint, by file name under operator/render/scripts/. */
+export type ShippedScript = 'postgres-primary.sh' | 'postgres-replica.sh' | 'redis-node.sh' | 'redis-cluster-form.sh';
+
 /** Options for {@link runScript}. */
 export interface RunScriptOptions {
-  /** The script text, written to `<dir>/<name>` and run with `sh`. */
-  script: string;
-  name: string;
+  /** The script, run with `sh` straight from the source tree (it sources lib.sh beside it). */
+  script: ShippedScript;
+  /** HOME and working directory of the process. */
   dir: string;
   env: Record<string, string>;
   args?: string[];
@@ -52,13 +56,13 @@ export interface RunScriptOptions {
   user?: string;
 }
 
-/** Writes a script to disk and runs it with `sh` and only the given environment (plus PATH and HOME). */
+/** Runs a shipped script with `sh` and only the given environment (plus PATH and HOME). */
 export async function runScript(opts: RunScriptOptions): Promise<ScriptProcess> {
-  const file = path.join(opts.dir, opts.name);
-  await fs.writeFile(file, opts.script, { mode: 0o755 });
+  const file = path.join(repoRoot, 'operator', 'render', 'scripts', opts.script);
   const argv = ['sh', file, ...(opts.args ?? [])];
   const command = asUser(opts.user, argv);
   const child = spawn(command[0]!, command.slice(1), {
+    cwd: opts.dir,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: opts.dir, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,

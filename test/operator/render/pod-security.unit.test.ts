@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { V1PodSpec } from '@kubernetes/client-node';
-import { restrictedViolations } from '../../../operator/render/pod-security.render.js';
+import { restrictedViolations } from './pod-security.js';
 
 function good(): V1PodSpec {
   return {

@@ -1,0 +1,36 @@
+// Ports, paths and fixed names that the builders and the service agree on.
+
+/** Port every mode of the photo service listens on. */
+export const SERVICE_PORT = 8080;
+/** Postgres port. */
+export const POSTGRES_PORT = 5432;
+/** Redis port. */
+export const REDIS_PORT = 6379;
+/** Directory of images in origin mode (on the origin's volume) and in the single-machine pod (on the database volume, mounted at /data). */
+export const IMAGES_PATH = '/data/images';
+/** Where the API container of the single pod mounts the database volume; images go to its images/ directory. */
+export const SINGLE_MACHINE_DATA_DIR = '/data';
+/** Where the database volume is mounted in Postgres containers; PGDATA is a subdirectory of it. */
+export const POSTGRES_DATA_DIR = '/var/lib/postgresql/data';
+/** Database name of the in-cluster Postgres. */
+export const DB_NAME = 'graminsta';
+/** The application role of the in-cluster Postgres. */
+export const DB_USER = 'graminsta';
+/** Size of each Redis node's volume: it holds only nodes.conf (the cache itself is not persisted). */
+export const REDIS_VOLUME_SIZE = '256Mi';
+/** Where the scripts ConfigMap is mounted in the containers that run them. */
+export const SCRIPTS_DIR = '/scripts';
+
+/** Keys of the user's external database Secret (as documented on spec.database.external.secretName). */
+export const EXTERNAL_DB_KEYS = {
+  host: 'host',
+  port: 'port',
+  database: 'database',
+  user: 'user',
+  password: 'password',
+  sslmode: 'sslmode',
+  replicaHosts: 'replicaHosts',
+} as const;
+
+/** The keys an external database Secret must have. */
+export const REQUIRED_EXTERNAL_DB_KEYS = [EXTERNAL_DB_KEYS.host, EXTERNAL_DB_KEYS.password] as const;

@@ -1,0 +1,249 @@
+// The reconciler's orchestration on in-memory fakes of its interfaces (caches, cluster client, events):
+// apply order, the migrate Job gate, prune rules, paused apps, zero writes at rest. The same behaviour
+// against the real API server is covered by app.reconcile.int.test.ts.
+import { expect } from 'chai';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { GraminstaApp, GraminstaAppSpec } from '../../../operator/api/types.gen.js';
+import type { Clock } from '../../../operator/kube/clock.kube.js';
+import { nopLogger } from '../../../operator/kube/logger.kube.js';
+import {
+  AppReconciler,
+  type ClusterClient,
+  type ObjectCache,
+} from '../../../operator/reconcile/app.reconcile.js';
+import { childKinds } from '../../../operator/reconcile/children.reconcile.js';
+import type { AppStatus } from '../../../operator/reconcile/status.reconcile.js';
+import { IMAGES } from '../render/helpers.js';
+
+const NS = 'photos';
+const UID = 'uid-1';
+
+class MemoryCache<T extends KubernetesObject = KubernetesObject> implements ObjectCache<T> {
+  readonly items = new Map<string, T>();
+  get(name: string, namespace?: string): T | undefined {
+    return this.items.get(`${namespace}/${name}`);
+  }
+  list(namespace?: string): ReadonlyArray<T> {
+    return [...this.items.values()].filter((o) => !namespace || o.metadata?.namespace === namespace);
+  }
+  put(obj: T): void {
+    this.items.set(`${obj.metadata?.namespace}/${obj.metadata?.name}`, obj);
+  }
+}
+
+/** The API server as the reconciler sees it: every write is recorded and lands in the kind's cache at once. */
+class FakeCluster implements ClusterClient {
+  readonly calls: string[] = [];
+  readonly statuses: AppStatus[] = [];
+  constructor(private readonly caches: Map<string, MemoryCache>) {}
+  private cache(kind: string | undefined): MemoryCache {
+    return this.caches.get(kind ?? '')!;
+  }
+  async apply(obj: KubernetesObject) {
+    this.calls.push(`apply ${obj.kind}/${obj.metadata?.name}`);
+    const live = JSON.parse(JSON.stringify(obj)) as KubernetesObject;
+    this.cache(obj.kind).put(live);
+    return live;
+  }
+  async create(obj: KubernetesObject) {
+    this.calls.push(`create ${obj.kind}/${obj.metadata?.name}`);
+    if (this.cache(obj.kind).get(obj.metadata!.name!, obj.metadata!.namespace)) throw Object.assign(new Error('exists'), { code: 409 });
+    const { stringData, ...rest } = obj as KubernetesObject & { stringData?: Record<string, string> };
+    const data = Object.fromEntries(Object.entries(stringData ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+    const live = { ...rest, data } as KubernetesObject;
+    this.cache(obj.kind).put(live);
+    return live;
+  }
+  async read(_apiVersion: string, kind: string, namespace: string, name: string) {
+    this.calls.push(`read ${kind}/${name}`);
+    return this.cache(kind).get(name, namespace);
+  }
+  async delete(obj: KubernetesObject) {
+    this.calls.push(`delete ${obj.kind}/${obj.metadata?.name}`);
+    this.cache(obj.kind).items.delete(`${obj.metadata?.namespace}/${obj.metadata?.name}`);
+  }
+  async patchStatus(_app: GraminstaApp, status: AppStatus) {
+    this.calls.push('status');
+    this.statuses.push(status);
+  }
+  writes(): string[] {
+    return this.calls.filter((c) => !c.startsWith('read'));
+  }
+}
+
+const clock: Clock = { now: () => Date.UTC(2026, 11, 1), setTimeout: () => undefined, clearTimeout: () => undefined };
+
+function setup(spec: GraminstaAppSpec) {
+  const apps = new MemoryCache<GraminstaApp>();
+  const caches = new Map(childKinds.map((k) => [k.kind, new MemoryCache()]));
+  const cluster = new FakeCluster(caches);
+  const events: string[] = [];
+  let passwords = 0;
+  const reconciler = new AppReconciler({
+    apps,
+    children: (kind) => caches.get(kind)!,
+    cluster,
+    events: { record: (_app, type, reason) => events.push(`${type} ${reason}`) },
+    logger: nopLogger,
+    clock,
+    images: IMAGES,
+    generatePassword: () => `pw-${++passwords}`,
+  });
+  const app: GraminstaApp = {
+    apiVersion: 'graminsta.io/v1alpha1',
+    kind: 'GraminstaApp',
+    metadata: { name: 'graminsta', namespace: NS, uid: UID, generation: 1 },
+    spec,
+  };
+  apps.put(app);
+  const setSpec = (next: GraminstaAppSpec) => apps.put({ ...app, spec: next, metadata: { ...app.metadata, generation: 2 } });
+  const completeJobs = () => {
+    for (const job of caches.get('Job')!.list(NS)) (job as { status?: object }).status = { succeeded: 1 };
+  };
+  const reconcile = () => reconciler.reconcile(`${NS}/graminsta`);
+  return { apps, caches, cluster, events, reconcile, setSpec, completeJobs, passwords: () => passwords };
+}
+
+const rank = (call: string) => {
+  const kind = call.split(' ')[1]!.split('/')[0]!;
+  return childKinds.find((k) => k.kind === kind)!.order;
+};
+
+describe('AppReconciler (in-memory fakes)', () => {
+  it('applies configuration first, then Services, StatefulSets, Jobs, Deployments, and autoscalers last', async () => {
+    const t = setup({ users: 100000 });
+    await t.reconcile();
+    const applies = t.cluster.calls.filter((c) => c.startsWith('apply'));
+    expect(applies.length).to.be.greaterThan(10);
+    const ranks = applies.map(rank);
+    expect(ranks, applies.join('\n')).to.deep.equal([...ranks].sort((a, b) => a - b));
+    // Generated Secrets are created (never applied), before anything that reads them.
+    const creates = t.cluster.calls.filter((c) => c.startsWith('create'));
+    expect(creates.every((c) => c.startsWith('create Secret/'))).to.equal(true);
+    expect(t.cluster.calls.indexOf(creates.at(-1)!)).to.be.lessThan(t.cluster.calls.indexOf(applies[0]!));
+    expect(t.events).to.include('Normal SecretsGenerated');
+  });
+
+  it('applies the API Deployment only once the migrate Job for its image has succeeded', async () => {
+    const t = setup({ users: 10 });
+    await t.reconcile();
+    const deployments = () => t.cluster.calls.filter((c) => c.startsWith('apply Deployment/'));
+    expect(t.cluster.calls.some((c) => /^apply Job\/graminsta-migrate-/.test(c))).to.equal(true);
+    expect(deployments()).to.deep.equal([]);
+    await t.reconcile();
+    expect(deployments(), 'still gated while the Job runs').to.deep.equal([]);
+    t.completeJobs();
+    await t.reconcile();
+    expect(deployments()).to.deep.equal(['apply Deployment/graminsta-api']);
+
+    // A new image names a new Job: the Deployment waits again and keeps running the old image meanwhile.
+    t.setSpec({ users: 10, image: 'registry.example/graminsta:v2' });
+    await t.reconcile();
+    expect(deployments()).to.have.length(1);
+    t.completeJobs();
+    await t.reconcile();
+    expect(deployments()).to.have.length(2);
+    const api = t.caches.get('Deployment')!.get('graminsta-api', NS) as { spec: { template: { spec: { containers: { image: string }[] } } } };
+    expect(api.spec.template.spec.containers[0]!.image).to.equal('registry.example/graminsta:v2');
+  });
+
+  it('writes nothing at rest: a second pass over an unchanged app makes no request that writes', async () => {
+    const t = setup({ users: 1000 });
+    await t.reconcile();
+    t.completeJobs();
+    await t.reconcile();
+    const before = t.cluster.writes().length;
+    // The fake patchStatus does not update the app's status in the cache, so mirror what the API server would.
+    const last = t.cluster.statuses.at(-1)!;
+    const app = t.apps.get('graminsta', NS)!;
+    t.apps.put({ ...app, status: last } as GraminstaApp);
+    await t.reconcile();
+    expect(t.cluster.writes().slice(before)).to.deep.equal([]);
+  });
+
+  it('prunes only objects this app controls that are no longer desired', async () => {
+    const t = setup({ users: 100 });
+    await t.reconcile();
+    expect(t.caches.get('Deployment')!.get('graminsta-web', NS)).to.not.equal(undefined);
+    const foreign = (name: string, uid?: string): KubernetesObject => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name,
+        namespace: NS,
+        ...(uid ? { ownerReferences: [{ apiVersion: 'graminsta.io/v1alpha1', kind: 'GraminstaApp', name: 'graminsta', uid, controller: true }] } : {}),
+      },
+    });
+    t.caches.get('ConfigMap')!.put(foreign('someone-elses', 'uid-other'));
+    t.caches.get('ConfigMap')!.put(foreign('not-owned'));
+    t.caches.get('ConfigMap')!.put(foreign('leftover', UID));
+    t.setSpec({ users: 10 });
+    await t.reconcile();
+    const deletes = t.cluster.calls.filter((c) => c.startsWith('delete')).sort();
+    expect(deletes).to.include.members([
+      'delete ConfigMap/graminsta-web-config',
+      'delete ConfigMap/leftover',
+      'delete Deployment/graminsta-web',
+      'delete Service/graminsta-web',
+    ]);
+    expect(deletes).to.not.include.members(['delete ConfigMap/someone-elses']);
+    expect(deletes).to.not.include('delete ConfigMap/not-owned');
+    expect(deletes.some((d) => d.startsWith('delete Secret/'))).to.equal(false);
+  });
+
+  it('changes nothing while paused, but still reports status', async () => {
+    const t = setup({ users: 10, paused: true });
+    await t.reconcile();
+    expect(t.cluster.calls).to.deep.equal(['status']);
+    expect(t.cluster.statuses[0]!.conditions.find((c) => c.type === 'Progressing')).to.include({ status: 'False', reason: 'Paused' });
+    t.setSpec({ users: 10 });
+    await t.reconcile();
+    expect(t.cluster.calls.some((c) => c.startsWith('apply'))).to.equal(true);
+  });
+
+  it('keeps generated passwords: a Secret already in the cache is read from it, never created or regenerated', async () => {
+    const t = setup({ users: 10 });
+    await t.reconcile();
+    const generated = t.passwords();
+    expect(generated).to.equal(4); // database and replication passwords, origin token, token secret
+    await t.reconcile();
+    expect(t.passwords()).to.equal(generated);
+    expect(t.cluster.calls.filter((c) => c.startsWith('create'))).to.have.length(3);
+  });
+
+  it('names the keys of a missing external database Secret, as the Secret has them, and retries slowly', async () => {
+    const t = setup({ users: 10, database: { external: { secretName: 'rds' } } });
+    const result = await t.reconcile();
+    expect(result).to.deep.equal({ requeueAfterMs: 30_000 });
+    const degraded = t.cluster.statuses[0]!.conditions.find((c) => c.type === 'Degraded')!;
+    expect(degraded).to.include({ status: 'True', reason: 'ExternalDatabaseSecretNotFound' });
+    expect(degraded.message).to.contain('keys host, password and optionally port, database, user, sslmode, replicaHosts');
+    expect(t.cluster.calls.some((c) => c.startsWith('apply'))).to.equal(false);
+  });
+
+  it('stops retrying an unrealisable spec: Degraded InvalidSpec and a terminal error naming the field', async () => {
+    const t = setup({ users: 1, api: { replicas: 2 } });
+    let error: unknown;
+    await t.reconcile().catch((e: unknown) => (error = e));
+    expect((error as Error)?.message).to.match(/spec\.api\.replicas/);
+    expect((error as Error).name).to.equal('TerminalError');
+    expect(t.cluster.statuses[0]!.conditions.find((c) => c.type === 'Degraded')).to.include({ reason: 'InvalidSpec' });
+  });
+
+  it('derives the plan once per reconcile: the spec is read as often as by one planOf', async () => {
+    const { planOf } = await import('../../../operator/render/plan.render.js');
+    const reads = (spec: GraminstaAppSpec) => {
+      let n = 0;
+      const target: GraminstaApp = { apiVersion: 'graminsta.io/v1alpha1', kind: 'GraminstaApp', metadata: { name: 'graminsta', namespace: NS, uid: UID }, spec };
+      const proxy = new Proxy(target, { get: (o, k, r) => (k === 'spec' && n++, Reflect.get(o, k, r) as unknown) });
+      return { proxy, count: () => n };
+    };
+    const one = reads({ users: 100000 });
+    planOf(one.proxy, IMAGES);
+    const t = setup({ users: 100000 });
+    const counted = reads({ users: 100000 });
+    t.apps.put(counted.proxy);
+    await t.reconcile();
+    expect(counted.count()).to.equal(one.count());
+  });
+});
