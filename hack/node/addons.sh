@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prints the real node's cluster add-ons as YAML: CoreDNS (cluster.local only: there is no resolver
 # off the machine to forward to), metrics-server (for HPAs) with its APIService and RBAC, the RBAC the
-# API server needs to reach the kubelet, the local volume fixture's StorageClasses and the ingress
-# fixture's IngressClass. Usage: addons.sh COREDNS_IMAGE METRICS_SERVER_IMAGE
+# API server needs to reach the kubelet, and the ingress fixture's IngressClass.
+# Usage: addons.sh COREDNS_IMAGE METRICS_SERVER_IMAGE
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=node.env.sh
@@ -162,7 +162,7 @@ $placement
             - --kubelet-preferred-address-types=InternalIP
             - --kubelet-use-node-status-port
             - --kubelet-insecure-tls
-            - --metric-resolution=10s
+            - --metric-resolution=15s
             - --node-selector=$NODE_TAINT_KEY=true
           ports: [{name: https, containerPort: 10250, protocol: TCP}]
           readinessProbe: {httpGet: {path: /readyz, port: https, scheme: HTTPS}, periodSeconds: 5}
@@ -190,22 +190,6 @@ spec:
   insecureSkipTLSVerify: true
   groupPriorityMinimum: 100
   versionPriority: 100
----
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata: {name: graminsta-local}
-provisioner: graminsta.io/local-fixture
-reclaimPolicy: Delete
-volumeBindingMode: WaitForFirstConsumer
-allowVolumeExpansion: true
----
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata: {name: graminsta-local-fixed}
-provisioner: graminsta.io/local-fixture
-reclaimPolicy: Delete
-volumeBindingMode: WaitForFirstConsumer
-allowVolumeExpansion: false
 ---
 apiVersion: networking.k8s.io/v1
 kind: IngressClass

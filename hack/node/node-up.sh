@@ -204,6 +204,7 @@ say "installing CoreDNS, metrics-server, storage classes and the ingress class"
 coredns_ref=$(awk '$1 ~ /\/coredns:/ {print $1}' "$images_list")
 metrics_ref=$(awk '$1 ~ /\/metrics-server:/ {print $1}' "$images_list")
 bash "$HERE/addons.sh" "$coredns_ref" "$metrics_ref" | kc apply --server-side --force-conflicts -f - >/dev/null
+kc apply --server-side -f "$ROOT/test/fixtures/local-provisioner/storage-classes.yaml" >/dev/null
 
 say "starting the test fixtures: local volume provisioner and ingress controller on 127.0.0.1:$INGRESS_PORT"
 mkdir -p "$NODE_STATE/ingress"
