@@ -193,6 +193,7 @@ spec:
 ---
 apiVersion: networking.k8s.io/v1
 kind: IngressClass
-metadata: {name: nginx}
+# The cluster's default class: Ingresses without a className (the sample's) are served too.
+metadata: {name: nginx, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
 spec: {controller: graminsta.io/ingress-fixture}
 YAML
