@@ -11,7 +11,7 @@ export const SCRIPTS_GEN_PATH = `${SCRIPTS_DIR}/scripts.gen.ts`;
 /** The shared preamble: sourced by the entrypoints, inlined into them here, never shipped on its own. */
 export const LIB = 'lib.sh';
 /** How an entrypoint sources the preamble (the directive lets shellcheck follow it). */
-export const SOURCE_LIB = `# shellcheck source=${LIB}\n. "\${0%/*}/${LIB}"\n`;
+export const SOURCE_LIB = `# shellcheck source-path=SCRIPTDIR source=${LIB}\n. "\${0%/*}/${LIB}"\n`;
 
 /** Each entrypoint by file name with lib.sh inlined; throws when an entrypoint does not source it exactly once. */
 export function bundleScripts(root: string): Record<string, string> {

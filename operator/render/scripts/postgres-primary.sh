@@ -23,7 +23,7 @@
 # Only settings in effect on first start are written into PGDATA; later changes to the roles or
 # passwords are not applied by this script.
 set -eu
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "${0%/*}/lib.sh"
 
 PGDATA="${PGDATA:-/var/lib/postgresql/data/pgdata}"

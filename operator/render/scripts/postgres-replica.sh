@@ -23,7 +23,7 @@
 # The connection to the primary is passed on the command line on every start, so a changed
 # password or primary host applies after a restart; the password is never written to PGDATA.
 set -eu
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "${0%/*}/lib.sh"
 
 PGDATA="${PGDATA:-/var/lib/postgresql/data/pgdata}"

@@ -12,7 +12,7 @@
 #   REDIS_OK_TIMEOUT_SECONDS         default 120                           how long to wait for cluster_state:ok after changing the cluster
 # mounts: none (the ConfigMap holding this script)
 set -eu
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "${0%/*}/lib.sh"
 
 REDIS_CLUSTER_NODES="${REDIS_CLUSTER_NODES:-}"

@@ -23,7 +23,7 @@
 #   /tmp             emptyDir (the generated redis.conf; the root filesystem is read-only)
 # The cache is not persisted (no RDB snapshots, no AOF): only the cluster's shape survives a restart.
 set -eu
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "${0%/*}/lib.sh"
 
 REDIS_MODE="${REDIS_MODE:-cluster}"
