@@ -34,6 +34,11 @@ export function fitToNode(spec: Spec, opts: FitOptions = {}): Spec {
     db.storage = { ...obj(db.storage), storageClassName: NODE_STORAGE_CLASS, ...(opts.small ? { size: '1Gi' } : {}) };
     out.database = db;
   }
+  if (out.cache) {
+    const cache = obj(out.cache);
+    cache.storage = { ...obj(cache.storage), storageClassName: NODE_STORAGE_CLASS };
+    out.cache = cache;
+  }
   const origin = obj(obj(out.cdn).origin);
   if (origin.volume) origin.volume = { ...obj(origin.volume), storageClassName: NODE_STORAGE_CLASS, ...(opts.small ? { size: '1Gi' } : {}) };
   if (origin.s3 && opts.s3) origin.s3 = { ...obj(origin.s3), bucket: opts.s3.bucket, endpoint: opts.s3.endpoint };

@@ -78,6 +78,8 @@ export interface EffectiveSpec {
     shards: number;
     replicasPerShard: number;
     ttlSeconds: number;
+    /** The volume of each Redis node. */
+    storage: EffectiveStorage;
     /** spec.cache.image; empty: the operator's default Redis image (resolved by the plan). */
     image: string;
     resources: ResourceRequirements;
@@ -210,6 +212,8 @@ const DEFAULT_TARGET_CPU = 70;
 const DEFAULT_CACHE_TTL_SECONDS = 30;
 const DEFAULT_DATABASE_VERSION = '16';
 const DEFAULT_ORIGIN_SIZE = '20Gi';
+/** Each Redis node's volume: it holds only nodes.conf (the cache itself is not persisted). */
+const DEFAULT_CACHE_SIZE = '256Mi';
 const DEFAULT_S3_REGION = 'us-east-1';
 
 /** Maps a users hint to its stage: the last stage whose threshold the hint reaches. */
@@ -333,6 +337,7 @@ export function effectiveSpec(app: Pick<GraminstaApp, 'spec'>): EffectiveSpec {
       shards,
       replicasPerShard: shards >= 3 ? (spec.cache?.replicasPerShard ?? 1) : 0,
       ttlSeconds: spec.cache?.ttlSeconds ?? DEFAULT_CACHE_TTL_SECONDS,
+      storage: storageOf(spec.cache?.storage, DEFAULT_CACHE_SIZE),
       image: spec.cache?.image ?? '',
       resources: spec.cache?.resources ?? CACHE_RESOURCES,
     };

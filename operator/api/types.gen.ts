@@ -176,6 +176,8 @@ export interface CacheSpec {
   replicasPerShard?: number;
   /** Time to live of cached profiles, in seconds. */
   ttlSeconds?: number;
+  /** Persistent volume of each Redis node (it keeps the cluster state, nodes.conf; the cache itself is not persisted). */
+  storage?: StorageSpec;
   /** Image of the Redis nodes and of the Job that forms a Redis Cluster; a Debian-based redis image (uid 999, redis-server and redis-cli on PATH). Empty or omitted: the operator's Redis image setting (GRAMINSTA_REDIS_IMAGE, default docker.io/library/redis:7.4-bookworm). */
   image?: string;
   /** Compute resources of the containers of this tier (core/v1 ResourceRequirements: limits and requests). Omitted: the stage preset. */

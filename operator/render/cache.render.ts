@@ -9,7 +9,7 @@ import type {
   V1ServicePort,
   V1StatefulSet,
 } from '@kubernetes/client-node';
-import { REDIS_PORT, REDIS_VOLUME_SIZE } from './constants.render.js';
+import { REDIS_PORT } from './constants.render.js';
 import { redisPasswordEnv } from './env.render.js';
 import { hashOf } from './hash.render.js';
 import { labels, objectMeta, selectorLabels, serviceHost } from './names.render.js';
@@ -108,7 +108,7 @@ export function renderRedisStatefulSet(plan: ResolvedPlan): V1StatefulSet | null
       volumes: [scriptsVolume(plan)],
       spreadLabels: selectorLabels(plan.names, 'cache'),
     }),
-    claims: [dataClaim('data', REDIS_VOLUME_SIZE)],
+    claims: [dataClaim('data', String(cache.storage.size), cache.storage.storageClassName)],
   });
 }
 

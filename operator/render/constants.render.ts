@@ -16,8 +16,6 @@ export const POSTGRES_DATA_DIR = '/var/lib/postgresql/data';
 export const DB_NAME = 'graminsta';
 /** The application role of the in-cluster Postgres. */
 export const DB_USER = 'graminsta';
-/** Size of each Redis node's volume: it holds only nodes.conf (the cache itself is not persisted). */
-export const REDIS_VOLUME_SIZE = '256Mi';
 /** Where the scripts ConfigMap is mounted in the containers that run them. */
 export const SCRIPTS_DIR = '/scripts';
 

@@ -30,6 +30,16 @@ describe('cache.render', () => {
     });
   });
 
+  it('gives each Redis node a 256Mi volume on the default class, or the size and class of spec.cache.storage', () => {
+    const claim = (a: ReturnType<typeof app>) => renderRedisStatefulSet(resolved(a, ctx()))!.spec!.volumeClaimTemplates![0]!.spec!;
+    const plain = claim(app({ users: 100000 }));
+    expect(plain.resources?.requests?.storage).to.equal('256Mi');
+    expect(plain.storageClassName).to.equal(undefined);
+    const chosen = claim(app({ users: 100000, cache: { storage: { size: '1Gi', storageClassName: 'fast-local' } } }));
+    expect(chosen.resources?.requests?.storage).to.equal('1Gi');
+    expect(chosen.storageClassName).to.equal('fast-local');
+  });
+
   it('renders shards x (1 + replicasPerShard) cluster nodes and a forming Job named after the topology', () => {
     const a = app({ users: 100000, cache: { shards: 3, replicasPerShard: 2 } });
     const sts = renderRedisStatefulSet(resolved(a, ctx()))!;
