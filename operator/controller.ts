@@ -1,7 +1,7 @@
 // Wires the GraminstaApp controller: informers on the apps and every owned kind, a work queue fed by
 // their events, workers running the reconciler while this process leads, and the cluster API behind it.
 import { randomBytes } from 'node:crypto';
-import { PatchStrategy, setHeaderOptions, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type KubernetesListObject, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
 import type { ImageSettings } from './api/images.api.js';
 import type { GraminstaApp } from './api/types.gen.js';
 import { applyObject, deleteObject, type KubeClients } from './kube/client.kube.js';
@@ -43,10 +43,15 @@ function watchPath(group: string, apiVersion: string, plural: string, namespace:
   return namespace ? `${base}/namespaces/${namespace}/${plural}` : `${base}/${plural}`;
 }
 
+/** Pods are watched, never written: not a child kind (nothing applies or prunes them). */
+const POD_KIND: ChildKind = { kind: 'Pod', apiVersion: 'v1', group: '', plural: 'pods', order: 0 };
+
 /** The GraminstaApp controller. Informers run from start(); the reconcile workers only between lead() and unlead(). */
 export class Controller {
   readonly apps: SupervisedInformer<GraminstaApp>;
   readonly children = new Map<string, SupervisedInformer<KubernetesObject>>();
+  /** The pods of the operator's workloads: read only, for the containers that cannot start (status). */
+  readonly pods: SupervisedInformer<V1Pod>;
   readonly reconciler: AppReconciler;
   private queue: WorkQueue | undefined;
   private workers: Promise<void> | undefined;
@@ -68,10 +73,12 @@ export class Controller {
     });
     const labelSelector = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
     for (const kind of childKinds) this.children.set(kind.kind, this.childInformer(kind, labelSelector, informerLogger));
+    this.pods = this.childInformer(POD_KIND, labelSelector, informerLogger) as SupervisedInformer<V1Pod>;
 
     const cluster = clusterClient(clients, logger);
     this.reconciler = new AppReconciler({
       apps: this.apps,
+      pods: this.pods,
       children: (kind) => {
         const informer = this.children.get(kind);
         if (!informer) throw new Error(`no informer for kind ${kind}`);
@@ -94,6 +101,11 @@ export class Controller {
           if (key) this.enqueue(key);
         });
       }
+      // Pods are owned by ReplicaSets and StatefulSets, not by the app: their instance label names it.
+      this.pods.on(event, (pod) => {
+        const app = pod.metadata?.labels?.['app.kubernetes.io/instance'];
+        if (app && pod.metadata?.namespace) this.enqueue(`${pod.metadata.namespace}/${app}`);
+      });
     }
   }
 
@@ -112,12 +124,12 @@ export class Controller {
 
   /** Starts every informer and resolves once all have synced. */
   async start(): Promise<void> {
-    await Promise.all([this.apps.start(), ...[...this.children.values()].map((i) => i.start())]);
+    await Promise.all([this.apps.start(), this.pods.start(), ...[...this.children.values()].map((i) => i.start())]);
   }
 
   /** True once every informer has listed once. */
   synced(): boolean {
-    return this.apps.hasSynced() && [...this.children.values()].every((i) => i.hasSynced());
+    return this.apps.hasSynced() && this.pods.hasSynced() && [...this.children.values()].every((i) => i.hasSynced());
   }
 
   /** Starts the workers and queues every known app: this process now leads. */
@@ -149,6 +161,7 @@ export class Controller {
     await this.unlead();
     this.apps.stop();
     for (const informer of this.children.values()) informer.stop();
+    this.pods.stop();
   }
 
   private enqueue(key: string): void {

@@ -1,6 +1,6 @@
 // The GraminstaApp reconciler: re-read the app from the cache, render, apply what differs, prune what
 // is no longer desired, and write the status when it changed.
-import type { KubernetesObject, V1Deployment, V1Job, V1StatefulSet, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment, V1Job, V1Pod, V1StatefulSet, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { GraminstaApp } from '../api/types.gen.js';
 import type { Clock } from '../kube/clock.kube.js';
 import type { Logger } from '../kube/logger.kube.js';
@@ -15,7 +15,7 @@ import { generatedSecretData, isGeneratedSecret, renderGeneratedSecrets } from '
 import { hashOf } from '../render/hash.render.js';
 import { firstDifference } from './compare.reconcile.js';
 import { applyWaves, childKinds, isControlledBy, objectKey } from './children.reconcile.js';
-import { computeStatus, statusChanged, type AppStatus, type Observation } from './status.reconcile.js';
+import { computeStatus, podIssues, statusChanged, type AppStatus, type Observation } from './status.reconcile.js';
 import type { EventRecorder } from './events.reconcile.js';
 
 /** Annotation holding the hash of what the operator last applied, so that removed fields are noticed too. */
@@ -45,6 +45,8 @@ export interface AppReconcilerDeps {
   apps: ObjectCache<GraminstaApp>;
   /** The cache of the owned kind, by kind name (Deployment, Service, ...). */
   children(kind: string): ObjectCache;
+  /** The cache of the pods the operator's workloads run (labelled managed-by); absent: pod problems are not reported. */
+  pods?: ObjectCache<V1Pod>;
   cluster: ClusterClient;
   events: EventRecorder;
   logger: Logger;
@@ -284,6 +286,7 @@ export class AppReconciler {
         formJob: desiredJob(names.redisInitPrefix),
       },
       migrateJob: desiredJob(names.migratePrefix),
+      podIssues: podIssues((this.deps.pods?.list(namespace) ?? []).filter((p) => p.metadata?.labels?.['app.kubernetes.io/instance'] === names.app)),
       endpoints,
       selector,
       error: problem,

@@ -1,6 +1,6 @@
 // Pure status computation: from what the informers observed to the GraminstaApp status, conditions
 // included. No I/O and no clock: `now` is passed in.
-import type { V1Deployment, V1StatefulSet, V1Job, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { V1Deployment, V1StatefulSet, V1Job, V1Pod, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { DatabasePlacement } from '../api/presets.api.js';
 
 /** A condition shaped like metav1.Condition. */
@@ -42,9 +42,70 @@ export interface Observation {
   migrateJob?: V1Job;
   endpoints: { api: string; web: string; cdn: string };
   selector: string;
+  /** Containers of the app's pods that cannot start or keep crashing (podIssues of the cached pods). */
+  podIssues?: PodIssue[];
   /** An error met while reconciling (terminal or not); it makes the app Degraded. */
   error?: { reason: string; message: string };
   paused: boolean;
+}
+
+/** A container of one of the app's pods that is stuck: what a user must see on the tier's condition. */
+export interface PodIssue {
+  /** The pod's app.kubernetes.io/component label. */
+  component: string;
+  pod: string;
+  container: string;
+  /** The kubelet's reason: ImagePullBackOff, ErrImagePull, CrashLoopBackOff, CreateContainerConfigError, ... */
+  reason: string;
+  message: string;
+}
+
+/** Waiting reasons that do not pass by themselves: a user (or the operator's settings) must act. */
+const STUCK_REASONS = new Set([
+  'ImagePullBackOff',
+  'ErrImagePull',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+  'CrashLoopBackOff',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'RunContainerError',
+]);
+
+/** The stuck containers of the given pods, in a stable order (pod, then container). */
+export function podIssues(pods: readonly V1Pod[]): PodIssue[] {
+  const out: PodIssue[] = [];
+  for (const pod of pods) {
+    if (pod.metadata?.deletionTimestamp) continue;
+    const component = pod.metadata?.labels?.['app.kubernetes.io/component'] ?? '';
+    for (const c of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
+      const waiting = c.state?.waiting;
+      if (!waiting?.reason || !STUCK_REASONS.has(waiting.reason)) continue;
+      const detail = (waiting.message ?? '').split('\n')[0]!.slice(0, 300);
+      out.push({ component, pod: pod.metadata?.name ?? '', container: c.name, reason: waiting.reason, message: `${c.image}${detail ? `: ${detail}` : ''}` });
+    }
+  }
+  return out.sort((a, b) => a.pod.localeCompare(b.pod) || a.container.localeCompare(b.container));
+}
+
+/** The pod components behind each tier condition. */
+const TIER_COMPONENTS: Record<(typeof tierConditions)[number], readonly string[]> = {
+  ApiReady: ['api'],
+  WebReady: ['web'],
+  DatabaseReady: ['database', 'database-replica', 'migrate'],
+  CacheReady: ['cache', 'cache-init'],
+};
+
+/** A tier that is not ready because a container is stuck says so: the kubelet's reason, the pod, the container and its image. */
+function explainStuck(t: TierState, tier: (typeof tierConditions)[number], o: Observation): TierState {
+  if (t.status === 'True') return t;
+  // At single-machine the API runs in the database's pod.
+  const components = tier === 'ApiReady' && o.database.placement === 'embedded' ? ['api', 'database'] : TIER_COMPONENTS[tier];
+  const issues = (o.podIssues ?? []).filter((i) => components.includes(i.component));
+  const first = issues[0];
+  if (!first) return t;
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more container(s))` : '';
+  return { status: 'False', reason: first.reason, message: `pod ${first.pod} container ${first.container}: ${first.reason} ${first.message}${more}; ${t.message}` };
 }
 
 /** The status subtree the operator owns. */
@@ -130,10 +191,10 @@ export function tierStates(o: Observation): Record<(typeof tierConditions)[numbe
   }
   const ok = (t: TierState | undefined, what: string): TierState => t ?? { status: 'True', reason: 'Ready', message: `${what} is ready` };
   return {
-    ApiReady: ok(api, 'the api tier'),
-    WebReady: ok(web, 'the web tier'),
-    DatabaseReady: ok(database, 'the database'),
-    CacheReady: ok(cache, 'the cache'),
+    ApiReady: explainStuck(ok(api, 'the api tier'), 'ApiReady', o),
+    WebReady: explainStuck(ok(web, 'the web tier'), 'WebReady', o),
+    DatabaseReady: explainStuck(ok(database, 'the database'), 'DatabaseReady', o),
+    CacheReady: explainStuck(ok(cache, 'the cache'), 'CacheReady', o),
   };
 }
 

@@ -158,6 +158,27 @@ describe('real node: the rendered topology runs', function () {
     expect(exec.trim()).to.match(/^v24\.\d+\.\d+ 1000$/);
   });
 
+  it('names a wrong image override on the tier condition (ImagePullBackOff), and recovers when it is fixed', async () => {
+    ns = await createRealNodeNamespace('real-badimage');
+    operator = await startOperatorProcess('real-node-badimage', ns, imageSettings(node));
+    const spec = fitToNode(example('stage-2-split-database.yaml'), { small: true });
+    const wrong = 'graminsta.local/no-such-postgres:15';
+    (spec.database as Record<string, unknown>).image = wrong;
+    await applyApp('graminsta', spec);
+    let last: AppView | undefined;
+    await waitFor('DatabaseReady to name the image pull failure', 120_000, async () => {
+      last = await app('graminsta');
+      const c = last.status?.conditions?.find((x) => x.type === 'DatabaseReady');
+      return c?.status === 'False' && ['ErrImagePull', 'ImagePullBackOff'].includes(c.reason) && !!c.message?.includes(wrong);
+    }, 1000).catch((err: Error) => {
+      throw new Error(`${err.message}; conditions: ${JSON.stringify(last?.status?.conditions)}`);
+    });
+    expect(last!.status!.conditions!.find((c) => c.type === 'Ready')).to.include({ status: 'False' });
+    (spec.database as Record<string, unknown>).image = node.images.postgres;
+    await applyApp('graminsta', spec);
+    await waitReady('graminsta', 'split-database');
+  });
+
   const stages: [string, string][] = [
     ['stage-1-single-machine.yaml', 'single-machine'],
     ['stage-2-split-database.yaml', 'split-database'],

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import type { V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
-import { computeStatus, setCondition, statusChanged, tierStates, type Observation } from '../../../operator/reconcile/status.reconcile.js';
+import type { V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { computeStatus, podIssues, setCondition, statusChanged, tierStates, type Observation } from '../../../operator/reconcile/status.reconcile.js';
 
 const now = '2026-01-01T00:00:00Z';
 const later = '2026-01-01T00:05:00Z';
@@ -156,5 +156,62 @@ describe('status.reconcile', () => {
 
   it('ignores key order when comparing statuses', () => {
     expect(statusChanged({ a: 1, b: { c: 2, d: 3 } }, { b: { d: 3, c: 2 }, a: 1 })).to.equal(false);
+  });
+});
+
+describe('status.reconcile: containers that cannot start', () => {
+  const pod = (name: string, component: string, state: Record<string, unknown>, opts: { init?: boolean; deleting?: boolean } = {}): V1Pod => {
+    const statuses = [{ name: component === 'database' ? 'postgres' : component, image: `graminsta.local/${component}:1`, imageID: '', ready: false, restartCount: 0, state }];
+    return {
+      metadata: { name, labels: { 'app.kubernetes.io/component': component }, ...(opts.deleting ? { deletionTimestamp: new Date(0) } : {}) },
+      status: opts.init ? { initContainerStatuses: statuses } : { containerStatuses: statuses },
+    } as unknown as V1Pod;
+  };
+  const pull = { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "graminsta.local/database:1"\nmore' } };
+
+  it('lists only stuck waiting reasons, sorted, skipping pods being deleted', () => {
+    const issues = podIssues([
+      pod('b', 'api', { waiting: { reason: 'ContainerCreating' } }),
+      pod('c', 'cache', { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } }),
+      pod('a', 'database', pull, { init: true }),
+      pod('d', 'web', pull, { deleting: true }),
+      pod('e', 'web', { running: {} }),
+    ]);
+    expect(issues.map((i) => [i.pod, i.reason])).to.deep.equal([
+      ['a', 'ImagePullBackOff'],
+      ['c', 'CrashLoopBackOff'],
+    ]);
+    expect(issues[0]!.message).to.equal('graminsta.local/database:1: Back-off pulling image "graminsta.local/database:1"');
+  });
+
+  it('puts the kubelet reason on the tier that is not ready, naming the pod, container and image', () => {
+    const o = observation({
+      database: { placement: 'in-cluster', primary: statefulSet('g-db', 1, 0), replicas: statefulSet('g-db-replica', 2, 2), desiredReplicas: 2 },
+      podIssues: podIssues([pod('g-db-0', 'database', pull)]),
+    });
+    const t = tierStates(o);
+    expect(t.DatabaseReady.reason).to.equal('ImagePullBackOff');
+    expect(t.DatabaseReady.message).to.match(/^pod g-db-0 container postgres: ImagePullBackOff graminsta\.local\/database:1: .*; 0\/1 pods of g-db are ready$/);
+    expect(t.ApiReady.reason).to.equal('Ready');
+    expect(cond(computeStatus(o, undefined, now), 'Ready').message).to.contain('ImagePullBackOff');
+  });
+
+  it('leaves a ready tier alone even when one of its pods is stuck (a rollout surge)', () => {
+    const t = tierStates(observation({ podIssues: podIssues([pod('g-api-x', 'api', pull)]) }));
+    expect(t.ApiReady).to.include({ status: 'True', reason: 'Ready' });
+  });
+
+  it('at single-machine reports the shared pod (component database) on the api tier too', () => {
+    const o = observation({
+      stage: 'single-machine',
+      apiWorkload: statefulSet('g-db', 1, 0),
+      apiDesiredReplicas: 1,
+      webEnabled: false,
+      webDeployment: undefined,
+      database: { placement: 'embedded', desiredReplicas: 0 },
+      cache: { enabled: false, desiredNodes: 0 },
+      podIssues: podIssues([pod('g-db-0', 'database', { waiting: { reason: 'ErrImagePull', message: 'failed to pull' } })]),
+    });
+    expect(tierStates(o).ApiReady.reason).to.equal('ErrImagePull');
   });
 });
