@@ -81,7 +81,12 @@ export function operatorRbac(writes: ChildWrites, opts: { kinds?: readonly Child
       { apiGroups: [APP_RESOURCE.group], resources: [APP_RESOURCE.plural], verbs: ['list', 'watch'], why: 'GraminstaApp informer' },
       { apiGroups: [APP_RESOURCE.group], resources: [`${APP_RESOURCE.plural}/status`], verbs: ['patch'], why: 'status writes (merge patch)' },
       { apiGroups: [''], resources: ['events'], verbs: ['create'], why: 'Events on apps' },
-      { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'], why: 'Pod informer: containers that cannot start, reported on the tier conditions' },
+      {
+        apiGroups: [''],
+        resources: ['pods'],
+        verbs: ['list', 'watch', 'delete'],
+        why: 'Pod informer: containers that cannot start, reported on the tier conditions; delete a StatefulSet pod stuck on an older template',
+      },
       ...children,
     ],
     leaderElection: [

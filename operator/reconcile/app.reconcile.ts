@@ -15,6 +15,7 @@ import { generatedSecretData, isGeneratedSecret, renderGeneratedSecrets } from '
 import { hashOf } from '../render/hash.render.js';
 import { firstDifference } from './compare.reconcile.js';
 import { applyWaves, childKinds, isControlledBy, objectKey } from './children.reconcile.js';
+import { stuckPodsToReplace } from './rollout.reconcile.js';
 import { computeStatus, podIssues, statusChanged, type AppStatus, type Observation } from './status.reconcile.js';
 import type { EventRecorder } from './events.reconcile.js';
 
@@ -100,6 +101,7 @@ export class AppReconciler {
         desired = await this.render(app, plan);
         recreating = await this.applyAll(app, desired, log);
         await this.prune(app, desired, log);
+        await this.replaceStuckPods(app, log);
       }
     } catch (err) {
       if (err instanceof UserActionRequired) problem = { reason: err.reason, message: err.message };
@@ -112,6 +114,21 @@ export class AppReconciler {
     if (failure) throw failure;
     if (problem) return { requeueAfterMs: this.deps.problemRetryMs ?? 30_000 };
     if (recreating) return { requeueAfterMs: 1_000 };
+  }
+
+  /** Deletes the app's StatefulSet pods that are stuck on an older template, so the fixed one rolls out. */
+  private async replaceStuckPods(app: GraminstaApp, log: Logger): Promise<void> {
+    if (!this.deps.pods) return;
+    const namespace = app.metadata.namespace!;
+    const sets = this.deps.children('StatefulSet').list(namespace).filter((s) => isControlledBy(s, app.metadata.uid)) as V1StatefulSet[];
+    for (const pod of stuckPodsToReplace(sets, this.deps.pods.list(namespace))) {
+      const issue = podIssues([pod])[0]!;
+      log.info('replacing a pod stuck on an older template', { pod: pod.metadata?.name, reason: issue.reason });
+      await this.deps.cluster.delete({ ...pod, apiVersion: 'v1', kind: 'Pod' }).catch((err: unknown) => {
+        throw new Error(`while deleting Pod ${namespace}/${pod.metadata?.name} (stuck: ${issue.reason})`, { cause: err });
+      });
+      this.deps.events.record(app, 'Normal', 'StuckPodReplaced', `deleted pod ${pod.metadata?.name} (${issue.reason} on an older template) so that its StatefulSet rolls out the new one`);
+    }
   }
 
   private async render(app: GraminstaApp, plan: Plan): Promise<KubernetesObject[]> {

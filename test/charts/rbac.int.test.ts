@@ -203,6 +203,9 @@ describe('Helm chart RBAC (operator runs as the chart ServiceAccount)', function
     const granted = permissionsOfRules([...(clusterRole.rules ?? []), ...(role.rules ?? [])]);
     const used = [...new Set(requests.filter((r) => r.status < 500).flatMap((r) => r.permissions))].sort();
     expect(used.filter((p) => !granted.includes(p)), 'permissions used but not granted').to.deep.equal([]);
-    expect(granted.filter((p) => !used.includes(p)), 'permissions granted but never used').to.deep.equal([]);
+    // Deleting a StatefulSet pod stuck on an older template needs a container that cannot start, which
+    // kwok pods never have: test/e2e/real-node.e2e.test.ts exercises it on the real node.
+    const exercisedElsewhere = ['core/pods delete'];
+    expect(granted.filter((p) => !used.includes(p) && !exercisedElsewhere.includes(p)), 'permissions granted but never used').to.deep.equal([]);
   });
 });
