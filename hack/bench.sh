@@ -4,6 +4,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+source hack/lib/node.sh
 bash hack/setup.sh
 
 if [[ "${1:-}" == "--service" ]]; then
