@@ -7,6 +7,7 @@ cd "$ROOT"
 say() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # Node.js >= 24: the machine's own when new enough, else installed once into the cache (hack/lib/node.sh).
+# shellcheck source=SCRIPTDIR/lib/node.sh
 source hack/lib/node.sh
 say "Node.js $(node --version) ($GRAMINSTA_NODE_BIN)"
 

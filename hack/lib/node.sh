@@ -59,4 +59,8 @@ _graminsta_node_setup() {
   export PATH GRAMINSTA_NODE_BIN
 }
 
-_graminsta_node_setup || { echo "[node] Node.js >= $GRAMINSTA_NODE_MIN_MAJOR is required" >&2; return 1 2>/dev/null || exit 1; }
+if ! _graminsta_node_setup; then
+  echo "[node] Node.js >= $GRAMINSTA_NODE_MIN_MAJOR is required" >&2
+  # shellcheck disable=SC2317 # return when sourced, exit when run as a script
+  return 1 2>/dev/null || exit 1
+fi
