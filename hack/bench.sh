@@ -4,6 +4,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=SCRIPTDIR/lib/node.sh
+source hack/lib/node.sh
 bash hack/setup.sh
 
 if [[ "${1:-}" == "--service" ]]; then

@@ -4,6 +4,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=SCRIPTDIR/lib/node.sh
+source hack/lib/node.sh
 HELM="${HELM:-}"
 if [[ -z "$HELM" ]]; then
   BIN_DIR="$(bash hack/build-control-plane.sh --print-bin-dir)"

@@ -7,6 +7,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=SCRIPTDIR/lib/node.sh
+source hack/lib/node.sh
 say() { printf '\n[kind-e2e %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[kind-e2e] %s\n' "$*" >&2; exit 1; }
 
@@ -21,7 +23,6 @@ E2E_TESTS="${E2E_TESTS:-test/e2e/**/*.e2e.test.ts}"
 missing=()
 command -v docker >/dev/null || missing+=("docker (https://docs.docker.com/engine/install/)")
 command -v kind >/dev/null || missing+=("kind (go install sigs.k8s.io/kind@latest, or https://kind.sigs.k8s.io/docs/user/quick-start/#installation)")
-command -v node >/dev/null || missing+=("node 20")
 BIN_DIR="$(bash hack/build-control-plane.sh --print-bin-dir 2>/dev/null || true)"
 KUBECTL="$(command -v kubectl || true)"; [[ -z "$KUBECTL" && -x "$BIN_DIR/kubectl" ]] && KUBECTL="$BIN_DIR/kubectl"
 HELM="$(command -v helm || true)"; [[ -z "$HELM" && -x "$BIN_DIR/helm" ]] && HELM="$BIN_DIR/helm"

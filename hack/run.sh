@@ -6,6 +6,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=SCRIPTDIR/lib/node.sh
+source hack/lib/node.sh
 say() { printf '\n[run %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 once=false
 sample="examples/graminsta.yaml"

@@ -5,6 +5,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=SCRIPTDIR/lib/node.sh
+source hack/lib/node.sh
 say() { printf '\n[test %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 bash hack/setup.sh

@@ -9,6 +9,9 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 # shellcheck source=node.env.sh
 source "$HERE/node.env.sh"
+# The fixtures run on the project's Node.js (>= 24).
+# shellcheck source=SCRIPTDIR/../lib/node.sh
+source "$ROOT/hack/lib/node.sh"
 : "${STATE:?}" "${PKI:?}" "${API_PORT:?}" "${BASE_PORT:?}" "${BIN:?}" "${KUBECONFIG_PATH:?}"
 INGRESS_PORT="${GRAMINSTA_INGRESS_PORT:-$((BASE_PORT + 8))}"
 KUBELET_HEALTHZ_PORT=$((BASE_PORT + 9))

@@ -9,6 +9,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=SCRIPTDIR/../lib/node.sh
+source "$ROOT/hack/lib/node.sh"
 log() { echo "smoke-images: $*" >&2; }
 fail() { log "FAILED: $*"; exit 1; }
 [ "$(id -u)" -eq 0 ] || fail "must run as root (unshare, chroot to other uids)"

@@ -1,5 +1,6 @@
 // The web client in headless Chromium against the real split-tier stack (API and web on different
 // ports, photos on s3rver as the CDN origin): sign up, upload, feed, follow, like, log out, errors, phone.
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -7,6 +8,8 @@ import { scenePng } from './png.fixture.js';
 import { maxUploadBytes, repoRoot, startWebStack, type WebStack } from './stack.js';
 
 const shots = path.join(repoRoot, 'docs', 'screenshots');
+/** GRAMINSTA_UPDATE_SCREENSHOTS=1 rewrites docs/screenshots/; without it a run leaves the tree as it was. */
+const updateScreenshots = process.env.GRAMINSTA_UPDATE_SCREENSHOTS === '1';
 const password = 'correct horse battery';
 
 async function launch(): Promise<Browser> {
@@ -34,6 +37,24 @@ async function signUp(page: Page, webURL: string, username: string, displayName:
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.getByRole('heading', { name: 'Your feed is empty' }).waitFor();
+}
+
+function pngSize(png: Buffer): { width: number; height: number } {
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+}
+
+/**
+ * Takes the screenshot `name` of docs/screenshots/. With GRAMINSTA_UPDATE_SCREENSHOTS=1 it is written there;
+ * otherwise it is compared with the committed one by size (pixels differ run to run: times, progress).
+ */
+async function screenshot(page: Page, name: string): Promise<void> {
+  const file = path.join(shots, name);
+  if (updateScreenshots) {
+    await page.screenshot({ path: file });
+    return;
+  }
+  const taken = pngSize(await page.screenshot());
+  expect(taken, `${name} has the size of docs/screenshots/${name} (GRAMINSTA_UPDATE_SCREENSHOTS=1 rewrites it)`).to.deep.equal(pngSize(await fs.readFile(file)));
 }
 
 /** Waits until the toast has gone, so screenshots show the screen itself. */
@@ -102,7 +123,7 @@ describe('web client in a browser (real API, Postgres, Redis, s3rver)', function
       const bar = document.querySelector<HTMLProgressElement>('#upload-progress');
       return bar !== null && bar.hasAttribute('value') && bar.value >= 20 && bar.value <= 80;
     });
-    await page.screenshot({ path: path.join(shots, 'upload-progress.png') });
+    await screenshot(page, 'upload-progress.png');
     await page.waitForURL(/#\/p\/\d+$/, { timeout: 60000 });
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     expect(puts).to.have.length(1);
@@ -166,7 +187,7 @@ describe('web client in a browser (real API, Postgres, Redis, s3rver)', function
     expect(await page.getByRole('button', { name: 'Share photo' }).isEnabled()).to.equal(true);
     expect(await page.getByRole('button', { name: 'Cancel upload' }).isVisible()).to.equal(false);
     await toastGone(page);
-    await page.screenshot({ path: path.join(shots, 'upload-error.png') });
+    await screenshot(page, 'upload-error.png');
 
     const res = await fetch(`${stack.apiURL}/api/v1/users/mallory`);
     expect(((await res.json()) as { user: { photos: number } }).user.photos).to.equal(0);
@@ -183,16 +204,16 @@ describe('web client in a browser (real API, Postgres, Redis, s3rver)', function
     await page.locator('.photo-grid img').nth(1).waitFor();
     const followers = page.locator('.count-followers .count-value');
     expect(await followers.textContent()).to.equal('0');
-    await page.getByRole('button', { name: 'Follow @alice' }).click();
+    await page.getByRole('button', { name: 'Follow @alice', exact: true }).click();
     await page.getByRole('button', { name: 'Unfollow @alice' }).waitFor();
     expect(await followers.textContent()).to.equal('1');
     await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('.photo-grid img')).every((img) => img.complete && img.naturalWidth > 0));
     await toastGone(page);
-    await page.screenshot({ path: path.join(shots, 'profile.png') });
+    await screenshot(page, 'profile.png');
 
     await page.getByRole('link', { name: 'Feed' }).click();
     await page.locator('.card').nth(1).waitFor();
-    const like = page.getByRole('button', { name: 'Like photo by Alice Winter' }).first();
+    const like = page.getByRole('button', { name: 'Like photo by Alice Winter', exact: true }).first();
     await like.click();
     const firstCard = page.locator('.card').first();
     await firstCard.getByRole('button', { name: 'Unlike photo by Alice Winter' }).waitFor();
@@ -204,11 +225,13 @@ describe('web client in a browser (real API, Postgres, Redis, s3rver)', function
     expect(await page.locator('.card').first().getByRole('button', { name: /photo by Alice Winter/ }).getAttribute('aria-pressed')).to.equal('true');
     await feedImagesLoaded(page);
     await toastGone(page);
-    await page.screenshot({ path: path.join(shots, 'feed-desktop.png') });
+    await screenshot(page, 'feed-desktop.png');
 
     await page.goto(`${stack.webURL}/#/u/alice`);
     await page.getByRole('button', { name: 'Unfollow @alice' }).click();
-    await page.getByRole('button', { name: 'Follow @alice' }).waitFor();
+    // exact: by default a role name matches as a substring, and 'Follow @alice' would match the Unfollow button
+    // still on screen while the request is in flight.
+    await page.getByRole('button', { name: 'Follow @alice', exact: true }).waitFor();
     expect(await followers.textContent()).to.equal('0');
     await page.getByRole('link', { name: 'Feed' }).click();
     await page.getByRole('heading', { name: 'Your feed is empty' }).waitFor();
@@ -239,7 +262,7 @@ describe('web client in a browser (real API, Postgres, Redis, s3rver)', function
     await page.getByRole('heading', { name: 'Your feed is empty' }).waitFor();
 
     await page.goto(`${stack.webURL}/#/u/alice`);
-    await page.getByRole('button', { name: 'Follow @alice' }).click();
+    await page.getByRole('button', { name: 'Follow @alice', exact: true }).click();
     await page.getByRole('link', { name: 'Feed' }).click();
     await page.locator('.card').nth(1).waitFor();
     await feedImagesLoaded(page);
@@ -261,6 +284,6 @@ describe('web client in a browser (real API, Postgres, Redis, s3rver)', function
     await page.waitForFunction(() => document.querySelectorAll('.card')[1]?.querySelector('.like-button')?.getAttribute('aria-pressed') === 'true');
     await page.evaluate(() => window.scrollTo(0, 0));
     await toastGone(page);
-    await page.screenshot({ path: path.join(shots, 'feed-phone.png') });
+    await screenshot(page, 'feed-phone.png');
   });
 });
