@@ -17,7 +17,8 @@ WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
   local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # unshare --fork ignores SIGTERM; SIGKILL makes --kill-child end the namespace's processes with it.
+  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
@@ -81,9 +82,15 @@ ns_command() {
     mount --rbind /dev "$r/dev"
     mount -t proc proc "$r/proc"
     mount -o remount,bind,ro "$r"
-    cd "$r$wd"
-    exec chroot --userspec="$user" "$r" "$@"
-  ' run "$dir/rootfs" "$(cat "$dir/user")" "$wd" "${#binds[@]}" "${binds[@]}" env -i HOSTNAME=smoke "${image_env[@]}" "${envs[@]}" "$@")
+    nenv="$1"; shift
+    vars=()
+    while [ "${#vars[@]}" -lt "$nenv" ]; do vars+=("$1"); shift; done
+    # env and unshare are the host'"'"'s (the service image has no tools): unshare enters the image as its user.
+    # Not exec: this root shell stays the namespace'"'"'s first process, so --kill-child (which a uid change
+    # would clear) ends it and with it every process in the namespace.
+    env -i HOSTNAME=smoke "${vars[@]}" unshare --root="$r" --wd="$wd" --setuid="${user%:*}" --setgid="${user#*:}" "$@"
+  ' run "$dir/rootfs" "$(cat "$dir/user")" "$wd" "${#binds[@]}" "${binds[@]}" \
+    "$((${#image_env[@]} + ${#envs[@]}))" "${image_env[@]}" "${envs[@]}" "$@")
 }
 
 # run IMAGE_DIR [options] -- CMD...: ns_command's command in the foreground.
