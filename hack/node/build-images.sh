@@ -247,9 +247,13 @@ build_postgres() {
       rm "$r/etc/postgresql-common/createcluster.conf.ucf-dist"
     fi
     grep -q '^create_main_cluster = false$' "$r/etc/postgresql-common/createcluster.conf" || fail "createcluster.conf does not turn off create_main_cluster"
+    # ssl-cert generated a snakeoil key pair at install time: the same private key in every copy of the
+    # image (and a different one per build). Nothing uses it: initdb leaves ssl off.
+    rm -f "$r/etc/ssl/private/ssl-cert-snakeoil.key" "$r/etc/ssl/certs/ssl-cert-snakeoil.pem"
+    find "$r/etc/ssl/certs" -lname '*ssl-cert-snakeoil.pem' -delete
+    trim_rootfs "$r"
     # As docker.io/library/postgres: the socket directory and an empty PGDATA owned by postgres.
     # (/var/run is an absolute symlink to /run: write through /run, never through a link to the host.)
-    trim_rootfs "$r"
     install -d -o 999 -g 999 -m 3777 "$(inside "$r" /run/postgresql)"
     install -d -o 999 -g 999 -m 1777 "$(inside "$r" /var/lib/postgresql/data)"
     version=$(deb_version "$r" "postgresql-$PG_MAJOR")
