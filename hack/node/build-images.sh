@@ -251,6 +251,8 @@ build_postgres() {
     # image (and a different one per build). Nothing uses it: initdb leaves ssl off.
     rm -f "$r/etc/ssl/private/ssl-cert-snakeoil.key" "$r/etc/ssl/certs/ssl-cert-snakeoil.pem"
     find "$r/etc/ssl/certs" -lname '*ssl-cert-snakeoil.pem' -delete
+    # The one difference between two builds: the temporary file name ucf recorded in debconf's cache.
+    sed -i -E 's#/tmp/postgresql-common\.[A-Za-z0-9]+#/tmp/postgresql-common.XXXXXX#' "$r/var/cache/debconf/config.dat"
     trim_rootfs "$r"
     # As docker.io/library/postgres: the socket directory and an empty PGDATA owned by postgres.
     # (/var/run is an absolute symlink to /run: write through /run, never through a link to the host.)
