@@ -39,19 +39,8 @@ work="$CACHE_ROOT/build"
 mkdir -p "$work"
 start=$(date +%s)
 
-# go build prints nothing while compiling; a heartbeat shows it is alive.
-run_with_heartbeat() {
-  local label="$1"; shift
-  local t0; t0=$(date +%s)
-  "$@" &
-  local pid=$!
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 15
-    kill -0 "$pid" 2>/dev/null && say "$label: still building ($(( $(date +%s) - t0 ))s)"
-  done
-  wait "$pid"
-  say "$label: done in $(( $(date +%s) - t0 ))s"
-}
+# shellcheck source=lib/procs.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/procs.sh"
 
 build_kubernetes() {
   local dir="$work/kubernetes-$K8S_VERSION"

@@ -127,24 +127,8 @@ write_kubeconfig scheduler scheduler
 write_kubeconfig kwok kwok
 KUBECONFIG_PATH="$STATE/admin.kubeconfig"
 
-start() { # name args...
-  local name="$1"; shift
-  setsid "$@" >"$STATE/logs/$name.log" 2>&1 < /dev/null &
-  echo $! > "$STATE/pids/$name.pid"
-}
-
-wait_for() { # what timeout-seconds command...
-  local what="$1" limit="$2"; shift 2
-  local deadline=$(( $(date +%s) + limit ))
-  until "$@" >/dev/null 2>&1; do
-    if (( $(date +%s) > deadline )); then
-      say "timed out after ${limit}s waiting for $what; last log lines:"
-      tail -n 30 "$STATE/logs/"*.log >&2 || true
-      exit 1
-    fi
-    sleep 0.2
-  done
-}
+# shellcheck source=lib/procs.sh
+source "$ROOT/hack/lib/procs.sh"
 
 if $REAL_NODE; then
   say "real node networking: $NODE_IP on lo, pods $NODE_POD_CIDR, Services $SERVICE_CIDR (nothing leaves $ADDRESS_RANGE)"

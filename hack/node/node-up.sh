@@ -20,23 +20,9 @@ PROXY_HEALTHZ_PORT=$((BASE_PORT + 11))
 
 say() { printf '[node-up %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 kc() { kubectl --kubeconfig "$KUBECONFIG_PATH" "$@"; }
-start() { # name args...: a host process of the node, its log and pid beside the control plane's
-  local name="$1"; shift
-  setsid "$@" >"$STATE/logs/$name.log" 2>&1 < /dev/null &
-  echo $! > "$STATE/pids/$name.pid"
-}
-wait_for() { # what timeout-seconds command...
-  local what="$1" limit="$2"; shift 2
-  local deadline=$(( $(date +%s) + limit ))
-  until "$@" >/dev/null 2>&1; do
-    if (( $(date +%s) > deadline )); then
-      say "timed out after ${limit}s waiting for $what; last log lines:"
-      tail -n 20 "$STATE"/logs/{containerd,kubelet,kube-proxy}.log >&2 2>/dev/null || true
-      exit 1
-    fi
-    sleep 0.3
-  done
-}
+# shellcheck source=../lib/procs.sh
+source "$ROOT/hack/lib/procs.sh"
+WAIT_LOGS="$STATE/logs/containerd.log $STATE/logs/kubelet.log $STATE/logs/kube-proxy.log"
 
 NODE_BIN="$(bash "$HERE/build-node.sh")"
 NODE_STATE="$STATE/node"
@@ -112,10 +98,12 @@ wait_for "containerd" 30 ctr version
 bash "$HERE/clean-containers.sh" "$NODE_BIN/ctr" "$CONTAINERD_SOCK" >&2
 
 say "importing images into containerd (skipped when already there)"
-present=$(ctr images ls -q)
+# By manifest digest, not by ref: postgres:15-debian keeps its tag when its content changes.
+present=$(ctr images ls | awk 'NR > 1 {print $1, $3}')
 while read -r ref archive; do
   [[ -n "$ref" ]] || continue
-  if grep -qxF "$ref" <<<"$present"; then continue; fi
+  digest=$(tar -xOf "$archive" index.json | grep -o '"digest":"sha256:[0-9a-f]*"' | head -1 | cut -d'"' -f4)
+  if grep -qxF "$ref $digest" <<<"$present"; then continue; fi
   ctr images import "$archive" >/dev/null
   say "imported $ref"
 done < "$images_list"

@@ -142,8 +142,8 @@ export async function waitFor(what: string, timeoutMs: number, check: () => Prom
 
 let namespaceCounter = 0;
 
-/** Creates a namespace of its own for a test file (Pod Security "restricted" enforced) and returns its name. */
-export async function createTestNamespace(prefix: string): Promise<string> {
+/** Creates a namespace of its own for a test file (Pod Security "restricted" enforced, with `annotations`) and returns its name. */
+export async function createTestNamespace(prefix: string, annotations?: Record<string, string>): Promise<string> {
   const cluster = await getCluster();
   const core = cluster.kc.makeApiClient(k8s.CoreV1Api);
   const name = `${prefix}-${process.pid}-${++namespaceCounter}-${Math.random().toString(36).slice(2, 6)}`.toLowerCase().slice(0, 63);
@@ -156,6 +156,7 @@ export async function createTestNamespace(prefix: string): Promise<string> {
           'pod-security.kubernetes.io/enforce': 'restricted',
           'pod-security.kubernetes.io/enforce-version': 'latest',
         },
+        ...(annotations ? { annotations } : {}),
       },
     },
   });

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { getCluster, repoRoot, waitFor, type TestCluster } from './cluster.js';
+import { createTestNamespace, getCluster, repoRoot, waitFor, type TestCluster } from './cluster.js';
 
 const clusterDir = process.env.GRAMINSTA_CLUSTER_DIR ?? join(repoRoot, '.cluster');
 
@@ -57,34 +57,12 @@ export function imageSettings(node: RealNode): NodeJS.ProcessEnv {
   };
 }
 
-let counter = 0;
-
 /** Creates a namespace (restricted Pod Security) whose pods are placed on the real node by admission (PodNodeSelector, PodTolerationRestriction): the product renders no node selection of its own. */
 export async function createRealNodeNamespace(prefix: string): Promise<string> {
-  const cluster = await getCluster();
-  const core = cluster.kc.makeApiClient(k8s.CoreV1Api);
-  const name = `${prefix}-${process.pid}-${++counter}`.toLowerCase().slice(0, 63);
-  await core.createNamespace({
-    body: {
-      metadata: {
-        name,
-        labels: { 'graminsta.io/test': 'true', 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' },
-        annotations: {
-          'scheduler.alpha.kubernetes.io/node-selector': `${REAL_NODE_KEY}=true`,
-          'scheduler.alpha.kubernetes.io/defaultTolerations': JSON.stringify([{ key: REAL_NODE_KEY, operator: 'Exists', effect: 'NoSchedule' }]),
-        },
-      },
-    },
+  return await createTestNamespace(prefix, {
+    'scheduler.alpha.kubernetes.io/node-selector': `${REAL_NODE_KEY}=true`,
+    'scheduler.alpha.kubernetes.io/defaultTolerations': JSON.stringify([{ key: REAL_NODE_KEY, operator: 'Exists', effect: 'NoSchedule' }]),
   });
-  await waitFor(`ServiceAccount default in ${name}`, 30_000, async () => {
-    try {
-      await core.readNamespacedServiceAccount({ name: 'default', namespace: name });
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  return name;
 }
 
 /** Deletes a real-node namespace and waits until its pods are gone, so the next test has the node's CPU. */
