@@ -186,6 +186,13 @@ start kube-apiserver kube-apiserver "${api_args[@]}"
 api_ready() { curl -fsS --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" "https://$API_HOST:$API_PORT/readyz"; }
 wait_for "kube-apiserver /readyz" 90 api_ready
 
+# containerd and the images need no API server: prepare the node meanwhile.
+node_env=(STATE="$STATE" PKI="$PKI" API_PORT="$API_PORT" BASE_PORT="$BASE_PORT" BIN="$BIN" KUBECONFIG_PATH="$KUBECONFIG_PATH")
+if $REAL_NODE; then
+  env "${node_env[@]}" bash "$ROOT/hack/node/node-up.sh" prepare &
+  node_prepare=$!
+fi
+
 say "starting kube-controller-manager and kube-scheduler"
 start kube-controller-manager kube-controller-manager \
   --kubeconfig="$STATE/controller-manager.kubeconfig" \
@@ -240,8 +247,8 @@ wait_for "kwok nodes Ready" 60 node_ready
 wait_for "default ServiceAccount" 60 kc get serviceaccount default -n default
 
 if $REAL_NODE; then
-  STATE="$STATE" PKI="$PKI" API_PORT="$API_PORT" BASE_PORT="$BASE_PORT" BIN="$BIN" KUBECONFIG_PATH="$KUBECONFIG_PATH" \
-    bash "$ROOT/hack/node/node-up.sh"
+  wait "$node_prepare" || { say "preparing the real node failed"; exit 1; }
+  env "${node_env[@]}" bash "$ROOT/hack/node/node-up.sh" join
 fi
 
 elapsed=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')

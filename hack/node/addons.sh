@@ -162,7 +162,8 @@ $placement
             - --kubelet-preferred-address-types=InternalIP
             - --kubelet-use-node-status-port
             - --kubelet-insecure-tls
-            - --metric-resolution=15s
+            - --metric-resolution=10s
+            - --kubelet-request-timeout=5s
             - --node-selector=$NODE_TAINT_KEY=true
           ports: [{name: https, containerPort: 10250, protocol: TCP}]
           readinessProbe: {httpGet: {path: /readyz, port: https, scheme: HTTPS}, periodSeconds: 5}

@@ -4,6 +4,10 @@
 # CoreDNS and metrics-server as pods, and two host-process test fixtures: a local volume provisioner
 # and an ingress controller (nginx) on 127.0.0.1. Called by cluster-up.sh with its state in the
 # environment (STATE, PKI, API_PORT, BASE_PORT, BIN, KUBECONFIG_PATH); progress on stderr.
+# Two phases, so that the first overlaps the control plane's start:
+#   node-up.sh prepare   containerd and the images (needs no API server)
+#   node-up.sh join      kubelet, kube-proxy, add-ons and fixtures (after the API server is ready)
+# Without an argument it runs both.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -13,6 +17,8 @@ source "$HERE/node.env.sh"
 # shellcheck source=SCRIPTDIR/../lib/node.sh
 source "$ROOT/hack/lib/node.sh"
 : "${STATE:?}" "${PKI:?}" "${API_PORT:?}" "${BASE_PORT:?}" "${BIN:?}" "${KUBECONFIG_PATH:?}"
+phase="${1:-all}"
+case "$phase" in prepare|join|all) ;; *) echo "usage: node-up.sh [prepare|join]" >&2; exit 2 ;; esac
 INGRESS_PORT="${GRAMINSTA_INGRESS_PORT:-$((BASE_PORT + 8))}"
 KUBELET_HEALTHZ_PORT=$((BASE_PORT + 9))
 PROXY_METRICS_PORT=$((BASE_PORT + 10))
@@ -28,8 +34,10 @@ NODE_BIN="$(bash "$HERE/build-node.sh")"
 NODE_STATE="$STATE/node"
 mkdir -p "$NODE_STATE" "$NODE_RUN" "$KUBELET_ROOT" "$VOLUMES_DIR" "$NODE_RUN/cni/net.d" "$NODE_RUN/certs.d/_default"
 
-say "images: building (cached by content) the service, operator, Postgres, Redis and node images"
+ctr() { "$NODE_BIN/ctr" --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
 images_list="$NODE_STATE/images.txt"
+if [[ "$phase" != join ]]; then
+say "images: building (cached by content) the service, operator, Postgres, Redis and node images"
 { bash "$HERE/build-images.sh"; bash "$HERE/build-node-images.sh"; } > "$images_list"
 
 # ---- containerd -------------------------------------------------------------------------------
@@ -90,7 +98,6 @@ JSON
 say "starting containerd ($(basename "$NODE_BIN"))"
 # containerd finds its shim on its own PATH.
 start containerd env PATH="$NODE_BIN:$PATH" "$NODE_BIN/containerd" --config "$NODE_STATE/containerd.toml"
-ctr() { "$NODE_BIN/ctr" --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
 wait_for "containerd" 30 ctr version
 
 # Containers of an earlier run (a crash, or a node-down that could not finish) would be adopted by
@@ -115,6 +122,9 @@ done
 while read -r archive; do
   awk '{print $2}' "$images_list" | grep -qxF "$archive" || rm -f "$archive"
 done < <(find "${GRAMINSTA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/graminsta}/images" -maxdepth 1 -name '*.oci.tar' -mmin +1440)
+
+fi
+[[ "$phase" == prepare ]] && exit 0
 
 # ---- kubelet ----------------------------------------------------------------------------------
 cat > "$NODE_STATE/kubelet.kubeconfig" <<KC
