@@ -198,6 +198,23 @@ export class WorkQueue {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
+  /**
+   * Shuts down, drops every queued key (get() returns undefined at once), and resolves once the keys
+   * in flight are done. For a deposed leader: it must not start work on its backlog.
+   */
+  shutDownDiscarding(): Promise<void> {
+    this.metrics?.workqueueDepth.dec({ name: this.name }, this.dirty.size);
+    this.queue.length = 0;
+    this.dirty.clear();
+    this.addTimes.clear();
+    return this.shutDownWithDrain();
+  }
+
+  /** How long the oldest key in flight has been processed, in ms (0 when none is). */
+  longestProcessingMs(): number {
+    return this.longestRunningProcessorSeconds() * 1000;
+  }
+
   private push(key: string): void {
     this.queue.push(key);
     this.waiters.shift()?.();
@@ -254,10 +271,15 @@ export type ReconcileResult = { requeue?: boolean; requeueAfterMs?: number } | v
 /** Options for runWorkers. */
 export interface RunWorkersOptions {
   workers: number;
-  reconcile: (key: string) => Promise<ReconcileResult>;
+  /** Reconciles key; signal aborts when the deadline passes or the workers are cancelled. */
+  reconcile: (key: string, signal: AbortSignal) => Promise<ReconcileResult>;
   metrics?: Metrics;
   controller: string;
   logger: Logger;
+  /** Aborting it cancels every reconcile in flight (its signal aborts). */
+  signal?: AbortSignal;
+  /** A reconcile's deadline: its signal aborts this long after it started; 0 or absent: none. */
+  reconcileTimeoutMs?: number;
 }
 
 /** Runs `workers` concurrent loops taking keys from queue; resolves when the queue is shut down and the loops end. */
@@ -271,24 +293,25 @@ export async function runWorkers(queue: WorkQueue, opts: RunWorkersOptions): Pro
     for (;;) {
       const key = await queue.get();
       if (key === undefined) return;
-      await processKey(queue, key, opts.reconcile, metrics, controller, logger);
+      await processKey(queue, key, opts, logger);
     }
   };
   await Promise.all(Array.from({ length: opts.workers }, loop));
 }
 
-async function processKey(
-  queue: WorkQueue,
-  key: string,
-  reconcile: (key: string) => Promise<ReconcileResult>,
-  metrics: Metrics | undefined,
-  controller: string,
-  logger: Logger,
-): Promise<void> {
+async function processKey(queue: WorkQueue, key: string, opts: RunWorkersOptions, logger: Logger): Promise<void> {
+  const { metrics, controller, reconcileTimeoutMs } = opts;
   metrics?.activeWorkers.inc({ controller });
   const started = queue.clock.now();
+  const cancel = new AbortController();
+  const onCancelled = (): void => cancel.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) onCancelled();
+  else opts.signal?.addEventListener('abort', onCancelled, { once: true });
+  const deadline = reconcileTimeoutMs
+    ? queue.clock.setTimeout(() => cancel.abort(new Error(`reconcile of ${key} passed its deadline of ${reconcileTimeoutMs} ms`)), reconcileTimeoutMs)
+    : undefined;
   try {
-    const result = await reconcile(key);
+    const result = await opts.reconcile(key, cancel.signal);
     if (result && result.requeueAfterMs !== undefined && result.requeueAfterMs > 0) {
       queue.forget(key);
       queue.addAfter(key, result.requeueAfterMs);
@@ -312,6 +335,8 @@ async function processKey(
       logger.error('reconcile failed, retrying with backoff', { key, error: err, retries: queue.numRequeues(key) });
     }
   } finally {
+    if (deadline !== undefined) queue.clock.clearTimeout(deadline);
+    opts.signal?.removeEventListener('abort', onCancelled);
     metrics?.reconcileTime.observe({ controller }, (queue.clock.now() - started) / 1000);
     metrics?.activeWorkers.dec({ controller });
     queue.done(key);
