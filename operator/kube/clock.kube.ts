@@ -5,7 +5,10 @@ export type TimerHandle = unknown;
 
 /** The source of time and timers every kube component takes instead of the globals. */
 export interface Clock {
+  /** Wall time in epoch ms: for timestamps written to objects. */
   now(): number;
+  /** Monotonic ms from an arbitrary origin: for measuring durations and deadlines, immune to wall-clock steps. */
+  monotonicNow(): number;
   setTimeout(fn: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
 }
@@ -13,6 +16,7 @@ export interface Clock {
 /** The wall clock and the process's timers. */
 export const realClock: Clock = {
   now: () => Date.now(),
+  monotonicNow: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };

@@ -43,7 +43,10 @@ export interface LeaderElectorOptions {
   logger: Logger;
   metrics?: Metrics;
   onStartedLeading: () => void;
-  onStoppedLeading: () => void;
+  /** Stops everything that runs while leading; the lease is given back (on abort or release) only once its promise settles. */
+  onStoppedLeading: () => void | Promise<void>;
+  /** Random numbers in [0, 1) for the acquisition jitter (tests pin it); default Math.random. */
+  random?: () => number;
   /** Overrides the Lease in the API server (tests); defaults to createLeaseStore(clients, namespace, name). */
   store?: LeaseStore;
 }
@@ -97,6 +100,9 @@ function fromLease(lease: V1Lease): VersionedLease {
   };
 }
 
+/** client-go's JitterFactor for acquisition retries: each waits retryPeriod * (1 + 1.2 * random). */
+export const ACQUIRE_JITTER_FACTOR = 1.2;
+
 /** Runs for leadership of one Lease; calls onStartedLeading/onStoppedLeading as it gains and loses it. */
 export class LeaderElector {
   private readonly clock: Clock;
@@ -109,6 +115,7 @@ export class LeaderElector {
   private observedTime = 0;
   private leading = false;
   private releasing: AbortController | undefined;
+  private stopped: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: LeaderElectorOptions) {
     for (const field of ['namespace', 'name', 'identity'] as const) {
@@ -132,9 +139,10 @@ export class LeaderElector {
   }
 
   /**
-   * Acquires the lease (retrying every retryPeriod), then renews it until renewing fails for renewDeadline,
-   * release() is called, or signal aborts (which releases the lease). Resolves once it is no longer leading,
-   * as client-go's Run does: call run again (or exit the process) to stand for election again.
+   * Acquires the lease (retrying every retryPeriod, jittered), then renews it until renewing fails for
+   * renewDeadline, release() is called, or signal aborts (which releases the lease once onStoppedLeading
+   * settled). Resolves once it no longer leads and onStoppedLeading settled, as client-go's Run does:
+   * call run again (or exit the process) to stand for election again.
    */
   async run(signal: AbortSignal): Promise<void> {
     this.releasing = new AbortController();
@@ -150,13 +158,17 @@ export class LeaderElector {
     this.callback(this.opts.onStartedLeading, 'onStartedLeading');
     await this.renewLoop(stop);
     if (this.leading) await this.release();
+    else await this.stopped;
   }
 
-  /** Gives up the lease at once (clears holderIdentity) so another candidate takes over without waiting for expiry. */
+  /**
+   * Stops leading: calls onStoppedLeading, waits for it, then gives up the lease (clears holderIdentity) so
+   * another candidate takes over without waiting for expiry, and never while this process still works.
+   */
   async release(): Promise<void> {
     this.releasing?.abort();
-    if (!this.leading) return;
-    this.stepDown('released the lease');
+    if (!this.leading) return this.stopped;
+    await this.stepDown('released the lease');
     await this.releaseRecord();
   }
 
@@ -180,7 +192,8 @@ export class LeaderElector {
     while (!stop.aborted) {
       if (await this.tryAcquireOrRenew()) return true;
       if (stop.aborted) break;
-      await sleep(this.clock, this.retryPeriodMs, stop);
+      const random = this.opts.random ?? Math.random;
+      await sleep(this.clock, this.retryPeriodMs * (1 + ACQUIRE_JITTER_FACTOR * random()), stop);
     }
     return false;
   }
@@ -189,15 +202,15 @@ export class LeaderElector {
     while (!stop.aborted && this.leading) {
       await sleep(this.clock, this.retryPeriodMs, stop);
       if (stop.aborted || !this.leading) return;
-      const deadline = this.clock.now() + this.renewDeadlineMs;
+      const deadline = this.clock.monotonicNow() + this.renewDeadlineMs;
       let renewed = false;
-      while (!renewed && !stop.aborted && this.clock.now() < deadline) {
+      while (!renewed && !stop.aborted && this.clock.monotonicNow() < deadline) {
         renewed = await this.withDeadline(this.tryAcquireOrRenew(), deadline);
-        if (!renewed && this.clock.now() + this.retryPeriodMs < deadline) await sleep(this.clock, this.retryPeriodMs, stop);
-        else if (!renewed) await sleep(this.clock, deadline - this.clock.now(), stop);
+        if (!renewed && this.clock.monotonicNow() + this.retryPeriodMs < deadline) await sleep(this.clock, this.retryPeriodMs, stop);
+        else if (!renewed) await sleep(this.clock, deadline - this.clock.monotonicNow(), stop);
       }
       if (!renewed && !stop.aborted && this.leading) {
-        this.stepDown(`failed to renew the lease within ${this.renewDeadlineMs} ms`);
+        void this.stepDown(`failed to renew the lease within ${this.renewDeadlineMs} ms`);
         return;
       }
     }
@@ -222,9 +235,10 @@ export class LeaderElector {
       }
       if (!this.observed || this.observed.resourceVersion !== current.resourceVersion) this.observe(current);
       const held = current.record;
+      // Expiry is judged on the monotonic clock from when this process saw the record change.
       const expiresAt = this.observedTime + held.leaseDurationSeconds * 1000;
-      if (held.holderIdentity && held.holderIdentity !== identity && expiresAt > this.clock.now()) {
-        if (this.leading) this.stepDown(`lease is held by ${held.holderIdentity}`);
+      if (held.holderIdentity && held.holderIdentity !== identity && expiresAt > this.clock.monotonicNow()) {
+        if (this.leading) void this.stepDown(`lease is held by ${held.holderIdentity}`);
         return false;
       }
       const next: LeaseRecord =
@@ -242,12 +256,12 @@ export class LeaderElector {
 
   private observe(lease: VersionedLease): void {
     this.observed = lease;
-    this.observedTime = this.clock.now();
+    this.observedTime = this.clock.monotonicNow();
   }
 
   private withDeadline(attempt: Promise<boolean>, deadline: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = this.clock.setTimeout(() => resolve(false), Math.max(0, deadline - this.clock.now()));
+      const timer = this.clock.setTimeout(() => resolve(false), Math.max(0, deadline - this.clock.monotonicNow()));
       void attempt.then((ok) => {
         this.clock.clearTimeout(timer);
         resolve(ok);
@@ -255,17 +269,21 @@ export class LeaderElector {
     });
   }
 
-  private stepDown(reason: string): void {
-    if (!this.leading) return;
+  // Resolves once onStoppedLeading settled.
+  private stepDown(reason: string): Promise<void> {
+    if (!this.leading) return this.stopped;
     this.leading = false;
     this.opts.metrics?.leaderElectionMasterStatus.set({ name: this.opts.name }, 0);
     this.logger.info('stopped leading', { reason });
-    this.callback(this.opts.onStoppedLeading, 'onStoppedLeading');
+    this.stopped = Promise.resolve(this.callback(this.opts.onStoppedLeading, 'onStoppedLeading')).catch((err: unknown) =>
+      this.logger.error('onStoppedLeading failed', { error: err }),
+    );
+    return this.stopped;
   }
 
-  private callback(fn: () => void, which: string): void {
+  private callback(fn: () => void | Promise<void>, which: string): void | Promise<void> {
     try {
-      fn();
+      return fn();
     } catch (err) {
       this.logger.error(`${which} threw`, { error: err });
     }

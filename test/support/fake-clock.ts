@@ -15,6 +15,7 @@ export async function flushPromises(rounds = 3): Promise<void> {
 /** A Clock whose timers fire, in due order, only inside advance(). */
 export class FakeClock implements Clock {
   private current: number;
+  private wallOffset = 0;
   private nextId = 1;
   private timers: FakeTimer[] = [];
 
@@ -23,7 +24,16 @@ export class FakeClock implements Clock {
   }
 
   now(): number {
+    return this.current + this.wallOffset;
+  }
+
+  monotonicNow(): number {
     return this.current;
+  }
+
+  /** Steps the wall clock (now()) by ms, as NTP or an operator might, without moving monotonic time or firing timers. */
+  stepWallClock(ms: number): void {
+    this.wallOffset += ms;
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {

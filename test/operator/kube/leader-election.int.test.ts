@@ -36,7 +36,7 @@ describe('LeaderElector against the real API server', function () {
         logger: logger.child({ identity }),
         store,
         onStartedLeading: () => events.push('started'),
-        onStoppedLeading: () => events.push('stopped'),
+        onStoppedLeading: () => void events.push('stopped'),
       });
       const done = elector.run(abort.signal);
       return { identity, elector, events, abort, done, store };

@@ -41,7 +41,7 @@ describe('LeaderElector (timing, in-memory lease)', () => {
     store = new MemoryLeaseStore();
   });
 
-  function candidate(identity: string, leaseStore: LeaseStore = store) {
+  function candidate(identity: string, leaseStore: LeaseStore = store, opts: { random?: () => number; onStoppedLeading?: () => Promise<void> } = {}) {
     const events: string[] = [];
     const elector = new LeaderElector({
       clients,
@@ -51,8 +51,12 @@ describe('LeaderElector (timing, in-memory lease)', () => {
       clock,
       logger: nopLogger,
       store: leaseStore,
+      random: opts.random ?? (() => 0),
       onStartedLeading: () => events.push('started'),
-      onStoppedLeading: () => events.push('stopped'),
+      onStoppedLeading: () => {
+        events.push('stopped');
+        return opts.onStoppedLeading?.();
+      },
     });
     const abort = new AbortController();
     const done = elector.run(abort.signal);
@@ -150,6 +154,71 @@ describe('LeaderElector (timing, in-memory lease)', () => {
     expect(a.events).to.deep.equal([]);
     expect(a.elector.isLeader()).to.equal(false);
     expect(store.lease?.record.holderIdentity).to.equal('');
+  });
+
+  it('on abort, gives the lease back only after onStoppedLeading settled (the workers stopped)', async () => {
+    let finishStopping!: () => void;
+    const workersStopped = new Promise<void>((resolve) => (finishStopping = resolve));
+    const a = candidate('a', store, { onStoppedLeading: () => workersStopped });
+    await flushPromises();
+    expect(a.elector.isLeader()).to.equal(true);
+    a.abort.abort();
+    await clock.advance(5_000);
+    expect(a.events).to.deep.equal(['started', 'stopped']);
+    expect(store.lease?.record.holderIdentity, 'still held while the workers stop').to.equal('a');
+    finishStopping();
+    await a.done;
+    expect(store.lease?.record.holderIdentity).to.equal('');
+  });
+
+  it('after losing the lease, run resolves (so the process may campaign again) only once onStoppedLeading settled', async () => {
+    let finishStopping!: () => void;
+    const workersStopped = new Promise<void>((resolve) => (finishStopping = resolve));
+    const aStore = new CuttableLeaseStore(store);
+    const a = candidate('a', aStore, { onStoppedLeading: () => workersStopped });
+    await flushPromises();
+    aStore.cutOff = true;
+    let resolved = false;
+    void a.done.then(() => (resolved = true));
+    await clock.advance(20_000);
+    expect(a.elector.isLeader()).to.equal(false);
+    expect(resolved).to.equal(false);
+    finishStopping();
+    await flushPromises();
+    expect(resolved).to.equal(true);
+  });
+
+  it('judges expiry on the monotonic clock: a step of the wall clock does not expire a lease another holds', async () => {
+    const a = candidate('a');
+    await flushPromises();
+    const b = candidate('b');
+    await clock.advance(3_000);
+    clock.stepWallClock(3_600_000);
+    await clock.advance(3_000);
+    expect(a.elector.isLeader()).to.equal(true);
+    expect(b.elector.isLeader()).to.equal(false);
+    a.abort.abort();
+    b.abort.abort();
+    await Promise.all([a.done, b.done]);
+  });
+
+  it('jitters acquisition retries: retryPeriod * (1 + 1.2 * random)', async () => {
+    const a = candidate('a');
+    await flushPromises();
+    const reads: number[] = [];
+    const watching: LeaseStore = {
+      describe: () => store.describe(),
+      get: () => (reads.push(clock.now()), store.get()),
+      create: (r) => store.create(r),
+      update: (r, rv) => store.update(r, rv),
+    };
+    const b = candidate('b', watching, { random: () => 0.5 });
+    await clock.advance(10_000);
+    const gaps = reads.slice(1).map((t, i) => t - reads[i]!);
+    expect(gaps).to.deep.equal([3_200, 3_200, 3_200]);
+    a.abort.abort();
+    b.abort.abort();
+    await Promise.all([a.done, b.done]);
   });
 
   it('rejects inconsistent timings naming the field', () => {
