@@ -40,6 +40,10 @@ export interface OperatorConfig {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
+  /** An API request without an answer after this long is aborted. */
+  requestTimeoutMs: number;
+  /** A reconcile's deadline; /healthz fails when one runs for twice as long. */
+  reconcileTimeoutMs: number;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -110,5 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     leaseDurationMs,
     renewDeadlineMs,
     retryPeriodMs,
+    requestTimeoutMs: integer(env, 'GRAMINSTA_REQUEST_TIMEOUT_SECONDS', 30, 1, 3600) * 1000,
+    reconcileTimeoutMs: integer(env, 'GRAMINSTA_RECONCILE_TIMEOUT_SECONDS', 120, 1, 3600) * 1000,
   };
 }

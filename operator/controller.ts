@@ -4,13 +4,13 @@ import { randomBytes } from 'node:crypto';
 import { PatchStrategy, setHeaderOptions, type KubernetesListObject, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
 import type { ImageSettings } from './api/images.api.js';
 import type { GraminstaApp } from './api/types.gen.js';
-import { applyObject, deleteObject, type KubeClients } from './kube/client.kube.js';
+import { applyObject, deleteObject, withRequestSignal, type KubeClients } from './kube/client.kube.js';
 import { realClock, type Clock } from './kube/clock.kube.js';
 import { isNotFound } from './kube/errors.kube.js';
 import { createInformer, type SupervisedInformer } from './kube/informer.kube.js';
 import type { Logger } from './kube/logger.kube.js';
 import type { Metrics } from './kube/metrics.kube.js';
-import { WorkQueue, runWorkers } from './kube/workqueue.kube.js';
+import { WorkerPool } from './kube/worker-pool.kube.js';
 import { MANAGED_BY } from './render/names.render.js';
 import { AppReconciler, type ClusterClient } from './reconcile/app.reconcile.js';
 import { childKinds, ownerKey, type ChildKind } from './reconcile/children.reconcile.js';
@@ -36,6 +36,8 @@ export interface ControllerOptions {
   images: ImageSettings;
   /** Identity in Events (the pod name). */
   identity: string;
+  /** A reconcile's deadline: its API requests are aborted this long after it started. */
+  reconcileTimeoutMs: number;
 }
 
 function watchPath(group: string, apiVersion: string, plural: string, namespace: string): string {
@@ -53,8 +55,7 @@ export class Controller {
   /** The pods of the operator's workloads: read only, for the containers that cannot start (status). */
   readonly pods: SupervisedInformer<V1Pod>;
   readonly reconciler: AppReconciler;
-  private queue: WorkQueue | undefined;
-  private workers: Promise<void> | undefined;
+  private readonly pool: WorkerPool;
   private readonly clock: Clock;
 
   constructor(private readonly opts: ControllerOptions) {
@@ -90,6 +91,19 @@ export class Controller {
       clock: this.clock,
       images: opts.images,
       generatePassword: () => randomBytes(24).toString('base64url'),
+    });
+
+    this.pool = new WorkerPool({
+      name: 'graminstaapp',
+      controller: 'graminstaapp',
+      workers: opts.workers,
+      // Every API request of a reconcile carries its signal: aborted at the deadline and when leadership ends.
+      reconcile: (key, signal) => withRequestSignal(signal, () => this.reconciler.reconcile(key)),
+      reconcileTimeoutMs: opts.reconcileTimeoutMs,
+      initialKeys: () => this.apps.list().map((app) => `${app.metadata.namespace}/${app.metadata.name}`),
+      logger: opts.logger,
+      clock: this.clock,
+      metrics: opts.metrics,
     });
 
     const enqueueApp = (app: GraminstaApp) => this.enqueue(`${app.metadata.namespace}/${app.metadata.name}`);
@@ -132,28 +146,20 @@ export class Controller {
     return this.apps.hasSynced() && this.pods.hasSynced() && [...this.children.values()].every((i) => i.hasSynced());
   }
 
-  /** Starts the workers and queues every known app: this process now leads. */
+  /** Starts the workers (once the last term's have stopped) and queues every known app: this process now leads. */
   lead(): void {
-    if (this.queue) return;
-    const queue = new WorkQueue({ name: 'graminstaapp', clock: this.clock, metrics: this.opts.metrics });
-    this.queue = queue;
-    for (const app of this.apps.list()) queue.add(`${app.metadata.namespace}/${app.metadata.name}`);
-    this.workers = runWorkers(queue, {
-      workers: this.opts.workers,
-      reconcile: (key) => this.reconciler.reconcile(key),
-      metrics: this.opts.metrics,
-      controller: 'graminstaapp',
-      logger: this.opts.logger,
-    });
+    this.pool.start();
   }
 
-  /** Stops the workers after the reconciles in flight finish: this process no longer leads. */
-  async unlead(): Promise<void> {
-    const queue = this.queue;
-    this.queue = undefined;
-    if (!queue) return;
-    await queue.shutDownWithDrain();
-    await this.workers;
+  /** Cancels the reconciles in flight, drops the queued keys, and resolves once every worker stopped: this process no longer leads. */
+  unlead(): Promise<void> {
+    return this.pool.stop();
+  }
+
+  /** Why the workers look stuck (a reconcile running past boundMs, beyond its deadline), or undefined. */
+  stuck(boundMs: number): string | undefined {
+    const longest = this.pool.longestReconcileMs();
+    return longest > boundMs ? `a reconcile has run for ${Math.round(longest / 1000)} s (bound ${Math.round(boundMs / 1000)} s)` : undefined;
   }
 
   /** Stops the workers and the informers. */
@@ -165,7 +171,7 @@ export class Controller {
   }
 
   private enqueue(key: string): void {
-    this.queue?.add(key);
+    this.pool.add(key);
   }
 }
 

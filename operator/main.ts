@@ -1,9 +1,9 @@
 // The operator process: configuration, clients, controller, leader election, HTTP endpoints, shutdown.
 import { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
-import { loadConfig } from './config.js';
+import { OPERATOR_VERSION, loadConfig } from './config.js';
 import { Controller } from './controller.js';
-import { createKubeClients } from './kube/client.kube.js';
+import { WriteFence, createKubeClients } from './kube/client.kube.js';
 import { realClock } from './kube/clock.kube.js';
 import { LeaderElector } from './kube/leader-election.kube.js';
 import { createLogger } from './kube/logger.kube.js';
@@ -18,7 +18,15 @@ export async function main(): Promise<void> {
   const metrics = createMetrics(registry);
   const kc = new KubeConfig();
   kc.loadFromDefault();
-  const clients = createKubeClients(kc, metrics);
+  // With leader election, writes pass only while this process leads; without it, always.
+  const fence = new WriteFence();
+  if (!config.leaderElect) fence.open();
+  const clients = createKubeClients(kc, {
+    metrics,
+    fence,
+    requestTimeoutMs: config.requestTimeoutMs,
+    userAgent: `graminsta-operator/${OPERATOR_VERSION} (${config.identity})`,
+  });
   logger.info('starting', {
     server: kc.getCurrentCluster()?.server,
     watchNamespace: config.watchNamespace || '(all)',
@@ -37,12 +45,13 @@ export async function main(): Promise<void> {
     resyncMs: config.resyncMs,
     images: config.images,
     identity: config.identity,
+    reconcileTimeoutMs: config.reconcileTimeoutMs,
   });
   const server = await startHttpServer({
     host: config.httpHost,
     port: config.httpPort,
     registry,
-    probes: { synced: () => controller.synced(), unhealthy: () => undefined },
+    probes: { synced: () => controller.synced(), unhealthy: () => controller.stuck(2 * config.reconcileTimeoutMs) },
   });
   const address = server.address();
   logger.info('serving /metrics, /healthz and /readyz', { address: typeof address === 'object' ? address : undefined });
@@ -62,20 +71,25 @@ export async function main(): Promise<void> {
         metrics,
         onStartedLeading: () => {
           logger.info('became the leader', { lease: `${config.leaseNamespace}/${config.leaseName}` });
+          fence.open();
           controller.lead();
         },
+        // The fence closes first, so no write leaves from here on; the Lease is given back (on shutdown)
+        // only once this resolves, that is once every worker has stopped.
         onStoppedLeading: () => {
-          logger.warn('lost the leader lease: stopping the workers');
-          void controller.unlead();
+          fence.close();
+          logger.warn('stopped leading: writes fenced, reconciles cancelled, stopping the workers');
+          return controller.unlead();
         },
       })
     : undefined;
+  let campaign: Promise<void> = Promise.resolve();
   const shutdown = async (signal: string) => {
     if (stopping.signal.aborted) return;
     logger.info('shutting down', { signal });
     stopping.abort();
-    await controller.unlead();
-    await elector?.release().catch((err: unknown) => logger.warn('could not release the leader lease', { error: err }));
+    // elector.run stops the workers (onStoppedLeading), then releases the Lease, then resolves.
+    await campaign;
     await controller.stop();
     server.close();
     logger.info('stopped');
@@ -89,12 +103,15 @@ export async function main(): Promise<void> {
     controller.lead();
     return;
   }
-  // run() returns when this process stops leading; it then campaigns again, with warm caches.
-  for (;;) {
-    await elector.run(stopping.signal);
-    if (stopping.signal.aborted) return;
-    logger.info('campaigning for the leader lease again');
-  }
+  // run() returns when this process stops leading and its workers stopped; it then campaigns again, with warm caches.
+  campaign = (async () => {
+    for (;;) {
+      await elector.run(stopping.signal);
+      if (stopping.signal.aborted) return;
+      logger.info('campaigning for the leader lease again');
+    }
+  })();
+  await campaign;
 }
 
 main().catch((err: unknown) => {

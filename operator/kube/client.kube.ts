@@ -18,6 +18,7 @@ import {
   type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import * as https from 'node:https';
 import { statusCodeOf } from './errors.kube.js';
 import type { Metrics } from './metrics.kube.js';
@@ -44,15 +45,28 @@ class InstrumentedObjectApi extends KubernetesObjectApi {
   }
 }
 
-/** Creates the clients for kc's current context; with metrics, every request counts into rest_client_* metrics. */
-export function createKubeClients(kc: KubeConfig, metrics?: Metrics): KubeClients {
+/** Options of createKubeClients beyond the kubeconfig. */
+export interface KubeClientOptions {
+  /** Every request counts into rest_client_* metrics. */
+  metrics?: Metrics;
+  /** A request that has no answer after this long is aborted; 0 or absent: no limit. */
+  requestTimeoutMs?: number;
+  /** Refuses writes (other than to Leases) while closed, and aborts those in flight when it closes. */
+  fence?: WriteFence;
+  /** The User-Agent of every request (the API server's audit log records it). */
+  userAgent?: string;
+}
+
+/** Creates the clients for kc's current context. */
+export function createKubeClients(kc: KubeConfig, opts: KubeClientOptions = {}): KubeClients {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('createKubeClients: the kubeconfig has no current cluster');
-  const inner = reusingAgent(new IsomorphicFetchHttpLibrary());
+  let http: HttpLibrary = guardedHttpLibrary(reusingAgent(new IsomorphicFetchHttpLibrary()), opts);
+  if (opts.metrics) http = instrumentedHttpLibrary(http, opts.metrics);
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: kc },
-    httpApi: metrics ? instrumentedHttpLibrary(inner, metrics) : inner,
+    httpApi: http,
   });
   return {
     kc,
@@ -80,6 +94,70 @@ export function reusingAgent(inner: HttpLibrary): HttpLibrary {
         shared ??= new https.Agent({ ...agent.options, keepAlive: true, maxSockets: 32 });
         request.setAgent(shared);
       }
+      return inner.send(request).toPromise();
+    },
+  });
+}
+
+const requestSignal = new AsyncLocalStorage<AbortSignal>();
+
+/** Runs fn so that every API request it makes (also from callbacks it starts) is aborted when signal aborts. */
+export function withRequestSignal<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  return requestSignal.run(signal, fn);
+}
+
+/**
+ * The gate a leader's writes pass through: open while this process leads. Closing it refuses every
+ * later write and aborts the writes in flight, so a deposed leader stops writing at once; Lease
+ * requests pass always, as leader election itself needs them.
+ */
+export class WriteFence {
+  private term: AbortController | undefined;
+
+  /** Opens the fence (this process now leads). */
+  open(): void {
+    this.term ??= new AbortController();
+  }
+
+  /** Closes the fence and aborts the writes in flight. */
+  close(reason = 'this process no longer leads'): void {
+    this.term?.abort(new Error(`write aborted: ${reason}`));
+    this.term = undefined;
+  }
+
+  isOpen(): boolean {
+    return this.term !== undefined;
+  }
+
+  /** The signal a write made now must carry; throws when the fence is closed. */
+  admit(method: string, url: string): AbortSignal {
+    if (!this.term) throw new Error(`refused ${method} ${pathOf(url)}: this process does not lead`);
+    return this.term.signal;
+  }
+}
+
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Wraps an HTTP library with the request timeout, the caller's signal (withRequestSignal), the write fence and the User-Agent. */
+export function guardedHttpLibrary(inner: HttpLibrary, opts: Pick<KubeClientOptions, 'requestTimeoutMs' | 'fence' | 'userAgent'>): HttpLibrary {
+  return wrapHttpLibrary({
+    send(request: RequestContext): Promise<ResponseContext> {
+      const method = request.getHttpMethod().toString();
+      const signals: AbortSignal[] = [];
+      const caller = requestSignal.getStore();
+      if (caller) signals.push(caller);
+      if (opts.requestTimeoutMs) signals.push(AbortSignal.timeout(opts.requestTimeoutMs));
+      const existing = request.getSignal();
+      if (existing) signals.push(existing);
+      if (opts.fence && !READ_METHODS.has(method) && !/\/leases(\/|\?|$)/.test(pathOf(request.getUrl()))) {
+        try {
+          signals.push(opts.fence.admit(method, request.getUrl()));
+        } catch (err) {
+          return Promise.reject(err as Error);
+        }
+      }
+      if (signals.length) request.setSignal(AbortSignal.any(signals));
+      if (opts.userAgent) request.setHeaderParam('User-Agent', opts.userAgent);
       return inner.send(request).toPromise();
     },
   });
@@ -146,6 +224,14 @@ export async function deleteObject(clients: KubeClients, obj: KubernetesObject, 
 function describe(obj: KubernetesObject): string {
   const ns = obj.metadata?.namespace ? `${obj.metadata.namespace}/` : '';
   return `${obj.kind ?? 'object'} ${ns}${obj.metadata?.name ?? '<unnamed>'}`;
+}
+
+function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url;
+  }
 }
 
 function hostOf(url: string): string {

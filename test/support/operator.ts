@@ -34,7 +34,7 @@ export async function startOperator(
   const cluster = await getCluster();
   const registry = new Registry();
   const metrics = createMetrics(registry);
-  const clients = createKubeClients(opts.kubeconfig ?? cluster.kc, metrics);
+  const clients = createKubeClients(opts.kubeconfig ?? cluster.kc, { metrics });
   const logger = process.env.GRAMINSTA_TEST_LOGS ? createLogger({ level: 'debug', stream: process.stderr }) : nopLogger;
   const controller = new Controller({
     clients,
@@ -45,6 +45,7 @@ export async function startOperator(
     resyncMs: opts.resyncMs ?? 60_000,
     images: opts.images ?? TEST_IMAGES,
     identity: 'test',
+    reconcileTimeoutMs: 120_000,
   });
   await controller.start();
   controller.lead();

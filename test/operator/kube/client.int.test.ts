@@ -21,7 +21,7 @@ describe('kube clients against the real API server', function () {
   before(async () => {
     const cluster = await getCluster();
     metrics = createMetrics();
-    clients = createKubeClients(cluster.kc, metrics);
+    clients = createKubeClients(cluster.kc, { metrics });
     namespace = await createTestNamespace('kube-client');
   });
   after(async () => {
