@@ -11,12 +11,14 @@ export interface ChildKind {
   order: number;
 }
 
-/** Every kind an app can own. The operator watches each, filtered by its managed-by label. */
+/**
+ * Every kind an app can own. The operator watches each, filtered by its managed-by label. Volume claims
+ * come from StatefulSet volumeClaimTemplates (the StatefulSet controller owns them) and pods use no
+ * ServiceAccount of their own, so neither kind is watched.
+ */
 export const childKinds: readonly ChildKind[] = [
   { kind: 'ConfigMap', apiVersion: 'v1', group: '', plural: 'configmaps', order: 0 },
   { kind: 'Secret', apiVersion: 'v1', group: '', plural: 'secrets', order: 0 },
-  { kind: 'ServiceAccount', apiVersion: 'v1', group: '', plural: 'serviceaccounts', order: 0 },
-  { kind: 'PersistentVolumeClaim', apiVersion: 'v1', group: '', plural: 'persistentvolumeclaims', order: 0 },
   { kind: 'Service', apiVersion: 'v1', group: '', plural: 'services', order: 1 },
   { kind: 'StatefulSet', apiVersion: 'apps/v1', group: 'apps', plural: 'statefulsets', order: 2 },
   { kind: 'Job', apiVersion: 'batch/v1', group: 'batch', plural: 'jobs', order: 3 },
