@@ -28,7 +28,12 @@ export interface InformerOptions<T extends KubernetesObject> {
   watch?: Pick<Watch, 'watch'>;
   /** Keep metadata.managedFields in the cache; by default they are dropped, as they are most of an object's size. */
   keepManagedFields?: boolean;
+  /** Random numbers in [0, 1) for the watch timeout (tests pin it); default Math.random. */
+  random?: () => number;
 }
+
+/** A watch asks the server to close it after MIN_WATCH_TIMEOUT_SECONDS * (1 + random) seconds, as client-go's reflector. */
+export const MIN_WATCH_TIMEOUT_SECONDS = 300;
 
 /** Object event names an informer emits. */
 export type InformerEvent = 'add' | 'update' | 'delete';
@@ -43,7 +48,7 @@ export interface SupervisedInformer<T extends KubernetesObject> {
   start(): Promise<void>;
   stop(): void;
   hasSynced(): boolean;
-  /** How many times the informer has relisted after a failure. */
+  /** How many times the informer has restarted list/watch after a failure. */
   restarts(): number;
 }
 
@@ -100,14 +105,19 @@ class Supervisor<T extends KubernetesObject> implements SupervisedInformer<T> {
       return list;
     };
     const inner = opts.watch ?? new Watch(kc);
-    const watch = (
-      opts.keepManagedFields
-        ? inner
-        : {
-            watch: (path: string, params: Record<string, string | number | boolean | undefined>, callback: (phase: string, obj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void) =>
-              inner.watch(path, params, (phase, obj, watchObj) => callback(phase, dropManagedFields(obj as KubernetesObject), watchObj), done),
-          }
-    ) as Watch;
+    // As client-go's reflector: bookmarks keep a quiet filtered watch's resourceVersion fresh (else the
+    // API server's periodic close ends in 410 and a relist), and the server closes each watch after a
+    // random 5-10 minutes so that watches spread over API server replicas.
+    const random = opts.random ?? Math.random;
+    const watch = {
+      watch: (path: string, params: Record<string, string | number | boolean | undefined>, callback: (phase: string, obj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void) =>
+        inner.watch(
+          path,
+          { ...params, allowWatchBookmarks: true, timeoutSeconds: Math.floor(MIN_WATCH_TIMEOUT_SECONDS * (1 + random())) },
+          opts.keepManagedFields ? callback : (phase, obj, watchObj) => callback(phase, dropManagedFields(obj as KubernetesObject), watchObj),
+          done,
+        ),
+    } as Watch;
     this.lw = new ListWatch<T>(opts.path, watch, listFn, false, opts.labelSelector, opts.fieldSelector);
     for (const event of ['add', 'update', 'delete'] as const) {
       this.lw.on(event, (obj: T) => this.emit(event, obj));
@@ -160,10 +170,11 @@ class Supervisor<T extends KubernetesObject> implements SupervisedInformer<T> {
     this.releaseSyncWaiters();
   }
 
-  // One list+watch attempt. ListWatch stops for good on any error but 410, so every error schedules another round.
-  private async runRound(relist: boolean): Promise<void> {
+  // One list+watch attempt. ListWatch stops for good on any error but 410, so every error schedules another
+  // round. A round after a watch error rewatches from the last resourceVersion (as client-go): the API server
+  // replays what was missed, or answers 410 Gone when that is too old, on which ListWatch relists by itself.
+  private async runRound(restart: boolean): Promise<void> {
     if (this.stopped) return;
-    if (relist) forceRelist(this.lw);
     this.listedInRound = false;
     this.erroredInRound = false;
     try {
@@ -174,7 +185,7 @@ class Supervisor<T extends KubernetesObject> implements SupervisedInformer<T> {
     if (this.stopped) return;
     if (this.listedInRound && !this.synced) this.markSynced();
     if (!this.erroredInRound) {
-      if (relist) this.logger.info('informer recovered', { restarts: this.restartCount, objects: this.lw.list().length });
+      if (restart) this.logger.info('informer recovered', { restarts: this.restartCount, objects: this.lw.list().length });
       this.failures = 0;
     }
   }
@@ -184,7 +195,7 @@ class Supervisor<T extends KubernetesObject> implements SupervisedInformer<T> {
     if (this.stopped || this.restartTimer !== undefined) return;
     this.failures++;
     const delayMs = Math.min(this.initialMs * this.factor ** (this.failures - 1), this.maxMs);
-    this.logger.warn('list/watch failed, relisting after backoff', { error: err, attempt: this.failures, delayMs });
+    this.logger.warn('list/watch failed, retrying after backoff', { error: err, attempt: this.failures, delayMs });
     this.restartTimer = this.clock.setTimeout(() => {
       this.restartTimer = undefined;
       this.restartCount++;
@@ -224,14 +235,6 @@ class Supervisor<T extends KubernetesObject> implements SupervisedInformer<T> {
       }
     }
   }
-}
-
-// ListWatch relists only when its private resourceVersion is empty (as after 410 Gone). A relist after a failure
-// resynchronises deletes missed while disconnected; if the field is ever renamed this degrades to a rewatch from
-// the last resourceVersion, which the API server answers with 410 when it is too old (then ListWatch relists itself).
-function forceRelist<T extends KubernetesObject>(lw: ListWatch<T>): void {
-  const internals = lw as unknown as { resourceVersion?: string };
-  if (typeof internals.resourceVersion === 'string') internals.resourceVersion = '';
 }
 
 /** Removes metadata.managedFields in place (the operator never reads them from the cache) and returns obj. */

@@ -107,7 +107,23 @@ describe('createInformer (supervision, with a fake watch transport)', () => {
     informer.stop();
   });
 
-  it('after a watch error relists, emitting deletes for objects gone and updates for changed ones', async () => {
+  it('after a watch error rewatches from the last resourceVersion after backoff, without relisting', async () => {
+    lists.push(listOf([cm('a', '1'), cm('b', '2')], '2'));
+    const informer = make();
+    await informer.start();
+    watch.current.callback('MODIFIED', cm('a', '7'));
+    watch.current.done(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+    await clock.advance(99);
+    expect(watch.calls).to.have.length(1);
+    await clock.advance(1);
+    expect(listCalls, 'no relist after a non-410 error').to.equal(1);
+    expect(watch.calls).to.have.length(2);
+    expect(watch.current.query.resourceVersion).to.equal('7');
+    expect(informer.restarts()).to.equal(1);
+    informer.stop();
+  });
+
+  it('relists when the rewatch after an error answers 410, emitting deletes for objects gone and updates for changed ones', async () => {
     lists.push(listOf([cm('a', '1'), cm('b', '2')], '2'));
     const informer = make();
     const seen: string[] = [];
@@ -115,7 +131,8 @@ describe('createInformer (supervision, with a fake watch transport)', () => {
     informer.on('delete', (o) => seen.push(`delete ${o.metadata!.name}`));
     await informer.start();
     lists.push(listOf([cm('a', '9', { changed: 'yes' })], '9'));
-    watch.current.done(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+    watch.failNext.push(Object.assign(new Error('Gone'), { statusCode: 410 }));
+    watch.current.done(new Error('EOF'));
     await clock.advance(100);
     expect(listCalls).to.equal(2);
     expect(seen).to.have.members(['update a', 'delete b']);
@@ -124,20 +141,34 @@ describe('createInformer (supervision, with a fake watch transport)', () => {
   });
 
   it('backs off again when the rewatch fails right after a restart, and resets after a clean round', async () => {
-    lists.push(listOf([], '1'), new Error('down'), listOf([], '3'));
+    lists.push(listOf([], '1'));
     const informer = make();
     await informer.start();
+    watch.failNext.push(new Error('down'));
     watch.current.done(new Error('EOF'));
     await clock.advance(100);
-    expect(listCalls).to.equal(2);
+    expect(watch.calls, 'the first rewatch failed').to.have.length(1);
     await clock.advance(199);
-    expect(listCalls).to.equal(2);
+    expect(watch.calls).to.have.length(1);
     await clock.advance(1);
-    expect(listCalls).to.equal(3);
-    lists.push(listOf([], '4'));
+    expect(watch.calls).to.have.length(2);
     watch.current.done(new Error('EOF'));
     await clock.advance(100);
-    expect(listCalls).to.equal(4);
+    expect(watch.calls).to.have.length(3);
+    expect(listCalls).to.equal(1);
+    informer.stop();
+  });
+
+  it('asks for bookmarks and a server-side timeout of 5-10 minutes on every watch', async () => {
+    lists.push(listOf([], '1'));
+    const informer = createInformer<V1ConfigMap>(offlineKubeConfig(), { path: '/api/v1/namespaces/ns/configmaps', listFn, clock, watch, random: () => 0.5 });
+    await informer.start();
+    expect(watch.current.query).to.include({ allowWatchBookmarks: true, timeoutSeconds: 450, resourceVersion: '1' });
+    watch.current.callback('BOOKMARK', { metadata: { resourceVersion: '80' } });
+    watch.current.done(null);
+    await flushPromises();
+    expect(watch.current.query.resourceVersion, 'a bookmark moves the resourceVersion').to.equal('80');
+    expect(listCalls).to.equal(1);
     informer.stop();
   });
 
