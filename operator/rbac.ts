@@ -62,8 +62,8 @@ export function operatorRbac(writes: ChildWrites, opts: { kinds?: readonly Child
       const verbs = ['list', 'watch', 'delete'];
       const why = ['informer (list, watch)', 'prune (delete)'];
       if (writes.applied.includes(k.kind)) {
-        verbs.push('patch', 'create');
-        why.push('server-side apply (patch, and create when the object does not exist yet)');
+        verbs.push('get', 'patch', 'create');
+        why.push('server-side apply (patch, and create when the object does not exist yet; get first, so an object the app did not create is never adopted)');
       }
       if (writes.created.includes(k.kind)) {
         verbs.push('create', 'get');

@@ -14,7 +14,7 @@ import { planOf, type Plan } from '../render/plan.render.js';
 import { generatedSecretData, isGeneratedSecret, renderGeneratedSecrets } from '../render/secrets.render.js';
 import { hashOf } from '../render/hash.render.js';
 import { firstDifference } from './compare.reconcile.js';
-import { applyWaves, childKinds, isControlledBy, objectKey } from './children.reconcile.js';
+import { alreadyOwnedMessage, applyWaves, childKinds, isControlledBy, notOursReason, objectKey } from './children.reconcile.js';
 import { stuckPodsToReplace } from './rollout.reconcile.js';
 import { computeStatus, podIssues, statusChanged, type AppStatus, type Observation } from './status.reconcile.js';
 import type { EventRecorder } from './events.reconcile.js';
@@ -133,12 +133,19 @@ export class AppReconciler {
 
   private async render(app: GraminstaApp, plan: Plan): Promise<KubernetesObject[]> {
     const namespace = app.metadata.namespace!;
-    if (plan.database.placement === 'external') await this.checkExternalSecret(namespace, plan.database.secretName);
-    const existingSecrets = await this.ensureGeneratedSecrets(app, plan);
+    // The user's Secrets the pods read go into the config hash, so rotating one rolls the pods.
+    const userSecrets: Record<string, Record<string, string>> = {};
+    if (plan.database.placement === 'external') userSecrets[plan.database.secretName] = await this.checkExternalSecret(namespace, plan.database.secretName);
+    const s3Secret = plan.storage.kind === 's3' ? plan.storage.s3.credentialsSecret : undefined;
+    if (s3Secret) {
+      const live = await this.deps.cluster.read('v1', 'Secret', namespace, s3Secret);
+      if (live) userSecrets[s3Secret] = decodeSecret(live);
+    }
+    const existingSecrets = { ...userSecrets, ...(await this.ensureGeneratedSecrets(app, plan)) };
     return renderApp(plan, { existingSecrets, generatePassword: () => this.deps.generatePassword() });
   }
 
-  private async checkExternalSecret(namespace: string, name: string): Promise<void> {
+  private async checkExternalSecret(namespace: string, name: string): Promise<Record<string, string>> {
     const secret = await this.deps.cluster.read('v1', 'Secret', namespace, name);
     if (!secret) {
       const optional = Object.values(EXTERNAL_DB_KEYS).filter((k) => !(REQUIRED_EXTERNAL_DB_KEYS as readonly string[]).includes(k));
@@ -155,6 +162,7 @@ export class AppReconciler {
         `spec.database.external.secretName: Secret ${namespace}/${name} lacks the key(s) ${missing.join(', ')}`,
       );
     }
+    return decodeSecret(secret);
   }
 
   /**
@@ -188,6 +196,8 @@ export class AppReconciler {
           if ((err as { code?: number }).code !== 409) throw new Error(`while creating Secret ${namespace}/${name}: ${messageOf(err)}`, { cause: err });
           live = await this.deps.cluster.read('v1', 'Secret', namespace, name);
         }
+        const foreign = live && notOursReason({ ...live, kind: 'Secret' }, app.metadata.uid);
+        if (foreign) throw new UserActionRequired('AlreadyOwned', alreadyOwnedMessage([foreign]));
         return [name, decodeSecret(live)] as const;
       }),
     );
@@ -200,6 +210,7 @@ export class AppReconciler {
     const namespace = app.metadata.namespace!;
     const jobs = this.deps.children('Job');
     let pending = false;
+    const notOurs: string[] = [];
     for (const wave of applyWaves(desired.filter((o) => !isGeneratedSecret(o)))) {
       await Promise.all(
         wave.map(async (obj) => {
@@ -210,6 +221,13 @@ export class AppReconciler {
           }
           const want = withAppliedHash(withOwner(app, obj));
           const live = this.deps.children(obj.kind!).get(obj.metadata!.name!, namespace);
+          // The caches hold only labelled objects: before creating, look for one under the same name.
+          const existing = live ?? (await this.deps.cluster.read(obj.apiVersion!, obj.kind!, namespace, obj.metadata!.name!));
+          const foreign = existing && notOursReason({ ...existing, kind: obj.kind }, app.metadata.uid);
+          if (foreign) {
+            notOurs.push(foreign);
+            return;
+          }
           if (live?.metadata?.deletionTimestamp) {
             pending = true; // being re-created: its delete event brings the app back here
             return;
@@ -217,12 +235,15 @@ export class AppReconciler {
           if (live && upToDate(want, live)) return;
           const immutable = live ? immutableChange(want, live) : null;
           if (live && immutable) {
-            // The API server refuses to change this field in place: delete the object but keep its
-            // pods and volumes (orphan), and create it anew on the next pass, which adopts them.
+            // The API server refuses to change this field in place: delete the object and create it anew
+            // on the next pass. A workload's pods and volumes are kept (orphan) and adopted by the new one;
+            // a Job's pods ran the old template and go with it (background), else they would leak.
             log.info('re-creating to change an immutable field', { object: objectKey(obj), field: immutable });
-            await this.deps.cluster.delete({ ...live, apiVersion: obj.apiVersion, kind: obj.kind }, 'Orphan');
+            const isJob = obj.kind === 'Job';
+            await this.deps.cluster.delete({ ...live, apiVersion: obj.apiVersion, kind: obj.kind }, isJob ? 'Background' : 'Orphan');
             const volumes = immutable === 'spec.volumeClaimTemplates' ? ' (existing PersistentVolumeClaims keep their size: expand them by hand where the StorageClass allows it)' : '';
-            this.deps.events.record(app, 'Normal', 'Recreating', `re-creating ${obj.kind} ${obj.metadata?.name} to change ${immutable}; its pods and volumes are kept${volumes}`);
+            const kept = isJob ? 'its pods are deleted with it' : `its pods and volumes are kept${volumes}`;
+            this.deps.events.record(app, 'Normal', 'Recreating', `re-creating ${obj.kind} ${obj.metadata?.name} to change ${immutable}; ${kept}`);
             pending = true;
             return;
           }
@@ -235,6 +256,7 @@ export class AppReconciler {
         }),
       );
     }
+    if (notOurs.length) throw new UserActionRequired('AlreadyOwned', alreadyOwnedMessage(notOurs));
     return pending;
   }
 

@@ -65,3 +65,20 @@ export function ownerKey(obj: KubernetesObject): string | undefined {
 export function isControlledBy(obj: KubernetesObject, uid: string | undefined): boolean {
   return !!uid && !!obj.metadata?.ownerReferences?.some((r) => r.controller && r.uid === uid);
 }
+
+/**
+ * Why the app must not touch live, an object under a name the app wants, or undefined when the app
+ * controls it. As controller-runtime's AlreadyOwnedError: an object the app did not create is never
+ * adopted (an apply would add our controller reference, and prune or garbage collection would later delete it).
+ */
+export function notOursReason(live: KubernetesObject, appUid: string | undefined): string | undefined {
+  if (isControlledBy(live, appUid)) return undefined;
+  const controller = live.metadata?.ownerReferences?.find((r) => r.controller);
+  const name = `${live.kind} ${live.metadata?.namespace}/${live.metadata?.name}`;
+  return controller ? `${name} is controlled by ${controller.kind} ${controller.name}` : `${name} exists and was not created by this app`;
+}
+
+/** The message of the AlreadyOwned condition: the objects left untouched and what to do. */
+export function alreadyOwnedMessage(reasons: string[]): string {
+  return `${[...reasons].sort().join('; ')}: left untouched; delete or rename it, or choose another app name`;
+}

@@ -71,7 +71,7 @@ class FakeCluster implements ClusterClient {
   }
 }
 
-const clock: Clock = { now: () => Date.UTC(2026, 11, 1), setTimeout: () => undefined, clearTimeout: () => undefined };
+const clock: Clock = { now: () => Date.UTC(2026, 11, 1), monotonicNow: () => 0, setTimeout: () => undefined, clearTimeout: () => undefined };
 
 function setup(spec: GraminstaAppSpec) {
   const apps = new MemoryCache<GraminstaApp>();
