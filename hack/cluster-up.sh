@@ -143,6 +143,25 @@ start etcd etcd --name graminsta --data-dir "$STATE/etcd" \
 wait_for "etcd" 30 curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
 
 say "starting kube-apiserver on https://$API_HOST:$API_PORT"
+# The audit log records every write (who, what, when received, when answered), except the control
+# plane's and the nodes' Lease renewals (several a second); the leader-fencing test reads it.
+# GRAMINSTA_AUDIT_LOG=0 turns it off.
+AUDIT=false
+if [[ "${GRAMINSTA_AUDIT_LOG:-1}" != 0 ]]; then
+  AUDIT=true
+  cat > "$STATE/audit-policy.yaml" <<'POLICY'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: None
+  verbs: [get, list, watch]
+- level: None
+  namespaces: [kube-system, kube-node-lease]
+  resources: [{group: coordination.k8s.io, resources: [leases]}]
+- level: Metadata
+POLICY
+fi
 cat > "$STATE/apiserver.args" <<ARGS
 --etcd-servers=http://127.0.0.1:$ETCD_PORT
 --bind-address=$API_HOST
@@ -160,6 +179,14 @@ cat > "$STATE/apiserver.args" <<ARGS
 --profiling=false
 --event-ttl=30m
 ARGS
+if $AUDIT; then
+  cat >> "$STATE/apiserver.args" <<ARGS
+--audit-policy-file=$STATE/audit-policy.yaml
+--audit-log-path=$STATE/logs/audit.log
+--audit-log-maxsize=200
+--audit-log-maxbackup=1
+ARGS
+fi
 if $REAL_NODE; then
   # Pods reach the API server through the kubernetes Service, whose endpoint is this address; the
   # API server reaches the kubelet (logs, exec) at its InternalIP, and metrics-server through the

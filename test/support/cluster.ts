@@ -21,6 +21,8 @@ export interface TestCluster {
   kubectl(args: string[], opts?: { input?: string }): Promise<CommandResult>;
   /** Kills and restarts kube-apiserver (local control plane only) and waits until it is ready again. */
   restartApiServer(): Promise<void>;
+  /** The API server's audit log of writes (local control plane started with it, see hack/cluster-up.sh), else undefined. */
+  auditLogPath: string | undefined;
 }
 
 /** Exit code and output of a finished command. */
@@ -81,7 +83,9 @@ async function openCluster(): Promise<TestCluster> {
     run(kubectlBin, ['--kubeconfig', kubeconfigPath!, ...args], opts);
   const local = resolve(kubeconfigPath) === resolve(localKubeconfig);
   await installCrds(kubectl);
-  return { kubeconfigPath, kc, local, kubectl, restartApiServer: () => restartApiServer(kc, local, kubectl) };
+  const auditLog = join(clusterDir, 'logs', 'audit.log');
+  const auditLogPath = local && existsSync(auditLog) ? auditLog : undefined;
+  return { kubeconfigPath, kc, local, kubectl, restartApiServer: () => restartApiServer(kc, local, kubectl), auditLogPath };
 }
 
 async function installCrds(kubectl: TestCluster['kubectl']): Promise<void> {
