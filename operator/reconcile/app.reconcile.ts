@@ -72,6 +72,13 @@ export class UserActionRequired extends Error {
 
 /** Reconciles GraminstaApps by namespace/name key. */
 export class AppReconciler {
+  /**
+   * The status last written per app uid, with the app's resourceVersion it was computed from: while the
+   * cache still holds that version it has not seen the write, and the written status is the previous one
+   * (else a quick second pass would write the same status again and repeat its Events).
+   */
+  private readonly written = new Map<string, { from: string | undefined; status: AppStatus }>();
+
   constructor(private readonly deps: AppReconcilerDeps) {}
 
   /** Brings the cluster in line with the app named by key ("namespace/name"). */
@@ -334,13 +341,17 @@ export class AppReconciler {
   }
 
   private async writeStatus(app: GraminstaApp, observation: Observation, log: Logger): Promise<void> {
-    const previous = app.status as Partial<AppStatus> | undefined;
+    const uid = app.metadata.uid ?? '';
+    const mine = this.written.get(uid);
+    if (mine && mine.from !== app.metadata.resourceVersion) this.written.delete(uid);
+    const previous = mine && mine.from === app.metadata.resourceVersion ? mine.status : (app.status as Partial<AppStatus> | undefined);
     const now = new Date(this.deps.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const status = computeStatus(observation, previous, now);
     if (!statusChanged(pick(previous), status)) return;
     await this.deps.cluster.patchStatus(app, status).catch((err: unknown) => {
       throw new Error(`while writing the status of GraminstaApp ${app.metadata.namespace}/${app.metadata.name}: ${messageOf(err)}`, { cause: err });
     });
+    this.written.set(uid, { from: app.metadata.resourceVersion, status });
     this.recordTransitions(app, previous, status);
     log.info('status updated', { stage: status.stage, ready: status.conditions.find((c) => c.type === 'Ready')?.status });
   }
