@@ -101,7 +101,9 @@ describe('Helm chart RBAC (operator runs as the chart ServiceAccount)', function
     expect(await can('create', 'secrets', appNs)).to.equal('yes');
     expect(await can('update', 'deployments.apps', appNs)).to.equal('no');
     expect(await can('patch', 'secrets', appNs)).to.equal('no');
-    expect(await can('get', 'configmaps', appNs)).to.equal('no');
+    expect(await can('update', 'configmaps', appNs)).to.equal('no');
+    expect(await can('delete', 'persistentvolumeclaims', appNs)).to.equal('no', 'claims belong to the StatefulSets');
+    expect(await can('list', 'serviceaccounts', appNs)).to.equal('no');
     expect(await can('list', 'secrets', releaseNs)).to.equal('no', 'the ClusterRole is bound only in the watched namespace');
     expect(await can('get', `leases.coordination.k8s.io/${LEASE}`, releaseNs)).to.equal('yes');
     expect(await can('get', 'leases.coordination.k8s.io/other', releaseNs)).to.equal('no');
@@ -157,11 +159,7 @@ describe('Helm chart RBAC (operator runs as the chart ServiceAccount)', function
       },
       ...extra,
     });
-    const stale = [
-      owned('v1', 'ServiceAccount'),
-      owned('v1', 'PersistentVolumeClaim', { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }),
-      owned('v1', 'Secret', { stringData: { x: 'y' } }),
-    ];
+    const stale = [owned('v1', 'ConfigMap', { data: { x: 'y' } }), owned('v1', 'Secret', { stringData: { x: 'y' } })];
     const objects = (await getCluster()).kc.makeApiClient(CoreV1Api);
     for (const obj of stale) {
       const apply = await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
@@ -171,8 +169,7 @@ describe('Helm chart RBAC (operator runs as the chart ServiceAccount)', function
       const left = await Promise.all(
         stale.map((o) => {
           const ref = { name: o.metadata!.name!, namespace: appNs };
-          const read =
-            o.kind === 'ServiceAccount' ? objects.readNamespacedServiceAccount(ref) : o.kind === 'Secret' ? objects.readNamespacedSecret(ref) : objects.readNamespacedPersistentVolumeClaim(ref);
+          const read = o.kind === 'Secret' ? objects.readNamespacedSecret(ref) : objects.readNamespacedConfigMap(ref);
           return read.then((x) => !x.metadata?.deletionTimestamp, () => false);
         }),
       );
