@@ -44,6 +44,7 @@ async function startServer(name: string, argv: string[], env: Record<string, str
   const out = await fs.open(path.join(logDir, `${name}.log`), 'w');
   const child = spawn(process.execPath, ['--import', 'tsx', ...argv], { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', out.fd, out.fd] });
   children.push(child);
+  await out.close(); // the child holds its own copy of the descriptor
   child.once('exit', (code) => {
     if (!stopping) console.error(`${name} exited early with ${code}; log in ${logDir}/${name}.log`);
   });
@@ -139,9 +140,10 @@ try {
   };
   const profileGet = (base: string): Workload => ({ url: base, connections, seconds, path: '/api/v1/users/user1' });
   const zipfGet = (base: string): Workload => ({ url: base, connections, seconds, zipf: { prefix: '/api/v1/users/user', n: profiles, s: zipfS } });
-  const upload = async (base: string): Promise<Workload> => {
+  // Through the API the PUT carries the bearer token; a presigned URL carries its own signature (an Authorization header would conflict).
+  const upload = async (base: string, presigned: boolean): Promise<Workload> => {
     const s = await slots(base, uploadsPerRun);
-    return { url: s.origin, connections: uploadConnections, seconds, method: 'PUT', paths: s.paths, bodyBase64: PNG.toString('base64'), headers: { 'content-type': 'image/png', authorization: `Bearer ${token}` } };
+    return { url: s.origin, connections: uploadConnections, seconds, method: 'PUT', paths: s.paths, bodyBase64: PNG.toString('base64'), headers: { 'content-type': 'image/png', ...(presigned ? {} : { authorization: `Bearer ${token}` }) } };
   };
   interface Figure {
     name: string;
@@ -156,8 +158,8 @@ try {
     { name: `profile GET, Zipf ${profiles}, cached`, workload: () => zipfGet(urls.cached), warm: true, countQueries: true },
     { name: `profile GET, Zipf ${profiles}, uncached`, workload: () => zipfGet(urls.uncached), warm: true, countQueries: true },
     { name: 'feed GET (50 followees)', workload: () => ({ url: urls.cached, connections, seconds, path: '/api/v1/feed', headers: { authorization: `Bearer ${token}` } }), warm: true },
-    { name: `upload ${PNG.length} B through the API`, workload: () => upload(urls.cached) },
-    { name: `upload ${PNG.length} B via presigned S3`, workload: () => upload(urls.s3) },
+    { name: `upload ${PNG.length} B through the API`, workload: () => upload(urls.cached, false) },
+    { name: `upload ${PNG.length} B via presigned S3`, workload: () => upload(urls.s3, true) },
   ].filter((f, i) => i === 0 || only.length === 0 || only.some((o) => f.name.includes(o)));
 
   console.log(`service bench: ${connections} connections (uploads ${uploadConnections}), ${seconds} s per run (+${warmSeconds} s warm-up), ${rounds} rounds, ${profiles} profiles (Zipf s=${zipfS}), ${uploadsPerRun} uploads per run`);
