@@ -42,6 +42,8 @@ export interface RunningServer {
 async function serve(app: Koa, port: number, log: Logger, onClose: () => Promise<void>, draining: { value: boolean }): Promise<{ url: string; port: number; shutdown: (t?: number) => Promise<void> }> {
   let inflight = 0;
   let idle: (() => void) | null = null;
+  // Once: app.callback() composes the middleware anew on every call.
+  const handle = app.callback();
   const server = http.createServer((req, res) => {
     inflight++;
     res.on('close', () => {
@@ -49,7 +51,7 @@ async function serve(app: Koa, port: number, log: Logger, onClose: () => Promise
       if (inflight === 0 && idle) idle();
     });
     if (draining.value) res.setHeader('Connection', 'close');
-    void app.callback()(req, res);
+    void handle(req, res);
   });
   server.keepAliveTimeout = 65000;
   await new Promise<void>((resolve, reject) => {
