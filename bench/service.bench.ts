@@ -33,28 +33,49 @@ const zipfS = num('BENCH_ZIPF_S', 1);
 const uploadsPerRun = num('BENCH_UPLOADS', 2000);
 const uploadConnections = 10;
 const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
+const serverFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 const PNG = Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex'), Buffer.alloc(32 * 1024, 7)]);
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 const children: ChildProcess[] = [];
+const pidByUrl = new Map<string, number>();
+const CLK_TCK = 100;
+
+/** CPU seconds (user + system) the process `pid` has used so far, from /proc (Linux). */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
 
 /** Starts `argv` with `env`, resolving once `url`/healthz (or `listening` on stdout) answers. */
 async function startServer(name: string, argv: string[], env: Record<string, string>, logDir: string): Promise<string> {
   const port = await freePort();
   const out = await fs.open(path.join(logDir, `${name}.log`), 'w');
-  const child = spawn(process.execPath, ['--import', 'tsx', ...argv], { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', out.fd, out.fd] });
+  const child = spawn(process.execPath, [...serverFlags, '--import', 'tsx', ...argv], { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', out.fd, out.fd] });
   children.push(child);
   await out.close(); // the child holds its own copy of the descriptor
   child.once('exit', (code) => {
     if (!stopping) console.error(`${name} exited early with ${code}; log in ${logDir}/${name}.log`);
   });
   const url = `http://127.0.0.1:${port}`;
+  if (child.pid !== undefined) pidByUrl.set(url, child.pid);
   await waitFor(`${name} on ${url}`, async () => (await fetch(`${url}/healthz`)).status < 500, 60000, 200);
   return url;
 }
 
+/** What one run measured, plus the CPU the server process spent per request (µs; NaN when it is not a child, e.g. s3rver). */
+type Run = LoadResult & { cpuUsPerRequest: number };
+
 /** Runs one workload in a fresh load-generator process and returns what it measured. */
-async function generate(w: Workload): Promise<LoadResult> {
+async function generate(w: Workload): Promise<Run> {
+  const serverPid = pidByUrl.get(w.url);
+  const cpu0 = await cpuSeconds(serverPid);
   const argFile = path.join(tmp, `workload-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
   await fs.writeFile(argFile, JSON.stringify(w));
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/service/load.worker.ts', argFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -63,7 +84,8 @@ async function generate(w: Workload): Promise<LoadResult> {
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   await fs.rm(argFile, { force: true });
   if (code !== 0) throw new Error(`the load generator exited with ${code}`);
-  return JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult;
+  const r = JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult;
+  return { ...r, cpuUsPerRequest: (((await cpuSeconds(serverPid)) - cpu0) * 1e6) / r.requests };
 }
 
 async function json<T>(url: string, init: RequestInit = {}): Promise<T> {
@@ -148,15 +170,19 @@ try {
   interface Figure {
     name: string;
     workload: () => Promise<Workload> | Workload;
+    /** Run the workload for BENCH_WARM_SECONDS before measuring. */
     warm?: boolean;
+    /** Before that, GET every profile once (so the cache, and the id-by-username map on both sides, start warm). */
+    touchAll?: boolean;
     countQueries?: boolean;
   }
+  const everyProfile = Array.from({ length: profiles }, (_, i) => `/api/v1/users/user${i + 1}`);
   const figures: Figure[] = [
     { name: 'bare Koa (the limit)', workload: () => ({ url: urls.bare, connections, seconds, path: '/' }) },
     { name: 'profile GET, hot key, cached', workload: () => profileGet(urls.cached), warm: true },
     { name: 'profile GET, hot key, uncached', workload: () => profileGet(urls.uncached), warm: true },
-    { name: `profile GET, Zipf ${profiles}, cached`, workload: () => zipfGet(urls.cached), warm: true, countQueries: true },
-    { name: `profile GET, Zipf ${profiles}, uncached`, workload: () => zipfGet(urls.uncached), warm: true, countQueries: true },
+    { name: `profile GET, Zipf ${profiles}, cached`, workload: () => zipfGet(urls.cached), warm: true, touchAll: true, countQueries: true },
+    { name: `profile GET, Zipf ${profiles}, uncached`, workload: () => zipfGet(urls.uncached), warm: true, touchAll: true, countQueries: true },
     { name: 'feed GET (50 followees)', workload: () => ({ url: urls.cached, connections, seconds, path: '/api/v1/feed', headers: { authorization: `Bearer ${token}` } }), warm: true },
     { name: `upload ${PNG.length} B through the API`, workload: () => upload(urls.cached, false) },
     { name: `upload ${PNG.length} B via presigned S3`, workload: () => upload(urls.s3, true) },
@@ -164,22 +190,23 @@ try {
 
   console.log(`service bench: ${connections} connections (uploads ${uploadConnections}), ${seconds} s per run (+${warmSeconds} s warm-up), ${rounds} rounds, ${profiles} profiles (Zipf s=${zipfS}), ${uploadsPerRun} uploads per run`);
   console.log(`machine: ${os.cpus().length} cores, load average ${load()} (1/5/15 min); LOG_LEVEL=${env.LOG_LEVEL}; autocannon in its own process, servers in their own processes`);
-  const results = new Map<string, { r: LoadResult; ratio: number; queriesPerK?: number; load: string }[]>();
+  const results = new Map<string, { r: Run; ratio: number; queriesPerK?: number; load: string }[]>();
   for (let round = 0; round < rounds; round++) {
     // Alternate the order: odd rounds run the figures backwards (bare Koa always first, so every ratio has its limit).
     const order = round % 2 === 0 ? figures.slice(1) : figures.slice(1).reverse();
     const bareRun = await generate(await figures[0]!.workload());
     const bareRps = bareRun.rps;
-    const record = (name: string, r: LoadResult, queriesPerK?: number) => {
+    const record = (name: string, r: Run, queriesPerK?: number) => {
       const list = results.get(name) ?? [];
       list.push({ r, ratio: r.rps / bareRps, ...(queriesPerK === undefined ? {} : { queriesPerK }), load: load() });
       results.set(name, list);
       const q = queriesPerK === undefined ? '' : `  profile queries/1k req ${queriesPerK.toFixed(1)}`;
-      console.log(`round ${round + 1}  ${name.padEnd(40)} ${r.rps.toFixed(0).padStart(7)} req/s  ${(r.rps / bareRps).toFixed(2)}x bare  p50 ${r.p50} ms  p99 ${r.p99} ms  non2xx ${r.non2xx}  errors ${r.errors + r.timeouts}${q}  load ${load()}`);
+      console.log(`round ${round + 1}  ${name.padEnd(40)} ${r.rps.toFixed(0).padStart(7)} req/s  ${(r.rps / bareRps).toFixed(2)}x bare  p50 ${r.p50} ms  p99 ${r.p99} ms  server CPU ${r.cpuUsPerRequest.toFixed(0)} µs/req  non2xx ${r.non2xx}  errors ${r.errors + r.timeouts}${q}  load ${load()}`);
     };
     record(figures[0]!.name, bareRun);
     for (const f of order) {
       const w = await f.workload();
+      if (f.touchAll) await generate({ url: w.url, connections, seconds, paths: everyProfile });
       if (f.warm) await generate({ ...w, seconds: warmSeconds });
       const q0 = f.countQueries ? await profileQueries() : 0;
       const r = await generate(w);
@@ -190,14 +217,14 @@ try {
 
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(`\nmedians of ${rounds} rounds (ratios taken within each round), load average at the end ${load()}`);
-  const med = new Map<string, { rps: number; ratio: number; q?: number; void: boolean }>();
+  const med = new Map<string, { rps: number; ratio: number; cpu: number; q?: number; void: boolean }>();
   for (const f of figures) {
     const list = results.get(f.name) ?? [];
     const failed = list.some((x) => x.r.non2xx > 0 || x.r.errors > 0 || x.r.timeouts > 0);
     const qs = list.flatMap((x) => (x.queriesPerK === undefined ? [] : [x.queriesPerK]));
-    const m = { rps: median(list.map((x) => x.r.rps)), ratio: median(list.map((x) => x.ratio)), ...(qs.length ? { q: median(qs) } : {}), void: failed };
+    const m = { rps: median(list.map((x) => x.r.rps)), ratio: median(list.map((x) => x.ratio)), cpu: median(list.map((x) => x.r.cpuUsPerRequest)), ...(qs.length ? { q: median(qs) } : {}), void: failed };
     med.set(f.name, m);
-    console.log(`${f.name.padEnd(40)} ${m.rps.toFixed(0).padStart(7)} req/s  ${m.ratio.toFixed(2)}x bare${m.q === undefined ? '' : `  profile queries/1k req ${m.q.toFixed(1)}`}${failed ? '  VOID (non-2xx or errors in a run)' : ''}`);
+    console.log(`${f.name.padEnd(40)} ${m.rps.toFixed(0).padStart(7)} req/s  ${m.ratio.toFixed(2)}x bare  server CPU ${m.cpu.toFixed(0).padStart(4)} µs/req${m.q === undefined ? '' : `  profile queries/1k req ${m.q.toFixed(1)}`}${failed ? '  VOID (non-2xx or errors in a run)' : ''}`);
   }
   const target = (label: string, ok: boolean) => console.log(`${label.padEnd(70)} ${ok ? 'met' : 'MISSED'}`);
   const hot = med.get('profile GET, hot key, cached');
