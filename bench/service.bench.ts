@@ -190,6 +190,8 @@ try {
 
   console.log(`service bench: ${connections} connections (uploads ${uploadConnections}), ${seconds} s per run (+${warmSeconds} s warm-up), ${rounds} rounds, ${profiles} profiles (Zipf s=${zipfS}), ${uploadsPerRun} uploads per run`);
   console.log(`machine: ${os.cpus().length} cores, load average ${load()} (1/5/15 min); LOG_LEVEL=${env.LOG_LEVEL}; autocannon in its own process, servers in their own processes`);
+  // JIT and pools warm before anything counts: every server sees each of its workloads once, unrecorded.
+  for (const f of figures) if (f.warm) await generate({ ...(await f.workload()), seconds: warmSeconds });
   const results = new Map<string, { r: Run; ratio: number; queriesPerK?: number; load: string }[]>();
   for (let round = 0; round < rounds; round++) {
     // Alternate the order: odd rounds run the figures backwards (bare Koa always first, so every ratio has its limit).
