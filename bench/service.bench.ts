@@ -30,7 +30,7 @@ const connections = num('BENCH_CONNECTIONS', 50);
 const rounds = num('BENCH_ROUNDS', 3);
 const profiles = num('BENCH_PROFILES', 10000);
 const zipfS = num('BENCH_ZIPF_S', 1);
-const uploadsPerRun = num('BENCH_UPLOADS', 2000);
+const uploadsPerRun = num('BENCH_UPLOADS', 1000);
 const uploadConnections = 10;
 const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
 const serverFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
@@ -137,6 +137,7 @@ try {
   const urls = {
     bare: await startServer('bare-koa', ['bench/service/bare-koa.server.ts'], {}, tmp),
     cached: await startServer('api-cached', ['service/main.ts', 'api'], api({ GRAMINSTA_REDIS_MODE: 'standalone', GRAMINSTA_REDIS_NODES: redis.nodes[0]! }), tmp),
+    redisOnly: await startServer('api-redis-only', ['service/main.ts', 'api'], api({ GRAMINSTA_REDIS_MODE: 'standalone', GRAMINSTA_REDIS_NODES: redis.nodes[0]!, GRAMINSTA_NEAR_CACHE_MS: '0' }), tmp),
     uncached: await startServer('api-uncached', ['service/main.ts', 'api'], api({}), tmp),
     s3: await startServer('api-s3', ['service/main.ts', 'api'], api({ GRAMINSTA_STORAGE: 's3', GRAMINSTA_S3_BUCKET: s3.bucket, GRAMINSTA_S3_ENDPOINT: s3.endpoint, GRAMINSTA_S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey }), tmp),
   };
@@ -180,8 +181,10 @@ try {
   const figures: Figure[] = [
     { name: 'bare Koa (the limit)', workload: () => ({ url: urls.bare, connections, seconds, path: '/' }) },
     { name: 'profile GET, hot key, cached', workload: () => profileGet(urls.cached), warm: true },
+    { name: 'profile GET, hot key, Redis only (no near)', workload: () => profileGet(urls.redisOnly), warm: true },
     { name: 'profile GET, hot key, uncached', workload: () => profileGet(urls.uncached), warm: true },
     { name: `profile GET, Zipf ${profiles}, cached`, workload: () => zipfGet(urls.cached), warm: true, touchAll: true, countQueries: true },
+    { name: `profile GET, Zipf ${profiles}, Redis only (no near)`, workload: () => zipfGet(urls.redisOnly), warm: true, touchAll: true, countQueries: true },
     { name: `profile GET, Zipf ${profiles}, uncached`, workload: () => zipfGet(urls.uncached), warm: true, touchAll: true, countQueries: true },
     { name: 'feed GET (50 followees)', workload: () => ({ url: urls.cached, connections, seconds, path: '/api/v1/feed', headers: { authorization: `Bearer ${token}` } }), warm: true },
     { name: `upload ${PNG.length} B through the API`, workload: () => upload(urls.cached, false) },
