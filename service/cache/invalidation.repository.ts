@@ -60,9 +60,9 @@ export function redisInvalidationChannel(redis: Redis | Cluster, subscriber: Red
     return masters[0] ?? redis;
   };
 
-  const send = async (message: string): Promise<boolean> => {
+  const send = async (message: string, pub: Redis | Cluster = publisher()): Promise<boolean> => {
     try {
-      await publisher().publish(INVALIDATION_CHANNEL, message);
+      await pub.publish(INVALIDATION_CHANNEL, message);
       return true;
     } catch {
       return false;
@@ -111,7 +111,9 @@ export function redisInvalidationChannel(redis: Redis | Cluster, subscriber: Red
   if (subscriber.status === 'ready') subscribe();
 
   const timer = setInterval(() => {
-    void send(`h ${instance} ${++seq}`);
+    // While Redis is unreachable no heartbeat is sent (failing publishes pile up listeners); the window then runs out.
+    const pub = publisher();
+    if (pub.status === 'ready') void send(`h ${instance} ${++seq}`, pub);
     // A channel that went quiet: drop the copies now rather than at the next read.
     if (wasHealthy && !healthy()) reset('heartbeat', 'no heartbeat within the window');
   }, heartbeatMs);

@@ -4,6 +4,7 @@
 export class NearCache<V> {
   private readonly entries = new Map<number, { value: V; expiresAt: number }>();
   private evictions = 0;
+  private deletions = 0;
 
   constructor(
     private readonly maxEntries: number,
@@ -13,6 +14,11 @@ export class NearCache<V> {
   /** Counts evictions (single ids and resets); a fill started at epoch e may be stored only while epoch is still e. */
   get epoch(): number {
     return this.evictions;
+  }
+
+  /** Counts single-id evictions only (a write somewhere), not resets. */
+  get deleted(): number {
+    return this.deletions;
   }
 
   /** Entries held (expired ones included until touched). */
@@ -46,6 +52,7 @@ export class NearCache<V> {
   /** Evicts `id`. */
   delete(id: number): void {
     this.evictions++;
+    this.deletions++;
     this.entries.delete(id);
   }
 

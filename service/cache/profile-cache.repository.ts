@@ -75,7 +75,9 @@ export function redisProfileCache(redis: Redis | Cluster, ttlSeconds: number, me
       const n = usableNear();
       const epoch = n?.store.epoch ?? 0;
       // An invalidation (of any profile) raced the database read: its result may be older than the write; do not cache it.
-      if (n && since !== undefined && since !== epoch) {
+      // Resets (a reconnect, a missing heartbeat) do not count here: under load they are frequent, and refusing every
+      // fill after one would leave Redis cold and send the reads to Postgres.
+      if (near && since !== undefined && since !== near.store.deleted) {
         metrics.nearCacheRequests.inc({ result: 'raced' });
         return;
       }
@@ -96,7 +98,7 @@ export function redisProfileCache(redis: Redis | Cluster, ttlSeconds: number, me
       // After the delete, so a process that drops its copy on this message cannot refill it with the old value from Redis.
       if (near && !(await near.channel.publish(id))) failed('publish');
     },
-    version: () => near?.store.epoch ?? 0,
+    version: () => near?.store.deleted ?? 0,
     ready: () => redis.status === 'ready',
     close: async () => {
       await near?.channel.close();

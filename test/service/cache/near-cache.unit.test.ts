@@ -36,8 +36,12 @@ describe('NearCache', () => {
     for (const id of [1, 2, 3, 4]) c.set(id, `v${id}`, 5000, c.epoch);
     expect([1, 2, 3, 4].map((id) => c.get(id))).to.deep.equal([undefined, 'v2', 'v3', 'v4']);
     const epoch = c.epoch;
+    const deleted = c.deleted;
     c.clear();
     expect(c.size).to.equal(0);
     expect(c.epoch).to.equal(epoch + 1);
+    expect(c.deleted, 'a reset is not a deletion').to.equal(deleted);
+    c.delete(2);
+    expect(c.deleted).to.equal(deleted + 1);
   });
 });
