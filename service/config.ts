@@ -11,6 +11,8 @@ export interface Config {
   db: DatabaseConnection;
   redis: { mode: 'none' | 'standalone' | 'cluster'; nodes: { host: string; port: number }[]; password: string };
   cacheTtlSeconds: number;
+  /** Near cache in each API process in front of Redis: the longest a copy is kept (0 = off) and how many copies at most. */
+  nearCache: { maxAgeMs: number; maxEntries: number };
   storage: {
     kind: 's3' | 'volume' | 'origin';
     volumePath: string;
@@ -108,6 +110,7 @@ export function loadConfig(env: Env = process.env, argvMode?: string): Config {
     },
     redis: { mode: redisMode, nodes: hostList(env, 'GRAMINSTA_REDIS_NODES', 6379), password: str(env, 'GRAMINSTA_REDIS_PASSWORD', '') },
     cacheTtlSeconds: int(env, 'GRAMINSTA_CACHE_TTL_SECONDS', 30, 1, 86400),
+    nearCache: { maxAgeMs: int(env, 'GRAMINSTA_NEAR_CACHE_MS', 5000, 0, 60000), maxEntries: int(env, 'GRAMINSTA_NEAR_CACHE_ENTRIES', 20000, 1, 10000000) },
     storage: {
       kind: storageKind,
       volumePath: str(env, 'GRAMINSTA_VOLUME_PATH', '/data/images'),

@@ -7,6 +7,8 @@ export interface Metrics {
   httpDuration: client.Histogram<'method' | 'route' | 'status'>;
   cacheRequests: client.Counter<'result'>;
   cacheFallbacks: client.Counter<'operation'>;
+  nearCacheRequests: client.Counter<'result'>;
+  nearCacheResets: client.Counter<'reason'>;
   dbReads: client.Counter<'target'>;
   replicaFallbacks: client.Counter<'reason'>;
   dbUnavailable: client.Counter<'pool'>;
@@ -41,6 +43,18 @@ export function createMetrics(): Metrics {
     labelNames: ['operation'] as const,
     registers: [registry],
   });
+  const nearCacheRequests = new client.Counter({
+    name: 'graminsta_cache_near_requests_total',
+    help: 'Near cache lookups by result (hit, miss, bypass while the invalidation channel is not healthy) and fills refused because an invalidation raced the read (raced)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const nearCacheResets = new client.Counter({
+    name: 'graminsta_cache_near_resets_total',
+    help: 'Times every near copy was dropped because invalidations may have been lost (reconnect, sequence gap, missing heartbeat)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
   const dbReads = new client.Counter({ name: 'graminsta_db_reads_total', help: 'Read queries by the pool that served them (primary, replica)', labelNames: ['target'] as const, registers: [registry] });
   const replicaFallbacks = new client.Counter({
     name: 'graminsta_db_replica_fallbacks_total',
@@ -63,5 +77,5 @@ export function createMetrics(): Metrics {
       }
     },
   });
-  return { registry, httpDuration, cacheRequests, cacheFallbacks, dbReads, replicaFallbacks, dbUnavailable, setPoolStats: (fn) => (poolStats = fn) };
+  return { registry, httpDuration, cacheRequests, cacheFallbacks, nearCacheRequests, nearCacheResets, dbReads, replicaFallbacks, dbUnavailable, setPoolStats: (fn) => (poolStats = fn) };
 }

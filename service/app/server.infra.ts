@@ -8,8 +8,12 @@ import type { Logger } from '../log.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { Database } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
+import type { Redis, Cluster } from 'ioredis';
 import { createRedis } from '../cache/redis.infra.js';
-import { noProfileCache, redisProfileCache, type ProfileCache } from '../cache/profile-cache.repository.js';
+import { noProfileCache, redisProfileCache, type NearTier, type ProfileCache } from '../cache/profile-cache.repository.js';
+import { NearCache } from '../cache/near-cache.js';
+import { redisInvalidationChannel } from '../cache/invalidation.repository.js';
+import type { Profile } from '../users/user.repository.js';
 import { createUserService } from '../users/user.service.js';
 import { createPhotoService } from '../photos/photo.service.js';
 import { createApiApp } from './api.app.js';
@@ -38,6 +42,8 @@ export interface RunningServer {
 async function serve(app: Koa, port: number, log: Logger, onClose: () => Promise<void>, draining: { value: boolean }): Promise<{ url: string; port: number; shutdown: (t?: number) => Promise<void> }> {
   let inflight = 0;
   let idle: (() => void) | null = null;
+  // Once: app.callback() composes the middleware anew on every call.
+  const handle = app.callback();
   const server = http.createServer((req, res) => {
     inflight++;
     res.on('close', () => {
@@ -45,7 +51,7 @@ async function serve(app: Koa, port: number, log: Logger, onClose: () => Promise
       if (inflight === 0 && idle) idle();
     });
     if (draining.value) res.setHeader('Connection', 'close');
-    void app.callback()(req, res);
+    void handle(req, res);
   });
   server.keepAliveTimeout = 65000;
   await new Promise<void>((resolve, reject) => {
@@ -92,12 +98,28 @@ function notDraining(draining: { value: boolean }): Readiness {
   return () => (draining.value ? { ok: false, reason: 'shutting down' } : { ok: true });
 }
 
+/** The near cache and its invalidation channel (a dedicated subscriber connection), unless GRAMINSTA_NEAR_CACHE_MS is 0. */
+function nearTier(cfg: Config, redis: Redis | Cluster, metrics: Metrics, log: Logger): NearTier | undefined {
+  if (cfg.nearCache.maxAgeMs === 0) return undefined;
+  const store = new NearCache<Profile>(cfg.nearCache.maxEntries);
+  const channel = redisInvalidationChannel(redis, redis.duplicate(), {
+    onInvalidate: (id) => store.delete(id),
+    onReset: (reason, detail) => {
+      store.clear();
+      metrics.nearCacheResets.inc({ reason });
+      log.debug('near cache reset', { reason, detail });
+    },
+    log,
+  });
+  return { store, channel, maxAgeMs: cfg.nearCache.maxAgeMs };
+}
+
 /** Starts API mode. */
 export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesMs?: number; storage?: ObjectStorage } = {}): Promise<RunningServer> {
   const metrics = createMetrics();
   const db = new Database({ ...cfg.db, readYourWritesMs: opts.readYourWritesMs }, metrics, log);
   const redis = cfg.redis.mode === 'none' ? null : createRedis({ mode: cfg.redis.mode, nodes: cfg.redis.nodes, password: cfg.redis.password }, log);
-  const cache = redis ? redisProfileCache(redis, cfg.cacheTtlSeconds, metrics) : noProfileCache();
+  const cache = redis ? redisProfileCache(redis, cfg.cacheTtlSeconds, metrics, nearTier(cfg, redis, metrics, log)) : noProfileCache();
   const storage = opts.storage ?? createStorage(cfg);
   const users = createUserService({ db, cache, tokenSecret: cfg.tokenSecret, reinvalidateMs: opts.readYourWritesMs });
   const photos = createPhotoService({ db, storage, log, maxUploadBytes: cfg.maxUploadBytes, cdnBaseUrl: cfg.cdnBaseUrl, publicApiUrl: cfg.publicApiUrl, invalidateProfiles: users.invalidate });

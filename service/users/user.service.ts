@@ -63,8 +63,9 @@ export function createUserService(deps: UserServiceDeps) {
   async function loadProfile(id: number, viewerId: number | null): Promise<Profile | null> {
     if (db.readsFromPrimary(viewerId)) {
       // The viewer wrote a moment ago: skip the cache (it may hold a value refilled from a lagging replica).
+      const since = cache.version();
       const fresh = await users.findProfile(db.read(viewerId), id);
-      if (fresh) await cache.set(id, fresh);
+      if (fresh) await cache.set(id, fresh, since);
       return fresh;
     }
     const cached = await cache.get(id);
@@ -73,8 +74,9 @@ export function createUserService(deps: UserServiceDeps) {
     const pending = inflight.get(id);
     if (pending) return pending;
     const p = (async () => {
+      const since = cache.version();
       const profile = await users.findProfile(db.read(viewerId), id);
-      if (profile && redisUp) await cache.set(id, profile);
+      if (profile && redisUp) await cache.set(id, profile, since);
       return profile;
     })().finally(() => inflight.delete(id));
     inflight.set(id, p);

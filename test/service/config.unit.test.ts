@@ -17,6 +17,7 @@ describe('loadConfig', () => {
         db: { host: 'db-rw', port: 5432, name: 'graminsta', user: 'graminsta', password: 'pw', ssl: false, replicas: [], poolSize: 10 },
         redis: { mode: 'none', nodes: [], password: '' },
         cacheTtlSeconds: 30,
+        nearCache: { maxAgeMs: 5000, maxEntries: 20000 },
         storage: { kind: 'volume', volumePath: '/data/images', originUrl: '', originToken: '', s3: { bucket: '', region: 'us-east-1', endpoint: '', forcePathStyle: false } },
         cdnBaseUrl: '',
         publicApiUrl: '',
@@ -61,6 +62,9 @@ describe('loadConfig', () => {
     });
     it('bounds the cache TTL and the upload size', () => {
       fails({ ...API, GRAMINSTA_CACHE_TTL_SECONDS: '86401' }, 'GRAMINSTA_CACHE_TTL_SECONDS must be between 1 and 86400');
+      fails({ ...API, GRAMINSTA_NEAR_CACHE_MS: '60001' }, 'GRAMINSTA_NEAR_CACHE_MS must be between 0 and 60000');
+      fails({ ...API, GRAMINSTA_NEAR_CACHE_ENTRIES: 'lots' }, 'GRAMINSTA_NEAR_CACHE_ENTRIES must be an integer');
+      expect(loadConfig({ ...API, GRAMINSTA_NEAR_CACHE_MS: '0' }).nearCache.maxAgeMs).to.equal(0);
       fails({ ...API, GRAMINSTA_MAX_UPLOAD_BYTES: '0' }, 'GRAMINSTA_MAX_UPLOAD_BYTES must be between 1 and');
       expect(loadConfig({ ...API, GRAMINSTA_MAX_UPLOAD_BYTES: '65536' }).maxUploadBytes).to.equal(65536);
     });

@@ -97,17 +97,23 @@ export class MemoryCache implements ProfileCache {
   readonly dels: number[] = [];
   sets = 0;
   down = false;
+  /** Bumped by every del, as the near cache's epoch is. */
+  invalidations = 0;
 
   async get(id: number) {
     if (this.down) return undefined;
     return this.entries.get(id) ?? null;
   }
-  async set(id: number, profile: Profile) {
-    if (this.down) return;
+  async set(id: number, profile: Profile, since?: number) {
+    if (this.down || (since !== undefined && since !== this.invalidations)) return;
     this.sets++;
     this.entries.set(id, profile);
   }
+  version() {
+    return this.invalidations;
+  }
   async del(id: number) {
+    this.invalidations++;
     this.dels.push(id);
     this.entries.delete(id);
   }

@@ -179,6 +179,20 @@ describe('user service (fake repositories)', () => {
       expect(new Set(profiles.map((p) => p.username))).to.deep.equal(new Set(['alice']));
     });
 
+    it('does not cache a database read that an invalidation overtook (it may predate the write)', async () => {
+      const s = await twoUsers();
+      const release = s.hold();
+      const read = s.service.profileByUsername('alice', null);
+      await new Promise((r) => setImmediate(r));
+      await s.cache.del(1); // an invalidation arrives while the read is in flight
+      release();
+      expect((await read).username).to.equal('alice');
+      expect(s.cache.sets).to.equal(0);
+      await s.service.profileByUsername('alice', null);
+      expect(s.cache.sets).to.equal(1);
+      expect(s.profileLoads).to.deep.equal([1, 1]);
+    });
+
     it('reads through to Postgres and writes nothing while Redis is down', async () => {
       const s = await twoUsers();
       s.cache.down = true;

@@ -1,0 +1,50 @@
+// The shape of one load run (what the bench hands the load-generator process) and the Zipf-like key sampler.
+
+/** One load run, as the bench passes it. */
+export interface Workload {
+  url: string;
+  connections: number;
+  /** Run for this long (seconds) unless `paths` bounds the run. */
+  seconds: number;
+  method?: 'GET' | 'PUT';
+  headers?: Record<string, string>;
+  /** base64 request body. */
+  bodyBase64?: string;
+  /** One fixed path (default '/'). */
+  path?: string;
+  /** A Zipf-like spread: path `${prefix}${rank}` with rank in 1..n drawn with weight 1/rank^s. */
+  zipf?: { prefix: string; n: number; s: number };
+  /** Each path once, in order (fresh upload slots); the run ends when they are used up. */
+  paths?: string[];
+}
+
+/** What the worker prints. */
+export interface LoadResult {
+  requests: number;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+/** A sampler of ranks 1..n with P(rank) proportional to 1/rank^s (inverse CDF by binary search). */
+export function zipfSampler(n: number, s: number, random: () => number = Math.random): () => number {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let k = 1; k <= n; k++) cdf[k - 1] = sum += 1 / k ** s;
+  return () => {
+    const u = random() * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo + 1;
+  };
+}
+
