@@ -16,6 +16,8 @@ npx tsc -p tsconfig.json --noEmit
 npx eslint --max-warnings=0 .
 # The scripts that run in pods (POSIX sh; -x follows the lib.sh they source).
 shellcheck -x -s sh operator/render/scripts/*.sh
+# The project's own bash: set-up, the local cluster, the real node.
+shellcheck -x -P SCRIPTDIR hack/*.sh hack/node/*.sh hack/lib/*.sh .ci/run
 
 passed=0 failed=0 skipped=0
 # Runs one mocha phase, echoing its output and adding its counts to the totals.
