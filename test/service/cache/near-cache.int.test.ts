@@ -115,6 +115,9 @@ for (const redisMode of ['standalone', 'cluster'] as const) {
       await su.connect();
       try {
         await stack.api.cache!.del(id);
+        // The delete's invalidation reaches B asynchronously (within BOUND_MS); B rightly refuses to cache a
+        // read that such a message overtakes, so the read below must start after it has arrived.
+        await new Promise((res) => setTimeout(res, BOUND_MS));
         const before = (await callB('GET', '/api/v1/users/carol')).body.user.bio as string;
         const filledAt = Date.now();
         // A change behind the service's back: only expiry can bring it to readers.
