@@ -90,7 +90,11 @@ if [[ "$app_file" != "$sample" ]]; then
   echo
   kubectl get pods -n "$ns" -o wide
   say "the app answers through the ingress controller on $ingress:"
-  curl -fsS -H 'Host: api.graminsta.localtest.me' "$ingress/readyz" && echo
+  # The ingress fixture reloads nginx on the new endpoints a moment after the app is Ready.
+  for _ in $(seq 1 30); do
+    curl -fsS -H 'Host: api.graminsta.localtest.me' "$ingress/readyz" 2>/dev/null && { echo; break; }
+    sleep 1
+  done
   cat >&2 <<MSG
   curl -H 'Host: api.graminsta.localtest.me' $ingress/openapi.json   # the API contract
   curl -H 'Host: graminsta.localtest.me' $ingress/                          # the web client
