@@ -21,6 +21,16 @@ export const APP_RESOURCE = { group: 'graminsta.io', version: 'v1alpha1', plural
 
 /** The field manager of every server-side apply the operator makes. */
 export const FIELD_MANAGER = MANAGED_BY;
+/** The field manager that holds a Deployment's spec.replicas between the operator letting go and its HPA's first scale. */
+export const HANDOVER_FIELD_MANAGER = 'graminsta-handover-to-hpa';
+
+/** True when `manager` owns spec.replicas of obj through an apply (from its managedFields). */
+export function ownsReplicas(obj: KubernetesObject, manager: string): boolean {
+  return (obj.metadata?.managedFields ?? []).some((f) => {
+    const spec = (f.fieldsV1 as { 'f:spec'?: Record<string, unknown> } | undefined)?.['f:spec'];
+    return f.manager === manager && f.operation === 'Apply' && !!spec && 'f:replicas' in spec;
+  });
+}
 
 /** Options of the controller. */
 export interface ControllerOptions {
@@ -181,6 +191,22 @@ export function clusterClient(clients: KubeClients, logger: Logger): ClusterClie
   return {
     apply: (obj) => applyObject(clients, obj, FIELD_MANAGER),
     create: (obj) => clients.objects.create(obj, undefined, undefined, FIELD_MANAGER),
+    async handOverReplicas(obj) {
+      const { apiVersion, kind } = obj;
+      const name = obj.metadata?.name ?? '';
+      const namespace = obj.metadata?.namespace ?? '';
+      let live: KubernetesObject & { spec?: { replicas?: number } };
+      try {
+        live = await clients.objects.read({ apiVersion, kind, metadata: { name, namespace } });
+      } catch (err) {
+        if (isNotFound(err)) return;
+        throw new Error(`while reading ${kind} ${namespace}/${name}`, { cause: err });
+      }
+      const replicas = live.spec?.replicas;
+      if (replicas === undefined || !ownsReplicas(live, FIELD_MANAGER)) return;
+      logger.info('handing spec.replicas over before the HPA takes it', { object: `${kind}/${namespace}/${name}`, replicas });
+      await applyObject(clients, { apiVersion, kind, metadata: { name, namespace }, spec: { replicas } }, HANDOVER_FIELD_MANAGER);
+    },
     async read(apiVersion, kind, namespace, name) {
       try {
         return await clients.objects.read({ apiVersion, kind, metadata: { name, namespace } });

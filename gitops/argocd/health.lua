@@ -1,5 +1,6 @@
 -- Argo CD health check for graminsta.io/GraminstaApp, from the status the operator writes.
--- Order: paused, not yet observed, Degraded, Ready, otherwise Progressing.
+-- The kstatus conventions: paused, not yet observed, Stalled (Degraded), Ready and not Reconciling (Healthy),
+-- otherwise Progressing.
 local hs = { status = "Progressing", message = "Waiting for the operator to reconcile the app" }
 
 local function condition(conditions, type_)
@@ -37,27 +38,28 @@ if generation ~= nil and (observed == nil or observed < generation) then
 end
 
 local conditions = obj.status.conditions
-local degraded = condition(conditions, "Degraded")
-if degraded ~= nil and degraded.status == "True" then
+local stalled = condition(conditions, "Stalled")
+if stalled ~= nil and stalled.status == "True" then
   hs.status = "Degraded"
-  hs.message = describe(degraded)
+  hs.message = describe(stalled)
   return hs
 end
 
 local ready = condition(conditions, "Ready")
-if ready ~= nil and ready.status == "True" then
+local reconciling = condition(conditions, "Reconciling")
+local busy = reconciling ~= nil and reconciling.status == "True"
+if ready ~= nil and ready.status == "True" and not busy then
   hs.status = "Healthy"
   hs.message = describe(ready)
   return hs
 end
 
-if ready ~= nil then
+if ready ~= nil and ready.status ~= "True" then
   hs.message = describe(ready)
   return hs
 end
 
-local progressing = condition(conditions, "Progressing")
-if progressing ~= nil then
-  hs.message = describe(progressing)
+if reconciling ~= nil then
+  hs.message = describe(reconciling)
 end
 return hs

@@ -543,7 +543,7 @@ const condition: SchemaNode = {
     type: {
       type: 'string',
       description:
-        'Condition type in CamelCase: Ready, Progressing, Degraded, ApiReady, WebReady, DatabaseReady, CacheReady.',
+        'Condition type in CamelCase: Ready, Reconciling, Stalled, ApiReady, WebReady, DatabaseReady, CacheReady.',
       maxLength: 316,
       pattern:
         '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
@@ -589,7 +589,8 @@ export const statusSchema: SchemaNode = {
     },
     conditions: {
       type: 'array',
-      description: 'Ready, Progressing, Degraded, plus ApiReady, WebReady, DatabaseReady and CacheReady.',
+      description:
+        'Ready, Reconciling and Stalled (the kstatus conventions), plus ApiReady, WebReady, DatabaseReady and CacheReady.',
       maxItems: 16,
       items: condition,
       'x-kubernetes-list-type': 'map',

@@ -190,7 +190,7 @@ export interface GraminstaAppStatus {
   observedGeneration?: number;
   /** The stage the app runs at, resolved from users and the configured tiers. */
   stage?: 'single-machine' | 'split-database' | 'split-clients' | 'load-balanced' | 'cdn' | 'data-layer';
-  /** Ready, Progressing, Degraded, plus ApiReady, WebReady, DatabaseReady and CacheReady. */
+  /** Ready, Reconciling and Stalled (the kstatus conventions), plus ApiReady, WebReady, DatabaseReady and CacheReady. */
   conditions?: Array<Condition>;
   /** Observed pods of the API tier. */
   api?: TierReplicasStatus;
@@ -210,7 +210,7 @@ export interface GraminstaAppStatus {
 
 /** One aspect of the current state (metav1.Condition). */
 export interface Condition {
-  /** Condition type in CamelCase: Ready, Progressing, Degraded, ApiReady, WebReady, DatabaseReady, CacheReady. */
+  /** Condition type in CamelCase: Ready, Reconciling, Stalled, ApiReady, WebReady, DatabaseReady, CacheReady. */
   type: string;
   /** True, False or Unknown. */
   status: 'True' | 'False' | 'Unknown';

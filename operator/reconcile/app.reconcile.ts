@@ -16,6 +16,7 @@ import { hashOf } from '../render/hash.render.js';
 import { firstDifference } from './compare.reconcile.js';
 import { alreadyOwnedMessage, applyWaves, childKinds, isControlledBy, notOursReason, objectKey } from './children.reconcile.js';
 import { stuckPodsToReplace } from './rollout.reconcile.js';
+import { applyAfter, holdOf, notDone, SWITCH_SETTLE_MS, type Hold } from './transition.reconcile.js';
 import { computeStatus, podIssues, statusChanged, type AppStatus, type Observation } from './status.reconcile.js';
 import type { EventRecorder } from './events.reconcile.js';
 
@@ -37,6 +38,12 @@ export interface ClusterClient {
   /** An uncached read; undefined when the object does not exist. */
   read(apiVersion: string, kind: string, namespace: string, name: string): Promise<KubernetesObject | undefined>;
   delete(obj: KubernetesObject, propagationPolicy?: 'Background' | 'Orphan'): Promise<void>;
+  /**
+   * When the operator's field manager owns spec.replicas of the live object, gives the field (at its live value)
+   * to a manager of its own, so that an apply without the field does not reset it (server-side apply's transfer
+   * of ownership to an HPA).
+   */
+  handOverReplicas(obj: KubernetesObject): Promise<void>;
   /** Replaces the status subresource's fields the operator owns. */
   patchStatus(app: GraminstaApp, status: AppStatus): Promise<void>;
 }
@@ -70,6 +77,20 @@ export class UserActionRequired extends Error {
   }
 }
 
+/** A problem met while reconciling; terminal ones need a user (or a changed spec) to move on. */
+export interface Problem {
+  reason: string;
+  message: string;
+  terminal: boolean;
+}
+
+/** How far a pass got: whether something is being re-created, what the app still waits for, when to look again. */
+interface Convergence {
+  recreating: boolean;
+  waiting: string[];
+  requeueAfterMs?: number;
+}
+
 /** Reconciles GraminstaApps by namespace/name key. */
 export class AppReconciler {
   /**
@@ -78,6 +99,8 @@ export class AppReconciler {
    * (else a quick second pass would write the same status again and repeat its Events).
    */
   private readonly written = new Map<string, { from: string | undefined; status: AppStatus }>();
+  /** When traffic last switched to new pods, per app uid: the old pods keep their role until it settled. */
+  private readonly switchedAt = new Map<string, number>();
 
   constructor(private readonly deps: AppReconcilerDeps) {}
 
@@ -95,32 +118,101 @@ export class AppReconciler {
     } catch (err) {
       // The schema admits it but it cannot be realised; retrying will not change that.
       const message = `spec cannot be realised: ${(err as Error).message}`;
-      await this.writeStatus(app, this.observe(app, undefined, [], { reason: 'InvalidSpec', message }), log);
+      await this.writeStatus(app, this.observe(app, undefined, [], { reason: 'InvalidSpec', message, terminal: true }), log);
       throw new TerminalError(message, { cause: err });
     }
 
-    let problem: { reason: string; message: string } | undefined;
+    let problem: Problem | undefined;
     let desired: KubernetesObject[] = [];
     let failure: unknown;
-    let recreating = false;
+    let progress: Convergence = { recreating: false, waiting: [] };
     try {
       if (!plan.paused) {
         desired = await this.render(app, plan);
-        recreating = await this.applyAll(app, desired, log);
-        await this.prune(app, desired, log);
+        progress = await this.converge(app, desired, log);
         await this.replaceStuckPods(app, log);
       }
     } catch (err) {
-      if (err instanceof UserActionRequired) problem = { reason: err.reason, message: err.message };
+      if (err instanceof UserActionRequired) problem = { reason: err.reason, message: err.message, terminal: true };
       else {
         failure = err;
-        problem = { reason: 'ReconcileFailed', message: (err as Error).message };
+        problem = { reason: 'ReconcileFailed', message: (err as Error).message, terminal: false };
       }
     }
-    await this.writeStatus(app, this.observe(app, plan, desired, problem), log);
+    await this.writeStatus(app, this.observe(app, plan, desired, problem, progress), log);
     if (failure) throw failure;
     if (problem) return { requeueAfterMs: this.deps.problemRetryMs ?? 30_000 };
-    if (recreating) return { requeueAfterMs: 1_000 };
+    if (progress.recreating) return { requeueAfterMs: 1_000 };
+    if (progress.requeueAfterMs !== undefined) return { requeueAfterMs: progress.requeueAfterMs };
+  }
+
+  /**
+   * Applies the desired objects make before break (transition.reconcile.ts): what is new or changes in place
+   * first; objects marked apply-after=ready once every workload has rolled out; then the traffic switches (Service
+   * selectors); after they settle, objects marked apply-after=switched; last the changes that take a role away from
+   * old pods, and the prune of what is no longer desired. Each phase waits for the one before it to be done.
+   */
+  private async converge(app: GraminstaApp, desired: KubernetesObject[], log: Logger): Promise<Convergence> {
+    const namespace = app.metadata.namespace!;
+    const uid = app.metadata.uid ?? '';
+    const live = (o: KubernetesObject) => this.deps.children(o.kind!).get(o.metadata!.name!, namespace);
+    const applicable = desired.filter((o) => !isGeneratedSecret(o));
+    const holds = new Map<string, Hold>();
+    for (const o of applicable) {
+      const hold = holdOf(o, live(o));
+      if (hold) holds.set(objectKey(o), hold);
+    }
+    const phase = (p: ReturnType<typeof applyAfter>) => applicable.filter((o) => !holds.has(objectKey(o)) && applyAfter(o) === p);
+    const held = (h: Hold) => applicable.filter((o) => holds.get(objectKey(o)) === h);
+    const out: Convergence = { recreating: false, waiting: [] };
+    const step = async (objects: KubernetesObject[]): Promise<boolean> => {
+      out.recreating = (await this.applyAll(app, objects, log)) || out.recreating;
+      out.waiting = this.waitingFor(app, objects, desired);
+      return out.waiting.length === 0;
+    };
+
+    if (!(await step(phase('start')))) return out;
+    if (!(await step(phase('ready')))) return out;
+    const switches = held('switch');
+    const now = this.deps.clock.now();
+    if (switches.length > 0) {
+      log.info('switching traffic to the new pods', { objects: switches.map(objectKey) });
+      await this.applyAll(app, switches, log);
+      this.switchedAt.set(uid, now);
+      this.deps.events.record(app, 'Normal', 'TrafficSwitched', `${switches.map((o) => `${o.kind} ${o.metadata?.name}`).join(', ')} now select(s) the new pods`);
+      return { ...out, waiting: [`traffic is switching to the new pods (${switches.map((o) => o.metadata?.name).join(', ')})`], requeueAfterMs: SWITCH_SETTLE_MS };
+    }
+    const since = this.switchedAt.get(uid);
+    if (since !== undefined && now - since < SWITCH_SETTLE_MS) {
+      return { ...out, waiting: ['traffic switched to the new pods; letting endpoints and proxies follow'], requeueAfterMs: SWITCH_SETTLE_MS - (now - since) };
+    }
+    if (!(await step(phase('switched')))) return out;
+    const retiring = held('retire');
+    if (retiring.length > 0) log.info('retiring the old pods', { objects: retiring.map(objectKey) });
+    await step(retiring);
+    await this.prune(app, desired, log);
+    if (out.waiting.length === 0) this.switchedAt.delete(uid);
+    return out;
+  }
+
+  /** Why the given desired objects are not done yet (transition.reconcile.ts notDone), one line each. */
+  private waitingFor(app: GraminstaApp, objects: KubernetesObject[], desired: KubernetesObject[]): string[] {
+    const namespace = app.metadata.namespace!;
+    const jobs = this.deps.children('Job');
+    const out: string[] = [];
+    for (const obj of objects) {
+      const gate = obj.metadata?.annotations?.[AFTER_JOB_ANNOTATION];
+      if (gate && !jobSucceeded(jobs.get(gate, namespace) as V1Job | undefined)) {
+        out.push(`${obj.kind} ${obj.metadata?.name} waits for Job ${gate}`);
+        continue;
+      }
+      const want = withAppliedHash(withOwner(app, obj));
+      const hash = want.metadata!.annotations![APPLIED_HASH_ANNOTATION]!;
+      const live = this.deps.children(obj.kind!).get(obj.metadata!.name!, namespace);
+      const why = notDone(want, live, hash, APPLIED_HASH_ANNOTATION, minReadyOf(obj, desired));
+      if (why) out.push(why);
+    }
+    return out;
   }
 
   /** Deletes the app's StatefulSet pods that are stuck on an older template, so the fixed one rolls out. */
@@ -256,6 +348,11 @@ export class AppReconciler {
           }
           log.info(live ? 'updating' : 'creating', { object: objectKey(obj), difference: live ? firstDifference(want, live) : undefined });
           try {
+            // An apply without spec.replicas would reset the field to 1 while the operator owns it: hand it to an
+            // HPA-side manager first, so the Deployment keeps its pods until the HPA takes over (no dip).
+            if (live && obj.kind === 'Deployment' && (want as V1Deployment).spec?.replicas === undefined && (live as V1Deployment).spec?.replicas !== undefined) {
+              await this.deps.cluster.handOverReplicas(want);
+            }
             await this.deps.cluster.apply(want);
           } catch (err) {
             throw new Error(`while applying ${obj.kind} ${namespace}/${obj.metadata?.name}: ${messageOf(err)}`, { cause: err });
@@ -291,7 +388,7 @@ export class AppReconciler {
     );
   }
 
-  private observe(app: GraminstaApp, plan: Plan | undefined, desired: KubernetesObject[], problem?: { reason: string; message: string }): Observation {
+  private observe(app: GraminstaApp, plan: Plan | undefined, desired: KubernetesObject[], problem?: Problem, progress?: Convergence): Observation {
     const namespace = app.metadata.namespace!;
     const get = <T extends KubernetesObject>(kind: string, name: string) => this.deps.children(kind).get(name, namespace) as T | undefined;
     const names = plan?.names ?? appNames(app);
@@ -336,6 +433,7 @@ export class AppReconciler {
       endpoints,
       selector,
       error: problem,
+      waiting: progress?.waiting ?? [],
       paused: plan?.paused ?? !!app.spec?.paused,
     };
   }
@@ -357,16 +455,16 @@ export class AppReconciler {
   }
 
   private recordTransitions(app: GraminstaApp, previous: Partial<AppStatus> | undefined, next: AppStatus): void {
-    // The first stage is announced by the Ready/Progressing events; a change of stage gets its own.
+    // The first stage is announced by the Ready events; a change of stage gets its own.
     if (previous?.stage && previous.stage !== next.stage) {
       this.deps.events.record(app, 'Normal', 'StageChanged', `stage is now ${next.stage} (was ${previous.stage})`);
     }
-    for (const type of ['Ready', 'Degraded']) {
+    for (const type of ['Ready', 'Stalled']) {
       const before = previous?.conditions?.find((c) => c.type === type);
       const after = next.conditions.find((c) => c.type === type)!;
       if (before?.status === after.status && before.reason === after.reason) continue;
-      if (type === 'Degraded' && after.status !== 'True' && !before) continue;
-      const warning = (type === 'Degraded' && after.status === 'True') || (type === 'Ready' && after.status === 'False' && before?.status === 'True');
+      if (type === 'Stalled' && after.status !== 'True' && !before) continue;
+      const warning = (type === 'Stalled' && after.status === 'True') || (type === 'Ready' && after.status === 'False' && before?.status === 'True');
       this.deps.events.record(app, warning ? 'Warning' : 'Normal', after.reason, after.message);
     }
   }
@@ -400,6 +498,15 @@ function withOwner<T extends KubernetesObject>(app: GraminstaApp, obj: T): T {
 
 function withAppliedHash<T extends KubernetesObject>(obj: T): T {
   return { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata?.annotations, [APPLIED_HASH_ANNOTATION]: hashOf(obj) } } };
+}
+
+/** The pods a desired workload must have ready to count as rolled out: its HPA's minimum when one scales it. */
+function minReadyOf(obj: KubernetesObject, desired: KubernetesObject[]): number | undefined {
+  if (obj.kind !== 'Deployment' || (obj as V1Deployment).spec?.replicas !== undefined) return undefined;
+  const hpa = desired.find(
+    (o) => o.kind === 'HorizontalPodAutoscaler' && (o as V2HorizontalPodAutoscaler).spec?.scaleTargetRef?.name === obj.metadata?.name,
+  ) as V2HorizontalPodAutoscaler | undefined;
+  return hpa?.spec?.minReplicas ?? 1;
 }
 
 function jobSucceeded(job: V1Job | undefined): boolean {

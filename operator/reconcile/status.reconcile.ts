@@ -44,8 +44,10 @@ export interface Observation {
   selector: string;
   /** Containers of the app's pods that cannot start or keep crashing (podIssues of the cached pods). */
   podIssues?: PodIssue[];
-  /** An error met while reconciling (terminal or not); it makes the app Degraded. */
-  error?: { reason: string; message: string };
+  /** An error met while reconciling: terminal ones (a user must act) make the app Stalled, others keep it Reconciling. */
+  error?: { reason: string; message: string; terminal: boolean };
+  /** What the last pass still waits for (objects not yet applied, observed or rolled out), one line each. */
+  waiting?: string[];
   paused: boolean;
 }
 
@@ -146,6 +148,12 @@ export function wantedReplicas(autoscaler: V2HorizontalPodAutoscaler | undefined
   return Math.max(autoscaler.status?.desiredReplicas ?? 0, autoscaler.spec?.minReplicas ?? 1, 1);
 }
 
+/** The number of ready pods that make a tier ready: an HPA's minimum (so a scale-up does not make it un-ready), else the fixed count. */
+export function readyThreshold(autoscaler: V2HorizontalPodAutoscaler | undefined, fixed: number): number {
+  if (!autoscaler) return fixed;
+  return Math.max(autoscaler.spec?.minReplicas ?? 1, 1);
+}
+
 /** The number of api pods that should run now. */
 export function apiWanted(o: Observation): number {
   return wantedReplicas(o.apiAutoscaler, o.apiDesiredReplicas);
@@ -158,9 +166,9 @@ export function webWanted(o: Observation): number {
 
 /** Readiness of each tier, by condition type. */
 export function tierStates(o: Observation): Record<(typeof tierConditions)[number], TierState> {
-  const api = rolledOut(o.apiWorkload, apiWanted(o));
+  const api = rolledOut(o.apiWorkload, readyThreshold(o.apiAutoscaler, o.apiDesiredReplicas));
   let web: TierState | undefined = { status: 'True', reason: 'NotRequired', message: `the web client is served by the api tier at stage ${o.stage}` };
-  if (o.webEnabled) web = rolledOut(o.webDeployment, webWanted(o));
+  if (o.webEnabled) web = rolledOut(o.webDeployment, readyThreshold(o.webAutoscaler, o.webDesiredReplicas));
 
   let database: TierState | undefined;
   if (o.database.placement === 'external') {
@@ -205,32 +213,45 @@ export function setCondition(previous: Condition[] | undefined, next: Omit<Condi
   return { ...next, lastTransitionTime };
 }
 
-/** Computes the whole status from an observation and the previous status. */
+/**
+ * Computes the whole status from an observation and the previous status. The conditions follow the kstatus
+ * conventions that Flux, Argo CD and kpt read: `Reconciling` is True while a change is being applied or rolled
+ * out (or retried after a transient error), `Stalled` is True only for a problem that needs someone to act, and
+ * `Ready` is True once every tier serves the current generation and nothing is left to do.
+ */
 export function computeStatus(o: Observation, previous: Partial<AppStatus> | undefined, now: string): AppStatus {
   const tiers = tierStates(o);
   const notReady = tierConditions.filter((t) => tiers[t].status !== 'True');
+  const waiting = o.waiting ?? [];
+  const stalled = o.error?.terminal ? o.error : undefined;
+  const retrying = o.error && !o.error.terminal ? o.error : undefined;
   const conditions: Condition[] = [];
   const put = (c: Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>) =>
     conditions.push(setCondition(previous?.conditions, { ...c, observedGeneration: o.generation }, now));
 
-  if (o.error) {
-    put({ type: 'Ready', status: 'False', reason: o.error.reason, message: o.error.message });
-  } else if (notReady.length === 0) {
+  const pending = [...notReady.map((t) => `${t}: ${tiers[t].message}`), ...waiting];
+  if (stalled) {
+    put({ type: 'Ready', status: 'False', reason: stalled.reason, message: stalled.message });
+  } else if (pending.length === 0) {
     put({ type: 'Ready', status: 'True', reason: 'AllTiersReady', message: `all tiers of stage ${o.stage} are ready` });
   } else {
-    put({ type: 'Ready', status: 'False', reason: 'TiersNotReady', message: notReady.map((t) => `${t}: ${tiers[t].message}`).join('; ') });
+    put({ type: 'Ready', status: 'False', reason: notReady.length ? 'TiersNotReady' : 'Reconciling', message: pending.join('; ') });
   }
   if (o.paused) {
-    put({ type: 'Progressing', status: 'False', reason: 'Paused', message: 'spec.paused is true: the operator changes nothing until it is false' });
-  } else if (notReady.length > 0) {
-    put({ type: 'Progressing', status: 'True', reason: 'Reconciling', message: `rolling out stage ${o.stage}: waiting for ${notReady.join(', ')}` });
+    put({ type: 'Reconciling', status: 'False', reason: 'Paused', message: 'spec.paused is true: the operator changes nothing until it is false' });
+  } else if (stalled) {
+    put({ type: 'Reconciling', status: 'False', reason: 'Stalled', message: 'waiting for the problem in the Stalled condition to be fixed' });
+  } else if (retrying) {
+    put({ type: 'Reconciling', status: 'True', reason: 'RetryingAfterError', message: `${retrying.reason}: ${retrying.message}` });
+  } else if (pending.length > 0) {
+    put({ type: 'Reconciling', status: 'True', reason: 'Progressing', message: `rolling out stage ${o.stage}: ${pending.join('; ')}` });
   } else {
-    put({ type: 'Progressing', status: 'False', reason: 'ReconcileComplete', message: `stage ${o.stage} is rolled out` });
+    put({ type: 'Reconciling', status: 'False', reason: 'ReconcileComplete', message: `stage ${o.stage} is rolled out` });
   }
   put(
-    o.error
-      ? { type: 'Degraded', status: 'True', reason: o.error.reason, message: o.error.message }
-      : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'no errors' },
+    stalled
+      ? { type: 'Stalled', status: 'True', reason: stalled.reason, message: stalled.message }
+      : { type: 'Stalled', status: 'False', reason: 'AsExpected', message: 'no problem needs attention' },
   );
   for (const t of tierConditions) put({ type: t, ...tiers[t] });
 

@@ -26,6 +26,16 @@ export const GENERATED_SECRET_ANNOTATION = 'graminsta.io/generated';
 /** Annotation on a workload: the reconciler applies it only once the named Job has completed. */
 export const AFTER_JOB_ANNOTATION = 'graminsta.io/after-job';
 
+/**
+ * Annotation on a desired object: the reconciler applies it only after a phase of the app's move between stages.
+ * `ready`: every other workload has rolled out (e.g. a copy between two stores that must both run);
+ * `switched`: traffic has switched to the new pods and settled (e.g. copying what the old pods took in meanwhile).
+ */
+export const APPLY_AFTER_ANNOTATION = 'graminsta.io/apply-after';
+
+/** The values of APPLY_AFTER_ANNOTATION. */
+export type ApplyAfter = 'ready' | 'switched';
+
 /** Longest app name the CRD admits; every child name stays a valid DNS label with it. */
 export const MAX_APP_NAME_LENGTH = 40;
 

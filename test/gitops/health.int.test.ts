@@ -49,8 +49,8 @@ describe('Argo CD health check (gitops/argocd/health.lua under lua5.4)', () => {
         stage: 'split-clients',
         conditions: [
           cond('Ready', 'False', 'TiersNotReady', 'api: 1/2 pods of graminsta-api are ready'),
-          cond('Progressing', 'True', 'Reconciling', 'rolling out stage split-clients: waiting for api'),
-          cond('Degraded', 'False', 'AsExpected', 'no errors'),
+          cond('Reconciling', 'True', 'Progressing', 'rolling out stage split-clients: waiting for api'),
+          cond('Stalled', 'False', 'AsExpected', 'no problem needs attention'),
         ],
       }),
     );
@@ -61,19 +61,29 @@ describe('Argo CD health check (gitops/argocd/health.lua under lua5.4)', () => {
     const hs = health(
       app({
         observedGeneration: 3,
-        conditions: [cond('Ready', 'True', 'AllTiersReady', 'all tiers of stage data-layer are ready'), cond('Degraded', 'False', 'AsExpected', 'no errors')],
+        conditions: [cond('Ready', 'True', 'AllTiersReady', 'all tiers of stage data-layer are ready'), cond('Stalled', 'False', 'AsExpected', 'no problem needs attention')],
       }),
     );
     expect(hs).to.deep.equal({ status: 'Healthy', message: 'AllTiersReady: all tiers of stage data-layer are ready' });
   });
 
-  it('is Degraded when Degraded is True, even if Ready was True', () => {
+  it('is Progressing while Reconciling is True, even if Ready is True (a change is still being applied)', () => {
+    const hs = health(
+      app({
+        observedGeneration: 3,
+        conditions: [cond('Ready', 'True', 'AllTiersReady', 'all tiers of stage cdn are ready'), cond('Reconciling', 'True', 'Progressing', 'rolling out stage cdn: switching traffic')],
+      }),
+    );
+    expect(hs).to.deep.equal({ status: 'Progressing', message: 'Progressing: rolling out stage cdn: switching traffic' });
+  });
+
+  it('is Degraded when Stalled is True, even if Ready was True', () => {
     const hs = health(
       app({
         observedGeneration: 3,
         conditions: [
           cond('Ready', 'True', 'AllTiersReady'),
-          cond('Degraded', 'True', 'ExternalDatabaseSecretNotFound', 'spec.database.external.secretName: Secret photos/rds does not exist'),
+          cond('Stalled', 'True', 'ExternalDatabaseSecretNotFound', 'spec.database.external.secretName: Secret photos/rds does not exist'),
         ],
       }),
     );
@@ -81,7 +91,7 @@ describe('Argo CD health check (gitops/argocd/health.lua under lua5.4)', () => {
   });
 
   it('is Suspended when spec.paused is true, whatever the status says', () => {
-    const hs = health(app({ observedGeneration: 3, conditions: [cond('Degraded', 'True', 'ReconcileFailed', 'boom')] }, { paused: true }));
+    const hs = health(app({ observedGeneration: 3, conditions: [cond('Stalled', 'True', 'InvalidSpec', 'boom')] }, { paused: true }));
     expect(hs.status).to.equal('Suspended');
     expect(hs.message).to.match(/spec\.paused/);
   });

@@ -64,7 +64,7 @@ describe('GraminstaApp reconcile loop (real API server)', function () {
       await applyApp(op.clients, ns, exampleApp(s.file, name));
       const app = await waitForCondition(op.clients, ns, name, 'Ready', 'True');
       expect(app.status?.stage).to.equal(s.stage);
-      expect(condition(app, 'Degraded')?.status).to.equal('False');
+      expect(condition(app, 'Stalled')?.status).to.equal('False');
       for (const kind of s.kinds) {
         const children = await listChildren(op.clients, kindVersion[kind]!, kind, ns, name);
         expect(children, `${kind} children of ${name}`).to.not.be.empty;
@@ -179,7 +179,7 @@ describe('GraminstaApp reconcile loop (real API server)', function () {
     await applyApp(op.clients, ns, app);
     await waitForCondition(op.clients, ns, name, 'Ready', 'True');
     await applyApp(op.clients, ns, { ...app, spec: { ...app.spec, paused: true } });
-    await waitForCondition(op.clients, ns, name, 'Progressing', 'False', { reason: 'Paused' });
+    await waitForCondition(op.clients, ns, name, 'Reconciling', 'False', { reason: 'Paused' });
     await op.clients.core.deleteNamespacedService({ name: `${name}-api`, namespace: ns });
     await new Promise((r) => setTimeout(r, 4_000));
     await expect(op.clients.core.readNamespacedService({ name: `${name}-api`, namespace: ns })).to.be.rejected;
@@ -189,11 +189,11 @@ describe('GraminstaApp reconcile loop (real API server)', function () {
     );
   });
 
-  it('reports a missing external database Secret as Degraded, then recovers once it exists', async () => {
+  it('reports a missing external database Secret as Stalled, then recovers once it exists', async () => {
     const name = 'external';
     await applyApp(op.clients, ns, { ...exampleApp('stage-2-split-database.yaml', name), spec: { users: 10, database: { external: { secretName: 'rds' } } } });
-    const app = await waitForCondition(op.clients, ns, name, 'Degraded', 'True', { reason: 'ExternalDatabaseSecretNotFound' });
-    expect(condition(app, 'Degraded')?.message).to.contain('spec.database.external.secretName');
+    const app = await waitForCondition(op.clients, ns, name, 'Stalled', 'True', { reason: 'ExternalDatabaseSecretNotFound' });
+    expect(condition(app, 'Stalled')?.message).to.contain('spec.database.external.secretName');
     expect(condition(app, 'Ready')?.status).to.equal('False');
     const cluster = await getCluster();
     await cluster.kubectl(['create', 'secret', 'generic', 'rds', '-n', ns, '--from-literal=host=db.example.com', '--from-literal=password=x']);

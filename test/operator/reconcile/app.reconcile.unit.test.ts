@@ -2,7 +2,7 @@
 // apply order, the migrate Job gate, prune rules, paused apps, zero writes at rest. The same behaviour
 // against the real API server is covered by app.reconcile.int.test.ts.
 import { expect } from 'chai';
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import type { GraminstaApp, GraminstaAppSpec } from '../../../operator/api/types.gen.js';
 import type { Clock } from '../../../operator/kube/clock.kube.js';
 import { nopLogger } from '../../../operator/kube/logger.kube.js';
@@ -39,9 +39,16 @@ class FakeCluster implements ClusterClient {
   private cache(kind: string | undefined): MemoryCache {
     return this.caches.get(kind ?? '')!;
   }
+  /** Deployments whose spec.replicas another field manager holds (handOverReplicas): an apply without the field keeps it. */
+  private readonly handedOver = new Set<string>();
   async apply(obj: KubernetesObject) {
     this.calls.push(`apply ${obj.kind}/${obj.metadata?.name}`);
-    const live = JSON.parse(JSON.stringify(obj)) as KubernetesObject;
+    const live = JSON.parse(JSON.stringify(obj)) as KubernetesObject & { spec?: { replicas?: number } };
+    if (obj.kind === 'Deployment' && live.spec && live.spec.replicas === undefined) {
+      // As the API server: a field no manager owns any more is reset to its default.
+      const before = this.cache('Deployment').get(obj.metadata!.name!, obj.metadata!.namespace) as typeof live | undefined;
+      live.spec.replicas = this.handedOver.has(obj.metadata!.name!) ? (before?.spec?.replicas ?? 1) : 1;
+    }
     this.cache(obj.kind).put(live);
     return live;
   }
@@ -62,6 +69,10 @@ class FakeCluster implements ClusterClient {
     this.calls.push(`delete ${obj.kind}/${obj.metadata?.name}`);
     this.cache(obj.kind).items.delete(`${obj.metadata?.namespace}/${obj.metadata?.name}`);
   }
+  async handOverReplicas(obj: KubernetesObject) {
+    this.calls.push(`handover ${obj.kind}/${obj.metadata?.name}`);
+    this.handedOver.add(obj.metadata!.name!);
+  }
   async patchStatus(_app: GraminstaApp, status: AppStatus) {
     this.calls.push('status');
     this.statuses.push(status);
@@ -71,7 +82,8 @@ class FakeCluster implements ClusterClient {
   }
 }
 
-const clock: Clock = { now: () => Date.UTC(2026, 11, 1), monotonicNow: () => 0, setTimeout: () => undefined, clearTimeout: () => undefined };
+let nowMs = Date.UTC(2026, 11, 1);
+const clock: Clock = { now: () => nowMs, monotonicNow: () => 0, setTimeout: () => undefined, clearTimeout: () => undefined };
 
 function setup(spec: GraminstaAppSpec) {
   const apps = new MemoryCache<GraminstaApp>();
@@ -100,8 +112,30 @@ function setup(spec: GraminstaAppSpec) {
   const completeJobs = () => {
     for (const job of caches.get('Job')!.list(NS)) (job as { status?: object }).status = { succeeded: 1 };
   };
+  /** What the workload controllers would do: every Deployment and StatefulSet rolls out its latest spec with all pods ready. */
+  const rollOut = () => {
+    for (const kind of ['Deployment', 'StatefulSet']) {
+      for (const w of caches.get(kind)!.list(NS) as (KubernetesObject & { spec?: { replicas?: number }; status?: object })[]) {
+        const replicas = w.spec?.replicas ?? 1;
+        w.metadata = { ...w.metadata, generation: w.metadata?.generation ?? 1 };
+        w.status = { observedGeneration: w.metadata.generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas };
+      }
+    }
+  };
   const reconcile = () => reconciler.reconcile(`${NS}/graminsta`);
-  return { apps, caches, cluster, events, reconcile, setSpec, completeJobs, passwords: () => passwords };
+  /** Reconciles until the app waits for nothing, completing Jobs and rollouts between passes and letting switches settle. */
+  const settle = async () => {
+    for (let i = 0; i < 12; i++) {
+      completeJobs();
+      rollOut();
+      const result = await reconcile();
+      const reconciling = cluster.statuses.at(-1)?.conditions.find((c) => c.type === 'Reconciling');
+      if (!result && reconciling?.status === 'False') return;
+      nowMs += 10_000;
+    }
+    throw new Error(`the app did not settle in 12 passes: ${JSON.stringify(cluster.statuses.at(-1)?.conditions.filter((c) => c.status !== 'True' || c.type === 'Reconciling'))}`);
+  };
+  return { apps, caches, cluster, events, reconcile, settle, rollOut, setSpec, completeJobs, passwords: () => passwords };
 }
 
 const rank = (call: string) => {
@@ -179,6 +213,8 @@ describe('AppReconciler (in-memory fakes)', () => {
     t.caches.get('ConfigMap')!.put(foreign('leftover', UID));
     t.setSpec({ users: 10 });
     await t.reconcile();
+    expect(t.cluster.calls.filter((c) => c.startsWith('delete')), 'nothing is pruned before the new pods roll out').to.deep.equal([]);
+    await t.settle();
     const deletes = t.cluster.calls.filter((c) => c.startsWith('delete')).sort();
     expect(deletes).to.include.members([
       'delete ConfigMap/graminsta-web-config',
@@ -191,11 +227,59 @@ describe('AppReconciler (in-memory fakes)', () => {
     expect(deletes.some((d) => d.startsWith('delete Secret/'))).to.equal(false);
   });
 
+  it('moves from single-machine to split-database make before break: the API Service and the single pod keep serving until the new API pods are ready', async () => {
+    const t = setup({ users: 1 });
+    await t.settle();
+    const service = () => t.caches.get('Service')!.get('graminsta-api', NS) as V1Service;
+    const dbContainers = () => (t.caches.get('StatefulSet')!.get('graminsta-db', NS) as V1StatefulSet).spec!.template.spec!.containers.map((c) => c.name);
+    expect(service().spec!.selector!['app.kubernetes.io/component']).to.equal('database');
+    expect(dbContainers()).to.include('api');
+
+    t.setSpec({ users: 10 });
+    await t.reconcile(); // the migrate Job and the new Services; the API Deployment waits for the Job
+    expect(t.caches.get('Deployment')!.get('graminsta-api', NS)).to.equal(undefined);
+    t.completeJobs();
+    await t.reconcile(); // the API Deployment, not yet rolled out
+    expect(t.caches.get('Deployment')!.get('graminsta-api', NS)).to.not.equal(undefined);
+    expect(service().spec!.selector!['app.kubernetes.io/component'], 'no switch before the new pods are ready').to.equal('database');
+    expect(dbContainers(), 'the single pod keeps its API meanwhile').to.include('api');
+    const ready = t.cluster.statuses.at(-1)!.conditions.find((c) => c.type === 'Ready')!;
+    expect(ready.status).to.equal('False');
+    expect(t.cluster.statuses.at(-1)!.conditions.find((c) => c.type === 'Reconciling')).to.include({ status: 'True' });
+
+    t.rollOut();
+    const switched = await t.reconcile();
+    expect(service().spec!.selector!['app.kubernetes.io/component']).to.equal('api');
+    expect(dbContainers(), 'the old pod keeps serving while the switch settles').to.include('api');
+    expect(switched).to.have.property('requeueAfterMs').that.is.greaterThan(0);
+    expect(t.events).to.include('Normal TrafficSwitched');
+
+    nowMs += 10_000;
+    await t.settle();
+    expect(dbContainers()).to.deep.equal(['postgres']);
+    expect(t.cluster.statuses.at(-1)!.conditions.find((c) => c.type === 'Ready')).to.include({ status: 'True' });
+  });
+
+  it('hands spec.replicas over before the apply that leaves it to an HPA, so the Deployment keeps its pods', async () => {
+    const t = setup({ users: 100 });
+    await t.settle();
+    expect((t.caches.get('Deployment')!.get('graminsta-api', NS) as V1Deployment).spec!.replicas).to.equal(2);
+    t.setSpec({ users: 1000 });
+    t.completeJobs();
+    await t.reconcile();
+    expect((t.caches.get('Deployment')!.get('graminsta-api', NS) as V1Deployment).spec!.replicas, 'no dip to 1 before the HPA acts').to.equal(2);
+    await t.settle();
+    const handover = t.cluster.calls.indexOf('handover Deployment/graminsta-api');
+    expect(handover, t.cluster.calls.join('\n')).to.be.greaterThan(-1);
+    expect(t.cluster.calls.indexOf('apply Deployment/graminsta-api', handover)).to.be.greaterThan(handover);
+    expect(t.caches.get('HorizontalPodAutoscaler')!.get('graminsta-api', NS)).to.not.equal(undefined);
+  });
+
   it('changes nothing while paused, but still reports status', async () => {
     const t = setup({ users: 10, paused: true });
     await t.reconcile();
     expect(t.cluster.calls).to.deep.equal(['status']);
-    expect(t.cluster.statuses[0]!.conditions.find((c) => c.type === 'Progressing')).to.include({ status: 'False', reason: 'Paused' });
+    expect(t.cluster.statuses[0]!.conditions.find((c) => c.type === 'Reconciling')).to.include({ status: 'False', reason: 'Paused' });
     t.setSpec({ users: 10 });
     await t.reconcile();
     expect(t.cluster.calls.some((c) => c.startsWith('apply'))).to.equal(true);
@@ -215,19 +299,19 @@ describe('AppReconciler (in-memory fakes)', () => {
     const t = setup({ users: 10, database: { external: { secretName: 'rds' } } });
     const result = await t.reconcile();
     expect(result).to.deep.equal({ requeueAfterMs: 30_000 });
-    const degraded = t.cluster.statuses[0]!.conditions.find((c) => c.type === 'Degraded')!;
-    expect(degraded).to.include({ status: 'True', reason: 'ExternalDatabaseSecretNotFound' });
-    expect(degraded.message).to.contain('keys host, password and optionally port, database, user, sslmode, replicaHosts');
+    const stalled = t.cluster.statuses[0]!.conditions.find((c) => c.type === 'Stalled')!;
+    expect(stalled).to.include({ status: 'True', reason: 'ExternalDatabaseSecretNotFound' });
+    expect(stalled.message).to.contain('keys host, password and optionally port, database, user, sslmode, replicaHosts');
     expect(t.cluster.calls.some((c) => c.startsWith('apply'))).to.equal(false);
   });
 
-  it('stops retrying an unrealisable spec: Degraded InvalidSpec and a terminal error naming the field', async () => {
+  it('stops retrying an unrealisable spec: Stalled InvalidSpec and a terminal error naming the field', async () => {
     const t = setup({ users: 1, api: { replicas: 2 } });
     let error: unknown;
     await t.reconcile().catch((e: unknown) => (error = e));
     expect((error as Error)?.message).to.match(/spec\.api\.replicas/);
     expect((error as Error).name).to.equal('TerminalError');
-    expect(t.cluster.statuses[0]!.conditions.find((c) => c.type === 'Degraded')).to.include({ reason: 'InvalidSpec' });
+    expect(t.cluster.statuses[0]!.conditions.find((c) => c.type === 'Stalled')).to.include({ status: 'True', reason: 'InvalidSpec' });
   });
 
   it('derives the plan once per reconcile: the spec is read as often as by one planOf', async () => {

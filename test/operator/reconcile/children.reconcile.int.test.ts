@@ -37,8 +37,8 @@ describe('children: ownership (real API server)', function () {
     });
 
     await applyApp(op.clients, ns, app);
-    const degraded = await waitForCondition(op.clients, ns, name, 'Degraded', 'True', { reason: 'AlreadyOwned' });
-    expect(condition(degraded, 'Degraded')?.message).to.contain(`Service ${ns}/${serviceName}`);
+    const degraded = await waitForCondition(op.clients, ns, name, 'Stalled', 'True', { reason: 'AlreadyOwned' });
+    expect(condition(degraded, 'Stalled')?.message).to.contain(`Service ${ns}/${serviceName}`);
     // Several resyncs later: the Service is as it was, and there is one Event about it.
     await new Promise((r) => setTimeout(r, 6_000));
     const after = await op.clients.core.readNamespacedService({ namespace: ns, name: serviceName });

@@ -47,8 +47,8 @@ describe('status.reconcile', () => {
   it('is Ready when every tier is ready', () => {
     const s = computeStatus(observation(), undefined, now);
     expect(cond(s, 'Ready')).to.include({ status: 'True', reason: 'AllTiersReady' });
-    expect(cond(s, 'Progressing')).to.include({ status: 'False', reason: 'ReconcileComplete' });
-    expect(cond(s, 'Degraded')).to.include({ status: 'False', reason: 'AsExpected' });
+    expect(cond(s, 'Reconciling')).to.include({ status: 'False', reason: 'ReconcileComplete' });
+    expect(cond(s, 'Stalled')).to.include({ status: 'False', reason: 'AsExpected' });
     expect(s).to.deep.include({ observedGeneration: 3, stage: 'data-layer', replicas: 3 });
     expect(s.api).to.deep.equal({ replicas: 3, readyReplicas: 3, summary: '3/3' });
     expect(s.web).to.deep.equal({ replicas: 2, readyReplicas: 2, summary: '2/2' });
@@ -61,7 +61,7 @@ describe('status.reconcile', () => {
     expect(cond(s, 'Ready')).to.include({ status: 'False', reason: 'TiersNotReady' });
     expect(cond(s, 'Ready').message).to.contain('ApiReady: 1/3 pods of g-api are ready');
     expect(cond(s, 'ApiReady')).to.include({ status: 'False', reason: 'PodsNotReady' });
-    expect(cond(s, 'Progressing')).to.include({ status: 'True', reason: 'Reconciling' });
+    expect(cond(s, 'Reconciling')).to.include({ status: 'True', reason: 'Progressing' });
   });
 
   it('waits for a Deployment to observe its latest generation', () => {
@@ -111,14 +111,42 @@ describe('status.reconcile', () => {
     expect(s.DatabaseReady).to.include({ status: 'False', reason: 'MigrationFailed' });
   });
 
-  it('is Degraded with the error reason when reconciling failed', () => {
-    const s = computeStatus(observation({ error: { reason: 'ExternalDatabaseSecretNotFound', message: 'Secret photos/rds was not found' } }), undefined, now);
-    expect(cond(s, 'Degraded')).to.include({ status: 'True', reason: 'ExternalDatabaseSecretNotFound' });
+  it('is Stalled with the error reason when a user must act', () => {
+    const s = computeStatus(observation({ error: { reason: 'ExternalDatabaseSecretNotFound', message: 'Secret photos/rds was not found', terminal: true } }), undefined, now);
+    expect(cond(s, 'Stalled')).to.include({ status: 'True', reason: 'ExternalDatabaseSecretNotFound' });
     expect(cond(s, 'Ready')).to.include({ status: 'False', reason: 'ExternalDatabaseSecretNotFound' });
+    expect(cond(s, 'Reconciling')).to.include({ status: 'False' });
+  });
+
+  it('stays Reconciling, not Stalled, after a transient error, and keeps Ready from the tiers', () => {
+    const s = computeStatus(observation({ error: { reason: 'ReconcileFailed', message: 'etcdserver: request timed out', terminal: false } }), undefined, now);
+    expect(cond(s, 'Stalled')).to.include({ status: 'False' });
+    expect(cond(s, 'Reconciling')).to.include({ status: 'True', reason: 'RetryingAfterError' });
+    expect(cond(s, 'Ready')).to.include({ status: 'True' });
+  });
+
+  it('is not Ready while the last pass still waits for something, though every tier looks ready in the cache', () => {
+    const s = computeStatus(observation({ waiting: ['Deployment g-api has not been updated yet'] }), undefined, now);
+    expect(cond(s, 'Ready')).to.include({ status: 'False', reason: 'Reconciling' });
+    expect(cond(s, 'Ready').message).to.contain('Deployment g-api has not been updated yet');
+    expect(cond(s, 'Reconciling')).to.include({ status: 'True', reason: 'Progressing' });
+  });
+
+  it('stays Ready while an HPA scales a tier up (readiness needs the minimum, not the current desire)', () => {
+    const s = computeStatus(
+      observation({
+        apiWorkload: deployment('g-api', 5, 3),
+        apiAutoscaler: { spec: { minReplicas: 3, maxReplicas: 10, scaleTargetRef: { kind: 'Deployment', name: 'g-api' } }, status: { desiredReplicas: 5, currentReplicas: 5 } },
+      }),
+      undefined,
+      now,
+    );
+    expect(cond(s, 'Ready')).to.include({ status: 'True' });
+    expect(s.api.summary).to.equal('3/5');
   });
 
   it('says so when paused', () => {
-    expect(cond(computeStatus(observation({ paused: true }), undefined, now), 'Progressing')).to.include({ status: 'False', reason: 'Paused' });
+    expect(cond(computeStatus(observation({ paused: true }), undefined, now), 'Reconciling')).to.include({ status: 'False', reason: 'Paused' });
   });
 
   it('uses the HPA desire for the api tier', () => {
