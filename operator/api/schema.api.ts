@@ -637,6 +637,24 @@ export const statusSchema: SchemaNode = {
         cdn: { type: 'string', description: 'Base URL that image URLs start with.' },
       },
     },
+    imageStore: {
+      type: 'object',
+      tsName: 'ImageStoreStatus',
+      description:
+        'Where the photos of the app are stored now. When the spec asks for another store (a stage change between single-machine, the in-cluster origin and S3), the operator copies every photo there before it switches, and updates this field once the move is complete.',
+      required: ['kind'],
+      properties: {
+        kind: {
+          type: 'string',
+          description: 'volume: the single-machine pod\'s volume; origin: the in-cluster origin; s3: an S3 bucket.',
+          enum: ['volume', 'origin', 's3'],
+        },
+        bucket: { type: 'string', description: 'The bucket (s3).' },
+        region: { type: 'string', description: 'The bucket\'s region (s3).' },
+        endpoint: { type: 'string', description: 'The S3-compatible endpoint; empty for AWS (s3).' },
+        credentialsSecret: { type: 'string', description: 'The Secret with the bucket\'s credentials (s3).' },
+      },
+    },
     replicas: {
       type: 'integer',
       format: 'int32',

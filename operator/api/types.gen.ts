@@ -202,6 +202,8 @@ export interface GraminstaAppStatus {
   cache?: CacheStatus;
   /** Where clients reach the app. */
   endpoints?: EndpointsStatus;
+  /** Where the photos of the app are stored now. When the spec asks for another store (a stage change between single-machine, the in-cluster origin and S3), the operator copies every photo there before it switches, and updates this field once the move is complete. */
+  imageStore?: ImageStoreStatus;
   /** API pods that exist (the scale subresource reads it). */
   replicas?: number;
   /** Label selector of the API pods, in string form (the scale subresource reads it). */
@@ -260,4 +262,18 @@ export interface EndpointsStatus {
   web?: string;
   /** Base URL that image URLs start with. */
   cdn?: string;
+}
+
+/** Where the photos of the app are stored now. When the spec asks for another store (a stage change between single-machine, the in-cluster origin and S3), the operator copies every photo there before it switches, and updates this field once the move is complete. */
+export interface ImageStoreStatus {
+  /** volume: the single-machine pod's volume; origin: the in-cluster origin; s3: an S3 bucket. */
+  kind: 'volume' | 'origin' | 's3';
+  /** The bucket (s3). */
+  bucket?: string;
+  /** The bucket's region (s3). */
+  region?: string;
+  /** The S3-compatible endpoint; empty for AWS (s3). */
+  endpoint?: string;
+  /** The Secret with the bucket's credentials (s3). */
+  credentialsSecret?: string;
 }

@@ -1,7 +1,7 @@
 // The GraminstaApp reconciler: re-read the app from the cache, render, apply what differs, prune what
 // is no longer desired, and write the status when it changed.
 import type { KubernetesObject, V1Deployment, V1Job, V1Pod, V1StatefulSet, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
-import type { GraminstaApp } from '../api/types.gen.js';
+import type { GraminstaApp, ImageStoreStatus } from '../api/types.gen.js';
 import type { Clock } from '../kube/clock.kube.js';
 import type { Logger } from '../kube/logger.kube.js';
 import type { ReconcileResult } from '../kube/workqueue.kube.js';
@@ -209,6 +209,14 @@ export class AppReconciler {
       const want = withAppliedHash(withOwner(app, obj));
       const hash = want.metadata!.annotations![APPLIED_HASH_ANNOTATION]!;
       const live = this.deps.children(obj.kind!).get(obj.metadata!.name!, namespace);
+      const failed = live && obj.kind === 'Job' ? failedCondition(live as V1Job) : undefined;
+      if (failed) {
+        const what = obj.metadata?.annotations?.['graminsta.io/image-move'] ? `moving the photos (${obj.metadata.annotations['graminsta.io/image-move']})` : 'its task';
+        throw new UserActionRequired(
+          'JobFailed',
+          `Job ${namespace}/${obj.metadata?.name} failed ${what}: ${failed.reason ?? 'Failed'}${failed.message ? ` (${failed.message})` : ''}; see its pod logs, fix the cause, then delete the Job to run it again`,
+        );
+      }
       const why = notDone(want, live, hash, APPLIED_HASH_ANNOTATION, minReadyOf(obj, desired));
       if (why) out.push(why);
     }
@@ -434,6 +442,7 @@ export class AppReconciler {
       selector,
       error: problem,
       waiting: progress?.waiting ?? [],
+      imageStore: imageStoreNow(app, plan, !problem && !!progress && progress.waiting.length === 0),
       paused: plan?.paused ?? !!app.spec?.paused,
     };
   }
@@ -470,11 +479,18 @@ export class AppReconciler {
   }
 }
 
+/** Where the photos are after this pass: the plan's store once no move is pending or the move has completed. */
+function imageStoreNow(app: GraminstaApp, plan: Plan | undefined, converged: boolean): ImageStoreStatus | undefined {
+  if (!plan || plan.paused) return app.status?.imageStore;
+  if (!plan.imageMove || converged) return plan.imageStore;
+  return plan.imageMove.from;
+}
+
 /** Keeps only the status fields the operator writes, so fields it does not own never force a write. */
 function pick(status: Partial<AppStatus> | undefined): Partial<AppStatus> | undefined {
   if (!status) return undefined;
-  const { observedGeneration, stage, conditions, api, web, database, cache, endpoints, replicas, selector } = status;
-  return { observedGeneration, stage, conditions, api, web, database, cache, endpoints, replicas, selector };
+  const { observedGeneration, stage, conditions, api, web, database, cache, endpoints, imageStore, replicas, selector } = status;
+  return { observedGeneration, stage, conditions, api, web, database, cache, endpoints, imageStore, replicas, selector };
 }
 
 function upToDate(want: KubernetesObject, live: KubernetesObject): boolean {
@@ -507,6 +523,11 @@ function minReadyOf(obj: KubernetesObject, desired: KubernetesObject[]): number 
     (o) => o.kind === 'HorizontalPodAutoscaler' && (o as V2HorizontalPodAutoscaler).spec?.scaleTargetRef?.name === obj.metadata?.name,
   ) as V2HorizontalPodAutoscaler | undefined;
   return hpa?.spec?.minReplicas ?? 1;
+}
+
+function failedCondition(job: V1Job): { reason?: string; message?: string } | undefined {
+  if ((job.status?.succeeded ?? 0) > 0) return undefined;
+  return job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
 }
 
 function jobSucceeded(job: V1Job | undefined): boolean {

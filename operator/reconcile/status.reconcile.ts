@@ -2,6 +2,7 @@
 // included. No I/O and no clock: `now` is passed in.
 import type { V1Deployment, V1StatefulSet, V1Job, V1Pod, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { DatabasePlacement } from '../api/presets.api.js';
+import type { ImageStoreStatus } from '../api/types.gen.js';
 
 /** A condition shaped like metav1.Condition. */
 export interface Condition {
@@ -48,6 +49,8 @@ export interface Observation {
   error?: { reason: string; message: string; terminal: boolean };
   /** What the last pass still waits for (objects not yet applied, observed or rolled out), one line each. */
   waiting?: string[];
+  /** Where the photos are stored now (the old store while a move to another is under way). */
+  imageStore?: ImageStoreStatus;
   paused: boolean;
 }
 
@@ -120,6 +123,7 @@ export interface AppStatus {
   database: { primaryReady: boolean; readyReplicas: number; summary: string };
   cache: { readyNodes: number; summary: string };
   endpoints: { api: string; web: string; cdn: string };
+  imageStore?: ImageStoreStatus;
   replicas: number;
   selector: string;
 }
@@ -276,6 +280,7 @@ export function computeStatus(o: Observation, previous: Partial<AppStatus> | und
     database: { primaryReady, readyReplicas: dbReplicasReady, summary: databaseSummary(o, primaryReady, dbReplicasReady) },
     cache: { readyNodes: cacheReady, summary: o.cache.enabled ? `${cacheReady}/${o.cache.desiredNodes}` : 'off' },
     endpoints: o.endpoints,
+    ...(o.imageStore ? { imageStore: o.imageStore } : {}),
     replicas: apiReplicas,
     selector: o.selector,
   };

@@ -29,6 +29,7 @@ import {
   renderDatabaseRwService,
   renderDatabaseStatefulSet,
 } from './database.render.js';
+import { renderImageMoveJobs } from './images.render.js';
 import { renderIngress } from './ingress.render.js';
 import { renderMigrateJob } from './migrate.render.js';
 import { renderOriginHeadlessService, renderOriginService, renderOriginStatefulSet } from './origin.render.js';
@@ -97,6 +98,7 @@ export function renderApp(plan: Plan, ctx: RenderContext): RenderedObject[] {
     renderDatabaseRoService(p),
     renderDatabaseReplicaPdb(p),
     renderMigrateJob(p),
+    ...renderImageMoveJobs(p),
     renderApiDeployment(p),
     renderApiService(p),
     renderApiHpa(p),

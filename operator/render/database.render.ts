@@ -39,8 +39,12 @@ function inCluster(plan: Plan): InClusterDatabasePlan {
   return plan.database;
 }
 
-/** A Postgres container of the app: the primary (listening on all addresses or only on loopback) or a read replica. */
-export function postgresContainer(plan: Plan, role: 'primary' | 'replica', loopbackOnly = false): V1Container {
+/**
+ * A Postgres container of the app: the primary or a read replica. Both listen on the pod's addresses, the
+ * single-machine pod's too: when the app grows, the new API pods and the migrate Job use that database before
+ * the single pod gives up its API (make before break).
+ */
+export function postgresContainer(plan: Plan, role: 'primary' | 'replica'): V1Container {
   const db = inCluster(plan);
   const secret = plan.names.databaseSecret;
   const env: V1EnvVar[] = [
@@ -48,7 +52,7 @@ export function postgresContainer(plan: Plan, role: 'primary' | 'replica', loopb
     { name: 'POSTGRES_BIN_DIR', value: `/usr/lib/postgresql/${db.version}/bin` },
     { name: 'POSTGRES_PORT', value: String(POSTGRES_PORT) },
     { name: 'POSTGRES_SOCKET_DIR', value: '/tmp' },
-    { name: 'POSTGRES_LISTEN_ADDRESSES', value: loopbackOnly ? '127.0.0.1' : '*' },
+    { name: 'POSTGRES_LISTEN_ADDRESSES', value: '*' },
   ];
   if (role === 'primary') {
     env.push(

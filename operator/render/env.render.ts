@@ -90,7 +90,8 @@ export function apiSecretEnv(plan: Plan): V1EnvVar[] {
     );
   }
   if (plan.cache) env.push(redisPasswordEnv(plan, 'GRAMINSTA_REDIS_PASSWORD'));
-  if (plan.storage.kind === 'origin') env.push(originTokenEnv(plan));
+  // In volume mode the token guards the writes that move photos into or out of the single-machine pod.
+  if (plan.storage.kind !== 's3') env.push(originTokenEnv(plan));
   if (plan.storage.kind === 's3' && plan.storage.s3.credentialsSecret) {
     const s = plan.storage.s3.credentialsSecret;
     env.push(

@@ -7,7 +7,7 @@ import {
   type EffectiveWorkload,
 } from '../api/presets.api.js';
 import { postgresImageFor, type ImageSettings } from '../api/images.api.js';
-import type { GraminstaApp, ResourceRequirements, S3OriginSpec } from '../api/types.gen.js';
+import type { GraminstaApp, ImageStoreStatus, ResourceRequirements, S3OriginSpec } from '../api/types.gen.js';
 import { REDIS_PORT } from './constants.render.js';
 import { endpointsOf, type Endpoints } from './endpoints.render.js';
 import { appNames, serviceHost, type AppNames } from './names.render.js';
@@ -63,6 +63,10 @@ export interface Plan {
   cdnBaseURL: string;
   endpoints: Endpoints;
   generatedSecrets: GeneratedSecretPlan[];
+  /** Where the photos go from now on (status.imageStore once the move to it is complete). */
+  imageStore: ImageStoreStatus;
+  /** A move of the photos from the store recorded in status.imageStore to imageStore; null when they are already there. */
+  imageMove: { from: ImageStoreStatus; to: ImageStoreStatus } | null;
 }
 
 /** Size of the in-cluster origin volume when the app has no cdn tier yet (images still need a shared home). */
@@ -120,7 +124,8 @@ function generatedSecrets(names: AppNames, plan: Pick<Plan, 'database' | 'cache'
     out.push({ name: names.databaseSecret, keys: Object.values(DB_SECRET_KEYS), component: 'database' });
   }
   if (plan.cache) out.push({ name: names.redisSecret, keys: [REDIS_SECRET_KEY], component: 'cache' });
-  if (plan.storage.kind === 'origin') out.push({ name: names.originSecret, keys: [ORIGIN_SECRET_KEY], component: 'origin' });
+  // The token also guards writes to the single-machine pod's image store, so photos can be moved into and out of it.
+  if (plan.storage.kind !== 's3') out.push({ name: names.originSecret, keys: [ORIGIN_SECRET_KEY], component: 'origin' });
   out.push({ name: names.tokenSecret, keys: [TOKEN_SECRET_KEY], component: 'api' });
   return out;
 }
@@ -153,6 +158,8 @@ export function planOf(app: GraminstaApp, images: ImageSettings): Plan {
   const cache = cachePlan(spec.cache, names);
   const storage = storagePlan(spec.cdn, database);
   const cdnBaseURL = spec.cdn?.publicBaseURL ?? '';
+  const imageStore = imageStoreOf(storage);
+  const recorded = app.status?.imageStore;
   return {
     names,
     stage: spec.stage,
@@ -174,7 +181,22 @@ export function planOf(app: GraminstaApp, images: ImageSettings): Plan {
     cdnBaseURL,
     endpoints: endpointsOf(names, spec.ingress, spec.web !== null, cdnBaseURL),
     generatedSecrets: generatedSecrets(names, { database, cache, storage }),
+    imageStore,
+    imageMove: recorded && !sameImageStore(recorded, imageStore) ? { from: recorded, to: imageStore } : null,
   };
+}
+
+/** The store a storage plan puts photos in, as status.imageStore records it. */
+export function imageStoreOf(storage: StoragePlan): ImageStoreStatus {
+  if (storage.kind !== 's3') return { kind: storage.kind };
+  const { bucket, region, endpoint, credentialsSecret } = storage.s3;
+  return { kind: 's3', bucket, region, ...(endpoint ? { endpoint } : {}), ...(credentialsSecret ? { credentialsSecret } : {}) };
+}
+
+/** True when two recorded stores are the same place (the same kind, and for S3 the same bucket at the same endpoint). */
+export function sameImageStore(a: ImageStoreStatus, b: ImageStoreStatus): boolean {
+  if (a.kind !== b.kind) return false;
+  return a.kind !== 's3' || (a.bucket === b.bucket && (a.endpoint ?? '') === (b.endpoint ?? ''));
 }
 
 /** The config hashes of the pod templates, one per workload (a change rolls that workload's pods). */

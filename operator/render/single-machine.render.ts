@@ -14,7 +14,7 @@ import { serviceContainer } from './workload.render.js';
 export function renderSingleMachineStatefulSet(plan: ResolvedPlan): V1StatefulSet | null {
   if (plan.database.placement !== 'embedded') return null;
   // A sidecar (restartPolicy Always): the migrate init container starts once its startup probe passes.
-  const postgres = { ...postgresContainer(plan, 'primary', true), restartPolicy: 'Always' };
+  const postgres = { ...postgresContainer(plan, 'primary'), restartPolicy: 'Always' };
   const migrate = serviceContainer({
     name: 'migrate',
     mode: 'migrate',

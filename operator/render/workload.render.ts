@@ -35,7 +35,7 @@ export const TMP_VOLUME: V1Volume = { name: 'tmp', emptyDir: { sizeLimit: '64Mi'
 export const TMP_MOUNT: V1VolumeMount = { name: 'tmp', mountPath: '/tmp' };
 
 /** The mode a service-image container runs in. */
-export type ServiceMode = 'api' | 'web' | 'migrate' | 'origin';
+export type ServiceMode = 'api' | 'web' | 'migrate' | 'origin' | 'sync-images';
 
 function httpProbe(path: string, periodSeconds: number, failureThreshold: number): V1Probe {
   return { httpGet: { path, port: 'http' }, periodSeconds, failureThreshold, timeoutSeconds: 2 };
@@ -52,7 +52,7 @@ export function serviceContainer(opts: {
   env?: V1EnvVar[];
   mounts?: V1VolumeMount[];
 }): V1Container {
-  const http = opts.mode !== 'migrate';
+  const http = opts.mode !== 'migrate' && opts.mode !== 'sync-images';
   const container: V1Container = { name: opts.name, image: opts.image, imagePullPolicy: 'IfNotPresent' };
   if (http) container.ports = [{ name: 'http', containerPort: SERVICE_PORT, protocol: 'TCP' }];
   if (opts.configMap) container.envFrom = [{ configMapRef: { name: opts.configMap } }];

@@ -75,7 +75,7 @@ class FakeCluster implements ClusterClient {
   }
   async patchStatus(_app: GraminstaApp, status: AppStatus) {
     this.calls.push('status');
-    this.statuses.push(status);
+    this.statuses.push(JSON.parse(JSON.stringify(status)) as AppStatus);
   }
   writes(): string[] {
     return this.calls.filter((c) => !c.startsWith('read'));
@@ -89,6 +89,13 @@ function setup(spec: GraminstaAppSpec) {
   const apps = new MemoryCache<GraminstaApp>();
   const caches = new Map(childKinds.map((k) => [k.kind, new MemoryCache()]));
   const cluster = new FakeCluster(caches);
+  // A status write lands on the app in the cache, as its watch event would bring it.
+  const patchStatus = cluster.patchStatus.bind(cluster);
+  cluster.patchStatus = async (target, status) => {
+    await patchStatus(target, status);
+    const current = apps.get(target.metadata.name!, target.metadata.namespace);
+    if (current) current.status = JSON.parse(JSON.stringify(status)) as GraminstaApp['status'];
+  };
   const events: string[] = [];
   let passwords = 0;
   const reconciler = new AppReconciler({
@@ -108,7 +115,10 @@ function setup(spec: GraminstaAppSpec) {
     spec,
   };
   apps.put(app);
-  const setSpec = (next: GraminstaAppSpec) => apps.put({ ...app, spec: next, metadata: { ...app.metadata, generation: 2 } });
+  const setSpec = (next: GraminstaAppSpec) => {
+    const current = apps.get(app.metadata.name!, NS)!;
+    apps.put({ ...current, spec: next, metadata: { ...current.metadata, generation: (current.metadata.generation ?? 1) + 1 } });
+  };
   const completeJobs = () => {
     for (const job of caches.get('Job')!.list(NS)) (job as { status?: object }).status = { succeeded: 1 };
   };
@@ -248,6 +258,14 @@ describe('AppReconciler (in-memory fakes)', () => {
     expect(t.cluster.statuses.at(-1)!.conditions.find((c) => c.type === 'Reconciling')).to.include({ status: 'True' });
 
     t.rollOut();
+    await t.reconcile(); // both stores run: the first copy of the photos, before any switch
+    const jobs = () => t.caches.get('Job')!.list(NS).map((j) => j.metadata!.name!);
+    expect(t.cluster.statuses.at(-1)!.imageStore).to.deep.equal({ kind: 'volume' });
+    expect(jobs().filter((n) => n.startsWith('graminsta-images-'))).to.have.length(1);
+    expect(jobs().find((n) => n.startsWith('graminsta-images-pre-'))).to.not.equal(undefined);
+    expect(service().spec!.selector!['app.kubernetes.io/component'], 'no switch before the photos are copied').to.equal('database');
+
+    t.completeJobs();
     const switched = await t.reconcile();
     expect(service().spec!.selector!['app.kubernetes.io/component']).to.equal('api');
     expect(dbContainers(), 'the old pod keeps serving while the switch settles').to.include('api');
@@ -255,8 +273,14 @@ describe('AppReconciler (in-memory fakes)', () => {
     expect(t.events).to.include('Normal TrafficSwitched');
 
     nowMs += 10_000;
+    await t.reconcile(); // the second copy, of what the single pod took in while the switch settled
+    expect(jobs().find((n) => n.startsWith('graminsta-images-post-'))).to.not.equal(undefined);
+    expect(dbContainers(), 'the single pod keeps its API until the second copy is done').to.include('api');
     await t.settle();
     expect(dbContainers()).to.deep.equal(['postgres']);
+    expect(t.cluster.statuses.at(-1)!.imageStore).to.deep.equal({ kind: 'origin' });
+    await t.settle();
+    expect(jobs().filter((n) => n.startsWith('graminsta-images-')), 'the copy Jobs go once the move is recorded').to.deep.equal([]);
     expect(t.cluster.statuses.at(-1)!.conditions.find((c) => c.type === 'Ready')).to.include({ status: 'True' });
   });
 

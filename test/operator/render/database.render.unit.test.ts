@@ -89,6 +89,7 @@ describe('database.render', () => {
     const objects = render(app({ users: 1 }), ctx());
     expect(objects.map((o) => `${o.kind}/${o.metadata?.name}`)).to.deep.equal([
       'Secret/graminsta-db',
+      'Secret/graminsta-origin',
       'Secret/graminsta-token',
       'ConfigMap/graminsta-api-config',
       'ConfigMap/graminsta-scripts',
@@ -106,7 +107,7 @@ describe('database.render', () => {
       ['migrate', undefined],
     ]);
     expect(pod.containers.map((c) => c.name)).to.deep.equal(['api']);
-    expect(envOf(pod.initContainers[0]).POSTGRES_LISTEN_ADDRESSES).to.equal('127.0.0.1');
+    expect(envOf(pod.initContainers[0]).POSTGRES_LISTEN_ADDRESSES).to.equal('*');
     expect(renderApiConfigMap(plan(app({ users: 1 }))).data).to.include({
       GRAMINSTA_DB_HOST: '127.0.0.1',
       GRAMINSTA_STORAGE: 'volume',
