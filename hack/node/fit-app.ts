@@ -45,7 +45,8 @@ export function fitToNode(spec: Spec, opts: FitOptions = {}): Spec {
   if (opts.small) {
     for (const tier of ['api', 'web', 'database', 'cache']) {
       const t = obj(out[tier]);
-      if ((tier === 'web' && t.enabled === false) || (tier === 'cache' && !out.cache) || (tier === 'database' && db.external)) continue;
+      // A tier the spec leaves to the stage preset stays so: setting its resources would turn it on at every stage.
+      if ((tier === 'web' && (!out.web || t.enabled === false)) || (tier === 'cache' && !out.cache) || (tier === 'database' && db.external)) continue;
       out[tier] = { ...t, resources: SMALL_RESOURCES };
     }
     // Autoscaled tiers start at their minimum: keep the node's pod count small.
