@@ -20,6 +20,9 @@ import { applyAfter, holdOf, notDone, SWITCH_SETTLE_MS, type Hold } from './tran
 import { computeStatus, podIssues, statusChanged, type AppStatus, type Observation } from './status.reconcile.js';
 import type { EventRecorder } from './events.reconcile.js';
 
+/** How often a failed Job (migrate, Redis cluster forming, photo copy) runs before the app is Stalled. */
+export const JOB_ATTEMPTS = 3;
+
 /** Annotation holding the hash of what the operator last applied, so that removed fields are noticed too. */
 export const APPLIED_HASH_ANNOTATION = 'graminsta.io/applied-hash';
 
@@ -101,6 +104,8 @@ export class AppReconciler {
   private readonly written = new Map<string, { from: string | undefined; status: AppStatus }>();
   /** When traffic last switched to new pods, per app uid: the old pods keep their role until it settled. */
   private readonly switchedAt = new Map<string, number>();
+  /** Attempts of the Jobs that failed, by namespace/name (a failed Job is deleted and run again, JOB_ATTEMPTS times in all). */
+  private readonly jobAttempts = new Map<string, number>();
 
   constructor(private readonly deps: AppReconcilerDeps) {}
 
@@ -167,7 +172,7 @@ export class AppReconciler {
     const out: Convergence = { recreating: false, waiting: [] };
     const step = async (objects: KubernetesObject[]): Promise<boolean> => {
       out.recreating = (await this.applyAll(app, objects, log)) || out.recreating;
-      out.waiting = this.waitingFor(app, objects, desired);
+      out.waiting = await this.waitingFor(app, objects, desired, log);
       return out.waiting.length === 0;
     };
 
@@ -196,7 +201,7 @@ export class AppReconciler {
   }
 
   /** Why the given desired objects are not done yet (transition.reconcile.ts notDone), one line each. */
-  private waitingFor(app: GraminstaApp, objects: KubernetesObject[], desired: KubernetesObject[]): string[] {
+  private async waitingFor(app: GraminstaApp, objects: KubernetesObject[], desired: KubernetesObject[], log: Logger): Promise<string[]> {
     const namespace = app.metadata.namespace!;
     const jobs = this.deps.children('Job');
     const out: string[] = [];
@@ -211,10 +216,22 @@ export class AppReconciler {
       const live = this.deps.children(obj.kind!).get(obj.metadata!.name!, namespace);
       const failed = live && obj.kind === 'Job' ? failedCondition(live as V1Job) : undefined;
       if (failed) {
+        // A Job named after its content never runs again by itself: delete it for a new attempt, a few times.
+        const key = `${namespace}/${obj.metadata?.name}/${live!.metadata?.uid}`;
+        const attempt = (this.jobAttempts.get(`${namespace}/${obj.metadata?.name}`) ?? 1);
+        const why = `${failed.reason ?? 'Failed'}${failed.message ? ` (${failed.message})` : ''}`;
+        if (attempt < JOB_ATTEMPTS) {
+          log.info('deleting a failed Job for another attempt', { job: key, attempt, reason: failed.reason });
+          await this.deps.cluster.delete({ ...live!, apiVersion: 'batch/v1', kind: 'Job' }, 'Background');
+          this.jobAttempts.set(`${namespace}/${obj.metadata?.name}`, attempt + 1);
+          this.deps.events.record(app, 'Warning', 'JobRetried', `Job ${obj.metadata?.name} failed (${why}); running it again (attempt ${attempt + 1} of ${JOB_ATTEMPTS})`);
+          out.push(`Job ${obj.metadata?.name} failed (${why}); attempt ${attempt + 1} of ${JOB_ATTEMPTS} follows`);
+          continue;
+        }
         const what = obj.metadata?.annotations?.['graminsta.io/image-move'] ? `moving the photos (${obj.metadata.annotations['graminsta.io/image-move']})` : 'its task';
         throw new UserActionRequired(
           'JobFailed',
-          `Job ${namespace}/${obj.metadata?.name} failed ${what}: ${failed.reason ?? 'Failed'}${failed.message ? ` (${failed.message})` : ''}; see its pod logs, fix the cause, then delete the Job to run it again`,
+          `Job ${namespace}/${obj.metadata?.name} failed ${what} ${JOB_ATTEMPTS} times: ${why}; see its pod logs, fix the cause, then delete the Job to run it again`,
         );
       }
       const why = notDone(want, live, hash, APPLIED_HASH_ANNOTATION, minReadyOf(obj, desired));

@@ -22,7 +22,7 @@ export function renderMigrateJob(plan: ResolvedPlan): V1Job | null {
     kind: 'Job',
     metadata: objectMeta(plan.names, name, 'migrate'),
     spec: {
-      backoffLimit: 10,
+      backoffLimit: 4,
       template: {
         metadata: { labels: labels(plan.names, 'migrate') },
         spec: podSpec({

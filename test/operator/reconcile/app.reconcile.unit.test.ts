@@ -299,6 +299,28 @@ describe('AppReconciler (in-memory fakes)', () => {
     expect(t.caches.get('HorizontalPodAutoscaler')!.get('graminsta-api', NS)).to.not.equal(undefined);
   });
 
+  it('runs a failed migrate Job again, twice, then reports Stalled with the Job and its reason', async () => {
+    const t = setup({ users: 10 });
+    const fail = () => {
+      for (const job of t.caches.get('Job')!.list(NS)) {
+        (job as { status?: object }).status = { failed: 5, conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' }] };
+      }
+    };
+    await t.reconcile();
+    for (let attempt = 2; attempt <= 3; attempt++) {
+      fail();
+      await t.reconcile();
+      expect(t.cluster.calls.filter((c) => c.startsWith('delete Job/graminsta-migrate-')), `attempt ${attempt}`).to.have.length(attempt - 1);
+      expect(t.events).to.include('Warning JobRetried');
+      await t.reconcile(); // the Job is created anew
+    }
+    fail();
+    await t.reconcile();
+    const stalled = t.cluster.statuses.at(-1)!.conditions.find((c) => c.type === 'Stalled')!;
+    expect(stalled).to.include({ status: 'True', reason: 'JobFailed' });
+    expect(stalled.message).to.match(/Job \w+\/graminsta-migrate-\w+ failed its task 3 times: BackoffLimitExceeded/);
+  });
+
   it('changes nothing while paused, but still reports status', async () => {
     const t = setup({ users: 10, paused: true });
     await t.reconcile();
