@@ -26,6 +26,8 @@ export interface Config {
   maxUploadBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   webRoot: string;
+  /** After SIGTERM, how long the server keeps serving (readiness failing, `Connection: close`) before it stops listening. */
+  shutdownDelaySeconds: number;
 }
 
 /** A configuration problem naming the variable, raised at start. */
@@ -129,6 +131,7 @@ export function loadConfig(env: Env = process.env, argvMode?: string): Config {
     maxUploadBytes: int(env, 'GRAMINSTA_MAX_UPLOAD_BYTES', 10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error'] as const),
     webRoot: str(env, 'GRAMINSTA_WEB_ROOT', ''),
+    shutdownDelaySeconds: int(env, 'GRAMINSTA_SHUTDOWN_DELAY_SECONDS', 5, 0, 300),
   };
   if (mode === 'api' && cfg.tokenSecret.length < 16) throw new ConfigError('GRAMINSTA_TOKEN_SECRET must be at least 16 characters');
   if (redisMode !== 'none' && cfg.redis.nodes.length === 0) throw new ConfigError(`GRAMINSTA_REDIS_NODES is required when GRAMINSTA_REDIS_MODE is ${redisMode}`);

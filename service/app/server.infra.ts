@@ -31,15 +31,32 @@ export interface RunningServer {
   url: string;
   port: number;
   metrics: Metrics;
-  /** Stops accepting connections, drains in-flight requests (up to `timeoutMs`), then closes dependencies. */
+  /** Fails readiness and keeps serving for the shutdown delay, then stops accepting connections, drains in-flight requests (up to `timeoutMs`) and closes dependencies. */
   shutdown: (timeoutMs?: number) => Promise<void>;
   /** Extra handles for tests. */
   db?: Database;
   cache?: ProfileCache;
 }
 
+/** How `serve` listens and shuts down. */
+interface ServeOptions {
+  port: number;
+  log: Logger;
+  /** Closes the mode's dependencies once no request is left. */
+  onClose: () => Promise<void>;
+  /** Set at the start of shutdown: readiness fails and responses carry `Connection: close`. */
+  draining: { value: boolean };
+  /** How long to keep listening after shutdown starts, so endpoints and ingress upstreams stop routing here first. */
+  shutdownDelayMs: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** Listens with `app` and tracks in-flight requests so shutdown can drain them. */
-async function serve(app: Koa, port: number, log: Logger, onClose: () => Promise<void>, draining: { value: boolean }): Promise<{ url: string; port: number; shutdown: (t?: number) => Promise<void> }> {
+async function serve(app: Koa, opts: ServeOptions): Promise<{ url: string; port: number; shutdown: (t?: number) => Promise<void> }> {
+  const { log, draining, onClose } = opts;
+  const sleep = opts.sleep ?? sleepMs;
   let inflight = 0;
   let idle: (() => void) | null = null;
   // Once: app.callback() composes the middleware anew on every call.
@@ -56,15 +73,20 @@ async function serve(app: Koa, port: number, log: Logger, onClose: () => Promise
   server.keepAliveTimeout = 65000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '0.0.0.0', () => resolve());
+    server.listen(opts.port, '0.0.0.0', () => resolve());
   });
   const addr = server.address();
-  const actual = typeof addr === 'object' && addr ? addr.port : port;
+  const actual = typeof addr === 'object' && addr ? addr.port : opts.port;
   log.info('listening', { port: actual });
   let closing: Promise<void> | null = null;
   const shutdown = (timeoutMs = 25000) =>
     (closing ??= (async () => {
       draining.value = true;
+      if (opts.shutdownDelayMs > 0) {
+        // Still listening: Services and ingresses route here until they see /readyz fail; keep-alive clients are told to reconnect.
+        log.info('shutting down: still serving until endpoints stop routing here', { delayMs: opts.shutdownDelayMs });
+        await sleep(opts.shutdownDelayMs);
+      }
       log.info('shutting down: draining in-flight requests', { inflight });
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
@@ -91,6 +113,11 @@ export function createStorage(cfg: Config): ObjectStorage {
     default:
       return volumeStorage(cfg.storage.volumePath);
   }
+}
+
+/** The listening and shutdown settings every mode shares. */
+function serveOptions(cfg: Config, log: Logger, draining: { value: boolean }): Omit<ServeOptions, 'onClose'> {
+  return { port: cfg.port, log, draining, shutdownDelayMs: cfg.shutdownDelaySeconds * 1000 };
 }
 
 /** Ready unless the server is draining. */
@@ -134,10 +161,13 @@ export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesM
     }
   };
   const { app } = createApiApp({ log, metrics, users, photos, ready });
-  const s = await serve(app, cfg.port, log, async () => {
-    await cache.close();
-    await db.close();
-  }, draining);
+  const s = await serve(app, {
+    ...serveOptions(cfg, log, draining),
+    onClose: async () => {
+      await cache.close();
+      await db.close();
+    },
+  });
   return { ...s, metrics, db, cache };
 }
 
@@ -146,7 +176,7 @@ export async function startOrigin(cfg: Config, log: Logger): Promise<RunningServ
   const metrics = createMetrics();
   const draining = { value: false };
   const app = createOriginApp({ log, metrics, storage: volumeStorage(cfg.storage.volumePath), token: cfg.storage.originToken, maxUploadBytes: cfg.maxUploadBytes, ready: notDraining(draining) });
-  const s = await serve(app, cfg.port, log, async () => undefined, draining);
+  const s = await serve(app, { ...serveOptions(cfg, log, draining), onClose: async () => undefined });
   return { ...s, metrics };
 }
 
@@ -156,7 +186,7 @@ export async function startWeb(cfg: Config, log: Logger): Promise<RunningServer>
   const root = cfg.webRoot || path.join(packageRoot(), 'service', 'web', 'dist');
   const draining = { value: false };
   const app = createWebApp({ log, metrics, root, apiBaseUrl: cfg.publicApiUrl, cdnBaseUrl: cfg.cdnBaseUrl, ready: notDraining(draining) });
-  const s = await serve(app, cfg.port, log, async () => undefined, draining);
+  const s = await serve(app, { ...serveOptions(cfg, log, draining), onClose: async () => undefined });
   return { ...s, metrics };
 }
 

@@ -25,6 +25,7 @@ describe('loadConfig', () => {
         maxUploadBytes: 10485760,
         logLevel: 'info',
         webRoot: '',
+        shutdownDelaySeconds: 5,
       });
     });
     it('treats empty strings as unset', () => {
@@ -104,6 +105,18 @@ describe('loadConfig', () => {
     });
     it('requires redis nodes unless the redis mode is none', () => {
       fails({ ...API, GRAMINSTA_REDIS_MODE: 'cluster' }, 'GRAMINSTA_REDIS_NODES is required when GRAMINSTA_REDIS_MODE is cluster');
+    });
+  });
+
+  describe('shutdown delay', () => {
+    it('parses GRAMINSTA_SHUTDOWN_DELAY_SECONDS, 0 included', () => {
+      expect(loadConfig({ GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0' }, 'web').shutdownDelaySeconds).to.equal(0);
+      expect(loadConfig({ ...API, GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '12' }).shutdownDelaySeconds).to.equal(12);
+    });
+    it('refuses a non-integer or negative delay naming the variable', () => {
+      fails({ GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '-1' }, 'GRAMINSTA_SHUTDOWN_DELAY_SECONDS must be an integer, got "-1"', 'origin');
+      fails({ GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '5s' }, 'GRAMINSTA_SHUTDOWN_DELAY_SECONDS must be an integer, got "5s"', 'web');
+      fails({ GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '301' }, 'GRAMINSTA_SHUTDOWN_DELAY_SECONDS must be between 0 and 300, got 301', 'web');
     });
   });
 
