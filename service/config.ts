@@ -109,6 +109,7 @@ export function loadConfig(env: Env = process.env, argvMode?: string): Config {
       ssl: oneOf(env, 'GRAMINSTA_DB_SSLMODE', 'disable', ['disable', 'require'] as const) === 'require',
       replicas: hostList(env, 'GRAMINSTA_DB_REPLICA_HOSTS', dbPort),
       poolSize: int(env, 'GRAMINSTA_DB_POOL_SIZE', 10, 1, 1000),
+      retrySeconds: int(env, 'GRAMINSTA_DB_RETRY_SECONDS', 20, 0, 600),
     },
     redis: { mode: redisMode, nodes: hostList(env, 'GRAMINSTA_REDIS_NODES', 6379), password: str(env, 'GRAMINSTA_REDIS_PASSWORD', '') },
     cacheTtlSeconds: int(env, 'GRAMINSTA_CACHE_TTL_SECONDS', 30, 1, 86400),

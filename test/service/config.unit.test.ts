@@ -14,7 +14,7 @@ describe('loadConfig', () => {
       expect(cfg).to.deep.equal({
         mode: 'api',
         port: 8080,
-        db: { host: 'db-rw', port: 5432, name: 'graminsta', user: 'graminsta', password: 'pw', ssl: false, replicas: [], poolSize: 10 },
+        db: { host: 'db-rw', port: 5432, name: 'graminsta', user: 'graminsta', password: 'pw', ssl: false, replicas: [], poolSize: 10, retrySeconds: 20 },
         redis: { mode: 'none', nodes: [], password: '' },
         cacheTtlSeconds: 30,
         nearCache: { maxAgeMs: 5000, maxEntries: 20000 },
@@ -106,6 +106,14 @@ describe('loadConfig', () => {
     it('requires redis nodes unless the redis mode is none', () => {
       fails({ ...API, GRAMINSTA_REDIS_MODE: 'cluster' }, 'GRAMINSTA_REDIS_NODES is required when GRAMINSTA_REDIS_MODE is cluster');
     });
+  });
+
+  describe('database retry bound', () => {
+    it('parses GRAMINSTA_DB_RETRY_SECONDS, 0 (no retries) included', () => {
+      expect(loadConfig({ ...API, GRAMINSTA_DB_RETRY_SECONDS: '0' }).db.retrySeconds).to.equal(0);
+      expect(loadConfig({ ...API, GRAMINSTA_DB_RETRY_SECONDS: '45' }).db.retrySeconds).to.equal(45);
+    });
+    it('refuses a bad value naming the variable', () => fails({ ...API, GRAMINSTA_DB_RETRY_SECONDS: 'soon' }, 'GRAMINSTA_DB_RETRY_SECONDS must be an integer, got "soon"'));
   });
 
   describe('shutdown delay', () => {
