@@ -160,7 +160,9 @@ export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesM
       return { ok: false, reason: 'the primary database does not answer' };
     }
   };
-  const { app } = createApiApp({ log, metrics, users, photos, ready });
+  // On a volume, another process can copy images in or out over HTTP with the origin token (sync-images, a topology move).
+  const origin = storage.kind === 'volume' && cfg.storage.originToken ? { storage, token: cfg.storage.originToken, maxUploadBytes: cfg.maxUploadBytes } : undefined;
+  const { app } = createApiApp({ log, metrics, users, photos, ready, origin });
   const s = await serve(app, {
     ...serveOptions(cfg, log, draining),
     onClose: async () => {
