@@ -3,7 +3,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import type Koa from 'koa';
-import type { Config } from '../config.js';
+import type { Config, StorageConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { Database } from '../db/database.js';
@@ -25,6 +25,8 @@ import type { ObjectStorage } from '../storage/storage.js';
 import { s3Storage } from '../storage/s3.storage.js';
 import { volumeStorage } from '../storage/volume.storage.js';
 import { originStorage } from '../storage/origin.storage.js';
+import { syncImages, type ImageSyncResult } from '../sync/image-sync.service.js';
+import { listPhotoKeys, photoKeyExists } from '../sync/photo-keys.repository.js';
 
 /** A listening server of any mode. */
 export interface RunningServer {
@@ -103,15 +105,15 @@ async function serve(app: Koa, opts: ServeOptions): Promise<{ url: string; port:
   return { url: `http://127.0.0.1:${actual}`, port: actual, shutdown };
 }
 
-/** The storage driver the configuration asks for. */
-export function createStorage(cfg: Config): ObjectStorage {
-  switch (cfg.storage.kind) {
+/** The storage driver the settings ask for. */
+export function createStorage(storage: StorageConfig): ObjectStorage {
+  switch (storage.kind) {
     case 's3':
-      return s3Storage(cfg.storage.s3);
+      return s3Storage(storage.s3);
     case 'origin':
-      return originStorage(cfg.storage.originUrl, cfg.storage.originToken);
+      return originStorage(storage.originUrl, storage.originToken);
     default:
-      return volumeStorage(cfg.storage.volumePath);
+      return volumeStorage(storage.volumePath);
   }
 }
 
@@ -147,7 +149,7 @@ export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesM
   const db = new Database({ ...cfg.db, readYourWritesMs: opts.readYourWritesMs }, metrics, log);
   const redis = cfg.redis.mode === 'none' ? null : createRedis({ mode: cfg.redis.mode, nodes: cfg.redis.nodes, password: cfg.redis.password }, log);
   const cache = redis ? redisProfileCache(redis, cfg.cacheTtlSeconds, metrics, nearTier(cfg, redis, metrics, log)) : noProfileCache();
-  const storage = opts.storage ?? createStorage(cfg);
+  const storage = opts.storage ?? createStorage(cfg.storage);
   const users = createUserService({ db, cache, tokenSecret: cfg.tokenSecret, reinvalidateMs: opts.readYourWritesMs });
   const photos = createPhotoService({ db, storage, log, maxUploadBytes: cfg.maxUploadBytes, cdnBaseUrl: cfg.cdnBaseUrl, publicApiUrl: cfg.publicApiUrl, invalidateProfiles: users.invalidate });
   const draining = { value: false };
@@ -195,4 +197,26 @@ export async function startWeb(cfg: Config, log: Logger): Promise<RunningServer>
 /** Runs migrate mode to completion. */
 export async function runMigrate(cfg: Config, log: Logger): Promise<number[]> {
   return await migrate(cfg.db, log);
+}
+
+/** Runs sync-images to completion: copies every photo's image from GRAMINSTA_SYNC_FROM_* to the mode's own store, and logs the counts. */
+export async function runSyncImages(cfg: Config, log: Logger): Promise<ImageSyncResult> {
+  if (!cfg.syncFrom) throw new Error('sync-images needs a source store (GRAMINSTA_SYNC_FROM_STORAGE)');
+  const db = new Database({ ...cfg.db, replicas: [], poolSize: 2 }, createMetrics(), log);
+  try {
+    // The primary: a photo created a moment ago must be listed, and a re-check must see a deletion.
+    const result = await syncImages({
+      listKeys: () => listPhotoKeys(db.write()),
+      stillListed: (key) => photoKeyExists(db.write(), key),
+      source: createStorage(cfg.syncFrom),
+      target: createStorage(cfg.storage),
+      log,
+    });
+    const { missingKeys, ...counts } = result;
+    if (missingKeys.length === 0) log.info('images synced', counts);
+    else log.error(`images missing from both stores: ${missingKeys.slice(0, 10).join(', ')}${missingKeys.length > 10 ? ` and ${missingKeys.length - 10} more` : ''}`, counts);
+    return result;
+  } finally {
+    await db.close();
+  }
 }
