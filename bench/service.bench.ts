@@ -110,6 +110,7 @@ const env: Record<string, string> = {
   GRAMINSTA_VOLUME_PATH: volume,
   GRAMINSTA_REDIS_MODE: 'none',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0',
 };
 const stopAll = async () => {
   stopping = true;

@@ -2,7 +2,16 @@
 import type { DatabaseConnection } from './db/database.js';
 
 /** The process modes one image runs in. */
-export type Mode = 'api' | 'web' | 'migrate' | 'origin';
+export type Mode = 'api' | 'web' | 'migrate' | 'origin' | 'sync-images';
+
+/** Where images live: the storage settings under one prefix (GRAMINSTA_ for the mode's own store, GRAMINSTA_SYNC_FROM_ for sync-images' source). */
+export interface StorageConfig {
+  kind: 's3' | 'volume' | 'origin';
+  volumePath: string;
+  originUrl: string;
+  originToken: string;
+  s3: { bucket: string; region: string; endpoint: string; forcePathStyle: boolean; credentials?: { accessKeyId: string; secretAccessKey: string } };
+}
 
 /** Everything the service needs from its environment, parsed and checked. */
 export interface Config {
@@ -13,19 +22,17 @@ export interface Config {
   cacheTtlSeconds: number;
   /** Near cache in each API process in front of Redis: the longest a copy is kept (0 = off) and how many copies at most. */
   nearCache: { maxAgeMs: number; maxEntries: number };
-  storage: {
-    kind: 's3' | 'volume' | 'origin';
-    volumePath: string;
-    originUrl: string;
-    originToken: string;
-    s3: { bucket: string; region: string; endpoint: string; forcePathStyle: boolean };
-  };
+  storage: StorageConfig;
+  /** sync-images only: the store images are copied from (null in every other mode). */
+  syncFrom: StorageConfig | null;
   cdnBaseUrl: string;
   publicApiUrl: string;
   tokenSecret: string;
   maxUploadBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   webRoot: string;
+  /** After SIGTERM, how long the server keeps serving (readiness failing, `Connection: close`) before it stops listening. */
+  shutdownDelaySeconds: number;
 }
 
 /** A configuration problem naming the variable, raised at start. */
@@ -85,13 +92,58 @@ function url(env: Env, name: string): string {
   return v;
 }
 
+/** The storage settings under `prefix` (GRAMINSTA_STORAGE, GRAMINSTA_VOLUME_PATH, ... or the same names with another prefix). */
+function storageConfig(env: Env, prefix: string, kind: StorageConfig['kind']): StorageConfig {
+  return {
+    kind,
+    volumePath: str(env, `${prefix}VOLUME_PATH`, '/data/images'),
+    originUrl: url(env, `${prefix}ORIGIN_URL`),
+    originToken: str(env, `${prefix}ORIGIN_TOKEN`, ''),
+    s3: {
+      bucket: str(env, `${prefix}S3_BUCKET`, ''),
+      region: str(env, `${prefix}S3_REGION`, 'us-east-1'),
+      endpoint: url(env, `${prefix}S3_ENDPOINT`),
+      forcePathStyle: bool(env, `${prefix}S3_FORCE_PATH_STYLE`, false),
+    },
+  };
+}
+
+/** sync-images' source: GRAMINSTA_SYNC_FROM_STORAGE is required; its S3 credentials may differ from the target's (AWS_* default chain). */
+function syncSource(env: Env): StorageConfig {
+  required(env, 'GRAMINSTA_SYNC_FROM_STORAGE');
+  const kind = oneOf(env, 'GRAMINSTA_SYNC_FROM_STORAGE', 'volume', ['s3', 'volume', 'origin'] as const);
+  const cfg = storageConfig(env, 'GRAMINSTA_SYNC_FROM_', kind);
+  const id = str(env, 'GRAMINSTA_SYNC_FROM_AWS_ACCESS_KEY_ID', '');
+  const secret = str(env, 'GRAMINSTA_SYNC_FROM_AWS_SECRET_ACCESS_KEY', '');
+  if (Boolean(id) !== Boolean(secret)) throw new ConfigError('GRAMINSTA_SYNC_FROM_AWS_ACCESS_KEY_ID and GRAMINSTA_SYNC_FROM_AWS_SECRET_ACCESS_KEY go together');
+  if (id) cfg.s3.credentials = { accessKeyId: id, secretAccessKey: secret };
+  return cfg;
+}
+
+/** Refuses storage settings that cannot work; `writes` when the mode writes to the store (an origin then needs its token). */
+function checkStorage(s: StorageConfig, prefix: string, writes: boolean): void {
+  if (s.kind === 's3' && !s.s3.bucket) throw new ConfigError(`${prefix}S3_BUCKET is required when ${prefix}STORAGE is s3`);
+  if (s.kind === 'origin' && writes && (!s.originUrl || !s.originToken)) throw new ConfigError(`${prefix}ORIGIN_URL and ${prefix}ORIGIN_TOKEN are required when ${prefix}STORAGE is origin`);
+  if (s.kind === 'origin' && !s.originUrl) throw new ConfigError(`${prefix}ORIGIN_URL is required when ${prefix}STORAGE is origin`);
+}
+
+function sameStore(a: StorageConfig, b: StorageConfig): boolean {
+  return a.kind === b.kind && describeStore(a) === describeStore(b);
+}
+
+function describeStore(s: StorageConfig): string {
+  if (s.kind === 'volume') return `volume ${s.volumePath.replace(/\/+$/, '')}`;
+  if (s.kind === 'origin') return `origin ${s.originUrl}`;
+  return `s3 ${s.s3.endpoint || 'aws'} ${s.s3.region} ${s.s3.bucket}`;
+}
+
 /** Parses the environment for `mode` (argv wins over GRAMINSTA_MODE); throws ConfigError naming the bad variable. */
 export function loadConfig(env: Env = process.env, argvMode?: string): Config {
   const modeRaw = argvMode ?? str(env, 'GRAMINSTA_MODE', 'api');
-  const modes: Mode[] = ['api', 'web', 'migrate', 'origin'];
+  const modes: Mode[] = ['api', 'web', 'migrate', 'origin', 'sync-images'];
   if (!modes.includes(modeRaw as Mode)) throw new ConfigError(`mode must be one of ${modes.join(', ')} (argv[2] or GRAMINSTA_MODE), got ${JSON.stringify(modeRaw)}`);
   const mode = modeRaw as Mode;
-  const needsDb = mode === 'api' || mode === 'migrate';
+  const needsDb = mode === 'api' || mode === 'migrate' || mode === 'sync-images';
   const dbPort = int(env, 'GRAMINSTA_DB_PORT', 5432, 1, 65535);
   const storageKind = oneOf(env, 'GRAMINSTA_STORAGE', 'volume', ['s3', 'volume', 'origin'] as const);
   const redisMode = oneOf(env, 'GRAMINSTA_REDIS_MODE', 'none', ['none', 'standalone', 'cluster'] as const);
@@ -107,33 +159,28 @@ export function loadConfig(env: Env = process.env, argvMode?: string): Config {
       ssl: oneOf(env, 'GRAMINSTA_DB_SSLMODE', 'disable', ['disable', 'require'] as const) === 'require',
       replicas: hostList(env, 'GRAMINSTA_DB_REPLICA_HOSTS', dbPort),
       poolSize: int(env, 'GRAMINSTA_DB_POOL_SIZE', 10, 1, 1000),
+      retrySeconds: int(env, 'GRAMINSTA_DB_RETRY_SECONDS', 20, 0, 600),
     },
     redis: { mode: redisMode, nodes: hostList(env, 'GRAMINSTA_REDIS_NODES', 6379), password: str(env, 'GRAMINSTA_REDIS_PASSWORD', '') },
     cacheTtlSeconds: int(env, 'GRAMINSTA_CACHE_TTL_SECONDS', 30, 1, 86400),
     nearCache: { maxAgeMs: int(env, 'GRAMINSTA_NEAR_CACHE_MS', 5000, 0, 60000), maxEntries: int(env, 'GRAMINSTA_NEAR_CACHE_ENTRIES', 20000, 1, 10000000) },
-    storage: {
-      kind: storageKind,
-      volumePath: str(env, 'GRAMINSTA_VOLUME_PATH', '/data/images'),
-      originUrl: url(env, 'GRAMINSTA_ORIGIN_URL'),
-      originToken: str(env, 'GRAMINSTA_ORIGIN_TOKEN', ''),
-      s3: {
-        bucket: str(env, 'GRAMINSTA_S3_BUCKET', ''),
-        region: str(env, 'GRAMINSTA_S3_REGION', 'us-east-1'),
-        endpoint: url(env, 'GRAMINSTA_S3_ENDPOINT'),
-        forcePathStyle: bool(env, 'GRAMINSTA_S3_FORCE_PATH_STYLE', false),
-      },
-    },
+    storage: storageConfig(env, 'GRAMINSTA_', storageKind),
+    syncFrom: mode === 'sync-images' ? syncSource(env) : null,
     cdnBaseUrl: url(env, 'GRAMINSTA_CDN_BASE_URL'),
     publicApiUrl: url(env, 'GRAMINSTA_PUBLIC_API_URL'),
     tokenSecret: mode === 'api' ? required(env, 'GRAMINSTA_TOKEN_SECRET') : str(env, 'GRAMINSTA_TOKEN_SECRET', ''),
     maxUploadBytes: int(env, 'GRAMINSTA_MAX_UPLOAD_BYTES', 10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error'] as const),
     webRoot: str(env, 'GRAMINSTA_WEB_ROOT', ''),
+    shutdownDelaySeconds: int(env, 'GRAMINSTA_SHUTDOWN_DELAY_SECONDS', 5, 0, 300),
   };
   if (mode === 'api' && cfg.tokenSecret.length < 16) throw new ConfigError('GRAMINSTA_TOKEN_SECRET must be at least 16 characters');
   if (redisMode !== 'none' && cfg.redis.nodes.length === 0) throw new ConfigError(`GRAMINSTA_REDIS_NODES is required when GRAMINSTA_REDIS_MODE is ${redisMode}`);
-  if (mode === 'api' && storageKind === 's3' && !cfg.storage.s3.bucket) throw new ConfigError('GRAMINSTA_S3_BUCKET is required when GRAMINSTA_STORAGE is s3');
-  if (mode === 'api' && storageKind === 'origin' && (!cfg.storage.originUrl || !cfg.storage.originToken)) throw new ConfigError('GRAMINSTA_ORIGIN_URL and GRAMINSTA_ORIGIN_TOKEN are required when GRAMINSTA_STORAGE is origin');
+  if (mode === 'api' || mode === 'sync-images') checkStorage(cfg.storage, 'GRAMINSTA_', true);
+  if (cfg.syncFrom) {
+    checkStorage(cfg.syncFrom, 'GRAMINSTA_SYNC_FROM_', false);
+    if (sameStore(cfg.syncFrom, cfg.storage)) throw new ConfigError(`GRAMINSTA_SYNC_FROM_* names the same store as GRAMINSTA_* (${describeStore(cfg.storage)}); sync-images needs a different source`);
+  }
   if (mode === 'origin' && !cfg.storage.originToken) throw new ConfigError('GRAMINSTA_ORIGIN_TOKEN is required in origin mode');
   return cfg;
 }

@@ -1,7 +1,7 @@
 // Entry point: picks the mode (argv[2] or GRAMINSTA_MODE), starts it, and shuts down on SIGTERM/SIGINT.
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
-import { runMigrate, startApi, startOrigin, startWeb, type RunningServer } from './app/server.infra.js';
+import { runMigrate, runSyncImages, startApi, startOrigin, startWeb, type RunningServer } from './app/server.infra.js';
 
 async function main(): Promise<void> {
   let cfg;
@@ -18,6 +18,11 @@ async function main(): Promise<void> {
   if (cfg.mode === 'migrate') {
     await runMigrate(cfg, log);
     return;
+  }
+  if (cfg.mode === 'sync-images') {
+    // 1 when photos lost their bytes: the caller must not treat the move as done.
+    const { missing } = await runSyncImages(cfg, log);
+    process.exit(missing === 0 ? 0 : 1);
   }
   const server: RunningServer = cfg.mode === 'api' ? await startApi(cfg, log) : cfg.mode === 'origin' ? await startOrigin(cfg, log) : await startWeb(cfg, log);
   const stop = (signal: string) => {

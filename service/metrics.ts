@@ -12,6 +12,7 @@ export interface Metrics {
   dbReads: client.Counter<'target'>;
   replicaFallbacks: client.Counter<'reason'>;
   dbUnavailable: client.Counter<'pool'>;
+  dbRetries: client.Counter<'pool'>;
   /** Sets where the pool gauges read their numbers from at scrape time. */
   setPoolStats: (fn: () => PoolStat[]) => void;
 }
@@ -63,6 +64,12 @@ export function createMetrics(): Metrics {
     registers: [registry],
   });
   const dbUnavailable = new client.Counter({ name: 'graminsta_db_unavailable_total', help: 'Queries that failed because a database server was unreachable', labelNames: ['pool'] as const, registers: [registry] });
+  const dbRetries = new client.Counter({
+    name: 'graminsta_db_retries_total',
+    help: 'Queries and transactions attempted again because the database server could not be reached or went away (e.g. a restart)',
+    labelNames: ['pool'] as const,
+    registers: [registry],
+  });
   new client.Gauge({
     name: 'graminsta_db_pool_connections',
     help: 'Postgres pool connections by pool and state (total, idle, waiting clients)',
@@ -77,5 +84,5 @@ export function createMetrics(): Metrics {
       }
     },
   });
-  return { registry, httpDuration, cacheRequests, cacheFallbacks, nearCacheRequests, nearCacheResets, dbReads, replicaFallbacks, dbUnavailable, setPoolStats: (fn) => (poolStats = fn) };
+  return { registry, httpDuration, cacheRequests, cacheFallbacks, nearCacheRequests, nearCacheResets, dbReads, replicaFallbacks, dbUnavailable, dbRetries, setPoolStats: (fn) => (poolStats = fn) };
 }

@@ -13,6 +13,7 @@ import { imageRoutes, photoRoutes } from '../photos/photo.routes.js';
 import type { UserService } from '../users/user.service.js';
 import type { PhotoService } from '../photos/photo.service.js';
 import { openApiDocument } from '../openapi/openapi.document.js';
+import { originRoutes, type OriginRoutesDeps } from '../origin/origin.app.js';
 
 /** What the API app needs. */
 export interface ApiAppDeps {
@@ -22,6 +23,8 @@ export interface ApiAppDeps {
   photos: PhotoService;
   /** Whether the service can take traffic (the primary answers and it is not draining). */
   ready: Readiness;
+  /** When set (volume storage with GRAMINSTA_ORIGIN_TOKEN), /images/<key> speaks the origin protocol, writes included, instead of read-only GET. */
+  origin?: OriginRoutesDeps;
 }
 
 /** Builds the API application and exposes its /api/v1 routers (for the OpenAPI test). */
@@ -37,7 +40,8 @@ export function createApiApp(deps: ApiAppDeps): { app: Koa; routers: Router[] } 
   app.use(requestContext(deps.log, deps.metrics));
   app.use(errorHandler());
   // Probes, the document and images need no JSON body; they answer before the body parser runs.
-  for (const r of [probeRoutes(deps), openapi, imageRoutes(deps.photos)]) app.use(r.routes());
+  const images = deps.origin ? originRoutes(deps.origin) : imageRoutes(deps.photos);
+  for (const r of [probeRoutes(deps), openapi, images]) app.use(r.routes());
   app.use(
     bodyParser({
       enableTypes: ['json'],

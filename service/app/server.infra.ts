@@ -3,7 +3,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import type Koa from 'koa';
-import type { Config } from '../config.js';
+import type { Config, StorageConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { Database } from '../db/database.js';
@@ -25,21 +25,40 @@ import type { ObjectStorage } from '../storage/storage.js';
 import { s3Storage } from '../storage/s3.storage.js';
 import { volumeStorage } from '../storage/volume.storage.js';
 import { originStorage } from '../storage/origin.storage.js';
+import { syncImages, type ImageSyncResult } from '../sync/image-sync.service.js';
+import { listPhotoKeys, photoKeyExists } from '../sync/photo-keys.repository.js';
 
 /** A listening server of any mode. */
 export interface RunningServer {
   url: string;
   port: number;
   metrics: Metrics;
-  /** Stops accepting connections, drains in-flight requests (up to `timeoutMs`), then closes dependencies. */
+  /** Fails readiness and keeps serving for the shutdown delay, then stops accepting connections, drains in-flight requests (up to `timeoutMs`) and closes dependencies. */
   shutdown: (timeoutMs?: number) => Promise<void>;
   /** Extra handles for tests. */
   db?: Database;
   cache?: ProfileCache;
 }
 
+/** How `serve` listens and shuts down. */
+interface ServeOptions {
+  port: number;
+  log: Logger;
+  /** Closes the mode's dependencies once no request is left. */
+  onClose: () => Promise<void>;
+  /** Set at the start of shutdown: readiness fails and responses carry `Connection: close`. */
+  draining: { value: boolean };
+  /** How long to keep listening after shutdown starts, so endpoints and ingress upstreams stop routing here first. */
+  shutdownDelayMs: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** Listens with `app` and tracks in-flight requests so shutdown can drain them. */
-async function serve(app: Koa, port: number, log: Logger, onClose: () => Promise<void>, draining: { value: boolean }): Promise<{ url: string; port: number; shutdown: (t?: number) => Promise<void> }> {
+async function serve(app: Koa, opts: ServeOptions): Promise<{ url: string; port: number; shutdown: (t?: number) => Promise<void> }> {
+  const { log, draining, onClose } = opts;
+  const sleep = opts.sleep ?? sleepMs;
   let inflight = 0;
   let idle: (() => void) | null = null;
   // Once: app.callback() composes the middleware anew on every call.
@@ -56,15 +75,20 @@ async function serve(app: Koa, port: number, log: Logger, onClose: () => Promise
   server.keepAliveTimeout = 65000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '0.0.0.0', () => resolve());
+    server.listen(opts.port, '0.0.0.0', () => resolve());
   });
   const addr = server.address();
-  const actual = typeof addr === 'object' && addr ? addr.port : port;
+  const actual = typeof addr === 'object' && addr ? addr.port : opts.port;
   log.info('listening', { port: actual });
   let closing: Promise<void> | null = null;
   const shutdown = (timeoutMs = 25000) =>
     (closing ??= (async () => {
       draining.value = true;
+      if (opts.shutdownDelayMs > 0) {
+        // Still listening: Services and ingresses route here until they see /readyz fail; keep-alive clients are told to reconnect.
+        log.info('shutting down: still serving until endpoints stop routing here', { delayMs: opts.shutdownDelayMs });
+        await sleep(opts.shutdownDelayMs);
+      }
       log.info('shutting down: draining in-flight requests', { inflight });
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
@@ -81,16 +105,21 @@ async function serve(app: Koa, port: number, log: Logger, onClose: () => Promise
   return { url: `http://127.0.0.1:${actual}`, port: actual, shutdown };
 }
 
-/** The storage driver the configuration asks for. */
-export function createStorage(cfg: Config): ObjectStorage {
-  switch (cfg.storage.kind) {
+/** The storage driver the settings ask for. */
+export function createStorage(storage: StorageConfig): ObjectStorage {
+  switch (storage.kind) {
     case 's3':
-      return s3Storage(cfg.storage.s3);
+      return s3Storage(storage.s3);
     case 'origin':
-      return originStorage(cfg.storage.originUrl, cfg.storage.originToken);
+      return originStorage(storage.originUrl, storage.originToken);
     default:
-      return volumeStorage(cfg.storage.volumePath);
+      return volumeStorage(storage.volumePath);
   }
+}
+
+/** The listening and shutdown settings every mode shares. */
+function serveOptions(cfg: Config, log: Logger, draining: { value: boolean }): Omit<ServeOptions, 'onClose'> {
+  return { port: cfg.port, log, draining, shutdownDelayMs: cfg.shutdownDelaySeconds * 1000 };
 }
 
 /** Ready unless the server is draining. */
@@ -120,7 +149,7 @@ export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesM
   const db = new Database({ ...cfg.db, readYourWritesMs: opts.readYourWritesMs }, metrics, log);
   const redis = cfg.redis.mode === 'none' ? null : createRedis({ mode: cfg.redis.mode, nodes: cfg.redis.nodes, password: cfg.redis.password }, log);
   const cache = redis ? redisProfileCache(redis, cfg.cacheTtlSeconds, metrics, nearTier(cfg, redis, metrics, log)) : noProfileCache();
-  const storage = opts.storage ?? createStorage(cfg);
+  const storage = opts.storage ?? createStorage(cfg.storage);
   const users = createUserService({ db, cache, tokenSecret: cfg.tokenSecret, reinvalidateMs: opts.readYourWritesMs });
   const photos = createPhotoService({ db, storage, log, maxUploadBytes: cfg.maxUploadBytes, cdnBaseUrl: cfg.cdnBaseUrl, publicApiUrl: cfg.publicApiUrl, invalidateProfiles: users.invalidate });
   const draining = { value: false };
@@ -133,11 +162,16 @@ export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesM
       return { ok: false, reason: 'the primary database does not answer' };
     }
   };
-  const { app } = createApiApp({ log, metrics, users, photos, ready });
-  const s = await serve(app, cfg.port, log, async () => {
-    await cache.close();
-    await db.close();
-  }, draining);
+  // On a volume, another process can copy images in or out over HTTP with the origin token (sync-images, a topology move).
+  const origin = storage.kind === 'volume' && cfg.storage.originToken ? { storage, token: cfg.storage.originToken, maxUploadBytes: cfg.maxUploadBytes } : undefined;
+  const { app } = createApiApp({ log, metrics, users, photos, ready, origin });
+  const s = await serve(app, {
+    ...serveOptions(cfg, log, draining),
+    onClose: async () => {
+      await cache.close();
+      await db.close();
+    },
+  });
   return { ...s, metrics, db, cache };
 }
 
@@ -146,7 +180,7 @@ export async function startOrigin(cfg: Config, log: Logger): Promise<RunningServ
   const metrics = createMetrics();
   const draining = { value: false };
   const app = createOriginApp({ log, metrics, storage: volumeStorage(cfg.storage.volumePath), token: cfg.storage.originToken, maxUploadBytes: cfg.maxUploadBytes, ready: notDraining(draining) });
-  const s = await serve(app, cfg.port, log, async () => undefined, draining);
+  const s = await serve(app, { ...serveOptions(cfg, log, draining), onClose: async () => undefined });
   return { ...s, metrics };
 }
 
@@ -156,11 +190,33 @@ export async function startWeb(cfg: Config, log: Logger): Promise<RunningServer>
   const root = cfg.webRoot || path.join(packageRoot(), 'service', 'web', 'dist');
   const draining = { value: false };
   const app = createWebApp({ log, metrics, root, apiBaseUrl: cfg.publicApiUrl, cdnBaseUrl: cfg.cdnBaseUrl, ready: notDraining(draining) });
-  const s = await serve(app, cfg.port, log, async () => undefined, draining);
+  const s = await serve(app, { ...serveOptions(cfg, log, draining), onClose: async () => undefined });
   return { ...s, metrics };
 }
 
 /** Runs migrate mode to completion. */
 export async function runMigrate(cfg: Config, log: Logger): Promise<number[]> {
   return await migrate(cfg.db, log);
+}
+
+/** Runs sync-images to completion: copies every photo's image from GRAMINSTA_SYNC_FROM_* to the mode's own store, and logs the counts. */
+export async function runSyncImages(cfg: Config, log: Logger): Promise<ImageSyncResult> {
+  if (!cfg.syncFrom) throw new Error('sync-images needs a source store (GRAMINSTA_SYNC_FROM_STORAGE)');
+  const db = new Database({ ...cfg.db, replicas: [], poolSize: 2 }, createMetrics(), log);
+  try {
+    // The primary: a photo created a moment ago must be listed, and a re-check must see a deletion.
+    const result = await syncImages({
+      listKeys: () => listPhotoKeys(db.write()),
+      stillListed: (key) => photoKeyExists(db.write(), key),
+      source: createStorage(cfg.syncFrom),
+      target: createStorage(cfg.storage),
+      log,
+    });
+    const { missingKeys, ...counts } = result;
+    if (missingKeys.length === 0) log.info('images synced', counts);
+    else log.error(`images missing from both stores: ${missingKeys.slice(0, 10).join(', ')}${missingKeys.length > 10 ? ` and ${missingKeys.length - 10} more` : ''}`, counts);
+    return result;
+  } finally {
+    await db.close();
+  }
 }

@@ -19,6 +19,8 @@ export interface DatabaseConnection {
   ssl: boolean;
   replicas: { host: string; port: number }[];
   poolSize: number;
+  /** How long a query keeps being retried, from its first attempt, while the server cannot be reached (0 = never). */
+  retrySeconds: number;
 }
 
 /** Connection settings plus the routing knobs the Database takes. */
@@ -28,6 +30,7 @@ export interface DatabaseOptions extends DatabaseConnection {
   /** How long a replica that failed is skipped. */
   replicaBackoffMs?: number;
   now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '25006']);
@@ -38,6 +41,46 @@ export function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: string }).code;
   if (code && CONNECTION_CODES.has(code)) return true;
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED|Query read timeout/i.test(err.message);
+}
+
+/** Server-sent FATALs that end a session: admin shutdown, crash shutdown, starting up or shutting down. */
+const SESSION_ENDED = new Set(['57P01', '57P02', '57P03']);
+
+/** Errors known to have happened before their statement (or transaction) could have taken effect. */
+const notExecuted = new WeakSet<object>();
+
+function markNotExecuted(err: unknown): unknown {
+  if (typeof err === 'object' && err !== null) notExecuted.add(err);
+  return err;
+}
+
+/**
+ * Runs one statement on `client` with the extended protocol and marks a failure that provably came before the server
+ * processed it. How we decide: the server answers a Parse with ParseComplete, and a backend that is terminated flushes
+ * what it had buffered before its FATAL. So a 57P01/57P02/57P03 FATAL with no ParseComplete before it means the backend
+ * ended before it read our statement (typically an idle connection killed by a fast shutdown that the pool had not
+ * noticed yet). pg's "not queryable" errors mean it never sent the statement at all. Anything else after sending
+ * (a reset socket, a FATAL after ParseComplete, a timeout) is ambiguous: the statement may have committed.
+ */
+async function queryOnce<R extends pg.QueryResultRow>(client: pg.PoolClient, text: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
+  const con = (client as unknown as { connection?: { on: (e: string, f: () => void) => void; off: (e: string, f: () => void) => void } }).connection;
+  let parsed = false;
+  const onParsed = () => (parsed = true);
+  con?.on('parseComplete', onParsed);
+  try {
+    return await client.query<R>({ text, values: params, queryMode: 'extended' } as pg.QueryConfig);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if ((code && SESSION_ENDED.has(code) && !parsed) || /is not queryable/.test((err as Error).message ?? '')) markNotExecuted(err);
+    throw err;
+  } finally {
+    con?.off('parseComplete', onParsed);
+  }
+}
+
+/** True when `err` is worth retrying at all: the server could not be reached or went away (a slow query is not). */
+function retryableConnectionError(err: unknown): boolean {
+  return isConnectionError(err) && !/Query read timeout/i.test((err as Error).message);
 }
 
 /** What services use of the Database (so unit tests can pass a fake one). */
@@ -64,7 +107,9 @@ export class Database {
   private readonly recentWriters = new Map<string, number>();
   private readonly rywMs: number;
   private readonly backoffMs: number;
+  private readonly retryMs: number;
   private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(
     opts: DatabaseOptions,
@@ -74,6 +119,8 @@ export class Database {
     this.rywMs = opts.readYourWritesMs ?? 5000;
     this.backoffMs = opts.replicaBackoffMs ?? 2000;
     this.now = opts.now ?? Date.now;
+    this.retryMs = opts.retrySeconds * 1000;
+    this.sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     const base = {
       database: opts.name,
       user: opts.user,
@@ -128,7 +175,7 @@ export class Database {
   write(userId?: number | null): Queryable {
     return {
       query: async <R extends pg.QueryResultRow>(text: string, params?: unknown[]) => {
-        const res = await this.run<R>(this.primary, 'primary', text, params);
+        const res = await this.run<R>(this.primary, 'primary', text, params, 'write');
         if (changedRows(res)) this.noteWrite(userId);
         return res;
       },
@@ -143,7 +190,7 @@ export class Database {
 
   private readPrimary<R extends pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
     this.metrics.dbReads.inc({ target: 'primary' });
-    return this.run<R>(this.primary, 'primary', text, params);
+    return this.run<R>(this.primary, 'primary', text, params, 'read');
   }
 
   private async readReplica<R extends pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
@@ -168,9 +215,53 @@ export class Database {
     return this.readPrimary<R>(text, params);
   }
 
-  private async run<R extends pg.QueryResultRow>(pool: pg.Pool, name: string, text: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
+  /**
+   * Calls `attempt` until it succeeds, fails for another reason than the connection, fails in a way `safe` refuses,
+   * or GRAMINSTA_DB_RETRY_SECONDS have passed since the first attempt; backs off 100 ms doubling to 1 s.
+   */
+  private async retrying<T>(pool: string, attempt: () => Promise<T>, safe: (err: unknown) => boolean): Promise<T> {
+    const start = this.now();
+    for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!retryableConnectionError(err) || !safe(err)) throw err;
+        const left = start + this.retryMs - this.now();
+        if (left <= 0) throw err;
+        this.metrics.dbRetries.inc({ pool });
+        this.log.debug('database unavailable, retrying', { pool, inMs: Math.min(delay, left), err });
+        await this.sleep(Math.min(delay, left));
+      }
+    }
+  }
+
+  /** One statement on a client of `pool`; a failure to get a connection is marked as not executed. */
+  private async attemptOnPool<R extends pg.QueryResultRow>(pool: pg.Pool, text: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
+    let client: pg.PoolClient;
     try {
-      return await pool.query<R>(text, params);
+      client = await pool.connect();
+    } catch (err) {
+      throw markNotExecuted(err);
+    }
+    let broken: unknown;
+    const onError = (err: Error) => (broken = err);
+    // A checked-out client emits the server's FATAL as an 'error' event when no query is active; unheard, it would crash the process.
+    client.on('error', onError);
+    try {
+      return await queryOnce<R>(client, text, params);
+    } catch (err) {
+      if (isConnectionError(err)) broken = err;
+      throw err;
+    } finally {
+      client.off('error', onError);
+      client.release(broken instanceof Error ? broken : undefined);
+    }
+  }
+
+  /** A statement on the primary with retries: reads on any connection failure, writes only when it was not executed. */
+  private async run<R extends pg.QueryResultRow>(pool: pg.Pool, name: string, text: string, params: unknown[] | undefined, kind: 'read' | 'write'): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.retrying(name, () => this.attemptOnPool<R>(pool, text, params), (err) => kind === 'read' || notExecuted.has(err as object));
     } catch (err) {
       if (isConnectionError(err)) {
         this.metrics.dbUnavailable.inc({ pool: name });
@@ -180,41 +271,63 @@ export class Database {
     }
   }
 
-  /** Runs `fn` in a transaction on the primary; commits when it resolves, rolls back when it throws. A commit that changed rows counts as `userId`'s write. */
+  /**
+   * Runs `fn` in a transaction on the primary; commits when it resolves, rolls back when it throws. A commit that changed rows counts as `userId`'s write.
+   * The whole transaction is run again (within the retry bound) when the connection failed before COMMIT was sent
+   * (nothing can have committed) or COMMIT itself provably was not executed; so `fn` must only touch the database.
+   */
   async transaction<T>(fn: (q: Queryable) => Promise<T>, userId?: number | null): Promise<T> {
-    let client: pg.PoolClient;
     try {
-      client = await this.primary.connect();
+      return await this.retrying('primary', () => this.transactionOnce(fn, userId), (err) => notExecuted.has(err as object));
     } catch (err) {
-      this.metrics.dbUnavailable.inc({ pool: 'primary' });
-      throw unavailable('database_unavailable', 'the database is unavailable; try again shortly', err);
-    }
-    let broken: unknown;
-    try {
-      await client.query('BEGIN');
-      let wrote = false;
-      const tx: Queryable = {
-        query: async <R extends pg.QueryResultRow>(text: string, params?: unknown[]) => {
-          const res = await client.query<R>(text, params);
-          wrote ||= changedRows(res);
-          return res;
-        },
-      };
-      const result = await fn(tx);
-      await client.query('COMMIT');
-      if (wrote) this.noteWrite(userId);
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch((e: unknown) => (broken = e));
       if (err instanceof AppError) throw err;
       if (isConnectionError(err)) {
-        broken = err;
         this.metrics.dbUnavailable.inc({ pool: 'primary' });
         throw unavailable('database_unavailable', 'the database is unavailable; try again shortly', err);
       }
       // Errors of `fn` itself pass through as they are; only the server's answers are wrapped.
       throw err instanceof pg.DatabaseError ? wrapQueryError(err) : err;
+    }
+  }
+
+  private async transactionOnce<T>(fn: (q: Queryable) => Promise<T>, userId?: number | null): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.primary.connect();
+    } catch (err) {
+      throw markNotExecuted(err);
+    }
+    let broken: unknown;
+    let committing = false;
+    // Between statements (while `fn` runs) the server's FATAL arrives as an 'error' event; the next statement then fails as not queryable.
+    const onError = (err: Error) => (broken = err);
+    client.on('error', onError);
+    try {
+      await queryOnce(client, 'BEGIN');
+      let wrote = false;
+      const tx: Queryable = {
+        query: async <R extends pg.QueryResultRow>(text: string, params?: unknown[]) => {
+          const res = await queryOnce<R>(client, text, params);
+          wrote ||= changedRows(res);
+          return res;
+        },
+      };
+      const result = await fn(tx);
+      committing = true;
+      await queryOnce(client, 'COMMIT');
+      if (wrote) this.noteWrite(userId);
+      return result;
+    } catch (err) {
+      if (isConnectionError(err)) {
+        broken = err;
+        // Before COMMIT was sent the server rolls the transaction back when the session ends.
+        if (!committing) markNotExecuted(err);
+      } else {
+        await client.query('ROLLBACK').catch((e: unknown) => (broken = e));
+      }
+      throw err;
     } finally {
+      client.off('error', onError);
       client.release(broken instanceof Error ? broken : undefined);
     }
   }

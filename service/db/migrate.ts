@@ -8,7 +8,7 @@ import { migrations as allMigrations, type Migration } from './migrations.js';
 const LOCK_ID = '7453010373645546356';
 
 /** Connection settings for the migrate mode (the primary only). */
-export type MigrateOptions = Omit<DatabaseConnection, 'replicas' | 'poolSize'>;
+export type MigrateOptions = Omit<DatabaseConnection, 'replicas' | 'poolSize' | 'retrySeconds'>;
 
 /** Applies every pending migration once; returns the versions this run applied. */
 export async function migrate(opts: MigrateOptions, log: Logger, migrations: Migration[] = allMigrations): Promise<number[]> {

@@ -28,13 +28,16 @@ function authorized(header: string, token: string): boolean {
   return given.length === expected.length && crypto.timingSafeEqual(given, expected);
 }
 
-/** GET/HEAD/PUT/DELETE /images/<key>; writes need the origin token. */
-function originRoutes(deps: OriginAppDeps): Router {
+/** What the origin protocol's routes need. */
+export type OriginRoutesDeps = Pick<OriginAppDeps, 'storage' | 'token' | 'maxUploadBytes'>;
+
+/** GET/HEAD/PUT/DELETE /images/<key>; writes need the origin token (none is accepted when it is empty). Served by origin mode and by the API on volume storage. */
+export function originRoutes(deps: OriginRoutesDeps): Router {
   const r = new Router();
   const key = (ctx: Koa.Context) => objectKey(ctx.path.slice('/images/'.length));
   const requireToken: Koa.Middleware = async (ctx, next) => {
     key(ctx);
-    if (!authorized(ctx.get('authorization'), deps.token)) throw new AppError('invalid_token', 'authorization: the origin token is required to write');
+    if (!deps.token || !authorized(ctx.get('authorization'), deps.token)) throw new AppError('invalid_token', 'authorization: the origin token is required to write');
     await next();
   };
 

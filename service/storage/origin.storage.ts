@@ -23,6 +23,11 @@ export function originStorage(originUrl: string, token: string): ObjectStorage {
       const res = await call('writing', key, { method: 'PUT', body: new Uint8Array(body), headers: { ...auth, 'content-type': contentType } });
       if (!res.ok) throw new Error(`while writing ${key} on the origin: HTTP ${res.status} ${await res.text()}`);
     },
+    async putStream(key, body, size, contentType) {
+      const init = { method: 'PUT', body: Readable.toWeb(body) as ReadableStream, duplex: 'half', headers: { ...auth, 'content-type': contentType, 'content-length': String(size) } };
+      const res = await call('writing', key, init as RequestInit);
+      if (!res.ok) throw new Error(`while writing ${key} on the origin: HTTP ${res.status} ${await res.text()}`);
+    },
     async size(key) {
       const res = await call('checking', key, { method: 'HEAD' });
       if (res.status === 404) return null;

@@ -26,6 +26,8 @@ export function s3Storage(opts: S3StorageOptions): ObjectStorage {
     endpoint: opts.endpoint || undefined,
     forcePathStyle: opts.forcePathStyle,
     credentials: opts.credentials,
+    // A streamed PUT with a default checksum goes out aws-chunked, which S3-compatible servers (s3rver, older MinIO) store verbatim.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
   });
   const Bucket = opts.bucket;
   return {
@@ -43,6 +45,14 @@ export function s3Storage(opts: S3StorageOptions): ObjectStorage {
       assertKey(key);
       try {
         await client.send(new PutObjectCommand({ Bucket, Key: key, Body: body, ContentType: contentType }));
+      } catch (err) {
+        throw new Error(`while writing s3://${Bucket}/${key}`, { cause: err });
+      }
+    },
+    async putStream(key, body, size, contentType) {
+      assertKey(key);
+      try {
+        await client.send(new PutObjectCommand({ Bucket, Key: key, Body: body, ContentLength: size, ContentType: contentType }));
       } catch (err) {
         throw new Error(`while writing s3://${Bucket}/${key}`, { cause: err });
       }

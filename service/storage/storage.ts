@@ -16,6 +16,8 @@ export interface ObjectStorage {
   /** A short-lived URL to read the object directly, or null when the API must stream it. */
   presignGet(key: string): Promise<string | null>;
   put(key: string, body: Buffer, contentType: string): Promise<void>;
+  /** Writes `size` bytes streamed from `body` (copies between stores without holding the image in memory). */
+  putStream(key: string, body: Readable, size: number, contentType: string): Promise<void>;
   /** The object's size, or null when it does not exist. */
   size(key: string): Promise<number | null>;
   /** Up to `bytes` leading bytes of the object. */

@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { AppError } from '../errors.js';
 import { IMAGE_TYPES } from '../media/image.js';
 import { assertKey } from './keys.js';
@@ -33,6 +34,18 @@ export function volumeStorage(root: string): ObjectStorage {
         await fsp.writeFile(tmp, body);
         await fsp.rename(tmp, file);
       } catch (err) {
+        throw new Error(`while writing ${key} to the volume`, { cause: err });
+      }
+    },
+    async putStream(key, body) {
+      const file = resolveKeyPath(root, key);
+      const tmp = `${file}.${crypto.randomBytes(8).toString('hex')}.tmp`;
+      try {
+        await fsp.mkdir(path.dirname(file), { recursive: true });
+        await pipeline(body, fs.createWriteStream(tmp));
+        await fsp.rename(tmp, file);
+      } catch (err) {
+        await fsp.rm(tmp, { force: true }).catch(() => undefined);
         throw new Error(`while writing ${key} to the volume`, { cause: err });
       }
     },

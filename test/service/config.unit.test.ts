@@ -14,7 +14,7 @@ describe('loadConfig', () => {
       expect(cfg).to.deep.equal({
         mode: 'api',
         port: 8080,
-        db: { host: 'db-rw', port: 5432, name: 'graminsta', user: 'graminsta', password: 'pw', ssl: false, replicas: [], poolSize: 10 },
+        db: { host: 'db-rw', port: 5432, name: 'graminsta', user: 'graminsta', password: 'pw', ssl: false, replicas: [], poolSize: 10, retrySeconds: 20 },
         redis: { mode: 'none', nodes: [], password: '' },
         cacheTtlSeconds: 30,
         nearCache: { maxAgeMs: 5000, maxEntries: 20000 },
@@ -25,6 +25,8 @@ describe('loadConfig', () => {
         maxUploadBytes: 10485760,
         logLevel: 'info',
         webRoot: '',
+        shutdownDelaySeconds: 5,
+        syncFrom: null,
       });
     });
     it('treats empty strings as unset', () => {
@@ -41,7 +43,7 @@ describe('loadConfig', () => {
       expect(loadConfig({ GRAMINSTA_MODE: 'web' }).mode).to.equal('web');
     });
     it('refuses an unknown mode, naming both places', () => {
-      fails({ GRAMINSTA_MODE: 'worker' }, /mode must be one of api, web, migrate, origin \(argv\[2\] or GRAMINSTA_MODE\), got "worker"/);
+      fails({ GRAMINSTA_MODE: 'worker' }, /mode must be one of api, web, migrate, origin, sync-images \(argv\[2\] or GRAMINSTA_MODE\), got "worker"/);
       fails({}, /got "API"/, 'API');
     });
   });
@@ -104,6 +106,69 @@ describe('loadConfig', () => {
     });
     it('requires redis nodes unless the redis mode is none', () => {
       fails({ ...API, GRAMINSTA_REDIS_MODE: 'cluster' }, 'GRAMINSTA_REDIS_NODES is required when GRAMINSTA_REDIS_MODE is cluster');
+    });
+  });
+
+  describe('database retry bound', () => {
+    it('parses GRAMINSTA_DB_RETRY_SECONDS, 0 (no retries) included', () => {
+      expect(loadConfig({ ...API, GRAMINSTA_DB_RETRY_SECONDS: '0' }).db.retrySeconds).to.equal(0);
+      expect(loadConfig({ ...API, GRAMINSTA_DB_RETRY_SECONDS: '45' }).db.retrySeconds).to.equal(45);
+    });
+    it('refuses a bad value naming the variable', () => fails({ ...API, GRAMINSTA_DB_RETRY_SECONDS: 'soon' }, 'GRAMINSTA_DB_RETRY_SECONDS must be an integer, got "soon"'));
+  });
+
+  describe('sync-images', () => {
+    const DB = { GRAMINSTA_DB_HOST: 'db-rw', GRAMINSTA_DB_PASSWORD: 'pw' };
+    it('reads the source under GRAMINSTA_SYNC_FROM_ with the same names, and the target as usual', () => {
+      const cfg = loadConfig(
+        {
+          ...DB,
+          GRAMINSTA_STORAGE: 'origin',
+          GRAMINSTA_ORIGIN_URL: 'http://origin:8080/',
+          GRAMINSTA_ORIGIN_TOKEN: 't',
+          GRAMINSTA_SYNC_FROM_STORAGE: 's3',
+          GRAMINSTA_SYNC_FROM_S3_BUCKET: 'old',
+          GRAMINSTA_SYNC_FROM_S3_REGION: 'eu-west-1',
+          GRAMINSTA_SYNC_FROM_S3_ENDPOINT: 'http://minio:9000',
+          GRAMINSTA_SYNC_FROM_S3_FORCE_PATH_STYLE: 'true',
+          GRAMINSTA_SYNC_FROM_AWS_ACCESS_KEY_ID: 'id',
+          GRAMINSTA_SYNC_FROM_AWS_SECRET_ACCESS_KEY: 'secret',
+        },
+        'sync-images',
+      );
+      expect(cfg.storage).to.include({ kind: 'origin', originUrl: 'http://origin:8080', originToken: 't' });
+      expect(cfg.syncFrom).to.deep.include({ kind: 's3', s3: { bucket: 'old', region: 'eu-west-1', endpoint: 'http://minio:9000', forcePathStyle: true, credentials: { accessKeyId: 'id', secretAccessKey: 'secret' } } });
+      expect(loadConfig(API).syncFrom).to.equal(null);
+    });
+    it('needs the database like migrate', () => fails({ GRAMINSTA_SYNC_FROM_STORAGE: 'volume', GRAMINSTA_SYNC_FROM_VOLUME_PATH: '/old' }, 'GRAMINSTA_DB_HOST is required', 'sync-images'));
+    it('requires a known GRAMINSTA_SYNC_FROM_STORAGE', () => {
+      fails(DB, 'GRAMINSTA_SYNC_FROM_STORAGE is required', 'sync-images');
+      fails({ ...DB, GRAMINSTA_SYNC_FROM_STORAGE: 'gcs' }, 'GRAMINSTA_SYNC_FROM_STORAGE must be one of s3, volume, origin, got "gcs"', 'sync-images');
+    });
+    it('refuses a source equal to the target, naming both prefixes', () => {
+      fails({ ...DB, GRAMINSTA_SYNC_FROM_STORAGE: 'volume' }, 'GRAMINSTA_SYNC_FROM_* names the same store as GRAMINSTA_* (volume /data/images)', 'sync-images');
+      const s3 = { GRAMINSTA_STORAGE: 's3', GRAMINSTA_S3_BUCKET: 'b', GRAMINSTA_SYNC_FROM_STORAGE: 's3', GRAMINSTA_SYNC_FROM_S3_BUCKET: 'b' };
+      fails({ ...DB, ...s3 }, 'GRAMINSTA_SYNC_FROM_* names the same store as GRAMINSTA_*', 'sync-images');
+      expect(loadConfig({ ...DB, ...s3, GRAMINSTA_SYNC_FROM_S3_BUCKET: 'c' }, 'sync-images').syncFrom!.s3.bucket).to.equal('c');
+    });
+    it('needs what each store needs: a bucket, an origin URL, and a token only to write to an origin', () => {
+      fails({ ...DB, GRAMINSTA_SYNC_FROM_STORAGE: 's3' }, 'GRAMINSTA_SYNC_FROM_S3_BUCKET is required when GRAMINSTA_SYNC_FROM_STORAGE is s3', 'sync-images');
+      fails({ ...DB, GRAMINSTA_SYNC_FROM_STORAGE: 'origin' }, 'GRAMINSTA_SYNC_FROM_ORIGIN_URL is required when GRAMINSTA_SYNC_FROM_STORAGE is origin', 'sync-images');
+      expect(loadConfig({ ...DB, GRAMINSTA_SYNC_FROM_STORAGE: 'origin', GRAMINSTA_SYNC_FROM_ORIGIN_URL: 'http://o' }, 'sync-images').syncFrom!.originToken).to.equal('');
+      fails({ ...DB, GRAMINSTA_STORAGE: 'origin', GRAMINSTA_ORIGIN_URL: 'http://o', GRAMINSTA_SYNC_FROM_STORAGE: 'volume' }, 'GRAMINSTA_ORIGIN_URL and GRAMINSTA_ORIGIN_TOKEN are required when GRAMINSTA_STORAGE is origin', 'sync-images');
+      fails({ ...DB, GRAMINSTA_SYNC_FROM_STORAGE: 's3', GRAMINSTA_SYNC_FROM_S3_BUCKET: 'b', GRAMINSTA_SYNC_FROM_AWS_ACCESS_KEY_ID: 'id' }, 'GRAMINSTA_SYNC_FROM_AWS_ACCESS_KEY_ID and GRAMINSTA_SYNC_FROM_AWS_SECRET_ACCESS_KEY go together', 'sync-images');
+    });
+  });
+
+  describe('shutdown delay', () => {
+    it('parses GRAMINSTA_SHUTDOWN_DELAY_SECONDS, 0 included', () => {
+      expect(loadConfig({ GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0' }, 'web').shutdownDelaySeconds).to.equal(0);
+      expect(loadConfig({ ...API, GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '12' }).shutdownDelaySeconds).to.equal(12);
+    });
+    it('refuses a non-integer or negative delay naming the variable', () => {
+      fails({ GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '-1' }, 'GRAMINSTA_SHUTDOWN_DELAY_SECONDS must be an integer, got "-1"', 'origin');
+      fails({ GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '5s' }, 'GRAMINSTA_SHUTDOWN_DELAY_SECONDS must be an integer, got "5s"', 'web');
+      fails({ GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '301' }, 'GRAMINSTA_SHUTDOWN_DELAY_SECONDS must be between 0 and 300, got 301', 'web');
     });
   });
 

@@ -72,6 +72,11 @@ export class MemoryStorage implements ObjectStorage {
   async put(key: string, body: Buffer, contentType: string) {
     this.objects.set(key, { body, contentType });
   }
+  async putStream(key: string, body: Readable, _size: number, contentType: string) {
+    const chunks: Buffer[] = [];
+    for await (const c of body) chunks.push(Buffer.from(c as Buffer));
+    this.objects.set(key, { body: Buffer.concat(chunks), contentType });
+  }
   async size(key: string) {
     return this.objects.get(key)?.body.length ?? null;
   }

@@ -16,7 +16,7 @@ for (const redisMode of ['standalone', 'cluster'] as const) {
     };
 
     before(async () => {
-      stack = await startStack({ replica: true, redis: redisMode, extraEnv: { GRAMINSTA_CACHE_TTL_SECONDS: '2' }, readYourWritesMs: 300 });
+      stack = await startStack({ replica: true, redis: redisMode, extraEnv: { GRAMINSTA_CACHE_TTL_SECONDS: '2', GRAMINSTA_DB_RETRY_SECONDS: '1' }, readYourWritesMs: 300 });
       call = client(stack.api.url);
       const r = await call('POST', '/api/v1/users', { body: { username: 'carol', password: 'password123' } });
       token = r.body.token;

@@ -39,6 +39,7 @@ export async function startStack(opts: { replica?: boolean; redis?: 'standalone'
     GRAMINSTA_STORAGE: opts.storage ?? 'volume',
     GRAMINSTA_VOLUME_PATH: volume,
     GRAMINSTA_MAX_UPLOAD_BYTES: String(64 * 1024),
+    GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
     ...(s3 ? { GRAMINSTA_S3_BUCKET: s3.bucket, GRAMINSTA_S3_ENDPOINT: s3.endpoint, GRAMINSTA_S3_FORCE_PATH_STYLE: 'true' } : {}),
     ...opts.extraEnv,

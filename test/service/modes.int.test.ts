@@ -98,7 +98,7 @@ describe('origin mode', function () {
   this.timeout(30000);
   it('accepts authenticated PUTs, serves with long-lived cache headers, refuses traversal and forged tokens', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-origin-'));
-    const cfg = loadConfig({ PORT: '0', GRAMINSTA_ORIGIN_TOKEN: 'origin-secret', GRAMINSTA_VOLUME_PATH: dir, LOG_LEVEL: 'error' }, 'origin');
+    const cfg = loadConfig({ PORT: '0', GRAMINSTA_ORIGIN_TOKEN: 'origin-secret', GRAMINSTA_VOLUME_PATH: dir, GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0', LOG_LEVEL: 'error' }, 'origin');
     const origin = await startOrigin(cfg, createLogger('error'));
     try {
       const storage = originStorage(origin.url, 'origin-secret');

@@ -131,6 +131,7 @@ export async function startWebStack(): Promise<WebStack> {
       // Below the client's own 10 MB check, so the browser test can see the API refuse a photo.
       GRAMINSTA_MAX_UPLOAD_BYTES: String(maxUploadBytes),
       LOG_LEVEL: 'warn',
+      GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0',
     };
     const migrate = startService('migrate', 'migrate', env);
     procs.push(migrate);

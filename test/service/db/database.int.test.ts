@@ -17,7 +17,7 @@ describe('Database read-your-writes (real Postgres primary + replica)', function
   before(async () => {
     pg = await startPostgres({ replica: true });
     db = new Database(
-      { host: pg.primary.host, port: pg.primary.port, name: pg.database, user: pg.user, password: pg.password, ssl: false, replicas: [pg.replica!], poolSize: 2, readYourWritesMs: 5000, now: () => now },
+      { host: pg.primary.host, port: pg.primary.port, name: pg.database, user: pg.user, password: pg.password, ssl: false, replicas: [pg.replica!], poolSize: 2, retrySeconds: 0, readYourWritesMs: 5000, now: () => now },
       createMetrics(),
       createLogger('error'),
     );
