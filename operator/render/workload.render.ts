@@ -76,6 +76,8 @@ export function podSpec(opts: {
   volumes?: V1Volume[];
   restartPolicy?: 'Always' | 'OnFailure' | 'Never';
   spreadLabels?: Record<string, string>;
+  /** Seconds the kubelet waits after SIGTERM; the service's drain (shutdown delay + in-flight requests) must fit in it. */
+  terminationGracePeriodSeconds?: number;
 }): V1PodSpec {
   const spec: V1PodSpec = {
     automountServiceAccountToken: false,
@@ -87,6 +89,7 @@ export function podSpec(opts: {
   spec.containers = opts.containers;
   spec.volumes = [{ ...TMP_VOLUME, emptyDir: { ...TMP_VOLUME.emptyDir } }, ...(opts.volumes ?? [])];
   if (opts.restartPolicy) spec.restartPolicy = opts.restartPolicy;
+  if (opts.terminationGracePeriodSeconds !== undefined) spec.terminationGracePeriodSeconds = opts.terminationGracePeriodSeconds;
   if (opts.spreadLabels) {
     spec.topologySpreadConstraints = [
       {
@@ -126,6 +129,12 @@ export function service(
   if (opts.publishNotReadyAddresses) svc.spec!.publishNotReadyAddresses = true;
   return svc;
 }
+
+/**
+ * The grace period of pods serving HTTP: the service keeps serving 5 s after SIGTERM (GRAMINSTA_SHUTDOWN_DELAY_SECONDS,
+ * while endpoints move away), then drains in-flight requests for up to 25 s; the rest is margin.
+ */
+export const SERVING_GRACE_SECONDS = 40;
 
 /** The HTTP port of a service-image Service: 80 outside, the container's named port inside. */
 export const HTTP_SERVICE_PORT: V1ServicePort = {
@@ -264,6 +273,7 @@ export function deployment(
           uid: SERVICE_UID,
           containers: [opts.container],
           spreadLabels: selectorLabels(names, opts.component),
+          terminationGracePeriodSeconds: SERVING_GRACE_SECONDS,
         }),
       },
     },

@@ -4,15 +4,23 @@ import { assertKey } from './keys.js';
 import type { ObjectStorage } from './storage.js';
 
 /** An ObjectStorage that PUTs, HEADs, GETs and DELETEs `<originUrl>/images/<key>`. */
-export function originStorage(originUrl: string, token: string): ObjectStorage {
+export function originStorage(originUrl: string, token: string, retryMs = 15_000): ObjectStorage {
   const url = (key: string) => `${originUrl}/images/${assertKey(key)}`;
   const auth = { authorization: `Bearer ${token}` };
+  // The origin is one pod: while it restarts (a roll, a move of its volume) connections are refused for a few
+  // seconds. Requests that can be sent again (no streamed body) are, until retryMs has passed, so a restart
+  // shows as latency rather than failed image reads and uploads; every origin request is idempotent.
   const call = async (what: string, key: string, init: RequestInit): Promise<Response> => {
     const target = url(key);
-    try {
-      return await fetch(target, { ...init, signal: AbortSignal.timeout(10000) });
-    } catch (err) {
-      throw new Error(`while ${what} ${key} on the origin`, { cause: err });
+    const replayable = !(init.body instanceof ReadableStream);
+    const started = Date.now();
+    for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        return await fetch(target, { ...init, signal: AbortSignal.timeout(10000) });
+      } catch (err) {
+        if (!replayable || !unreachable(err) || Date.now() - started + delay > retryMs) throw new Error(`while ${what} ${key} on the origin`, { cause: err });
+        await new Promise((r) => setTimeout(r, delay));
+      }
     }
   };
   return {
@@ -54,4 +62,10 @@ export function originStorage(originUrl: string, token: string): ObjectStorage {
       if (!res.ok && res.status !== 404) throw new Error(`while deleting ${key} on the origin: HTTP ${res.status}`);
     },
   };
+}
+
+/** True when fetch failed because the origin could not be reached (refused, reset, not resolvable), not for a timeout. */
+function unreachable(err: unknown): boolean {
+  const code = ((err as { cause?: { code?: string } }).cause ?? {}).code;
+  return ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET'].includes(code ?? '');
 }

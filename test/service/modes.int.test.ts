@@ -96,6 +96,29 @@ describe('modes against real parts', function () {
 
 describe('origin mode', function () {
   this.timeout(30000);
+  it('is read and written through a restart of the origin: the client waits for it to come back (a pod roll)', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-origin-'));
+    const env = { PORT: '0', GRAMINSTA_ORIGIN_TOKEN: 'origin-secret', GRAMINSTA_VOLUME_PATH: dir, GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0', LOG_LEVEL: 'error' };
+    const first = await startOrigin(loadConfig(env, 'origin'), createLogger('error'));
+    const port = first.port;
+    const storage = originStorage(first.url, 'origin-secret');
+    const key = 'photos/DDDDDDDDDDDDDDDDDDDDDD.png';
+    await storage.put(key, PNG, 'image/png');
+    await first.shutdown(1000);
+    // Down now: a read and a write start, and the origin comes back on the same address 1.5 s later.
+    const read = storage.size(key);
+    const write = storage.put('photos/EEEEEEEEEEEEEEEEEEEEEE.png', PNG, 'image/png');
+    await new Promise((r) => setTimeout(r, 1500));
+    const second = await startOrigin(loadConfig({ ...env, PORT: String(port) }, 'origin'), createLogger('error'));
+    try {
+      expect(await read).to.equal(PNG.length);
+      await write;
+      expect(await storage.size('photos/EEEEEEEEEEEEEEEEEEEEEE.png')).to.equal(PNG.length);
+    } finally {
+      await second.shutdown(1000);
+    }
+  });
+
   it('accepts authenticated PUTs, serves with long-lived cache headers, refuses traversal and forged tokens', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-origin-'));
     const cfg = loadConfig({ PORT: '0', GRAMINSTA_ORIGIN_TOKEN: 'origin-secret', GRAMINSTA_VOLUME_PATH: dir, GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0', LOG_LEVEL: 'error' }, 'origin');
