@@ -177,7 +177,7 @@ function autoscaling(tier: 'API' | 'web'): SchemaNode {
   };
 }
 
-function storage(what: string, example: string): SchemaNode {
+function storage(what: string, example: string, classDefault = 'the cluster default StorageClass'): SchemaNode {
   return {
     type: 'object',
     tsName: 'StorageSpec',
@@ -198,7 +198,7 @@ function storage(what: string, example: string): SchemaNode {
       storageClassName: {
         type: 'string',
         description:
-          'StorageClass of the volume claim; empty or omitted uses the cluster default StorageClass. Immutable once set.',
+          `StorageClass of the volume claim; empty or omitted uses ${classDefault}. Immutable once set.`,
         maxLength: 253,
         pattern: '^$|' + DNS_SUBDOMAIN_PATTERN,
         'x-kubernetes-validations': [
@@ -357,7 +357,7 @@ const cdn: SchemaNode = {
           tsName: 'VolumeOriginSpec',
           description:
             'An in-cluster origin: the photo service in origin mode, storing images on a persistent volume.',
-          properties: storage('the origin', '20Gi').properties,
+          properties: storage('the origin', '20Gi', "the in-cluster database volume's class when set, else the cluster default StorageClass (also before stage cdn)").properties,
         },
       },
       'x-kubernetes-validations': [

@@ -132,7 +132,7 @@ export interface S3OriginSpec {
 export interface VolumeOriginSpec {
   /** Requested size of the volume, a quantity such as 20Gi; it can grow but never shrink. */
   size?: number | string;
-  /** StorageClass of the volume claim; empty or omitted uses the cluster default StorageClass. Immutable once set. */
+  /** StorageClass of the volume claim; empty or omitted uses the in-cluster database volume's class when set, else the cluster default StorageClass (also before stage cdn). Immutable once set. */
   storageClassName?: string;
 }
 

@@ -111,11 +111,16 @@ function cachePlan(cache: EffectiveSpec['cache'], names: AppNames): CachePlan | 
 function storagePlan(cdn: EffectiveSpec['cdn'], database: DatabasePlan): StoragePlan {
   const origin = cdn?.origin;
   if (origin?.kind === 's3') return { kind: 's3', s3: origin.s3 };
+  // The origin's volume goes where the spec puts the database's when it names no class of its own: the one
+  // hint the spec gives about where the app's volumes belong (the cluster default may not suit them).
+  const databaseClass = database.placement === 'external' ? undefined : database.storageClassName;
   if (origin?.kind === 'origin') {
-    const { size, storageClassName } = origin.storage;
+    const { size } = origin.storage;
+    const storageClassName = origin.storage.storageClassName ?? databaseClass;
     return { kind: 'origin', size: String(size), ...(storageClassName ? { storageClassName } : {}) };
   }
-  return database.placement === 'embedded' ? { kind: 'volume' } : { kind: 'origin', size: PRE_CDN_ORIGIN_SIZE };
+  if (database.placement === 'embedded') return { kind: 'volume' };
+  return { kind: 'origin', size: PRE_CDN_ORIGIN_SIZE, ...(databaseClass ? { storageClassName: databaseClass } : {}) };
 }
 
 function generatedSecrets(names: AppNames, plan: Pick<Plan, 'database' | 'cache' | 'storage'>): GeneratedSecretPlan[] {

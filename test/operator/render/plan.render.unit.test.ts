@@ -74,3 +74,20 @@ describe('plan.render planOf', () => {
     expect(() => planOf(app({ ingress: { tls: { secretName: 't' } } }), IMAGES)).to.throw(/spec\.ingress\.tls/);
   });
 });
+
+describe('planOf: where the origin volume goes', () => {
+  it("uses the database volume's class when the spec names none for the origin, before cdn and at cdn", () => {
+    const db = { storage: { storageClassName: 'fast-local' } };
+    expect(planOf(app({ users: 10, database: db }), IMAGES).storage).to.deep.equal({ kind: 'origin', size: '5Gi', storageClassName: 'fast-local' });
+    expect(planOf(app({ users: 10000, database: db }), IMAGES).storage).to.include({ kind: 'origin', storageClassName: 'fast-local' });
+    expect(planOf(app({ users: 10000, database: db, cdn: { origin: { volume: { storageClassName: 'bulk' } } } }), IMAGES).storage).to.include({ storageClassName: 'bulk' });
+    expect(planOf(app({ users: 10 }), IMAGES).storage).to.deep.equal({ kind: 'origin', size: '5Gi' });
+  });
+
+  it('records a move of the photos when status.imageStore names another store than the plan', () => {
+    const moving = planOf({ ...app({ users: 10 }), status: { imageStore: { kind: 'volume' } } }, IMAGES);
+    expect(moving.imageMove).to.deep.equal({ from: { kind: 'volume' }, to: { kind: 'origin' } });
+    expect(planOf({ ...app({ users: 10 }), status: { imageStore: { kind: 'origin' } } }, IMAGES).imageMove).to.equal(null);
+    expect(planOf(app({ users: 10 }), IMAGES).imageMove, 'nothing recorded yet: nothing to move').to.equal(null);
+  });
+});
