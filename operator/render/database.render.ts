@@ -47,6 +47,8 @@ function inCluster(plan: Plan): InClusterDatabasePlan {
 export function postgresContainer(plan: Plan, role: 'primary' | 'replica'): V1Container {
   const db = inCluster(plan);
   const secret = plan.names.databaseSecret;
+  // Replicas need at least the primary's value: a hot standby stops replaying WAL from a primary with more.
+  const maxWalSenders: V1EnvVar = { name: 'POSTGRES_MAX_WAL_SENDERS', value: String(Math.max(10, db.readReplicas + 2)) };
   const env: V1EnvVar[] = [
     { name: 'PGDATA', value: `${POSTGRES_DATA_DIR}/pgdata` },
     { name: 'POSTGRES_BIN_DIR', value: `/usr/lib/postgresql/${db.version}/bin` },
@@ -60,13 +62,14 @@ export function postgresContainer(plan: Plan, role: 'primary' | 'replica'): V1Co
       { name: 'POSTGRES_APP_USER', value: DB_USER },
       secretEnv('POSTGRES_APP_PASSWORD', secret, DB_SECRET_KEYS.password),
       secretEnv('POSTGRES_REPLICATION_PASSWORD', secret, DB_SECRET_KEYS.replicationPassword),
-      { name: 'POSTGRES_MAX_WAL_SENDERS', value: String(Math.max(10, db.readReplicas + 2)) },
+      maxWalSenders,
     );
   } else {
     env.push(
       { name: 'POSTGRES_PRIMARY_HOST', value: serviceHost(plan.names, plan.names.databaseRw) },
       { name: 'POSTGRES_PRIMARY_PORT', value: String(POSTGRES_PORT) },
       secretEnv('POSTGRES_REPLICATION_PASSWORD', secret, DB_SECRET_KEYS.replicationPassword),
+      maxWalSenders,
     );
   }
   return {

@@ -26,3 +26,50 @@ backoff_sleep() {
   [ "$delay" -le "$1" ] || delay="$1"
   [ "$delay" -ge 1 ] || delay=1
 }
+
+# The supervised server (see supervise): its pid while it runs, the stop signals received so far, and
+# the first of them (empty until one arrives).
+server_pid=""
+signals_received=0
+stop_signal=""
+
+# supervise FAST_SIGNAL: from now on SIGTERM and SIGINT are forwarded to the server as FAST_SIGNAL, SIGQUIT
+# and SIGHUP as themselves, instead of ending this shell; a stop signal that arrives before the server
+# is started is remembered in $stop_signal. The shell stays the server's parent (the container's pid 1)
+# so that it can pass on the kubelet's SIGTERM as the server's fast shutdown and exit with its status.
+supervise() {
+  # shellcheck disable=SC2064 # $1 is meant to be expanded now
+  trap "forward_signal TERM $1" TERM
+  # shellcheck disable=SC2064
+  trap "forward_signal INT $1" INT
+  trap 'forward_signal QUIT QUIT' QUIT
+  trap 'forward_signal HUP HUP' HUP
+}
+
+# forward_signal RECEIVED SENT: the trap of supervise.
+forward_signal() {
+  signals_received=$((signals_received + 1))
+  if [ "$1" != HUP ] && [ -z "$stop_signal" ]; then stop_signal="$1"; fi
+  if [ -n "$server_pid" ]; then kill -s "$2" "$server_pid" 2>/dev/null || true; fi
+}
+
+# start_server COMMAND...: runs COMMAND in the background as the supervised server (its output is this
+# shell's).
+start_server() {
+  "$@" &
+  server_pid=$!
+}
+
+# wait_server: waits for the supervised server to end and returns its exit status (128+n when signal n
+# ended it).
+wait_server() {
+  while :; do
+    before=$signals_received
+    status=0
+    wait "$server_pid" || status=$?
+    # A trapped signal makes wait return early with 128+n while the server still runs: wait again.
+    if [ "$status" -le 128 ] || [ "$signals_received" = "$before" ]; then break; fi
+  done
+  server_pid=""
+  return "$status"
+}

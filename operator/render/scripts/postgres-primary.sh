@@ -1,10 +1,10 @@
 #!/bin/sh
-# graminsta postgres primary entrypoint: initialises PGDATA on first start, then runs postgres.
+# graminsta postgres primary entrypoint: initialises PGDATA on first start, applies roles and passwords on every start, then runs postgres.
 # Use it as the container command (it replaces the image's docker-entrypoint.sh):
 #   command: ["sh", "/scripts/postgres-primary.sh"]   extra arguments are passed on to postgres
 # env:
 #   PGDATA                          default /var/lib/postgresql/data/pgdata  data directory; a subdirectory of the data volume
-#   POSTGRES_BIN_DIR                default (empty: binaries from PATH)       directory holding initdb, pg_ctl, psql, postgres
+#   POSTGRES_BIN_DIR                default (empty: binaries from PATH)       directory holding initdb, pg_isready, psql (15 or later), postgres
 #   POSTGRES_PORT                   default 5432                              port postgres listens on
 #   POSTGRES_LISTEN_ADDRESSES       default *                                 listen_addresses
 #   POSTGRES_SOCKET_DIR             default /tmp                              unix socket directory (must be writable)
@@ -15,13 +15,17 @@
 #   POSTGRES_REPLICATION_PASSWORD   required (Secret)                         replication role's password
 #   POSTGRES_SUPERUSER_PASSWORD     default (empty: no password)              password of the superuser (the OS user, postgres); without it the superuser can only log in over the unix socket (peer)
 #   POSTGRES_ALLOWED_CIDRS          default "0.0.0.0/0 ::/0"                  space-separated networks allowed to connect over TCP (scram-sha-256), e.g. the pod CIDR
-#   POSTGRES_MAX_WAL_SENDERS        default 10                                max_wal_senders and max_replication_slots (>= readReplicas + 2)
+#   POSTGRES_MAX_WAL_SENDERS        default 10                                max_wal_senders and max_replication_slots (>= readReplicas + 2); raised on start, never lowered
 #   POSTGRES_MAX_SLOT_WAL_KEEP_SIZE default 2GB                               max_slot_wal_keep_size: WAL kept for a lagging or absent replica before its slot is given up
 # mounts:
 #   dirname of PGDATA   the data volume (PersistentVolumeClaim), writable by the container's uid (999 in the image)
 #   /tmp                emptyDir (unix socket; the root filesystem is read-only)
-# Only settings in effect on first start are written into PGDATA; later changes to the roles or
-# passwords are not applied by this script.
+# On every start, before postgres listens on TCP, a temporary server on the unix socket only sets
+# the passwords of the application and replication roles (and the superuser's, when given) from the
+# environment, creating missing roles, and raises max_wal_senders and max_replication_slots to
+# POSTGRES_MAX_WAL_SENDERS (never lowers them); the graminsta block of pg_hba.conf is rewritten.
+# SIGTERM (the kubelet's stop) is passed on to postgres as SIGINT, a fast shutdown; the script exits
+# with postgres' status.
 set -eu
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "${0%/*}/lib.sh"
@@ -46,22 +50,23 @@ use_bin_dir "$POSTGRES_BIN_DIR"
 
 number POSTGRES_PORT "$POSTGRES_PORT"
 number POSTGRES_MAX_WAL_SENDERS "$POSTGRES_MAX_WAL_SENDERS"
+[ -n "$POSTGRES_APP_PASSWORD" ] || fail "POSTGRES_APP_PASSWORD is required"
+[ -n "$POSTGRES_REPLICATION_PASSWORD" ] || fail "POSTGRES_REPLICATION_PASSWORD is required"
+# psql reads the passwords from its environment (\getenv), so they never appear in a command line.
+export POSTGRES_APP_PASSWORD POSTGRES_REPLICATION_PASSWORD POSTGRES_SUPERUSER_PASSWORD
+supervise INT
 
-initialise() {
-  [ -n "$POSTGRES_APP_PASSWORD" ] || fail "POSTGRES_APP_PASSWORD is required to initialise $PGDATA"
-  [ -n "$POSTGRES_REPLICATION_PASSWORD" ] || fail "POSTGRES_REPLICATION_PASSWORD is required to initialise $PGDATA"
+# The first line of the block this script owns at the end of pg_hba.conf.
+hba_marker="# graminsta: TCP clients and replicas, password (scram-sha-256) only"
+
+# initdb_staging: initialises a new cluster into $staging, with the replication settings.
+initdb_staging() {
   staging="$PGDATA.initialising"
   # A start that died half-way left only the staging directory: PGDATA appears only when complete.
   rm -rf "$staging"
   log "initialising a new cluster in $PGDATA"
-  pwfile=""
-  if [ -n "$POSTGRES_SUPERUSER_PASSWORD" ]; then
-    pwfile="$POSTGRES_SOCKET_DIR/.initdb-pw.$$"
-    (umask 077; printf '%s\n' "$POSTGRES_SUPERUSER_PASSWORD" > "$pwfile")
-  fi
-  initdb -D "$staging" --encoding=UTF8 --locale=C --auth-local=peer --auth-host=scram-sha-256 \
-    ${pwfile:+--pwfile="$pwfile"} >&2 || { rm -f "$pwfile"; fail "initdb failed"; }
-  rm -f "$pwfile"
+  initdb -D "$staging" --encoding=UTF8 --locale=C --auth-local=peer --auth-host=scram-sha-256 >&2 \
+    || fail "initdb failed"
 
   cat >> "$staging/postgresql.conf" <<CONF
 
@@ -75,43 +80,128 @@ hot_standby = on
 hot_standby_feedback = on
 password_encryption = 'scram-sha-256'
 CONF
+}
 
+# write_hba DIR: replaces the block this script owns at the end of DIR/pg_hba.conf with one for the
+# current replication user and POSTGRES_ALLOWED_CIDRS.
+write_hba() {
+  sed -i "/^$hba_marker\$/,\$d" "$1/pg_hba.conf"
   {
-    echo "# graminsta: TCP clients and replicas, password (scram-sha-256) only"
+    echo "$hba_marker"
     for cidr in $POSTGRES_ALLOWED_CIDRS; do
       echo "host replication $POSTGRES_REPLICATION_USER $cidr scram-sha-256"
       echo "host all all $cidr scram-sha-256"
     done
-  } >> "$staging/pg_hba.conf"
+  } >> "$1/pg_hba.conf"
+}
 
-  log "creating roles and database"
-  pg_ctl -D "$staging" -w -t 60 -o "-c listen_addresses='' -c port=$POSTGRES_PORT -c unix_socket_directories='$POSTGRES_SOCKET_DIR'" start >&2 \
-    || fail "could not start the temporary server"
-  if ! psql -v ON_ERROR_STOP=1 -X -q -h "$POSTGRES_SOCKET_DIR" -p "$POSTGRES_PORT" -d postgres \
-      -v app_user="$POSTGRES_APP_USER" -v app_password="$POSTGRES_APP_PASSWORD" -v db="$POSTGRES_DB" \
-      -v repl_user="$POSTGRES_REPLICATION_USER" -v repl_password="$POSTGRES_REPLICATION_PASSWORD" >&2 <<'SQL'
-CREATE ROLE :"repl_user" WITH REPLICATION LOGIN PASSWORD :'repl_password';
-CREATE ROLE :"app_user" WITH LOGIN PASSWORD :'app_password';
+# stop_if_asked: ends the script (status 0) when a stop signal arrived before postgres was serving.
+stop_if_asked() {
+  [ -n "$stop_signal" ] || return 0
+  if [ -n "$server_pid" ]; then wait_server || true; fi
+  log "received SIG$stop_signal before serving; exiting"
+  exit 0
+}
+
+# start_local DIR [POSTGRES ARGS...]: starts the cluster in DIR on the unix socket only, and waits
+# until it accepts connections. Statements are never logged: they carry passwords.
+start_local() {
+  dir="$1"
+  shift
+  start_server postgres -D "$dir" "$@" -c port="$POSTGRES_PORT" -c listen_addresses= \
+    -c unix_socket_directories="$POSTGRES_SOCKET_DIR" \
+    -c log_statement=none -c log_min_error_statement=panic -c log_min_duration_statement=-1
+  until pg_isready -q -h "$POSTGRES_SOCKET_DIR" -p "$POSTGRES_PORT" -d postgres; do
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      status=0
+      wait_server || status=$?
+      stop_if_asked
+      fail "the temporary server exited with status $status before accepting connections"
+    fi
+    sleep 0.1
+  done
+}
+
+# stop_local: fast shutdown of the temporary server.
+stop_local() {
+  kill -s INT "$server_pid"
+  wait_server || fail "the temporary server did not stop cleanly"
+}
+
+# local_psql: psql over the unix socket as the superuser, stopping at the first error, with
+# the names, the wanted setting and whether to set the superuser's password as psql variables.
+local_psql() {
+  set_superuser=off
+  [ -z "$POSTGRES_SUPERUSER_PASSWORD" ] || set_superuser=on
+  psql -v ON_ERROR_STOP=1 -X -q -h "$POSTGRES_SOCKET_DIR" -p "$POSTGRES_PORT" -d postgres \
+    -v app_user="$POSTGRES_APP_USER" -v db="$POSTGRES_DB" -v repl_user="$POSTGRES_REPLICATION_USER" \
+    -v set_superuser="$set_superuser" -v max_wal_senders="$POSTGRES_MAX_WAL_SENDERS" >&2
+}
+
+# local_sql_failed WHAT: stops the temporary server and fails (or just exits when a stop signal
+# interrupted it).
+local_sql_failed() {
+  stop_if_asked
+  kill -s QUIT "$server_pid" 2>/dev/null || true
+  wait_server || true
+  fail "could not $1"
+}
+
+# Roles and passwords from the environment (roles created when missing), and max_wal_senders and
+# max_replication_slots raised to POSTGRES_MAX_WAL_SENDERS (never lowered: replicas may use them).
+converge_sql=$(cat <<'SQL'
+\getenv app_password POSTGRES_APP_PASSWORD
+\getenv repl_password POSTGRES_REPLICATION_PASSWORD
+SELECT format('CREATE ROLE %I', :'repl_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'repl_user') \gexec
+ALTER ROLE :"repl_user" WITH REPLICATION LOGIN PASSWORD :'repl_password';
+SELECT format('CREATE ROLE %I', :'app_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') \gexec
+ALTER ROLE :"app_user" WITH LOGIN PASSWORD :'app_password';
+\if :set_superuser
+\getenv superuser_password POSTGRES_SUPERUSER_PASSWORD
+ALTER ROLE CURRENT_USER WITH PASSWORD :'superuser_password';
+\endif
+SELECT format('ALTER SYSTEM SET %I = %L', name, :'max_wal_senders') FROM pg_settings
+  WHERE name IN ('max_wal_senders', 'max_replication_slots') AND setting::int < :'max_wal_senders'::int \gexec
+SQL
+)
+
+# The application database, created once.
+create_database_sql=$(cat <<'SQL'
 CREATE DATABASE :"db" OWNER :"app_user";
 \connect :"db"
 ALTER SCHEMA public OWNER TO :"app_user";
 SQL
-  then
-    pg_ctl -D "$staging" -m immediate stop >&2 || true
-    fail "could not create roles and database"
-  fi
-  pg_ctl -D "$staging" -m fast -w stop >&2 || fail "could not stop the temporary server"
+)
+
+if [ -s "$PGDATA/PG_VERSION" ]; then
+  log "using existing cluster in $PGDATA"
+  datadir="$PGDATA"
+else
+  initdb_staging
+  datadir="$staging"
+fi
+write_hba "$datadir"
+log "setting roles, passwords and replication limits"
+start_local "$datadir" "$@"
+printf '%s\n' "$converge_sql" | local_psql || local_sql_failed "set roles and passwords"
+if [ "$datadir" != "$PGDATA" ]; then
+  log "creating the application database"
+  printf '%s\n' "$create_database_sql" | local_psql || local_sql_failed "create the application database"
+fi
+stop_local
+stop_if_asked
+if [ "$datadir" != "$PGDATA" ]; then
   if [ -d "$PGDATA" ]; then rmdir "$PGDATA" || fail "$PGDATA exists but is not an empty directory"; fi
   mv "$staging" "$PGDATA"
   log "initialised $PGDATA"
-}
-
-if [ ! -s "$PGDATA/PG_VERSION" ]; then
-  initialise
-else
-  log "using existing cluster in $PGDATA"
 fi
 
 log "starting postgres on port $POSTGRES_PORT"
-exec postgres -D "$PGDATA" -c port="$POSTGRES_PORT" -c listen_addresses="$POSTGRES_LISTEN_ADDRESSES" \
+start_server postgres -D "$PGDATA" -c port="$POSTGRES_PORT" -c listen_addresses="$POSTGRES_LISTEN_ADDRESSES" \
   -c unix_socket_directories="$POSTGRES_SOCKET_DIR" "$@"
+# A stop signal that arrived just before the start.
+if [ -n "$stop_signal" ]; then kill -s INT "$server_pid" 2>/dev/null || true; fi
+status=0
+wait_server || status=$?
+log "postgres exited with status $status"
+exit "$status"

@@ -17,11 +17,14 @@
 #   POSTGRES_WAIT_TIMEOUT_SECONDS     default 0 (wait forever)                  give up (exit 1) when the primary is not ready for this long
 #   POSTGRES_WAIT_MAX_DELAY_SECONDS   default 30                                upper bound of the backoff between checks of the primary
 #   POSTGRES_BASEBACKUP_ATTEMPTS      default 5                                 pg_basebackup attempts before exiting 1 (the kubelet restarts the container)
+#   POSTGRES_MAX_WAL_SENDERS          default 0 (PGDATA's setting)              the primary's max_wal_senders: the replica runs with at least this many, as a hot standby must
 # mounts:
 #   dirname of PGDATA   the data volume (PersistentVolumeClaim), writable by the container's uid (999 in the image)
 #   /tmp                emptyDir (unix socket, replication passfile; the root filesystem is read-only)
 # The connection to the primary is passed on the command line on every start, so a changed
 # password or primary host applies after a restart; the password is never written to PGDATA.
+# SIGTERM (the kubelet's stop) is passed on to postgres as SIGINT, a fast shutdown; the script exits
+# with postgres' status.
 set -eu
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "${0%/*}/lib.sh"
@@ -41,6 +44,7 @@ POSTGRES_REPLICATION_SLOT="${POSTGRES_REPLICATION_SLOT:-$(printf '%s' "${HOSTNAM
 POSTGRES_WAIT_TIMEOUT_SECONDS="${POSTGRES_WAIT_TIMEOUT_SECONDS:-0}"
 POSTGRES_WAIT_MAX_DELAY_SECONDS="${POSTGRES_WAIT_MAX_DELAY_SECONDS:-30}"
 POSTGRES_BASEBACKUP_ATTEMPTS="${POSTGRES_BASEBACKUP_ATTEMPTS:-5}"
+POSTGRES_MAX_WAL_SENDERS="${POSTGRES_MAX_WAL_SENDERS:-0}"
 
 use_bin_dir "$POSTGRES_BIN_DIR"
 
@@ -50,11 +54,13 @@ number POSTGRES_PRIMARY_PORT "$POSTGRES_PRIMARY_PORT"
 number POSTGRES_WAIT_TIMEOUT_SECONDS "$POSTGRES_WAIT_TIMEOUT_SECONDS"
 number POSTGRES_WAIT_MAX_DELAY_SECONDS "$POSTGRES_WAIT_MAX_DELAY_SECONDS"
 number POSTGRES_BASEBACKUP_ATTEMPTS "$POSTGRES_BASEBACKUP_ATTEMPTS"
+number POSTGRES_MAX_WAL_SENDERS "$POSTGRES_MAX_WAL_SENDERS"
 [ -n "$POSTGRES_PRIMARY_HOST" ] || fail "POSTGRES_PRIMARY_HOST is required"
 [ -n "$POSTGRES_REPLICATION_PASSWORD" ] || fail "POSTGRES_REPLICATION_PASSWORD is required"
 case "$POSTGRES_REPLICATION_SLOT" in
   ''|*[!a-z0-9_]*) fail "POSTGRES_REPLICATION_SLOT must be lower-case letters, digits and _ (or set HOSTNAME), got '$POSTGRES_REPLICATION_SLOT'" ;;
 esac
+supervise INT
 
 passfile="$POSTGRES_SOCKET_DIR/.replication.pgpass"
 escaped_password=$(printf '%s' "$POSTGRES_REPLICATION_PASSWORD" | sed 's/[\\:]/\\&/g')
@@ -109,7 +115,22 @@ fi
 # This pod is always a standby: there is no failover, so never come up as a second primary.
 touch "$PGDATA/standby.signal"
 
+# A hot standby refuses to replay WAL from a primary with a higher max_wal_senders than its own (it
+# pauses until restarted with enough), and the primary raises it when replicas are added: run with
+# POSTGRES_MAX_WAL_SENDERS (the primary's) unless this data directory's own setting is higher.
+wal_senders=$(postgres -D "$PGDATA" -C max_wal_senders)
+number "max_wal_senders in $PGDATA" "$wal_senders"
+[ "$POSTGRES_MAX_WAL_SENDERS" -le "$wal_senders" ] || wal_senders="$POSTGRES_MAX_WAL_SENDERS"
+
+if [ -n "$stop_signal" ]; then log "received SIG$stop_signal before serving; exiting"; exit 0; fi
+
 log "starting postgres as a hot standby on port $POSTGRES_PORT"
-exec postgres -D "$PGDATA" -c port="$POSTGRES_PORT" -c listen_addresses="$POSTGRES_LISTEN_ADDRESSES" \
-  -c unix_socket_directories="$POSTGRES_SOCKET_DIR" -c hot_standby=on \
+start_server postgres -D "$PGDATA" -c port="$POSTGRES_PORT" -c listen_addresses="$POSTGRES_LISTEN_ADDRESSES" \
+  -c unix_socket_directories="$POSTGRES_SOCKET_DIR" -c hot_standby=on -c max_wal_senders="$wal_senders" \
   -c primary_conninfo="$conninfo" -c primary_slot_name="$POSTGRES_REPLICATION_SLOT" "$@"
+# A stop signal that arrived just before the start.
+if [ -n "$stop_signal" ]; then kill -s INT "$server_pid" 2>/dev/null || true; fi
+status=0
+wait_server || status=$?
+log "postgres exited with status $status"
+exit "$status"

@@ -1,5 +1,6 @@
 import { expect, use } from 'chai';
 import chaiAsPromised from 'chai-as-promised';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
@@ -29,6 +30,48 @@ async function query<T extends pg.QueryResultRow>(port: number, sql: string, as:
   } finally {
     await client.end();
   }
+}
+
+/** Who logs in, with which password, and whether as a replication (walsender) connection. */
+interface Login {
+  user: string;
+  password: string;
+  database?: string;
+  replication?: boolean;
+}
+
+/** Opens a TCP connection to 127.0.0.1:`port` as `login`; the caller ends it. */
+async function connect(port: number, login: Login): Promise<pg.Client> {
+  const config: pg.ClientConfig & { replication?: string } = {
+    host: '127.0.0.1',
+    port,
+    user: login.user,
+    password: login.password,
+    database: login.database ?? 'postgres',
+    connectionTimeoutMillis: 2000,
+    ...(login.replication ? { replication: 'database' } : {}),
+  };
+  const client = new pg.Client(config);
+  // A fast shutdown ends idle sessions; that error is expected where these are used.
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
+/** Runs one statement as `login` (IDENTIFY_SYSTEM and the like on a replication connection). */
+async function queryAs<T extends pg.QueryResultRow>(port: number, login: Login, sql: string): Promise<T[]> {
+  const client = await connect(port, login);
+  try {
+    return (await client.query<T>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** The "Database cluster state" pg_controldata reports for a data directory (e.g. "shut down"). */
+function clusterState(pgdata: string): string {
+  const out = execFileSync(path.join(BIN_DIR, 'pg_controldata'), [pgdata], { encoding: 'utf8', env: { LC_ALL: 'C' } });
+  return /^Database cluster state:\s+(.+)$/m.exec(out)?.[1] ?? out;
 }
 
 describe('postgres data-tier scripts against real postgres processes', function () {
@@ -191,6 +234,128 @@ describe('postgres data-tier scripts against real postgres processes', function 
       expect(primary.output()).not.to.contain('initialising');
       await query(primaryPort, `INSERT INTO photos (caption) VALUES ('after the primary restarted')`);
       await waitFor('the replica reconnecting to the restarted primary', async () => (await query(replicaPort, `SELECT caption FROM photos`)).length === 3, 60000);
+    });
+  });
+
+  describe('restarts with changed Secrets and settings (a Secret re-created, a pod roll)', () => {
+    const OLD = { app: 'app-old', replication: 'repl-old', superuser: 'su-old' };
+    // Quotes, a backslash and a colon must reach ALTER ROLE and the replica's passfile unharmed.
+    const NEW = { app: `app-'new"`, replication: 'repl:n\\ew', superuser: `su-'new` };
+    let primaryPort: number;
+    let replicaPort: number;
+    let primary: ScriptProcess;
+    let replica: ScriptProcess;
+    const primaryData = (): string => path.join(root, 'rotating', 'volume', 'pgdata');
+
+    function withPasswords(p: typeof OLD, extra: Record<string, string> = {}): Record<string, string> {
+      return { POSTGRES_APP_PASSWORD: p.app, POSTGRES_REPLICATION_PASSWORD: p.replication, POSTGRES_SUPERUSER_PASSWORD: p.superuser, ...extra };
+    }
+    const app = (password: string): Login => ({ user: APP.user, password, database: APP.database });
+    const replication = (password: string, user = 'replicator'): Login => ({ user, password, replication: true });
+    const superuser = (password: string): Login => ({ user: 'postgres', password });
+
+    /** Sends SIGTERM with an idle session open and returns the exit code and how long the script took to exit. */
+    async function sigtermWithIdleClient(proc: ScriptProcess, port: number, login: Login): Promise<{ code: number | string; ms: number }> {
+      const idle = await connect(port, login);
+      try {
+        const started = Date.now();
+        proc.child.kill('SIGTERM');
+        const timeout = new Promise<string>((resolve) => setTimeout(() => resolve('still running after 10 s'), 10000).unref());
+        const code = await Promise.race([proc.exited, timeout]);
+        return { code, ms: Date.now() - started };
+      } finally {
+        await idle.end().catch(() => {});
+      }
+    }
+
+    async function restartPrimary(env: Record<string, string>): Promise<void> {
+      await primary.stop('SIGTERM');
+      primary = await startPrimary('rotating', primaryPort, env);
+      await waitFor(`the restarted primary\n${primary.output()}`, async () => (await queryAs(primaryPort, superuser(env.POSTGRES_SUPERUSER_PASSWORD!), 'SELECT 1')).length === 1, 60000);
+    }
+
+    async function streamingFrom(replicaPortNow: number, caption: string, login: Login): Promise<void> {
+      await queryAs(primaryPort, login, `INSERT INTO notes (caption) VALUES ('${caption}')`);
+      const seen = async (): Promise<boolean> => {
+        const rows = await queryAs<{ caption: string }>(replicaPortNow, login, `SELECT caption FROM notes WHERE caption = '${caption}'`).catch(() => []);
+        return rows.length === 1;
+      };
+      await waitFor(`'${caption}' on the replica`, seen, 60000).catch((err: Error) => {
+        throw new Error(`${err.message}\nthe replica's output:\n${replica.output()}`, { cause: err });
+      });
+    }
+
+    before(async () => {
+      primaryPort = await freePort();
+      replicaPort = await freePort();
+      primary = await startPrimary('rotating', primaryPort, withPasswords(OLD));
+      await waitFor(`the primary\n${primary.output()}`, async () => (await queryAs(primaryPort, app(OLD.app), 'SELECT 1')).length === 1, 60000);
+      await queryAs(primaryPort, app(OLD.app), 'CREATE TABLE notes (caption text NOT NULL)');
+      replica = await startReplica('rotating-r0', replicaPort, primaryPort, { POSTGRES_REPLICATION_PASSWORD: OLD.replication });
+      await streamingFrom(replicaPort, 'cloned', app(OLD.app));
+    });
+
+    it('SIGTERM with an idle client connected makes the primary shut down fast and exit 0; the next start needs no recovery', async () => {
+      const { code, ms } = await sigtermWithIdleClient(primary, primaryPort, app(OLD.app));
+      expect(code).to.equal(0);
+      expect(ms).to.be.below(5000);
+      expect(primary.output()).to.contain('received fast shutdown request');
+      expect(clusterState(primaryData())).to.equal('shut down');
+
+      primary = await startPrimary('rotating', primaryPort, withPasswords(OLD));
+      await waitFor(`the restarted primary\n${primary.output()}`, async () => (await queryAs(primaryPort, app(OLD.app), 'SELECT 1')).length === 1, 60000);
+      expect(primary.output()).not.to.contain('not properly shut down');
+    });
+
+    it('SIGTERM with an idle client connected makes the replica shut down fast and exit 0', async () => {
+      const { code, ms } = await sigtermWithIdleClient(replica, replicaPort, app(OLD.app));
+      expect(code).to.equal(0);
+      expect(ms).to.be.below(5000);
+      expect(replica.output()).to.contain('received fast shutdown request');
+      expect(clusterState(path.join(root, 'rotating-r0', 'volume', 'pgdata'))).to.equal('shut down in recovery');
+    });
+
+    it('a restart with new passwords makes them the only ones that work, over TCP, for the app, replication and the superuser', async () => {
+      await restartPrimary(withPasswords(NEW));
+      expect(await queryAs(primaryPort, app(NEW.app), 'SELECT 1 AS ok')).to.deep.equal([{ ok: 1 }]);
+      expect(await queryAs(primaryPort, replication(NEW.replication), 'IDENTIFY_SYSTEM')).to.have.length(1);
+      await expect(queryAs(primaryPort, app(OLD.app), 'SELECT 1')).to.be.rejectedWith(/password authentication failed/);
+      await expect(queryAs(primaryPort, replication(OLD.replication), 'IDENTIFY_SYSTEM')).to.be.rejectedWith(/password authentication failed/);
+      await expect(queryAs(primaryPort, superuser(OLD.superuser), 'SELECT 1')).to.be.rejectedWith(/password authentication failed/);
+      for (const secret of [...Object.values(OLD), ...Object.values(NEW)]) expect(primary.output()).not.to.contain(secret);
+    });
+
+    it('a replica restarted with the new replication password streams again', async () => {
+      replica = await startReplica('rotating-r0', replicaPort, primaryPort, { POSTGRES_REPLICATION_PASSWORD: NEW.replication });
+      await streamingFrom(replicaPort, 'after the new password', app(NEW.app));
+      const senders = await queryAs<{ state: string }>(primaryPort, superuser(NEW.superuser), 'SELECT state FROM pg_stat_replication');
+      expect(senders).to.deep.equal([{ state: 'streaming' }]);
+    });
+
+    it('raising POSTGRES_MAX_WAL_SENDERS takes effect on restart, lowering it does not, and a replica restarted with it follows', async () => {
+      const limits = async (): Promise<Record<string, string>> => {
+        const rows = await queryAs<{ name: string; setting: string }>(
+          primaryPort,
+          superuser(NEW.superuser),
+          `SELECT name, setting FROM pg_settings WHERE name IN ('max_wal_senders', 'max_replication_slots')`,
+        );
+        return Object.fromEntries(rows.map((r) => [r.name, r.setting]));
+      };
+      await restartPrimary(withPasswords(NEW, { POSTGRES_MAX_WAL_SENDERS: '14' }));
+      expect(await limits()).to.deep.equal({ max_replication_slots: '14', max_wal_senders: '14' });
+      await restartPrimary(withPasswords(NEW, { POSTGRES_MAX_WAL_SENDERS: '10' }));
+      expect(await limits()).to.deep.equal({ max_replication_slots: '14', max_wal_senders: '14' });
+
+      // Replaying the raise pauses the running standby until it runs with at least the primary's
+      // max_wal_senders; the operator passes the primary's value to the replicas too, so they roll.
+      await replica.stop('SIGTERM');
+      replica = await startReplica('rotating-r0', replicaPort, primaryPort, { POSTGRES_REPLICATION_PASSWORD: NEW.replication, POSTGRES_MAX_WAL_SENDERS: '14' });
+      await streamingFrom(replicaPort, 'after the replica restarted', app(NEW.app));
+    });
+
+    it('a renamed replication user is created and may stream', async () => {
+      await restartPrimary(withPasswords(NEW, { POSTGRES_REPLICATION_USER: 'replicator2' }));
+      expect(await queryAs(primaryPort, replication(NEW.replication, 'replicator2'), 'IDENTIFY_SYSTEM')).to.have.length(1);
     });
   });
 

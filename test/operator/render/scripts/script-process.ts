@@ -28,7 +28,7 @@ export interface ScriptProcess {
   output: () => string;
   /** Resolves with the exit code (or the signal's name) once the process has ended. */
   readonly exited: Promise<number | string>;
-  /** Sends `signal` to the process (postgres and redis-server are exec'ed, so this reaches the server) and waits for it to end, killing its group after `graceMs`. */
+  /** Sends `signal` to the process (redis-server is exec'ed; the postgres scripts pass it on to postgres) and waits for it to end, killing its group after `graceMs`. */
   stop: (signal?: NodeJS.Signals, graceMs?: number) => Promise<void>;
 }
 
