@@ -453,7 +453,7 @@ const cache: SchemaNode = {
       maximum: 86400,
       default: 30,
     },
-    storage: storage('each Redis node (it keeps the cluster state, nodes.conf; the cache itself is not persisted)', '256Mi'),
+    storage: storage('each Redis node (it keeps the cluster state, nodes.conf; the cache itself is not persisted)', '256Mi', "the in-cluster database volume's class when set, else the cluster default StorageClass"),
     image: image(
       'Image of the Redis nodes and of the Job that forms a Redis Cluster; a Debian-based redis image (uid 999, redis-server and redis-cli on PATH). Empty or omitted: the operator\'s Redis image setting (GRAMINSTA_REDIS_IMAGE, default docker.io/library/redis:7.4-bookworm).',
     ),

@@ -93,12 +93,15 @@ function databasePlan(db: EffectiveSpec['database']): DatabasePlan {
   };
 }
 
-function cachePlan(cache: EffectiveSpec['cache'], names: AppNames): CachePlan | null {
+function cachePlan(cache: EffectiveSpec['cache'], names: AppNames, database: DatabasePlan): CachePlan | null {
   if (!cache) return null;
   if (cache.shards !== 1 && cache.shards < 3) {
     throw new Error(`spec.cache.shards: must be 1 (standalone) or at least 3 (cluster), got ${cache.shards}`);
   }
-  const { image: _image, ...rest } = cache;
+  const { image: _image, ...spec } = cache;
+  // Like the origin's, the Redis volumes go where the database volume goes unless the spec names a class for them.
+  const databaseClass = database.placement === 'external' ? undefined : database.storageClassName;
+  const rest = !spec.storage.storageClassName && databaseClass ? { ...spec, storage: { ...spec.storage, storageClassName: databaseClass } } : spec;
   if (cache.mode === 'standalone') {
     return { ...rest, nodeCount: 1, nodes: `${serviceHost(names, names.redis)}:${REDIS_PORT}` };
   }
@@ -160,7 +163,7 @@ export function planOf(app: GraminstaApp, images: ImageSettings): Plan {
     throw new Error('spec.ingress.tls: needs apiHost or webHost');
   }
 
-  const cache = cachePlan(spec.cache, names);
+  const cache = cachePlan(spec.cache, names, database);
   const storage = storagePlan(spec.cdn, database);
   const cdnBaseURL = spec.cdn?.publicBaseURL ?? '';
   const imageStore = imageStoreOf(storage);

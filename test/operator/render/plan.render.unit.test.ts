@@ -75,13 +75,15 @@ describe('plan.render planOf', () => {
   });
 });
 
-describe('planOf: where the origin volume goes', () => {
-  it("uses the database volume's class when the spec names none for the origin, before cdn and at cdn", () => {
+describe('planOf: where the origin and Redis volumes go', () => {
+  it("uses the database volume's class when the spec names none for the origin or Redis, before cdn and at cdn", () => {
     const db = { storage: { storageClassName: 'fast-local' } };
     expect(planOf(app({ users: 10, database: db }), IMAGES).storage).to.deep.equal({ kind: 'origin', size: '5Gi', storageClassName: 'fast-local' });
     expect(planOf(app({ users: 10000, database: db }), IMAGES).storage).to.include({ kind: 'origin', storageClassName: 'fast-local' });
     expect(planOf(app({ users: 10000, database: db, cdn: { origin: { volume: { storageClassName: 'bulk' } } } }), IMAGES).storage).to.include({ storageClassName: 'bulk' });
     expect(planOf(app({ users: 10 }), IMAGES).storage).to.deep.equal({ kind: 'origin', size: '5Gi' });
+    expect(planOf(app({ users: 100000, database: db }), IMAGES).cache?.storage).to.include({ storageClassName: 'fast-local' });
+    expect(planOf(app({ users: 100000, database: db, cache: { storage: { storageClassName: 'mem' } } }), IMAGES).cache?.storage).to.include({ storageClassName: 'mem' });
   });
 
   it('records a move of the photos when status.imageStore names another store than the plan', () => {
