@@ -5,12 +5,12 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { getCluster, repoRoot, waitFor, type TestCluster } from '../support/cluster.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
 import { createRealNodeNamespace, deleteRealNodeNamespace, imageSettings, NODE_IP, podProblems, realNode, realNodeMissing, type RealNode } from '../support/real-node.js';
+import { httpRequest, type RequestOptions, type Response } from '../support/http-request.js';
 import { startS3, type S3Server } from '../support/s3.js';
 import { PNG } from '../service/harness.js';
 import { fitToNode, type Spec } from '../../hack/node/fit-app.js';
@@ -21,36 +21,10 @@ interface AppView {
 }
 
 /** An HTTP request through the ingress controller, with the Host header the Ingress routes on. */
-async function viaIngress(
-  node: RealNode,
-  method: string,
-  url: string,
-  opts: { host: string; token?: string; json?: unknown; raw?: Buffer; headers?: Record<string, string> },
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies of several shapes, checked by the assertions
-): Promise<{ status: number; body: Buffer; json: () => any }> {
-  const target = new URL(url, 'http://placeholder');
-  const ingress = new URL(node.ingressURL);
-  const headers: Record<string, string> = { host: opts.host, ...(opts.headers ?? {}) };
-  let payload: Buffer | undefined = opts.raw;
-  if (opts.json !== undefined) {
-    payload = Buffer.from(JSON.stringify(opts.json));
-    headers['content-type'] = 'application/json';
-  }
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  if (payload) headers['content-length'] = String(payload.length);
-  return await new Promise((resolve, reject) => {
-    const req = http.request({ host: ingress.hostname, port: ingress.port, method, path: target.pathname + target.search, headers, timeout: 30_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, body, json: () => JSON.parse(body.toString()) });
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies of several shapes, checked by the assertions
+async function viaIngress(node: RealNode, method: string, url: string, opts: RequestOptions & { host: string }): Promise<Omit<Response, 'json'> & { json: () => any }> {
+  const res = await httpRequest(node.ingressURL, method, url, opts);
+  return { ...res, json: () => res.json() };
 }
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { httpRequest } from './http-request.js';
 
 /** The generator's configuration (a JSON file). */
 export interface LoadConfig {
@@ -42,34 +43,11 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 let resentOnReusedSocket = 0;
 
 function send(cfg: LoadConfig, method: string, path: string, opts: { token?: string; json?: unknown; raw?: Buffer; headers?: Record<string, string> } = {}, resend = true): Promise<Outcome> {
-  const url = new URL(path, cfg.apiURL);
-  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-  if (cfg.host) headers.host = cfg.host;
-  let payload = opts.raw;
-  if (opts.json !== undefined) {
-    payload = Buffer.from(JSON.stringify(opts.json));
-    headers['content-type'] = 'application/json';
-  }
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  if (payload) headers['content-length'] = String(payload.length);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ agent, host: url.hostname, port: url.port || 80, method, path: url.pathname + url.search, headers, timeout: 30_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('timed out after 30 s')));
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      const idempotent = method === 'GET' || method === 'PUT' || method === 'DELETE' || method === 'HEAD';
-      if (resend && idempotent && req.reusedSocket && err.code === 'ECONNRESET') {
-        resentOnReusedSocket++;
-        send(cfg, method, path, opts, false).then(resolve, reject);
-        return;
-      }
-      reject(err);
-    });
-    req.end(payload);
+  return httpRequest(cfg.apiURL, method, path, { ...opts, host: cfg.host, agent }).catch((err: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
+    const idempotent = method === 'GET' || method === 'PUT' || method === 'DELETE' || method === 'HEAD';
+    if (!resend || !idempotent || !err.reusedSocket || err.code !== 'ECONNRESET') throw err;
+    resentOnReusedSocket++;
+    return send(cfg, method, path, opts, false);
   });
 }
 

@@ -5,10 +5,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, waitFor, type TestCluster } from './cluster.js';
+import { httpRequest as request } from './http-request.js';
 import { podProblems, type RealNode } from './real-node.js';
 import { PNG } from '../service/harness.js';
 import { fitToNode, type Spec } from '../../hack/node/fit-app.js';
@@ -90,38 +90,6 @@ export function journeySpec(users: number): Spec {
   // stays under the target and only the burst goes over it.
   fitted.api = { ...(fitted.api as Spec), resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } } };
   return fitted;
-}
-
-/** One HTTP request to `base` (an address on this machine), with an optional Host header. */
-export async function request(
-  base: string,
-  method: string,
-  path: string,
-  opts: { host?: string; token?: string; json?: unknown; raw?: Buffer; headers?: Record<string, string> } = {},
-): Promise<{ status: number; body: Buffer; json: <T>() => T }> {
-  const url = new URL(path, base);
-  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-  if (opts.host) headers.host = opts.host;
-  let payload = opts.raw;
-  if (opts.json !== undefined) {
-    payload = Buffer.from(JSON.stringify(opts.json));
-    headers['content-type'] = 'application/json';
-  }
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  if (payload) headers['content-length'] = String(payload.length);
-  return await new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port || 80, method, path: url.pathname + url.search, headers, timeout: 30_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, body, json: <T>() => JSON.parse(body.toString()) as T });
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
 }
 
 function p99(values: number[]): number {
