@@ -37,8 +37,8 @@ export const TMP_MOUNT: V1VolumeMount = { name: 'tmp', mountPath: '/tmp' };
 /** The mode a service-image container runs in. */
 export type ServiceMode = 'api' | 'web' | 'migrate' | 'origin' | 'sync-images';
 
-function httpProbe(path: string, periodSeconds: number, failureThreshold: number): V1Probe {
-  return { httpGet: { path, port: 'http' }, periodSeconds, failureThreshold, timeoutSeconds: 2 };
+function httpProbe(path: string, periodSeconds: number, failureThreshold: number, timeoutSeconds = 2): V1Probe {
+  return { httpGet: { path, port: 'http' }, periodSeconds, failureThreshold, timeoutSeconds };
 }
 
 /** A container of the photo service in one mode: settings from a ConfigMap, secrets from Secret refs, probes for HTTP modes. */
@@ -61,7 +61,9 @@ export function serviceContainer(opts: {
   if (http) {
     container.startupProbe = httpProbe('/healthz', 2, 30);
     container.livenessProbe = httpProbe('/healthz', 10, 3);
-    container.readinessProbe = httpProbe('/readyz', 5, 2);
+    // A pod slow to answer (a busy node while a stage's new pods start) stays in its Service: when it is the only
+    // one, taking it out refuses every request. Readiness fails at once when the service is draining.
+    container.readinessProbe = httpProbe('/readyz', 5, 3, 5);
   }
   container.securityContext = containerSecurityContext(SERVICE_UID);
   container.volumeMounts = [{ ...TMP_MOUNT }, ...(opts.mounts ?? [])];

@@ -153,12 +153,18 @@ export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesM
   const users = createUserService({ db, cache, tokenSecret: cfg.tokenSecret, reinvalidateMs: opts.readYourWritesMs });
   const photos = createPhotoService({ db, storage, log, maxUploadBytes: cfg.maxUploadBytes, cdnBaseUrl: cfg.cdnBaseUrl, publicApiUrl: cfg.publicApiUrl, invalidateProfiles: users.invalidate });
   const draining = { value: false };
+  // Ready once the primary has answered, and while it answered within the retry bound: every API pod shares the
+  // primary, so if a restart of it made them all unready at once the Service would have no endpoint and refuse
+  // every request, while the statements themselves wait through the restart (GRAMINSTA_DB_RETRY_SECONDS).
+  let primaryAnsweredAt: number | undefined;
   const ready: Readiness = async () => {
     if (draining.value) return { ok: false, reason: 'shutting down' };
     try {
       await db.pingPrimary();
+      primaryAnsweredAt = Date.now();
       return { ok: true };
     } catch {
+      if (primaryAnsweredAt !== undefined && Date.now() - primaryAnsweredAt < cfg.db.retrySeconds * 1000) return { ok: true };
       return { ok: false, reason: 'the primary database does not answer' };
     }
   };

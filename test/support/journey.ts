@@ -35,6 +35,10 @@ export interface JourneyResult {
   stageProblems: string[];
   hpa?: { maxReplicas: number; scaledBackTo: number; burstRequests: number; burstFailures: number };
   recreate: { secondsToReady: number; photosFound: number; photosExpected: number; loginWorks: boolean };
+  /** Error lines the app's pods logged during the journey (collected every few seconds, as pods come and go). */
+  errorLogs: string[];
+  /** Photos not found after the app was deleted and applied again. */
+  missingAfterRecreate: string[];
 }
 
 interface AppView {
@@ -231,6 +235,20 @@ export async function runJourney(cluster: TestCluster, node: RealNode, ns: strin
     }, 1000).catch(() => stageProblems.push(`${stage}: pods not running: ${JSON.stringify(problems)}`));
   };
 
+  // Error lines of the app's pods, gathered while they live (old pods are gone once a move completes).
+  const errorLogs = new Set<string>();
+  let collecting = true;
+  const collector = (async () => {
+    while (collecting) {
+      const pods = (await cluster.kubectl(['get', 'pods', '-n', ns, '-l', `app.kubernetes.io/instance=${name}`, '-o', 'jsonpath={.items[*].metadata.name}'])).stdout.trim().split(/\s+/).filter(Boolean);
+      for (const pod of pods) {
+        const out = await cluster.kubectl(['logs', '-n', ns, pod, '--all-containers', '--since=6s']);
+        for (const line of out.stdout.split('\n')) if (/"level":"(error|fatal)"/.test(line)) errorLogs.add(`${pod}: ${line.slice(0, 600)}`);
+      }
+      await new Promise((r) => setTimeout(r, 4000));
+    }
+  })();
+
   // 3. Through every stage and back, at rest for a while at each.
   const transitions: Transition[] = [];
   let hpa: JourneyResult['hpa'];
@@ -263,6 +281,8 @@ export async function runJourney(cluster: TestCluster, node: RealNode, ns: strin
   } finally {
     loader.kill('SIGTERM');
     await loaderDone;
+    collecting = false;
+    await collector;
   }
   const load = JSON.parse(summary.trim().split('\n').at(-1) || '{}') as JourneyResult['load'];
   await checkPhotos('back at users 1');
@@ -279,9 +299,11 @@ export async function runJourney(cluster: TestCluster, node: RealNode, ns: strin
   const base2 = await apiURL();
   const expected = [...photos, ...loaderPhotos()];
   let found = 0;
+  const missingAfterRecreate: string[] = [];
   for (const p of expected) {
     const img = await request(base2, 'GET', `/images/${p.key}`).catch(() => ({ status: 0, body: Buffer.alloc(0) }));
     if (img.status === 200 && sha256(img.body) === p.sha256) found++;
+    else missingAfterRecreate.push(`photo ${p.id} ${p.key}: ${img.status}`);
   }
   const login = await request(base2, 'POST', '/api/v1/sessions', { json: { username: users[0]!.username, password: users[0]!.password } });
   return {
@@ -292,6 +314,8 @@ export async function runJourney(cluster: TestCluster, node: RealNode, ns: strin
     stageProblems,
     hpa,
     recreate: { secondsToReady, photosFound: found, photosExpected: expected.length, loginWorks: login.status === 201 || login.status === 200 },
+    errorLogs: [...errorLogs],
+    missingAfterRecreate,
   };
 }
 
