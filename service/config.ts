@@ -33,6 +33,8 @@ export interface Config {
   webRoot: string;
   /** After SIGTERM, how long the server keeps serving (readiness failing, `Connection: close`) before it stops listening. */
   shutdownDelaySeconds: number;
+  /** Keep-alive connections older than this are closed after their next response (clients rebalance); 0: never. */
+  maxConnectionAgeSeconds: number;
 }
 
 /** A configuration problem naming the variable, raised at start. */
@@ -173,6 +175,7 @@ export function loadConfig(env: Env = process.env, argvMode?: string): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error'] as const),
     webRoot: str(env, 'GRAMINSTA_WEB_ROOT', ''),
     shutdownDelaySeconds: int(env, 'GRAMINSTA_SHUTDOWN_DELAY_SECONDS', 5, 0, 300),
+    maxConnectionAgeSeconds: int(env, 'GRAMINSTA_MAX_CONNECTION_AGE_SECONDS', 10, 0, 3600),
   };
   if (mode === 'api' && cfg.tokenSecret.length < 16) throw new ConfigError('GRAMINSTA_TOKEN_SECRET must be at least 16 characters');
   if (redisMode !== 'none' && cfg.redis.nodes.length === 0) throw new ConfigError(`GRAMINSTA_REDIS_NODES is required when GRAMINSTA_REDIS_MODE is ${redisMode}`);

@@ -76,5 +76,9 @@ export function notDone(
   return undefined;
 }
 
-/** How long after a traffic switch the old pods keep their role: endpoints, kube-proxy and ingress upstreams follow within it. */
-export const SWITCH_SETTLE_MS = 5_000;
+/**
+ * How long after a traffic switch the old pods keep their role: endpoints, kube-proxy and ingress upstreams follow
+ * within seconds, and keep-alive connections pinned to an old pod are closed by the service once they are older than
+ * GRAMINSTA_MAX_CONNECTION_AGE_SECONDS (10 s), so after this no new request reaches the old pods.
+ */
+export const SWITCH_SETTLE_MS = 15_000;

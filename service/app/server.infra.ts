@@ -50,6 +50,12 @@ interface ServeOptions {
   draining: { value: boolean };
   /** How long to keep listening after shutdown starts, so endpoints and ingress upstreams stop routing here first. */
   shutdownDelayMs: number;
+  /**
+   * A keep-alive connection older than this gets `Connection: close` on its next response, so clients open a new one
+   * through the Service and follow endpoint changes (kube-proxy keeps an established connection on its pod for good);
+   * 0: never. The operator's traffic switch waits longer than this before it copies what the old pods took in.
+   */
+  maxConnectionAgeMs: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -63,15 +69,18 @@ async function serve(app: Koa, opts: ServeOptions): Promise<{ url: string; port:
   let idle: (() => void) | null = null;
   // Once: app.callback() composes the middleware anew on every call.
   const handle = app.callback();
+  const opened = new WeakMap<object, number>();
   const server = http.createServer((req, res) => {
     inflight++;
     res.on('close', () => {
       inflight--;
       if (inflight === 0 && idle) idle();
     });
-    if (draining.value) res.setHeader('Connection', 'close');
+    const age = Date.now() - (opened.get(req.socket) ?? Date.now());
+    if (draining.value || (opts.maxConnectionAgeMs > 0 && age >= opts.maxConnectionAgeMs)) res.setHeader('Connection', 'close');
     void handle(req, res);
   });
+  server.on('connection', (socket) => opened.set(socket, Date.now()));
   server.keepAliveTimeout = 65000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -119,7 +128,7 @@ export function createStorage(storage: StorageConfig): ObjectStorage {
 
 /** The listening and shutdown settings every mode shares. */
 function serveOptions(cfg: Config, log: Logger, draining: { value: boolean }): Omit<ServeOptions, 'onClose'> {
-  return { port: cfg.port, log, draining, shutdownDelayMs: cfg.shutdownDelaySeconds * 1000 };
+  return { port: cfg.port, log, draining, shutdownDelayMs: cfg.shutdownDelaySeconds * 1000, maxConnectionAgeMs: cfg.maxConnectionAgeSeconds * 1000 };
 }
 
 /** Ready unless the server is draining. */

@@ -96,6 +96,31 @@ describe('modes against real parts', function () {
 
 describe('origin mode', function () {
   this.timeout(30000);
+  it('closes a keep-alive connection older than GRAMINSTA_MAX_CONNECTION_AGE_SECONDS after its next response, so clients follow endpoint changes', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-origin-'));
+    const env = { PORT: '0', GRAMINSTA_ORIGIN_TOKEN: 't', GRAMINSTA_VOLUME_PATH: dir, GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0', GRAMINSTA_MAX_CONNECTION_AGE_SECONDS: '1', LOG_LEVEL: 'error' };
+    const origin = await startOrigin(loadConfig(env, 'origin'), createLogger('error'));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<{ connection: string | undefined; reused: boolean }>((resolve, reject) => {
+        const req = http.get(`${origin.url}/healthz`, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ connection: res.headers.connection, reused: req.reusedSocket }));
+        });
+        req.on('error', reject);
+      });
+    try {
+      expect(await get()).to.deep.equal({ connection: 'keep-alive', reused: false });
+      expect(await get()).to.deep.equal({ connection: 'keep-alive', reused: true });
+      await new Promise((r) => setTimeout(r, 1100));
+      expect(await get(), 'older than 1 s: closed after this response').to.deep.equal({ connection: 'close', reused: true });
+      expect((await get()).reused, 'the next request opens a new connection').to.equal(false);
+    } finally {
+      agent.destroy();
+      await origin.shutdown(1000);
+    }
+  });
+
   it('is read and written through a restart of the origin: the client waits for it to come back (a pod roll)', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-origin-'));
     const env = { PORT: '0', GRAMINSTA_ORIGIN_TOKEN: 'origin-secret', GRAMINSTA_VOLUME_PATH: dir, GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0', LOG_LEVEL: 'error' };

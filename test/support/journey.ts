@@ -332,7 +332,8 @@ async function burst(cluster: TestCluster, node: RealNode, ns: string, name: str
   let max = await replicas();
   await waitFor('the HPA to scale the API up', 90_000, async () => (max = Math.max(max, await replicas())) > 1, 2000).catch(() => undefined);
   await done;
-  const result = JSON.parse(out) as { requests: { total: number }; non2xx: number; errors: number };
+  const result = JSON.parse(out) as { requests: { total: number }; non2xx: number; errors: number; statusCodeStats?: Record<string, { count: number }>; timeouts?: number };
+  if (result.non2xx + result.errors > 0) console.log(`      burst: status codes ${JSON.stringify(result.statusCodeStats)}, errors ${result.errors}, timeouts ${result.timeouts}`);
   let now = await replicas();
   await waitFor('the HPA to scale the API back down', 180_000, async () => (now = await replicas()) === 1, 2000).catch(() => undefined);
   return { maxReplicas: max, scaledBackTo: now, burstRequests: result.requests.total, burstFailures: result.non2xx + result.errors };

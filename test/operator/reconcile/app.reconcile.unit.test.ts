@@ -141,7 +141,7 @@ function setup(spec: GraminstaAppSpec) {
       const result = await reconcile();
       const reconciling = cluster.statuses.at(-1)?.conditions.find((c) => c.type === 'Reconciling');
       if (!result && reconciling?.status === 'False') return;
-      nowMs += 10_000;
+      nowMs += 20_000;
     }
     throw new Error(`the app did not settle in 12 passes: ${JSON.stringify(cluster.statuses.at(-1)?.conditions.filter((c) => c.status !== 'True' || c.type === 'Reconciling'))}`);
   };
@@ -272,7 +272,7 @@ describe('AppReconciler (in-memory fakes)', () => {
     expect(switched).to.have.property('requeueAfterMs').that.is.greaterThan(0);
     expect(t.events).to.include('Normal TrafficSwitched');
 
-    nowMs += 10_000;
+    nowMs += 20_000;
     await t.reconcile(); // the second copy, of what the single pod took in while the switch settled
     expect(jobs().find((n) => n.startsWith('graminsta-images-post-'))).to.not.equal(undefined);
     expect(dbContainers(), 'the single pod keeps its API until the second copy is done').to.include('api');
