@@ -26,6 +26,7 @@ describe('loadConfig', () => {
         logLevel: 'info',
         webRoot: '',
         shutdownDelaySeconds: 5,
+        maxConnectionAgeSeconds: 10,
         syncFrom: null,
       });
     });
@@ -164,6 +165,11 @@ describe('loadConfig', () => {
     it('parses GRAMINSTA_SHUTDOWN_DELAY_SECONDS, 0 included', () => {
       expect(loadConfig({ GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0' }, 'web').shutdownDelaySeconds).to.equal(0);
       expect(loadConfig({ ...API, GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '12' }).shutdownDelaySeconds).to.equal(12);
+    });
+    it('parses GRAMINSTA_MAX_CONNECTION_AGE_SECONDS and refuses a bad one naming it', () => {
+      expect(loadConfig({ GRAMINSTA_MAX_CONNECTION_AGE_SECONDS: '0' }, 'web').maxConnectionAgeSeconds).to.equal(0);
+      expect(loadConfig({ ...API, GRAMINSTA_MAX_CONNECTION_AGE_SECONDS: '30' }).maxConnectionAgeSeconds).to.equal(30);
+      fails({ GRAMINSTA_MAX_CONNECTION_AGE_SECONDS: '-1' }, 'GRAMINSTA_MAX_CONNECTION_AGE_SECONDS must be an integer, got "-1"', 'origin');
     });
     it('refuses a non-integer or negative delay naming the variable', () => {
       fails({ GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '-1' }, 'GRAMINSTA_SHUTDOWN_DELAY_SECONDS must be an integer, got "-1"', 'origin');
