@@ -23,7 +23,9 @@ interface AppView {
 /** An HTTP request through the ingress controller, with the Host header the Ingress routes on. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies of several shapes, checked by the assertions
 async function viaIngress(node: RealNode, method: string, url: string, opts: RequestOptions & { host: string }): Promise<Omit<Response, 'json'> & { json: () => any }> {
-  const res = await httpRequest(node.ingressURL, method, url, opts);
+  // Absolute URLs (upload slots, image URLs) name the app's host: only their path goes to the ingress, the host rides in Host.
+  const target = new URL(url, 'http://placeholder');
+  const res = await httpRequest(node.ingressURL, method, target.pathname + target.search, opts);
   return { ...res, json: () => res.json() };
 }
 
