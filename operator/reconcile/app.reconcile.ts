@@ -16,7 +16,7 @@ import { hashOf } from '../render/hash.render.js';
 import { firstDifference } from './compare.reconcile.js';
 import { alreadyOwnedMessage, applyWaves, childKinds, isControlledBy, notOursReason, objectKey } from './children.reconcile.js';
 import { stuckPodsToReplace } from './rollout.reconcile.js';
-import { applyAfter, holdOf, notDone, SWITCH_SETTLE_MS, type Hold } from './transition.reconcile.js';
+import { applyAfter, holdOf, jobFailure, notDone, SWITCH_SETTLE_MS, type Hold } from './transition.reconcile.js';
 import { computeStatus, podIssues, statusChanged, type AppStatus, type Observation } from './status.reconcile.js';
 import type { EventRecorder } from './events.reconcile.js';
 
@@ -214,16 +214,16 @@ export class AppReconciler {
       const want = withAppliedHash(withOwner(app, obj));
       const hash = want.metadata!.annotations![APPLIED_HASH_ANNOTATION]!;
       const live = this.deps.children(obj.kind!).get(obj.metadata!.name!, namespace);
-      const failed = live && obj.kind === 'Job' ? failedCondition(live as V1Job) : undefined;
+      const failed = live && obj.kind === 'Job' ? jobFailure(live as V1Job) : undefined;
       if (failed) {
         // A Job named after its content never runs again by itself: delete it for a new attempt, a few times.
-        const key = `${namespace}/${obj.metadata?.name}/${live!.metadata?.uid}`;
-        const attempt = (this.jobAttempts.get(`${namespace}/${obj.metadata?.name}`) ?? 1);
+        const key = `${namespace}/${obj.metadata?.name}`;
+        const attempt = this.jobAttempts.get(key) ?? 1;
         const why = `${failed.reason ?? 'Failed'}${failed.message ? ` (${failed.message})` : ''}`;
         if (attempt < JOB_ATTEMPTS) {
           log.info('deleting a failed Job for another attempt', { job: key, attempt, reason: failed.reason });
           await this.deps.cluster.delete({ ...live!, apiVersion: 'batch/v1', kind: 'Job' }, 'Background');
-          this.jobAttempts.set(`${namespace}/${obj.metadata?.name}`, attempt + 1);
+          this.jobAttempts.set(key, attempt + 1);
           this.deps.events.record(app, 'Warning', 'JobRetried', `Job ${obj.metadata?.name} failed (${why}); running it again (attempt ${attempt + 1} of ${JOB_ATTEMPTS})`);
           out.push(`Job ${obj.metadata?.name} failed (${why}); attempt ${attempt + 1} of ${JOB_ATTEMPTS} follows`);
           continue;
@@ -540,11 +540,6 @@ function minReadyOf(obj: KubernetesObject, desired: KubernetesObject[]): number 
     (o) => o.kind === 'HorizontalPodAutoscaler' && (o as V2HorizontalPodAutoscaler).spec?.scaleTargetRef?.name === obj.metadata?.name,
   ) as V2HorizontalPodAutoscaler | undefined;
   return hpa?.spec?.minReplicas ?? 1;
-}
-
-function failedCondition(job: V1Job): { reason?: string; message?: string } | undefined {
-  if ((job.status?.succeeded ?? 0) > 0) return undefined;
-  return job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
 }
 
 function jobSucceeded(job: V1Job | undefined): boolean {

@@ -3,6 +3,7 @@
 import type { V1Deployment, V1StatefulSet, V1Job, V1Pod, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { DatabasePlacement } from '../api/presets.api.js';
 import type { ImageStoreStatus } from '../api/types.gen.js';
+import { jobFailure } from './transition.reconcile.js';
 
 /** A condition shaped like metav1.Condition. */
 export interface Condition {
@@ -184,7 +185,7 @@ export function tierStates(o: Observation): Record<(typeof tierConditions)[numbe
     if (o.database.desiredReplicas === 0) database = rolledOut(o.database.primary, 1);
   }
   if (!database && o.migrateJob && !(o.migrateJob.status?.succeeded ?? 0)) {
-    const failed = o.migrateJob.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True');
+    const failed = !!jobFailure(o.migrateJob);
     database = failed
       ? { status: 'False', reason: 'MigrationFailed', message: `Job ${o.migrateJob.metadata?.name} failed: see its pod logs` }
       : { status: 'False', reason: 'Migrating', message: `waiting for the schema migration Job ${o.migrateJob.metadata?.name}` };

@@ -61,7 +61,7 @@ export function notDone(
   if (want.kind === 'Job') {
     const job = live as V1Job;
     if ((job.status?.succeeded ?? 0) > 0) return undefined;
-    const failed = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+    const failed = jobFailure(job);
     return failed ? `${name} failed (${failed.reason ?? 'Failed'})` : `${name} is running`;
   }
   if (want.kind !== 'Deployment' && want.kind !== 'StatefulSet') return undefined;
@@ -82,3 +82,9 @@ export function notDone(
  * GRAMINSTA_MAX_CONNECTION_AGE_SECONDS (10 s), so after this no new request reaches the old pods.
  */
 export const SWITCH_SETTLE_MS = 15_000;
+
+/** The Failed condition of a Job that has not succeeded, or undefined (running, succeeded, or not started). */
+export function jobFailure(job: V1Job): { reason?: string; message?: string } | undefined {
+  if ((job.status?.succeeded ?? 0) > 0) return undefined;
+  return job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+}
