@@ -32,9 +32,9 @@ fi
 rm -f "$STATE"/pids/*.pid
 for port in $(seq $((BASE_PORT + 1)) $((BASE_PORT + 6))); do
   for _ in $(seq 1 50); do
-    ss -Htln "sport = :$port" | grep -q . || break
+    [[ -n "$(ss -Htln "sport = :$port")" ]] || break
     sleep 0.1
   done
-  if ss -Htln "sport = :$port" | grep -q .; then say "port $port is still in use"; exit 1; fi
+  if [[ -n "$(ss -Htln "sport = :$port")" ]]; then say "port $port is still in use"; exit 1; fi
 done
 say "stopped"

@@ -12,7 +12,7 @@ for ns in /var/run/netns/cni-*; do [[ -e "$ns" ]] && ip netns del "$(basename "$
 # Only the rules kube-proxy, the CNI plugins and we wrote; any other rule on the machine stays.
 for tool in iptables ip6tables; do
   command -v "$tool-save" >/dev/null || continue
-  if "$tool-save" | grep -q -E 'KUBE-|CNI-|GRAMINSTA-'; then
+  if grep -q -E 'KUBE-|CNI-|GRAMINSTA-' < <("$tool-save"); then
     "$tool-save" | grep -v -E 'KUBE-|CNI-|GRAMINSTA-' | "$tool-restore"
   fi
 done

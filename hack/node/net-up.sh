@@ -9,9 +9,11 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=node.env.sh
 source "$HERE/node.env.sh"
 
-ip addr show dev lo | grep -q " $NODE_IP/32" || ip addr add "$NODE_IP/32" dev lo
-ip route show type blackhole | grep -q "^blackhole $ADDRESS_RANGE" || ip route add blackhole "$ADDRESS_RANGE"
-ip route show table local | grep -q "^local $SERVICE_CIDR " || ip route add local "$SERVICE_CIDR" dev lo table local
+# `replace` adds or keeps: no check-then-add (a `show | grep -q` under pipefail fails when grep's
+# early exit kills `ip` with SIGPIPE, and the add then meets the address already there).
+ip addr replace "$NODE_IP/32" dev lo
+ip route replace blackhole "$ADDRESS_RANGE"
+ip route replace local "$SERVICE_CIDR" dev lo table local
 
 sysctl -qw net.ipv4.ip_forward=1
 # Bridged pod-to-pod traffic must pass iptables so kube-proxy's Service rules apply to it.

@@ -33,7 +33,7 @@ if [[ -d "$KUBELET_ROOT" ]]; then
   findmnt -rn -o TARGET | grep -F "$KUBELET_ROOT" | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
   # A pod directory may hold a bind mount of a volume: remove pod directories only when nothing
   # is mounted there any more, so a failed unmount can never delete a volume's data.
-  if findmnt -rn -o TARGET | grep -qF "$KUBELET_ROOT"; then
+  if grep -qF "$KUBELET_ROOT" < <(findmnt -rn -o TARGET); then
     say "mounts remain under $KUBELET_ROOT; leaving its pod directories"
   else
     rm -rf "$KUBELET_ROOT/pods" "$KUBELET_ROOT/plugins" "$KUBELET_ROOT/pod-resources" "$KUBELET_ROOT"/*_state 2>/dev/null

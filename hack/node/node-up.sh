@@ -117,10 +117,10 @@ done < "$images_list"
 # Images and archives of earlier builds (every source change is a new service image) would pile up:
 # drop the graminsta.local images this start does not use, and archives unused for a day.
 for old in $(ctr images ls -q | grep '^graminsta.local/'); do
-  awk '{print $1}' "$images_list" | grep -qxF "$old" || ctr images rm "$old" >/dev/null 2>&1 || true
+  grep -qxF "$old" < <(awk '{print $1}' "$images_list") || ctr images rm "$old" >/dev/null 2>&1 || true
 done
 while read -r archive; do
-  awk '{print $2}' "$images_list" | grep -qxF "$archive" || rm -f "$archive"
+  grep -qxF "$archive" < <(awk '{print $2}' "$images_list") || rm -f "$archive"
 done < <(find "${GRAMINSTA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/graminsta}/images" -maxdepth 1 -name '*.oci.tar' -mmin +1440)
 
 fi
