@@ -47,6 +47,9 @@ describe('real node: the growth journey', function () {
     }
     console.log(`      load: ${r.load.sent} requests, ${r.load.failed} failed, ${r.load.resentOnReusedSocket} resent on a reused socket; ${r.photosChecked} photo checks`);
     console.log(`      HPA: ${JSON.stringify(r.hpa)}; re-created app: ${JSON.stringify(r.recreate)}`);
+    console.log(`      load log and timeline: ${r.dir}`);
+    if (r.restarts.length) console.log(`      container restarts:\n        ${r.restarts.join('\n        ')}`);
+    if (r.aroundFailures.length) console.log(`      around the first failures:\n        ${r.aroundFailures.join('\n        ')}`);
     if (r.errorLogs.length) console.log(`      error lines the pods logged:\n${r.errorLogs.slice(0, 40).join('\n')}`);
     if (r.photoProblems.length || r.missingAfterRecreate.length) console.log(`      photo problems: ${JSON.stringify([...r.photoProblems, ...r.missingAfterRecreate])}`);
     expect(r.load.failures, 'failed requests during the journey').to.deep.equal([]);

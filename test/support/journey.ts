@@ -13,6 +13,7 @@ import { podProblems, type RealNode } from './real-node.js';
 import { PNG } from '../service/harness.js';
 import { fitToNode, type Spec } from '../../hack/node/fit-app.js';
 import type { LoadConfig } from './journey-load.js';
+import { Timeline } from './timeline.js';
 
 /** What the journey measured for one move between stages. */
 export interface Transition {
@@ -39,6 +40,12 @@ export interface JourneyResult {
   errorLogs: string[];
   /** Photos not found after the app was deleted and applied again. */
   missingAfterRecreate: string[];
+  /** Container restarts during the journey, with the reason of the run that ended. */
+  restarts: string[];
+  /** For each failed request, what the cluster did to the app's pods and endpoints within 10 s of it. */
+  aroundFailures: string[];
+  /** Where the load log and the timeline were written. */
+  dir: string;
 }
 
 interface AppView {
@@ -131,6 +138,9 @@ export async function runJourney(cluster: TestCluster, node: RealNode, ns: strin
     return last!;
   };
   const apiURL = async () => `http://${(await kubectl('get', 'service', `${name}-api`, '-n', ns, '-o', 'jsonpath={.spec.clusterIP}')).trim()}`;
+
+  const timeline = new Timeline(cluster, ns);
+  await timeline.start();
 
   // 1. users 1: accounts, photos, follows, likes.
   let t0 = Date.now();
@@ -283,6 +293,8 @@ export async function runJourney(cluster: TestCluster, node: RealNode, ns: strin
     await loaderDone;
     collecting = false;
     await collector;
+    timeline.stop();
+    writeFileSync(join(dir, 'timeline.ndjson'), timeline.entries.map((e) => JSON.stringify(e)).join('\n') + '\n');
   }
   const load = JSON.parse(summary.trim().split('\n').at(-1) || '{}') as JourneyResult['load'];
   await checkPhotos('back at users 1');
@@ -316,6 +328,9 @@ export async function runJourney(cluster: TestCluster, node: RealNode, ns: strin
     recreate: { secondsToReady, photosFound: found, photosExpected: expected.length, loginWorks: login.status === 201 || login.status === 200 },
     errorLogs: [...errorLogs],
     missingAfterRecreate,
+    restarts: timeline.restarts(),
+    aroundFailures: (load.failures ?? []).slice(0, 5).flatMap((f) => [`failure at ${new Date(f.t).toISOString()} ${f.op}: ${f.status ?? f.error}`, ...timeline.around(f.t, 10_000).map((l) => `  ${l}`)]),
+    dir,
   };
 }
 
