@@ -6,7 +6,7 @@ import type { Clock } from '../kube/clock.kube.js';
 import type { Logger } from '../kube/logger.kube.js';
 import type { ReconcileResult } from '../kube/workqueue.kube.js';
 import type { ImageSettings } from '../api/images.api.js';
-import { TerminalError } from '../kube/errors.kube.js';
+import { TerminalError, apiMessageOf as messageOf, isAlreadyExists, isNotFound } from '../kube/errors.kube.js';
 import { renderApp } from '../render/app.render.js';
 import { EXTERNAL_DB_KEYS, REQUIRED_EXTERNAL_DB_KEYS } from '../render/constants.render.js';
 import { AFTER_JOB_ANNOTATION, appNames, selectorLabels } from '../render/names.render.js';
@@ -317,7 +317,7 @@ export class AppReconciler {
           live = await this.deps.cluster.create(withOwner(app, secret));
           generated.push(name);
         } catch (err) {
-          if ((err as { code?: number }).code !== 409) throw new Error(`while creating Secret ${namespace}/${name}: ${messageOf(err)}`, { cause: err });
+          if (!isAlreadyExists(err)) throw new Error(`while creating Secret ${namespace}/${name}: ${messageOf(err)}`, { cause: err });
           live = await this.deps.cluster.read('v1', 'Secret', namespace, name);
         }
         const foreign = live && notOursReason({ ...live, kind: 'Secret' }, app.metadata.uid);
@@ -406,7 +406,7 @@ export class AppReconciler {
         try {
           await this.deps.cluster.delete(obj);
         } catch (err) {
-          if ((err as { code?: number }).code === 404) return;
+          if (isNotFound(err)) return;
           throw new Error(`while pruning ${obj.kind} ${namespace}/${obj.metadata?.name}: ${messageOf(err)}`, { cause: err });
         }
       }),
@@ -549,22 +549,6 @@ function jobSucceeded(job: V1Job | undefined): boolean {
 function decodeSecret(secret: KubernetesObject | undefined): Record<string, string> {
   const data = (secret as { data?: Record<string, string> } | undefined)?.data ?? {};
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
-}
-
-/** The API server's message from err or the first error in its cause chain that carries one. */
-function messageOf(err: unknown): string {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    const body = (e as { body?: unknown }).body;
-    if (typeof body === 'string') {
-      try {
-        return (JSON.parse(body) as { message?: string }).message ?? body;
-      } catch {
-        return body;
-      }
-    }
-    if (body && typeof body === 'object' && 'message' in body) return String((body as { message: unknown }).message);
-  }
-  return (err as Error).message ?? String(err);
 }
 
 /** Fields that cannot change in place, by kind: a change to one means deleting and re-creating the object. */
