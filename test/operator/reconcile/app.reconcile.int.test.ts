@@ -171,6 +171,18 @@ describe('GraminstaApp reconcile loop (real API server)', function () {
       return d.spec?.replicas === 4;
     });
     await waitFor('status.replicas = 4', 60_000, async () => (await readApp(op.clients, ns, name)).status?.replicas === 4);
+    // What `kubectl get --subresource=scale` (and an HPA aimed at the app) reads: the count asked for, the pods that
+    // exist, and a selector that picks exactly the api pods.
+    const scale = JSON.parse((await cluster.kubectl(['get', 'graminstaapp', name, '-n', ns, '--subresource=scale', '-o', 'json'])).stdout) as {
+      spec: { replicas: number };
+      status: { replicas: number; selector: string };
+    };
+    expect(scale.spec.replicas).to.equal(4);
+    expect(scale.status.replicas).to.equal(4);
+    const selected = await op.clients.core.listNamespacedPod({ namespace: ns, labelSelector: scale.status.selector });
+    const live = selected.items.filter((p) => !p.metadata?.deletionTimestamp);
+    expect(live.map((p) => p.metadata?.labels?.['app.kubernetes.io/component'])).to.deep.equal(['api', 'api', 'api', 'api']);
+    expect(live.every((p) => p.metadata?.ownerReferences?.[0]?.name?.startsWith(`${name}-api-`))).to.equal(true);
   });
 
   it('changes nothing while paused and catches up when resumed', async () => {
