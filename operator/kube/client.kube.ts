@@ -20,7 +20,7 @@ import {
 } from '@kubernetes/client-node';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as https from 'node:https';
-import { statusCodeOf } from './errors.kube.js';
+import { isNotFound } from './errors.kube.js';
 import type { Metrics } from './metrics.kube.js';
 
 export { isConflict, isNotFound, statusCodeOf } from './errors.kube.js';
@@ -216,7 +216,7 @@ export async function deleteObject(clients: KubeClients, obj: KubernetesObject, 
     );
     return true;
   } catch (err) {
-    if (statusCodeOf(err) === 404) return false;
+    if (isNotFound(err)) return false;
     throw new Error(`while deleting ${describe(obj)}`, { cause: err });
   }
 }

@@ -6,7 +6,7 @@ import type { Clock } from '../kube/clock.kube.js';
 import type { Logger } from '../kube/logger.kube.js';
 import type { ReconcileResult } from '../kube/workqueue.kube.js';
 import type { ImageSettings } from '../api/images.api.js';
-import { TerminalError } from '../kube/errors.kube.js';
+import { TerminalError, apiMessageOf as messageOf, isAlreadyExists, isNotFound } from '../kube/errors.kube.js';
 import { renderApp } from '../render/app.render.js';
 import { EXTERNAL_DB_KEYS, REQUIRED_EXTERNAL_DB_KEYS } from '../render/constants.render.js';
 import { AFTER_JOB_ANNOTATION, appNames, selectorLabels } from '../render/names.render.js';
@@ -86,6 +86,17 @@ export interface Problem {
   message: string;
   terminal: boolean;
 }
+
+/** What the apply step made of one desired object: held back by a Job it waits for, or applied (or found up to date) as want. */
+type Applied =
+  | { obj: KubernetesObject; gate: string }
+  | {
+      obj: KubernetesObject;
+      /** obj with the app's ownerReference and the applied-hash annotation, as sent to the API server. */
+      want: KubernetesObject;
+      /** The applied-hash annotation of want. */
+      hash: string;
+    };
 
 /** How far a pass got: whether something is being re-created, what the app still waits for, when to look again. */
 interface Convergence {
@@ -171,8 +182,9 @@ export class AppReconciler {
     const held = (h: Hold) => applicable.filter((o) => holds.get(objectKey(o)) === h);
     const out: Convergence = { recreating: false, waiting: [] };
     const step = async (objects: KubernetesObject[]): Promise<boolean> => {
-      out.recreating = (await this.applyAll(app, objects, log)) || out.recreating;
-      out.waiting = await this.waitingFor(app, objects, desired, log);
+      const { pending, applied } = await this.applyAll(app, objects, log);
+      out.recreating = pending || out.recreating;
+      out.waiting = await this.waitingFor(app, applied, desired, log);
       return out.waiting.length === 0;
     };
 
@@ -200,19 +212,17 @@ export class AppReconciler {
     return out;
   }
 
-  /** Why the given desired objects are not done yet (transition.reconcile.ts notDone), one line each. */
-  private async waitingFor(app: GraminstaApp, objects: KubernetesObject[], desired: KubernetesObject[], log: Logger): Promise<string[]> {
+  /** Why the objects the apply step handled are not done yet (transition.reconcile.ts notDone), one line each. */
+  private async waitingFor(app: GraminstaApp, applied: Applied[], desired: KubernetesObject[], log: Logger): Promise<string[]> {
     const namespace = app.metadata.namespace!;
-    const jobs = this.deps.children('Job');
     const out: string[] = [];
-    for (const obj of objects) {
-      const gate = obj.metadata?.annotations?.[AFTER_JOB_ANNOTATION];
-      if (gate && !jobSucceeded(jobs.get(gate, namespace) as V1Job | undefined)) {
-        out.push(`${obj.kind} ${obj.metadata?.name} waits for Job ${gate}`);
+    for (const a of applied) {
+      const { obj } = a;
+      if ('gate' in a) {
+        out.push(`${obj.kind} ${obj.metadata?.name} waits for Job ${a.gate}`);
         continue;
       }
-      const want = withAppliedHash(withOwner(app, obj));
-      const hash = want.metadata!.annotations![APPLIED_HASH_ANNOTATION]!;
+      const { want, hash } = a;
       const live = this.deps.children(obj.kind!).get(obj.metadata!.name!, namespace);
       const failed = live && obj.kind === 'Job' ? jobFailure(live as V1Job) : undefined;
       if (failed) {
@@ -317,7 +327,7 @@ export class AppReconciler {
           live = await this.deps.cluster.create(withOwner(app, secret));
           generated.push(name);
         } catch (err) {
-          if ((err as { code?: number }).code !== 409) throw new Error(`while creating Secret ${namespace}/${name}: ${messageOf(err)}`, { cause: err });
+          if (!isAlreadyExists(err)) throw new Error(`while creating Secret ${namespace}/${name}: ${messageOf(err)}`, { cause: err });
           live = await this.deps.cluster.read('v1', 'Secret', namespace, name);
         }
         const foreign = live && notOursReason({ ...live, kind: 'Secret' }, app.metadata.uid);
@@ -329,21 +339,28 @@ export class AppReconciler {
     return Object.fromEntries(entries);
   }
 
-  /** Applies what differs; resolves true when something is still being re-created and needs another pass. */
-  private async applyAll(app: GraminstaApp, desired: KubernetesObject[], log: Logger): Promise<boolean> {
+  /**
+   * Applies what differs. Resolves with pending (something is still being re-created and needs another pass) and,
+   * in the order given, what became of each object: the Job it waits for, or the object as applied with its hash.
+   */
+  private async applyAll(app: GraminstaApp, desired: KubernetesObject[], log: Logger): Promise<{ pending: boolean; applied: Applied[] }> {
     const namespace = app.metadata.namespace!;
     const jobs = this.deps.children('Job');
     let pending = false;
     const notOurs: string[] = [];
-    for (const wave of applyWaves(desired.filter((o) => !isGeneratedSecret(o)))) {
+    const applicable = desired.filter((o) => !isGeneratedSecret(o));
+    const outcome = new Map<KubernetesObject, Applied>();
+    for (const wave of applyWaves(applicable)) {
       await Promise.all(
         wave.map(async (obj) => {
           const gate = obj.metadata?.annotations?.[AFTER_JOB_ANNOTATION];
           if (gate && !jobSucceeded(jobs.get(gate, namespace) as V1Job | undefined)) {
             log.debug('waiting for a Job before applying', { object: objectKey(obj), job: gate });
+            outcome.set(obj, { obj, gate });
             return;
           }
           const want = withAppliedHash(withOwner(app, obj));
+          outcome.set(obj, { obj, want, hash: want.metadata!.annotations![APPLIED_HASH_ANNOTATION]! });
           const live = this.deps.children(obj.kind!).get(obj.metadata!.name!, namespace);
           // The caches hold only labelled objects: before creating, look for one under the same name.
           const existing = live ?? (await this.deps.cluster.read(obj.apiVersion!, obj.kind!, namespace, obj.metadata!.name!));
@@ -386,7 +403,7 @@ export class AppReconciler {
       );
     }
     if (notOurs.length) throw new UserActionRequired('AlreadyOwned', alreadyOwnedMessage(notOurs));
-    return pending;
+    return { pending, applied: applicable.map((o) => outcome.get(o)!) };
   }
 
   private async prune(app: GraminstaApp, desired: KubernetesObject[], log: Logger): Promise<void> {
@@ -406,7 +423,7 @@ export class AppReconciler {
         try {
           await this.deps.cluster.delete(obj);
         } catch (err) {
-          if ((err as { code?: number }).code === 404) return;
+          if (isNotFound(err)) return;
           throw new Error(`while pruning ${obj.kind} ${namespace}/${obj.metadata?.name}: ${messageOf(err)}`, { cause: err });
         }
       }),
@@ -549,22 +566,6 @@ function jobSucceeded(job: V1Job | undefined): boolean {
 function decodeSecret(secret: KubernetesObject | undefined): Record<string, string> {
   const data = (secret as { data?: Record<string, string> } | undefined)?.data ?? {};
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
-}
-
-/** The API server's message from err or the first error in its cause chain that carries one. */
-function messageOf(err: unknown): string {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    const body = (e as { body?: unknown }).body;
-    if (typeof body === 'string') {
-      try {
-        return (JSON.parse(body) as { message?: string }).message ?? body;
-      } catch {
-        return body;
-      }
-    }
-    if (body && typeof body === 'object' && 'message' in body) return String((body as { message: unknown }).message);
-  }
-  return (err as Error).message ?? String(err);
 }
 
 /** Fields that cannot change in place, by kind: a change to one means deleting and re-creating the object. */

@@ -2,18 +2,12 @@
 // included. No I/O and no clock: `now` is passed in.
 import type { V1Deployment, V1StatefulSet, V1Job, V1Pod, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { DatabasePlacement } from '../api/presets.api.js';
-import type { ImageStoreStatus } from '../api/types.gen.js';
+import type { Stage } from '../api/schema.api.js';
+import type { Condition, GraminstaAppStatus, ImageStoreStatus } from '../api/types.gen.js';
 import { jobFailure } from './transition.reconcile.js';
 
-/** A condition shaped like metav1.Condition. */
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
+/** A condition shaped like metav1.Condition (the generated type, from schema.api.ts). */
+export type { Condition } from '../api/types.gen.js';
 
 /** The tiers whose readiness the status reports, each with its condition type. */
 export const tierConditions = ['ApiReady', 'WebReady', 'DatabaseReady', 'CacheReady'] as const;
@@ -28,7 +22,7 @@ export interface TierState {
 /** What the reconciler observed this round, grouped by tier. */
 export interface Observation {
   generation: number;
-  stage: string;
+  stage: Stage;
   /** The api workload: a Deployment, or at single-machine the StatefulSet whose pod runs api and Postgres. */
   apiWorkload?: V1Deployment | V1StatefulSet;
   apiAutoscaler?: V2HorizontalPodAutoscaler;
@@ -114,20 +108,13 @@ function explainStuck(t: TierState, tier: (typeof tierConditions)[number], o: Ob
   return { status: 'False', reason: first.reason, message: `pod ${first.pod} container ${first.container}: ${first.reason} ${first.message}${more}; ${t.message}` };
 }
 
-/** The status subtree the operator owns. */
-export interface AppStatus {
-  observedGeneration: number;
-  stage: string;
-  conditions: Condition[];
-  api: { replicas: number; readyReplicas: number; summary: string };
-  web: { replicas: number; readyReplicas: number; summary: string };
-  database: { primaryReady: boolean; readyReplicas: number; summary: string };
-  cache: { readyNodes: number; summary: string };
-  endpoints: { api: string; web: string; cdn: string };
-  imageStore?: ImageStoreStatus;
-  replicas: number;
-  selector: string;
-}
+/** T with every field present, nested objects included (arrays and their items are kept as they are). */
+type Filled<T> = {
+  [K in keyof T]-?: NonNullable<T[K]> extends readonly unknown[] ? NonNullable<T[K]> : NonNullable<T[K]> extends object ? Filled<NonNullable<T[K]>> : NonNullable<T[K]>;
+};
+
+/** The status subtree the operator writes: the generated GraminstaAppStatus with every field filled in but imageStore. */
+export type AppStatus = Filled<Omit<GraminstaAppStatus, 'imageStore'>> & Pick<GraminstaAppStatus, 'imageStore'>;
 
 function rolledOut(d: V1Deployment | V1StatefulSet | undefined, want: number): TierState | undefined {
   if (!d) return { status: 'False', reason: 'NotCreated', message: 'waiting for the workload to be created' };

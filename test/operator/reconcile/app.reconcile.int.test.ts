@@ -171,6 +171,54 @@ describe('GraminstaApp reconcile loop (real API server)', function () {
       return d.spec?.replicas === 4;
     });
     await waitFor('status.replicas = 4', 60_000, async () => (await readApp(op.clients, ns, name)).status?.replicas === 4);
+    // What `kubectl get --subresource=scale` (and an HPA aimed at the app) reads: the count asked for, the pods that
+    // exist, and a selector that picks exactly the api pods.
+    const scale = JSON.parse((await cluster.kubectl(['get', 'graminstaapp', name, '-n', ns, '--subresource=scale', '-o', 'json'])).stdout) as {
+      spec: { replicas: number };
+      status: { replicas: number; selector: string };
+    };
+    expect(scale.spec.replicas).to.equal(4);
+    expect(scale.status.replicas).to.equal(4);
+    const selected = await op.clients.core.listNamespacedPod({ namespace: ns, labelSelector: scale.status.selector });
+    const live = selected.items.filter((p) => !p.metadata?.deletionTimestamp);
+    expect(live.map((p) => p.metadata?.labels?.['app.kubernetes.io/component'])).to.deep.equal(['api', 'api', 'api', 'api']);
+    expect(live.every((p) => p.metadata?.ownerReferences?.[0]?.name?.startsWith(`${name}-api-`))).to.equal(true);
+  });
+
+  it('reports the real api count of a preset-autoscaled app for the scale subresource, and pins it once scaled', async () => {
+    const name = 'preset-scaled';
+    await applyApp(op.clients, ns, { apiVersion: 'graminsta.io/v1alpha1', kind: 'GraminstaApp', metadata: { name }, spec: { users: 1000 } });
+    await waitForCondition(op.clients, ns, name, 'Ready', 'True');
+    const cluster = await getCluster();
+    const apiPods = async (selector: string) =>
+      (await op.clients.core.listNamespacedPod({ namespace: ns, labelSelector: selector })).items.filter((p) => !p.metadata?.deletionTimestamp);
+    // spec.api.replicas is unset (the preset's HPA scales the api); status.replicas is the count that runs.
+    const app = await readApp(op.clients, ns, name);
+    const deployment = await op.clients.apps.readNamespacedDeployment({ name: `${name}-api`, namespace: ns });
+    expect(app.spec?.api?.replicas).to.equal(undefined);
+    expect(app.status?.replicas).to.equal(deployment.status?.replicas).and.to.be.greaterThan(0);
+    const pods = await apiPods(app.status!.selector!);
+    expect(pods.length).to.equal(app.status?.replicas);
+    expect(new Set(pods.map((p) => p.metadata?.labels?.['app.kubernetes.io/component']))).to.deep.equal(new Set(['api']));
+    // The API server refuses GET .../scale while the spec path is absent (docs/api-reference.md says so).
+    const refused = await cluster.kubectl(['get', 'graminstaapp', name, '-n', ns, '--subresource=scale', '-o', 'json']);
+    expect(refused.code).to.not.equal(0);
+    expect(refused.stderr).to.contain('.spec.api.replicas');
+    // kubectl scale pins the count: the preset's HPA goes and the scale subresource reads the new count.
+    const scaled = await cluster.kubectl(['scale', 'graminstaapp', name, '-n', ns, '--replicas=3']);
+    expect(scaled.code, scaled.stderr).to.equal(0);
+    await waitFor('the HPA to be pruned', 30_000, async () =>
+      op.clients.objects
+        .read({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: `${name}-api`, namespace: ns } })
+        .then(() => false, (err: unknown) => isNotFound(err)),
+    );
+    await waitFor('status.replicas = 3', 60_000, async () => (await readApp(op.clients, ns, name)).status?.replicas === 3);
+    const scale = JSON.parse((await cluster.kubectl(['get', 'graminstaapp', name, '-n', ns, '--subresource=scale', '-o', 'json'])).stdout) as {
+      spec: { replicas: number };
+      status: { replicas: number; selector: string };
+    };
+    expect([scale.spec.replicas, scale.status.replicas]).to.deep.equal([3, 3]);
+    expect((await apiPods(scale.status.selector)).length).to.equal(3);
   });
 
   it('changes nothing while paused and catches up when resumed', async () => {
