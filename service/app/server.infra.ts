@@ -27,6 +27,7 @@ import { volumeStorage } from '../storage/volume.storage.js';
 import { originStorage } from '../storage/origin.storage.js';
 import { syncImages, type ImageSyncResult } from '../sync/image-sync.service.js';
 import { listPhotoKeys, photoKeyExists } from '../sync/photo-keys.repository.js';
+import { createHashLimiter, type HashLimiter } from '../auth/hash-limiter.js';
 
 /** A listening server of any mode. */
 export interface RunningServer {
@@ -38,6 +39,7 @@ export interface RunningServer {
   /** Extra handles for tests. */
   db?: Database;
   cache?: ProfileCache;
+  hashLimiter?: HashLimiter;
 }
 
 /** How `serve` listens and shuts down. */
@@ -159,7 +161,9 @@ export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesM
   const redis = cfg.redis.mode === 'none' ? null : createRedis({ mode: cfg.redis.mode, nodes: cfg.redis.nodes, password: cfg.redis.password }, log);
   const cache = redis ? redisProfileCache(redis, cfg.cacheTtlSeconds, metrics, nearTier(cfg, redis, metrics, log)) : noProfileCache();
   const storage = opts.storage ?? createStorage(cfg.storage);
-  const users = createUserService({ db, cache, tokenSecret: cfg.tokenSecret, reinvalidateMs: opts.readYourWritesMs });
+  const hashLimiter = createHashLimiter({ concurrency: cfg.hygiene.hashConcurrency, queue: cfg.hygiene.hashQueue });
+  metrics.setHashStats(() => hashLimiter.stats());
+  const users = createUserService({ db, cache, tokenSecret: cfg.tokenSecret, reinvalidateMs: opts.readYourWritesMs, hashLimiter, log });
   const photos = createPhotoService({ db, storage, log, maxUploadBytes: cfg.maxUploadBytes, cdnBaseUrl: cfg.cdnBaseUrl, publicApiUrl: cfg.publicApiUrl, invalidateProfiles: users.invalidate });
   const draining = { value: false };
   // Ready once the primary has answered, and while it answered within the retry bound: every API pod shares the
@@ -187,7 +191,7 @@ export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesM
       await db.close();
     },
   });
-  return { ...s, metrics, db, cache };
+  return { ...s, metrics, db, cache, hashLimiter };
 }
 
 /** Starts origin mode. */
