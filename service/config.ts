@@ -46,7 +46,7 @@ export interface HygieneConfig {
   hashQueue: number;
   /** Open (not yet a photo) uploads one account may hold; more answer 429 too_many_open_uploads. */
   maxOpenUploads: number;
-  /** An upload slot not turned into a photo within this time expires; the sweeper deletes it and its file. */
+  /** An upload slot not turned into a photo within this time expires; the sweeper deletes it and its file (at least the presigned PUT's 900 s). */
   uploadTtlSeconds: number;
   /** How often the sweeper removes expired upload slots, their files and expired sessions. */
   sweepIntervalSeconds: number;
@@ -161,7 +161,7 @@ function hygieneConfig(env: Env): HygieneConfig {
     hashConcurrency: int(env, 'GRAMINSTA_HASH_CONCURRENCY', Math.max(1, threads - 2), 1, 1024),
     hashQueue: int(env, 'GRAMINSTA_HASH_QUEUE', 64, 0, 100000),
     maxOpenUploads: int(env, 'GRAMINSTA_MAX_OPEN_UPLOADS', 20, 1, 10000),
-    uploadTtlSeconds: int(env, 'GRAMINSTA_UPLOAD_TTL_SECONDS', 3600, 60, 7 * 86400),
+    uploadTtlSeconds: int(env, 'GRAMINSTA_UPLOAD_TTL_SECONDS', 3600, 900, 7 * 86400),
     sweepIntervalSeconds: int(env, 'GRAMINSTA_SWEEP_INTERVAL_SECONDS', 300, 1, 86400),
   };
 }

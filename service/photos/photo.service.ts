@@ -44,6 +44,10 @@ export interface PhotoServiceDeps {
   storage: ObjectStorage;
   log: Logger;
   maxUploadBytes: number;
+  /** Open uploads (not yet a photo, not expired) one account may hold. */
+  maxOpenUploads: number;
+  /** An upload not turned into a photo within this time expires (410 upload_expired; the sweeper deletes it). */
+  uploadTtlSeconds: number;
   cdnBaseUrl: string;
   publicApiUrl: string;
   /** Evicts cached profiles whose photo counts changed. */
@@ -80,9 +84,10 @@ export function createPhotoService(deps: PhotoServiceDeps) {
   }
 
   async function ownUpload(userId: number, uploadId: string) {
-    const up = await uploads.findUpload(db.write(), uploadId);
+    const up = await uploads.findUpload(db.write(), uploadId, deps.uploadTtlSeconds);
     if (!up || up.userId !== userId) throw new AppError('upload_not_found', `uploadId: no upload ${uploadId} of yours`, { field: 'uploadId' });
     if (up.consumed) throw new AppError('upload_already_used', `uploadId: upload ${uploadId} already belongs to a photo`, { field: 'uploadId' });
+    if (up.expired) throw new AppError('upload_expired', `uploadId: upload ${uploadId} expired (uploads must become a photo within ${deps.uploadTtlSeconds} s); create a new one`, { field: 'uploadId' });
     return up;
   }
 
@@ -99,8 +104,13 @@ export function createPhotoService(deps: PhotoServiceDeps) {
       if (size > deps.maxUploadBytes) throw new AppError('upload_too_large', `size: ${size} bytes is more than the limit of ${deps.maxUploadBytes}`, { field: 'size' });
       const uploadId = crypto.randomBytes(16).toString('base64url');
       const key = objectKey(uploadId, IMAGE_TYPES[contentType as ImageType]);
+      await db.transaction(async (tx) => {
+        await uploads.lockOwner(tx, userId);
+        const open = await uploads.countOpenUploads(tx, userId, deps.uploadTtlSeconds);
+        if (open >= deps.maxOpenUploads) throw new AppError('too_many_open_uploads', `you have ${open} uploads that are not photos yet (at most ${deps.maxOpenUploads}); create photos from them or wait until they expire`);
+        await uploads.insertUpload(tx, { id: uploadId, userId, key, contentType, declaredSize: size });
+      }, userId);
       const presigned = await storage.presignPut(key, contentType, size);
-      await uploads.insertUpload(db.write(userId), { id: uploadId, userId, key, contentType, declaredSize: size });
       if (presigned) return { uploadId, method: 'PUT', ...presigned };
       return { uploadId, method: 'PUT', url: `${deps.publicApiUrl}/api/v1/uploads/${uploadId}/content`, headers: { 'Content-Type': contentType } };
     },
@@ -138,7 +148,7 @@ export function createPhotoService(deps: PhotoServiceDeps) {
         throw err;
       }
       const id = await db.transaction(async (tx) => {
-        if (!(await uploads.consumeUpload(tx, uploadId))) throw new AppError('upload_already_used', `uploadId: upload ${uploadId} already belongs to a photo`, { field: 'uploadId' });
+        if (!(await uploads.consumeUpload(tx, uploadId, deps.uploadTtlSeconds))) throw new AppError('upload_already_used', `uploadId: upload ${uploadId} already belongs to a photo or has expired`, { field: 'uploadId' });
         return await photos.insertPhoto(tx, { userId, key: up.key, caption, contentType: up.contentType, size, ...dims });
       }, userId);
       await deps.invalidateProfiles(userId);
@@ -184,6 +194,8 @@ export function createPhotoService(deps: PhotoServiceDeps) {
 
     /** The image for GET /images/<key>: a redirect URL (S3) or a stream (volume, origin). */
     async image(key: string): Promise<{ redirect: string; object?: undefined } | { redirect?: undefined; object: StoredObject }> {
+      // A pending upload is not public: only a photo's object is served (ask the primary before refusing, for a photo created a moment ago).
+      if (!(await photos.isPhotoKey(db.read(null), key)) && !(await photos.isPhotoKey(db.write(), key))) throw notFound('image');
       const url = await storage.presignGet(key);
       if (url) return { redirect: url };
       const obj = await storage.get(key);

@@ -16,6 +16,7 @@ import { photoRoutes } from '../../service/photos/photo.routes.js';
 import type { UserService } from '../../service/users/user.service.js';
 import type { PhotoService } from '../../service/photos/photo.service.js';
 import { originStorage } from '../../service/storage/origin.storage.js';
+import { migrations } from '../../service/db/migrations.js';
 
 use(chaiAsPromised);
 
@@ -70,7 +71,7 @@ describe('modes against real parts', function () {
     expect(results.flat()).to.deep.equal([]);
     const c = new pg.Client({ connectionString: stack.pg.superuserUrl().replace(/\/postgres$/, '/graminsta') });
     await c.connect();
-    expect((await c.query('SELECT count(*)::int AS n FROM schema_migrations')).rows[0].n).to.equal(1);
+    expect((await c.query('SELECT count(*)::int AS n FROM schema_migrations')).rows[0].n).to.equal(migrations.length);
     await c.end();
   });
 

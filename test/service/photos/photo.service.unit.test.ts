@@ -32,7 +32,11 @@ function fakeRepositories() {
   };
   const repos: PhotoRepositories = {
     uploads: {
-      insertUpload: async (_q, u) => void uploads.set(u.id, { ...u, consumed: false }),
+      insertUpload: async (_q, u) => void uploads.set(u.id, { ...u, consumed: false, expired: false }),
+      lockOwner: async () => undefined,
+      countOpenUploads: async (_q, userId) => [...uploads.values()].filter((u) => u.userId === userId && !u.consumed && !u.expired).length,
+      lockExpiredUploads: async () => [],
+      deleteUploads: async () => undefined,
       findUpload: async (_q, id) => (uploads.has(id) ? { ...uploads.get(id)! } : null),
       consumeUpload: async (_q, id) => {
         const u = uploads.get(id);
@@ -61,6 +65,7 @@ function fakeRepositories() {
         reads.push(poolOf(q));
         return [...photos.values()].filter((p) => before === null || p.id < before).sort((a, b) => b.id - a.id).slice(0, limit).map((p) => rowFor(p, viewerId));
       },
+      isPhotoKey: async (_q, key) => [...photos.values()].some((p) => p.key === key),
       findOwner: async (_q, id) => (photos.has(id) ? { userId: photos.get(id)!.userId, key: photos.get(id)!.key } : null),
       deletePhoto: async (_q, id, userId) => photos.get(id)?.userId === userId && photos.delete(id),
       setLike: async (_q, id, userId, on) => {
@@ -87,6 +92,8 @@ function setup(opts: { kind?: 's3' | 'volume' | 'origin'; cdnBaseUrl?: string; m
     storage,
     log,
     maxUploadBytes: opts.maxUploadBytes ?? 1000,
+    maxOpenUploads: 3,
+    uploadTtlSeconds: 3600,
     cdnBaseUrl: opts.cdnBaseUrl ?? '',
     publicApiUrl: 'https://api.example.com',
     invalidateProfiles: async (...ids) => void invalidated.push(ids),
@@ -173,6 +180,26 @@ describe('photo service (fake repositories)', () => {
     });
   });
 
+  describe('open uploads', () => {
+    it('caps the open uploads of one account (429 too_many_open_uploads), counting neither photos nor other accounts', async () => {
+      const s = setup();
+      const first = await upload(s, ALICE, pngBytes());
+      await s.service.createUpload(ALICE, 'image/png', 40);
+      await s.service.createUpload(ALICE, 'image/png', 40);
+      await rejectsWith(s.service.createUpload(ALICE, 'image/png', 40), 429, 'too_many_open_uploads');
+      await s.service.createUpload(BOB, 'image/png', 40);
+      await s.service.createPhoto(ALICE, first, '');
+      await s.service.createUpload(ALICE, 'image/png', 40);
+    });
+    it('refuses an expired upload with 410 upload_expired, for content and for a photo', async () => {
+      const s = setup();
+      const uploadId = await upload(s, ALICE, pngBytes());
+      s.uploads.get(uploadId)!.expired = true;
+      await rejectsWith(s.service.putContent(ALICE, uploadId, pngBytes()), 410, 'upload_expired');
+      await rejectsWith(s.service.createPhoto(ALICE, uploadId, ''), 410, 'upload_expired');
+    });
+  });
+
   describe('createPhoto', () => {
     it('turns an upload into a photo with dimensions, consumes it and evicts the author\'s profile', async () => {
       const s = setup();
@@ -182,7 +209,8 @@ describe('photo service (fake repositories)', () => {
       expect(photo.author).to.deep.equal({ id: ALICE, username: 'alice', displayName: 'Alice' });
       expect(s.uploads.get(uploadId)!.consumed).to.equal(true);
       expect(s.invalidated).to.deep.equal([[ALICE]]);
-      expect(s.db.transactions).to.equal(1);
+      // One for the upload slot (the per-account cap), one for the photo.
+      expect(s.db.transactions).to.equal(2);
       await rejectsWith(s.service.createPhoto(ALICE, uploadId, 'again'), 409, 'upload_already_used');
     });
     it('uses the CDN base URL for imageUrl when configured', async () => {
@@ -296,14 +324,24 @@ describe('photo service (fake repositories)', () => {
   });
 
   describe('image', () => {
-    it('redirects to a presigned GET on S3', async () => {
-      const res = await setup({ kind: 's3' }).service.image('photos/AbCdEfGhIjKlMnOpQrSt_-.png');
-      expect(res.redirect).to.equal('https://s3.test/bucket/photos/AbCdEfGhIjKlMnOpQrSt_-.png?sig=get');
+    it('redirects to a presigned GET on S3 for a photo\'s object only', async () => {
+      const s = setup({ kind: 's3' });
+      await s.service.createUpload(ALICE, 'image/png', 40);
+      const [up] = [...s.uploads.values()];
+      await rejectsWith(s.service.image(up!.key), 404, 'not_found');
+      await s.storage.put(up!.key, pngBytes(), 'image/png');
+      await rejectsWith(s.service.image(up!.key), 404, 'not_found');
+      await s.service.createPhoto(ALICE, up!.id, '');
+      const res = await s.service.image(up!.key);
+      expect(res.redirect).to.equal(`https://s3.test/bucket/${up!.key}?sig=get`);
     });
-    it('streams from a volume, or 404', async () => {
+    it('streams a photo\'s object from a volume; 404 for a pending upload and for an unknown key', async () => {
       const s = setup();
-      await s.storage.put('photos/AbCdEfGhIjKlMnOpQrSt_-.png', pngBytes(), 'image/png');
-      const res = await s.service.image('photos/AbCdEfGhIjKlMnOpQrSt_-.png');
+      const uploadId = await upload(s, ALICE, pngBytes());
+      const key = s.uploads.get(uploadId)!.key;
+      await rejectsWith(s.service.image(key), 404, 'not_found');
+      await s.service.createPhoto(ALICE, uploadId, '');
+      const res = await s.service.image(key);
       expect(res.object).to.include({ size: 40, contentType: 'image/png' });
       await rejectsWith(s.service.image('photos/ZZZZZZZZZZZZZZZZZZZZZZ.png'), 404, 'not_found');
     });

@@ -65,6 +65,7 @@ function fakeRepositories() {
         const s = primarySessions.get(id);
         if (s) s.revokedAt = new Date();
       },
+      deleteExpiredSessions: async () => 0,
     },
     follows: {
       follow: async (_q, a, b) => void follows.add(`${a}:${b}`),
