@@ -12,13 +12,14 @@ import { freePort, waitFor } from '../test/support/local-process.js';
 import { loadConfig } from '../service/config.js';
 import { createLogger } from '../service/log.js';
 import { runMigrate } from '../service/app/server.infra.js';
+import { pngBytes } from '../test/service/fakes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVICE_ROOT = path.resolve(process.env.BENCH_SERVICE_ROOT || ROOT);
 const logins = Number(process.env.BENCH_LOGINS || 60);
 const seconds = Number(process.env.BENCH_SECONDS || 10);
 const apiEnv = Object.fromEntries((process.env.BENCH_API_ENV ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63f8cfc0f01f0005000201e2a6f5a30000000049454e44ae426082', 'hex');
+const PNG = pngBytes(1, 1);
 
 const children: ChildProcess[] = [];
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-flood-'));

@@ -57,6 +57,7 @@ export function originRoutes(deps: OriginRoutesDeps): Router {
     const obj = await deps.storage.get(k);
     if (!obj) throw new AppError('not_found', 'image not found');
     ctx.set('Cache-Control', 'public, max-age=31536000, immutable');
+    ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.type = obj.contentType;
     const range = /^bytes=0-(\d+)$/.exec(ctx.get('range'));
     if (range && ctx.method === 'GET') {

@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import type { ObjectStorage, StoredObject } from '../storage/storage.js';
 import { objectKey } from '../storage/keys.js';
 import { encodeCursor } from '../cursor.js';
-import { IMAGE_TYPES, SNIFF_BYTES, requireImage, type ImageType } from '../media/image.js';
+import { IMAGE_TYPES, validateImage, type ImageType } from '../media/image.js';
 import * as photoRepository from './photo.repository.js';
 import * as uploadRepository from './upload.repository.js';
 import * as userRepository from '../users/user.repository.js';
@@ -91,8 +91,8 @@ export function createPhotoService(deps: PhotoServiceDeps) {
     return up;
   }
 
-  function checkContent(head: Buffer, declared: string): { width: number | null; height: number | null } {
-    const info = requireImage(head);
+  function checkContent(body: Buffer, declared: string): { width: number | null; height: number | null } {
+    const info = validateImage(body);
     if (info.type !== declared) throw new AppError('content_type_mismatch', `content: is ${info.type} but contentType said ${declared}`, { field: 'content' });
     return { width: info.width ?? null, height: info.height ?? null };
   }
@@ -127,22 +127,29 @@ export function createPhotoService(deps: PhotoServiceDeps) {
       const up = await ownUpload(userId, uploadId);
       if (body.length === 0) throw new AppError('validation_failed', 'content: is empty', { field: 'content' });
       if (body.length > up.declaredSize || body.length > deps.maxUploadBytes) throw new AppError('upload_too_large', `content: more bytes than the declared size ${up.declaredSize}`, { field: 'content' });
-      checkContent(body.subarray(0, SNIFF_BYTES), up.contentType);
+      checkContent(body, up.contentType);
       await storage.put(up.key, body, up.contentType);
     },
 
     /** Turns a finished upload into a photo after checking its size and leading bytes. */
     async createPhoto(userId: number, uploadId: string, caption: string): Promise<PhotoView> {
       const up = await ownUpload(userId, uploadId);
-      const size = await storage.size(up.key);
-      if (size === null) throw new AppError('upload_incomplete', `uploadId: nothing was uploaded for ${uploadId} yet`, { field: 'uploadId' });
+      const stat = await storage.stat(up.key);
+      if (stat === null) throw new AppError('upload_incomplete', `uploadId: nothing was uploaded for ${uploadId} yet`, { field: 'uploadId' });
+      const size = stat.size;
+      // On S3 the client's PUT set the stored type, and it is what the bucket answers with: it must be the declared one.
+      if (stat.contentType.split(';')[0]!.trim().toLowerCase() !== up.contentType) {
+        await discard(up.key);
+        throw new AppError('content_type_mismatch', `content: was stored as ${stat.contentType} but contentType said ${up.contentType}`, { field: 'content' });
+      }
       if (size > deps.maxUploadBytes || size > up.declaredSize) {
         await discard(up.key);
         throw new AppError('upload_too_large', `content: ${size} bytes is more than allowed (${Math.min(up.declaredSize, deps.maxUploadBytes)})`, { field: 'content' });
       }
       let dims: { width: number | null; height: number | null };
       try {
-        dims = checkContent(await storage.head(up.key, SNIFF_BYTES), up.contentType);
+        // The whole object (at most the upload limit, checked above): a truncated or padded body is refused too.
+        dims = checkContent(size === 0 ? Buffer.alloc(0) : await storage.head(up.key, size), up.contentType);
       } catch (err) {
         if (err instanceof AppError) await discard(up.key);
         throw err;

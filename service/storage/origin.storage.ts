@@ -42,6 +42,12 @@ export function originStorage(originUrl: string, token: string, retryMs = 15_000
       if (!res.ok) throw new Error(`while checking ${key} on the origin: HTTP ${res.status}`);
       return Number(res.headers.get('content-length') ?? 0);
     },
+    async stat(key) {
+      const res = await call('checking', key, { method: 'HEAD' });
+      if (res.status === 404) return null;
+      if (!res.ok) throw new Error(`while checking ${key} on the origin: HTTP ${res.status}`);
+      return { size: Number(res.headers.get('content-length') ?? 0), contentType: res.headers.get('content-type') ?? 'application/octet-stream' };
+    },
     async head(key, bytes) {
       const res = await call('reading', key, { headers: { range: `bytes=0-${bytes - 1}` } });
       if (!res.ok) throw new Error(`while reading ${key} on the origin: HTTP ${res.status}`);

@@ -170,9 +170,9 @@ describe('photo service (fake repositories)', () => {
     });
     it('refuses empty, oversized, non-image and mismatched content without storing it', async () => {
       const s = setup();
-      const { uploadId } = await s.service.createUpload(ALICE, 'image/jpeg', 40);
+      const { uploadId } = await s.service.createUpload(ALICE, 'image/jpeg', 100);
       await rejectsWith(s.service.putContent(ALICE, uploadId, Buffer.alloc(0)), 400, 'validation_failed');
-      await rejectsWith(s.service.putContent(ALICE, uploadId, Buffer.alloc(41)), 413, 'upload_too_large');
+      await rejectsWith(s.service.putContent(ALICE, uploadId, Buffer.alloc(101)), 413, 'upload_too_large');
       await rejectsWith(s.service.putContent(ALICE, uploadId, Buffer.from('<html><script>x</script></html>')), 415, 'not_an_image');
       const err = await rejectsWith(s.service.putContent(ALICE, uploadId, pngBytes()), 415, 'content_type_mismatch');
       expect(err.message).to.equal('content: is image/png but contentType said image/jpeg');
@@ -326,7 +326,7 @@ describe('photo service (fake repositories)', () => {
   describe('image', () => {
     it('redirects to a presigned GET on S3 for a photo\'s object only', async () => {
       const s = setup({ kind: 's3' });
-      await s.service.createUpload(ALICE, 'image/png', 40);
+      await s.service.createUpload(ALICE, 'image/png', 100);
       const [up] = [...s.uploads.values()];
       await rejectsWith(s.service.image(up!.key), 404, 'not_found');
       await s.storage.put(up!.key, pngBytes(), 'image/png');
@@ -342,7 +342,7 @@ describe('photo service (fake repositories)', () => {
       await rejectsWith(s.service.image(key), 404, 'not_found');
       await s.service.createPhoto(ALICE, uploadId, '');
       const res = await s.service.image(key);
-      expect(res.object).to.include({ size: 40, contentType: 'image/png' });
+      expect(res.object).to.include({ size: pngBytes().length, contentType: 'image/png' });
       await rejectsWith(s.service.image('photos/ZZZZZZZZZZZZZZZZZZZZZZ.png'), 404, 'not_found');
     });
   });
