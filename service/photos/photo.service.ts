@@ -4,7 +4,7 @@ import type { DatabaseHandle } from '../db/database.js';
 import { AppError, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ObjectStorage, StoredObject } from '../storage/storage.js';
-import { objectKey } from '../storage/keys.js';
+import { pendingKey, photoKeyOf } from '../storage/keys.js';
 import { encodeCursor } from '../cursor.js';
 import { IMAGE_TYPES, validateImage, type ImageType } from '../media/image.js';
 import * as photoRepository from './photo.repository.js';
@@ -103,7 +103,7 @@ export function createPhotoService(deps: PhotoServiceDeps) {
       if (!(contentType in IMAGE_TYPES)) throw new AppError('unsupported_media_type', `contentType: must be one of ${Object.keys(IMAGE_TYPES).join(', ')}`, { field: 'contentType' });
       if (size > deps.maxUploadBytes) throw new AppError('upload_too_large', `size: ${size} bytes is more than the limit of ${deps.maxUploadBytes}`, { field: 'size' });
       const uploadId = crypto.randomBytes(16).toString('base64url');
-      const key = objectKey(uploadId, IMAGE_TYPES[contentType as ImageType]);
+      const key = pendingKey(uploadId, IMAGE_TYPES[contentType as ImageType]);
       await db.transaction(async (tx) => {
         await uploads.lockOwner(tx, userId);
         const open = await uploads.countOpenUploads(tx, userId, deps.uploadTtlSeconds);
@@ -154,9 +154,13 @@ export function createPhotoService(deps: PhotoServiceDeps) {
         if (err instanceof AppError) await discard(up.key);
         throw err;
       }
+      const key = photoKeyOf(up.key);
       const id = await db.transaction(async (tx) => {
+        // Consuming locks the upload row: a concurrent creation waits here and then finds it used.
         if (!(await uploads.consumeUpload(tx, uploadId, deps.uploadTtlSeconds))) throw new AppError('upload_already_used', `uploadId: upload ${uploadId} already belongs to a photo or has expired`, { field: 'uploadId' });
-        return await photos.insertPhoto(tx, { userId, key: up.key, caption, contentType: up.contentType, size, ...dims });
+        // Out of the pending prefix into the public one; if this fails the transaction rolls back and the upload stays open.
+        await storage.promote(up.key, key, up.contentType);
+        return await photos.insertPhoto(tx, { userId, key, caption, contentType: up.contentType, size, ...dims });
       }, userId);
       await deps.invalidateProfiles(userId);
       const row = await photos.findPhoto(db.write(), id, userId);

@@ -1,5 +1,5 @@
 // Image storage in an S3 bucket; clients upload with presigned PUT URLs.
-import { S3Client, PutObjectCommand, HeadObjectCommand, GetObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { S3Client, CopyObjectCommand, PutObjectCommand, HeadObjectCommand, GetObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
 import { assertKey } from './keys.js';
@@ -100,6 +100,16 @@ export function s3Storage(opts: S3StorageOptions): ObjectStorage {
       } catch (err) {
         if (isNotFound(err)) return null;
         throw new Error(`while reading s3://${Bucket}/${key}`, { cause: err });
+      }
+    },
+    async promote(from, to, contentType) {
+      assertKey(from);
+      assertKey(to);
+      try {
+        await client.send(new CopyObjectCommand({ Bucket, Key: to, CopySource: `${Bucket}/${from}`, ContentType: contentType, MetadataDirective: 'REPLACE' }));
+        await client.send(new DeleteObjectCommand({ Bucket, Key: from }));
+      } catch (err) {
+        throw new Error(`while moving s3://${Bucket}/${from} to ${to}`, { cause: err });
       }
     },
     async delete(key) {

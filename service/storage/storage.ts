@@ -27,4 +27,6 @@ export interface ObjectStorage {
   /** The object, or null when it does not exist. */
   get(key: string): Promise<StoredObject | null>;
   delete(key: string): Promise<void>;
+  /** Moves the object `from` to `to` (a pending upload becoming a photo), stored as `contentType`. */
+  promote(from: string, to: string, contentType: string): Promise<void>;
 }

@@ -93,6 +93,16 @@ export function volumeStorage(root: string): ObjectStorage {
       const ext = key.slice(key.lastIndexOf('.') + 1);
       return { body: fs.createReadStream(file), size, contentType: TYPE_BY_EXT[ext] ?? 'application/octet-stream' };
     },
+    async promote(from, to) {
+      const src = resolveKeyPath(root, from);
+      const dst = resolveKeyPath(root, to);
+      try {
+        await fsp.mkdir(path.dirname(dst), { recursive: true });
+        await fsp.rename(src, dst);
+      } catch (err) {
+        throw new Error(`while moving ${from} to ${to} on the volume`, { cause: err });
+      }
+    },
     async delete(key) {
       const file = resolveKeyPath(root, key);
       await fsp.rm(file, { force: true }).catch((err: unknown) => {

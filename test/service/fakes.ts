@@ -95,6 +95,12 @@ export class MemoryStorage implements ObjectStorage {
     const o = this.objects.get(key);
     return o ? { body: Readable.from([o.body]), size: o.body.length, contentType: o.contentType } : null;
   }
+  async promote(from: string, to: string, contentType: string) {
+    const o = this.objects.get(from);
+    if (!o) throw new Error(`while moving ${from}`);
+    this.objects.set(to, { body: o.body, contentType });
+    this.objects.delete(from);
+  }
   async delete(key: string) {
     if (this.failDeletes) throw new Error(`while deleting ${key}`);
     this.deleted.push(key);

@@ -47,7 +47,7 @@ describe('modes against real parts', function () {
   it('uploads through a presigned S3 URL and answers CDN image URLs; a non-image PUT to S3 is refused at photo creation', async () => {
     const up = await call('POST', '/api/v1/uploads', { token, body: { contentType: 'image/png', size: PNG.length } });
     expect(up.status).to.equal(201);
-    expect(up.body.url).to.match(new RegExp(`^${stack.s3!.endpoint}/photos/photos/`));
+    expect(up.body.url).to.match(new RegExp(`^${stack.s3!.endpoint}/photos/uploads/`));
     expect(up.body.url).to.include('X-Amz-Signature');
     const put = await fetch(up.body.url, { method: 'PUT', body: new Uint8Array(PNG), headers: up.body.headers });
     expect(put.status).to.equal(200);

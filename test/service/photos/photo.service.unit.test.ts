@@ -142,12 +142,12 @@ describe('photo service (fake repositories)', () => {
       const res = await s.service.createUpload(ALICE, 'image/jpeg', 500);
       expect(res.uploadId).to.match(/^[A-Za-z0-9_-]{22}$/);
       expect(res).to.deep.include({ method: 'PUT', url: `https://api.example.com/api/v1/uploads/${res.uploadId}/content`, headers: { 'Content-Type': 'image/jpeg' } });
-      expect(s.uploads.get(res.uploadId)).to.deep.include({ userId: ALICE, key: `photos/${res.uploadId}.jpg`, declaredSize: 500, contentType: 'image/jpeg' });
+      expect(s.uploads.get(res.uploadId)).to.deep.include({ userId: ALICE, key: `uploads/${res.uploadId}.jpg`, declaredSize: 500, contentType: 'image/jpeg' });
       expect(s.db.noted).to.deep.equal([ALICE]);
     });
     it('returns a presigned PUT for S3', async () => {
       const res = await setup({ kind: 's3' }).service.createUpload(ALICE, 'image/webp', 10);
-      expect(res.url).to.equal(`https://s3.test/bucket/photos/${res.uploadId}.webp?sig=put`);
+      expect(res.url).to.equal(`https://s3.test/bucket/uploads/${res.uploadId}.webp?sig=put`);
     });
   });
 
@@ -226,14 +226,14 @@ describe('photo service (fake repositories)', () => {
     it('deletes an object larger than declared (a presigned PUT cannot be trusted)', async () => {
       const s = setup({ kind: 's3' });
       const { uploadId } = await s.service.createUpload(ALICE, 'image/png', 10);
-      await s.storage.put(`photos/${uploadId}.png`, pngBytes(), 'image/png');
+      await s.storage.put(`uploads/${uploadId}.png`, pngBytes(), 'image/png');
       await rejectsWith(s.service.createPhoto(ALICE, uploadId, ''), 413, 'upload_too_large');
-      expect(s.storage.deleted).to.deep.equal([`photos/${uploadId}.png`]);
+      expect(s.storage.deleted).to.deep.equal([`uploads/${uploadId}.png`]);
     });
     it('deletes an object that is not an image of the declared type', async () => {
       const s = setup({ kind: 's3' });
       const { uploadId } = await s.service.createUpload(ALICE, 'image/png', 100);
-      await s.storage.put(`photos/${uploadId}.png`, Buffer.from('<svg onload="alert(1)"></svg>'), 'image/png');
+      await s.storage.put(`uploads/${uploadId}.png`, Buffer.from('<svg onload="alert(1)"></svg>'), 'image/png');
       await rejectsWith(s.service.createPhoto(ALICE, uploadId, ''), 415, 'not_an_image');
       expect(s.storage.deleted).to.have.length(1);
       expect(s.photos.size).to.equal(0);
@@ -332,16 +332,21 @@ describe('photo service (fake repositories)', () => {
       await s.storage.put(up!.key, pngBytes(), 'image/png');
       await rejectsWith(s.service.image(up!.key), 404, 'not_found');
       await s.service.createPhoto(ALICE, up!.id, '');
-      const res = await s.service.image(up!.key);
-      expect(res.redirect).to.equal(`https://s3.test/bucket/${up!.key}?sig=get`);
+      const photoKey = up!.key.replace('uploads/', 'photos/');
+      expect(s.storage.objects.has(up!.key)).to.equal(false);
+      const res = await s.service.image(photoKey);
+      expect(res.redirect).to.equal(`https://s3.test/bucket/${photoKey}?sig=get`);
     });
     it('streams a photo\'s object from a volume; 404 for a pending upload and for an unknown key', async () => {
       const s = setup();
       const uploadId = await upload(s, ALICE, pngBytes());
       const key = s.uploads.get(uploadId)!.key;
       await rejectsWith(s.service.image(key), 404, 'not_found');
-      await s.service.createPhoto(ALICE, uploadId, '');
-      const res = await s.service.image(key);
+      expect(key).to.equal(`uploads/${uploadId}.png`);
+      const photo = await s.service.createPhoto(ALICE, uploadId, '');
+      expect(photo.imageUrl).to.equal(`https://api.example.com/images/photos/${uploadId}.png`);
+      await rejectsWith(s.service.image(key), 404, 'not_found');
+      const res = await s.service.image(`photos/${uploadId}.png`);
       expect(res.object).to.include({ size: pngBytes().length, contentType: 'image/png' });
       await rejectsWith(s.service.image('photos/ZZZZZZZZZZZZZZZZZZZZZZ.png'), 404, 'not_found');
     });

@@ -54,8 +54,16 @@ for (const kind of ['volume', 's3'] as const) {
       const pending = await call('GET', `/images/${key}`);
       expect(pending.status).to.equal(404);
       expect(pending.headers.get('location')).to.equal(null);
-      expect((await call('POST', '/api/v1/photos', { token, body: { uploadId } })).status).to.equal(201);
-      const served = await call('GET', `/images/${key}`);
+      expect(key).to.match(/^uploads\//);
+      const photo = await call('POST', '/api/v1/photos', { token, body: { uploadId } });
+      expect(photo.status).to.equal(201);
+      // The object moved out of the pending prefix into photos/ (a CDN in front of the bucket or origin can be limited to photos/).
+      const photoKey = key.replace(/^uploads\//, 'photos/');
+      expect(await stored(key)).to.equal(false);
+      expect(await stored(photoKey)).to.equal(true);
+      expect(new URL(photo.body.photo.imageUrl as string, stack.api.url).pathname).to.equal(`/images/${photoKey}`);
+      expect((await call('GET', `/images/${key}`)).status).to.equal(404);
+      const served = await call('GET', `/images/${photoKey}`);
       expect(served.status).to.equal(kind === 's3' ? 302 : 200);
     });
 
