@@ -159,7 +159,8 @@ export function createPhotoService(deps: PhotoServiceDeps) {
         // Consuming locks the upload row: a concurrent creation waits here and then finds it used.
         if (!(await uploads.consumeUpload(tx, uploadId, deps.uploadTtlSeconds))) throw new AppError('upload_already_used', `uploadId: upload ${uploadId} already belongs to a photo or has expired`, { field: 'uploadId' });
         // Out of the pending prefix into the public one; if this fails the transaction rolls back and the upload stays open.
-        await storage.promote(up.key, key, up.contentType);
+        // A slot created before pending uploads had their own prefix already holds a photos/ key: nothing to move.
+        if (key !== up.key) await storage.promote(up.key, key, up.contentType);
         return await photos.insertPhoto(tx, { userId, key, caption, contentType: up.contentType, size, ...dims });
       }, userId);
       await deps.invalidateProfiles(userId);

@@ -323,6 +323,20 @@ describe('photo service (fake repositories)', () => {
     });
   });
 
+  describe('pending prefix', () => {
+    it('makes a photo of a slot created before the uploads/ prefix (its key is already photos/) without moving or deleting it', async () => {
+      const s = setup({ kind: 's3' });
+      const { uploadId } = await s.service.createUpload(ALICE, 'image/png', 100);
+      const legacy = `photos/${uploadId}.png`;
+      s.uploads.get(uploadId)!.key = legacy;
+      await s.storage.put(legacy, pngBytes(), 'image/png');
+      const photo = await s.service.createPhoto(ALICE, uploadId, '');
+      expect(photo.imageUrl).to.equal(`https://api.example.com/images/${legacy}`);
+      expect(s.storage.objects.has(legacy)).to.equal(true);
+      expect(s.storage.deleted).to.deep.equal([]);
+    });
+  });
+
   describe('image', () => {
     it('redirects to a presigned GET on S3 for a photo\'s object only', async () => {
       const s = setup({ kind: 's3' });
