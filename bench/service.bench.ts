@@ -15,6 +15,7 @@ import { loadConfig } from '../service/config.js';
 import { createLogger } from '../service/log.js';
 import { runMigrate } from '../service/app/server.infra.js';
 import type { LoadResult, Workload } from './service/workload.js';
+import { pngBytes } from '../test/service/fakes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const num = (name: string, def: number) => {
@@ -35,7 +36,8 @@ const uploadConnections = 10;
 const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
 const serverFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
-const PNG = Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex'), Buffer.alloc(32 * 1024, 7)]);
+// A complete 32 KiB PNG (random grey pixels): the service validates the whole body.
+const PNG = pngBytes(180, 180, true);
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 const children: ChildProcess[] = [];
 const pidByUrl = new Map<string, number>();

@@ -35,6 +35,21 @@ export interface Config {
   shutdownDelaySeconds: number;
   /** Keep-alive connections older than this are closed after their next response (clients rebalance); 0: never. */
   maxConnectionAgeSeconds: number;
+  /** Password hashing and upload/session clean-up (see hygieneConfig). */
+  hygiene: HygieneConfig;
+}
+
+/** Bounds on password hashing and on pending uploads, and the clean-up sweeper's schedule. */
+export interface HygieneConfig {
+  /** How many password hashes run at once, and how many more may wait before the API answers 503 server_busy. */
+  hashConcurrency: number;
+  hashQueue: number;
+  /** Open (not yet a photo) uploads one account may hold; more answer 429 too_many_open_uploads. */
+  maxOpenUploads: number;
+  /** An upload slot not turned into a photo within this time expires; the sweeper deletes it and its file (at least the presigned PUT's 900 s). */
+  uploadTtlSeconds: number;
+  /** How often the sweeper removes expired upload slots, their files and expired sessions. */
+  sweepIntervalSeconds: number;
 }
 
 /** A configuration problem naming the variable, raised at start. */
@@ -139,6 +154,18 @@ function describeStore(s: StorageConfig): string {
   return `s3 ${s.s3.endpoint || 'aws'} ${s.s3.region} ${s.s3.bucket}`;
 }
 
+// Password hashing, upload slots and the sweeper: a block of its own.
+function hygieneConfig(env: Env): HygieneConfig {
+  const threads = int(env, 'UV_THREADPOOL_SIZE', 4, 1, 1024);
+  return {
+    hashConcurrency: int(env, 'GRAMINSTA_HASH_CONCURRENCY', Math.max(1, threads - 2), 1, 1024),
+    hashQueue: int(env, 'GRAMINSTA_HASH_QUEUE', 64, 0, 100000),
+    maxOpenUploads: int(env, 'GRAMINSTA_MAX_OPEN_UPLOADS', 20, 1, 10000),
+    uploadTtlSeconds: int(env, 'GRAMINSTA_UPLOAD_TTL_SECONDS', 3600, 900, 7 * 86400),
+    sweepIntervalSeconds: int(env, 'GRAMINSTA_SWEEP_INTERVAL_SECONDS', 300, 1, 86400),
+  };
+}
+
 /** Parses the environment for `mode` (argv wins over GRAMINSTA_MODE); throws ConfigError naming the bad variable. */
 export function loadConfig(env: Env = process.env, argvMode?: string): Config {
   const modeRaw = argvMode ?? str(env, 'GRAMINSTA_MODE', 'api');
@@ -176,6 +203,7 @@ export function loadConfig(env: Env = process.env, argvMode?: string): Config {
     webRoot: str(env, 'GRAMINSTA_WEB_ROOT', ''),
     shutdownDelaySeconds: int(env, 'GRAMINSTA_SHUTDOWN_DELAY_SECONDS', 5, 0, 300),
     maxConnectionAgeSeconds: int(env, 'GRAMINSTA_MAX_CONNECTION_AGE_SECONDS', 10, 0, 3600),
+    hygiene: hygieneConfig(env),
   };
   if (mode === 'api' && cfg.tokenSecret.length < 16) throw new ConfigError('GRAMINSTA_TOKEN_SECRET must be at least 16 characters');
   if (redisMode !== 'none' && cfg.redis.nodes.length === 0) throw new ConfigError(`GRAMINSTA_REDIS_NODES is required when GRAMINSTA_REDIS_MODE is ${redisMode}`);

@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'username_taken'
   | 'upload_already_used'
   | 'upload_incomplete'
+  | 'upload_expired'
+  | 'too_many_open_uploads'
   | 'use_presigned_url'
   | 'upload_too_large'
   | 'payload_too_large'
@@ -26,7 +28,8 @@ export type ErrorCode =
   | 'not_an_image'
   | 'content_type_mismatch'
   | 'cannot_follow_self'
-  | 'database_unavailable';
+  | 'database_unavailable'
+  | 'server_busy';
 
 /** An error with a stable code, an optional field and a message that is always safe to show to clients. */
 export class AppError extends Error {

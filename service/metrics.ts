@@ -15,6 +15,16 @@ export interface Metrics {
   dbRetries: client.Counter<'pool'>;
   /** Sets where the pool gauges read their numbers from at scrape time. */
   setPoolStats: (fn: () => PoolStat[]) => void;
+  /** Sets where the password-hash gauges read their numbers from at scrape time. */
+  setHashStats: (fn: () => HashStat) => void;
+}
+
+/** Counts of the password-hash limiter. */
+export interface HashStat {
+  inFlight: number;
+  queued: number;
+  maxInFlight: number;
+  rejected: number;
 }
 
 /** Connection counts of one pool. */
@@ -28,6 +38,7 @@ export interface PoolStat {
 /** Creates the metrics on a fresh registry. */
 export function createMetrics(): Metrics {
   let poolStats: () => PoolStat[] = () => [];
+  let hashStats: () => HashStat = () => ({ inFlight: 0, queued: 0, maxInFlight: 0, rejected: 0 });
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   const httpDuration = new client.Histogram({
@@ -84,5 +95,26 @@ export function createMetrics(): Metrics {
       }
     },
   });
-  return { registry, httpDuration, cacheRequests, cacheFallbacks, nearCacheRequests, nearCacheResets, dbReads, replicaFallbacks, dbUnavailable, dbRetries, setPoolStats: (fn) => (poolStats = fn) };
+  new client.Gauge({
+    name: 'graminsta_password_hashes',
+    help: 'Password hashes running (in_flight), waiting for a slot (queued), and the most that ever ran at once (max_in_flight)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const h = hashStats();
+      this.set({ state: 'in_flight' }, h.inFlight);
+      this.set({ state: 'queued' }, h.queued);
+      this.set({ state: 'max_in_flight' }, h.maxInFlight);
+    },
+  });
+  new client.Counter({
+    name: 'graminsta_password_hash_rejected_total',
+    help: 'Log-ins and sign-ups answered 503 server_busy because the password-hash queue was full',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(hashStats().rejected);
+    },
+  });
+  return { setHashStats: (fn) => (hashStats = fn), registry, httpDuration, cacheRequests, cacheFallbacks, nearCacheRequests, nearCacheResets, dbReads, replicaFallbacks, dbUnavailable, dbRetries, setPoolStats: (fn) => (poolStats = fn) };
 }

@@ -27,6 +27,8 @@ import { volumeStorage } from '../storage/volume.storage.js';
 import { originStorage } from '../storage/origin.storage.js';
 import { syncImages, type ImageSyncResult } from '../sync/image-sync.service.js';
 import { listPhotoKeys, photoKeyExists } from '../sync/photo-keys.repository.js';
+import { createHashLimiter, type HashLimiter } from '../auth/hash-limiter.js';
+import { createSweeper, type Sweeper } from '../sweep/sweeper.service.js';
 
 /** A listening server of any mode. */
 export interface RunningServer {
@@ -38,6 +40,8 @@ export interface RunningServer {
   /** Extra handles for tests. */
   db?: Database;
   cache?: ProfileCache;
+  hashLimiter?: HashLimiter;
+  sweeper?: Sweeper;
 }
 
 /** How `serve` listens and shuts down. */
@@ -153,14 +157,17 @@ function nearTier(cfg: Config, redis: Redis | Cluster, metrics: Metrics, log: Lo
 }
 
 /** Starts API mode. */
-export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesMs?: number; storage?: ObjectStorage } = {}): Promise<RunningServer> {
+export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesMs?: number; storage?: ObjectStorage; sweepIntervalMs?: number } = {}): Promise<RunningServer> {
   const metrics = createMetrics();
   const db = new Database({ ...cfg.db, readYourWritesMs: opts.readYourWritesMs }, metrics, log);
   const redis = cfg.redis.mode === 'none' ? null : createRedis({ mode: cfg.redis.mode, nodes: cfg.redis.nodes, password: cfg.redis.password }, log);
   const cache = redis ? redisProfileCache(redis, cfg.cacheTtlSeconds, metrics, nearTier(cfg, redis, metrics, log)) : noProfileCache();
   const storage = opts.storage ?? createStorage(cfg.storage);
-  const users = createUserService({ db, cache, tokenSecret: cfg.tokenSecret, reinvalidateMs: opts.readYourWritesMs });
-  const photos = createPhotoService({ db, storage, log, maxUploadBytes: cfg.maxUploadBytes, cdnBaseUrl: cfg.cdnBaseUrl, publicApiUrl: cfg.publicApiUrl, invalidateProfiles: users.invalidate });
+  const hashLimiter = createHashLimiter({ concurrency: cfg.hygiene.hashConcurrency, queue: cfg.hygiene.hashQueue });
+  metrics.setHashStats(() => hashLimiter.stats());
+  const users = createUserService({ db, cache, tokenSecret: cfg.tokenSecret, reinvalidateMs: opts.readYourWritesMs, hashLimiter, log });
+  const sweeper = createSweeper({ db, storage, log, uploadTtlSeconds: cfg.hygiene.uploadTtlSeconds, intervalMs: opts.sweepIntervalMs ?? cfg.hygiene.sweepIntervalSeconds * 1000 });
+  const photos = createPhotoService({ db, storage, log, maxUploadBytes: cfg.maxUploadBytes, maxOpenUploads: cfg.hygiene.maxOpenUploads, uploadTtlSeconds: cfg.hygiene.uploadTtlSeconds, cdnBaseUrl: cfg.cdnBaseUrl, publicApiUrl: cfg.publicApiUrl, invalidateProfiles: users.invalidate });
   const draining = { value: false };
   // Ready once the primary has answered, and while it answered within the retry bound: every API pod shares the
   // primary, so if a restart of it made them all unready at once the Service would have no endpoint and refuse
@@ -183,11 +190,13 @@ export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesM
   const s = await serve(app, {
     ...serveOptions(cfg, log, draining),
     onClose: async () => {
+      await sweeper.stop();
       await cache.close();
       await db.close();
     },
   });
-  return { ...s, metrics, db, cache };
+  sweeper.start();
+  return { ...s, metrics, db, cache, hashLimiter, sweeper };
 }
 
 /** Starts origin mode. */

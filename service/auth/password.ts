@@ -1,28 +1,62 @@
-// Password hashing with crypto.scrypt and a per-user random salt.
+// Password hashing with crypto.scrypt and a per-user random salt; the parameters are stored with each hash.
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 
 const scrypt = promisify(crypto.scrypt) as (password: string, salt: Buffer, keylen: number, options: crypto.ScryptOptions) => Promise<Buffer>;
-const PARAMS = { N: 16384, r: 8, p: 1 };
+
+/** scrypt parameters. */
+export interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+}
+
+/**
+ * The cost new hashes get: OWASP's N=2^15, r=8, p=3 configuration (as strong as N=2^17, p=1, see docs/adr/0005-password-hashing.md)
+ * 0007-password-hashing.md) at 32 MiB per hash instead of 128 MiB, which an API pod's 256 MiB limit could not hold twice.
+ */
+export const PASSWORD_PARAMS: ScryptParams = { N: 32768, r: 8, p: 3 };
+
+// 128·N·r bytes of scratch memory; the bound below keeps a damaged stored string from costing unbounded memory.
+const MAX_MEM = 256 * 1024 * 1024;
+
+function maxmem(params: ScryptParams): number {
+  return 128 * params.N * params.r + 1024 * 1024 * 2;
+}
 
 /** Hashes `password` as "scrypt$N$r$p$salt$hash" (base64url parts). */
-export async function hashPassword(password: string): Promise<string> {
+export async function hashPassword(password: string, params: ScryptParams = PASSWORD_PARAMS): Promise<string> {
   const salt = crypto.randomBytes(16);
-  const hash = await scrypt(password, salt, 32, PARAMS);
-  return `scrypt$${PARAMS.N}$${PARAMS.r}$${PARAMS.p}$${salt.toString('base64url')}$${hash.toString('base64url')}`;
+  const hash = await scrypt(password, salt, 32, { ...params, maxmem: maxmem(params) });
+  return `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64url')}$${hash.toString('base64url')}`;
 }
 
 // Bounds keep a damaged stored string from verifying everything (an empty hash) or costing unbounded memory (a huge N).
 const STORED = /^scrypt\$(\d{4,8})\$(\d{1,2})\$(\d{1,2})\$([A-Za-z0-9_-]{22,88})\$([A-Za-z0-9_-]{43,88})$/;
 
+/** The parameters of a stored hash, or null when it is malformed or outside the bounds this service accepts. */
+export function storedParams(stored: string): ScryptParams | null {
+  const m = STORED.exec(stored);
+  if (!m) return null;
+  const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (N < 1024 || (N & (N - 1)) !== 0 || r < 1 || p < 1 || p > 16 || 128 * N * r > MAX_MEM) return null;
+  return { N, r, p };
+}
+
+/** True when `stored` was hashed with less work than PASSWORD_PARAMS (or cannot be read): it should be hashed again. */
+export function needsRehash(stored: string): boolean {
+  const params = storedParams(stored);
+  if (!params) return true;
+  const cost = (x: ScryptParams) => x.N * x.r * x.p;
+  return cost(params) < cost(PASSWORD_PARAMS) || params.N * params.r < (PASSWORD_PARAMS.N * PASSWORD_PARAMS.r) / 4;
+}
+
 /** True when `password` matches `stored` (constant-time comparison); false for a malformed `stored`. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const m = STORED.exec(stored);
-  if (!m) return false;
-  const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  // 128·N·r bytes must fit scrypt's default 32 MiB memory limit.
-  if (N < 1024 || (N & (N - 1)) !== 0 || r < 1 || p < 1 || p > 16 || 128 * N * r > 32 * 1024 * 1024) return false;
-  const expected = Buffer.from(m[5]!, 'base64url');
-  const actual = await scrypt(password, Buffer.from(m[4]!, 'base64url'), expected.length, { N, r, p });
+  const params = storedParams(stored);
+  if (!params) return false;
+  const parts = stored.split('$');
+  const expected = Buffer.from(parts[5]!, 'base64url');
+  const actual = await scrypt(password, Buffer.from(parts[4]!, 'base64url'), expected.length, { ...params, maxmem: maxmem(params) });
   return crypto.timingSafeEqual(expected, actual);
 }

@@ -65,4 +65,13 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'indexes for open uploads and expired sessions (cap and sweeper)',
+    sql: `
+      CREATE INDEX uploads_open_by_user ON uploads (user_id, created_at) WHERE consumed_at IS NULL;
+      CREATE INDEX uploads_open_by_age ON uploads (created_at) WHERE consumed_at IS NULL;
+      CREATE INDEX sessions_expires_at ON sessions (expires_at);
+    `,
+  },
 ];

@@ -31,13 +31,16 @@ const STATUS: Record<ErrorCode, number> = {
   upload_already_used: 409,
   upload_incomplete: 409,
   use_presigned_url: 409,
+  upload_expired: 410,
   upload_too_large: 413,
   payload_too_large: 413,
   unsupported_media_type: 415,
   not_an_image: 415,
   content_type_mismatch: 415,
   cannot_follow_self: 422,
+  too_many_open_uploads: 429,
   database_unavailable: 503,
+  server_busy: 503,
 };
 
 /** The HTTP status an error code answers with. */

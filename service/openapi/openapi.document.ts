@@ -63,7 +63,7 @@ export const openApiDocument = {
         requestBody: json({ type: 'object', required: ['contentType', 'size'], additionalProperties: false, properties: { contentType: { enum: ['image/jpeg', 'image/png', 'image/gif', 'image/webp'] }, size: { type: 'integer', minimum: 1 } } }),
         responses: {
           '201': { description: 'where to PUT the bytes', ...json({ type: 'object', required: ['uploadId', 'method', 'url', 'headers'], properties: { uploadId: { type: 'string' }, method: { const: 'PUT' }, url: { type: 'string' }, headers: { type: 'object', additionalProperties: { type: 'string' } } } }) },
-          ...errors(400, 401, 413, 415, 503),
+          ...errors(400, 401, 413, 415, 429, 503),
         },
       },
     },
@@ -73,7 +73,7 @@ export const openApiDocument = {
         security: auth,
         parameters: [{ name: 'uploadId', in: 'path', required: true, schema: { type: 'string' } }],
         requestBody: { content: { 'image/*': { schema: { type: 'string', contentEncoding: 'binary' } } } },
-        responses: { '204': { description: 'stored' }, ...errors(400, 401, 404, 409, 413, 415, 503) },
+        responses: { '204': { description: 'stored' }, ...errors(400, 401, 404, 409, 410, 413, 415, 503) },
       },
     },
     '/api/v1/photos': {
@@ -81,7 +81,7 @@ export const openApiDocument = {
         operationId: 'createPhoto',
         security: auth,
         requestBody: json({ type: 'object', required: ['uploadId'], additionalProperties: false, properties: { uploadId: { type: 'string' }, caption: { type: 'string', maxLength: C.max } } }),
-        responses: { '201': { description: 'created', ...json({ type: 'object', properties: { photo: ref('Photo') } }) }, ...errors(400, 401, 404, 409, 413, 415, 503) },
+        responses: { '201': { description: 'created', ...json({ type: 'object', properties: { photo: ref('Photo') } }) }, ...errors(400, 401, 404, 409, 410, 413, 415, 503) },
       },
     },
     '/api/v1/photos/{id}': {

@@ -10,6 +10,7 @@ import { readBody } from '../http/body.js';
 import { probeRoutes, type Readiness } from '../http/probes.js';
 import { objectKey } from '../http/validate.js';
 import { requireImage } from '../media/image.js';
+import { isPendingKey } from '../storage/keys.js';
 import type { ObjectStorage } from '../storage/storage.js';
 
 /** What origin mode needs. */
@@ -54,9 +55,12 @@ export function originRoutes(deps: OriginRoutesDeps): Router {
 
   r.get('/images/*key', async (ctx: Koa.Context) => {
     const k = key(ctx);
+    // A pending upload is not public: only the API (with the token) reads it, to check it before it becomes a photo.
+    if (isPendingKey(k) && !(deps.token && authorized(ctx.get('authorization'), deps.token))) throw new AppError('not_found', 'image not found');
     const obj = await deps.storage.get(k);
     if (!obj) throw new AppError('not_found', 'image not found');
     ctx.set('Cache-Control', 'public, max-age=31536000, immutable');
+    ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.type = obj.contentType;
     const range = /^bytes=0-(\d+)$/.exec(ctx.get('range'));
     if (range && ctx.method === 'GET') {

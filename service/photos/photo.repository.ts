@@ -87,6 +87,12 @@ export async function findOwner(q: Queryable, id: number): Promise<{ userId: num
   return rows[0] ? { userId: Number(rows[0].user_id), key: rows[0].object_key } : null;
 }
 
+/** True when a photo references the object `key` (anything else in storage is a pending upload, never served). */
+export async function isPhotoKey(q: Queryable, key: string): Promise<boolean> {
+  const { rows } = await q.query('SELECT 1 FROM photos WHERE object_key = $1', [key]);
+  return rows.length > 0;
+}
+
 /** Deletes photo `id` if `userId` wrote it; returns whether a row went. */
 export async function deletePhoto(q: Queryable, id: number, userId: number): Promise<boolean> {
   const res = await q.query('DELETE FROM photos WHERE id = $1 AND user_id = $2', [id, userId]);

@@ -77,6 +77,7 @@ export function imageRoutes(photos: PhotoService): Router {
       return;
     }
     ctx.set('Cache-Control', 'public, max-age=31536000, immutable');
+    ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.type = res.object.contentType;
     ctx.length = res.object.size;
     ctx.body = res.object.body;

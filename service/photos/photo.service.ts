@@ -4,9 +4,9 @@ import type { DatabaseHandle } from '../db/database.js';
 import { AppError, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ObjectStorage, StoredObject } from '../storage/storage.js';
-import { objectKey } from '../storage/keys.js';
+import { pendingKey, photoKeyOf } from '../storage/keys.js';
 import { encodeCursor } from '../cursor.js';
-import { IMAGE_TYPES, SNIFF_BYTES, requireImage, type ImageType } from '../media/image.js';
+import { IMAGE_TYPES, validateImage, type ImageType } from '../media/image.js';
 import * as photoRepository from './photo.repository.js';
 import * as uploadRepository from './upload.repository.js';
 import * as userRepository from '../users/user.repository.js';
@@ -44,6 +44,10 @@ export interface PhotoServiceDeps {
   storage: ObjectStorage;
   log: Logger;
   maxUploadBytes: number;
+  /** Open uploads (not yet a photo, not expired) one account may hold. */
+  maxOpenUploads: number;
+  /** An upload not turned into a photo within this time expires (410 upload_expired; the sweeper deletes it). */
+  uploadTtlSeconds: number;
   cdnBaseUrl: string;
   publicApiUrl: string;
   /** Evicts cached profiles whose photo counts changed. */
@@ -80,14 +84,15 @@ export function createPhotoService(deps: PhotoServiceDeps) {
   }
 
   async function ownUpload(userId: number, uploadId: string) {
-    const up = await uploads.findUpload(db.write(), uploadId);
+    const up = await uploads.findUpload(db.write(), uploadId, deps.uploadTtlSeconds);
     if (!up || up.userId !== userId) throw new AppError('upload_not_found', `uploadId: no upload ${uploadId} of yours`, { field: 'uploadId' });
     if (up.consumed) throw new AppError('upload_already_used', `uploadId: upload ${uploadId} already belongs to a photo`, { field: 'uploadId' });
+    if (up.expired) throw new AppError('upload_expired', `uploadId: upload ${uploadId} expired (uploads must become a photo within ${deps.uploadTtlSeconds} s); create a new one`, { field: 'uploadId' });
     return up;
   }
 
-  function checkContent(head: Buffer, declared: string): { width: number | null; height: number | null } {
-    const info = requireImage(head);
+  function checkContent(body: Buffer, declared: string): { width: number | null; height: number | null } {
+    const info = validateImage(body);
     if (info.type !== declared) throw new AppError('content_type_mismatch', `content: is ${info.type} but contentType said ${declared}`, { field: 'content' });
     return { width: info.width ?? null, height: info.height ?? null };
   }
@@ -98,9 +103,14 @@ export function createPhotoService(deps: PhotoServiceDeps) {
       if (!(contentType in IMAGE_TYPES)) throw new AppError('unsupported_media_type', `contentType: must be one of ${Object.keys(IMAGE_TYPES).join(', ')}`, { field: 'contentType' });
       if (size > deps.maxUploadBytes) throw new AppError('upload_too_large', `size: ${size} bytes is more than the limit of ${deps.maxUploadBytes}`, { field: 'size' });
       const uploadId = crypto.randomBytes(16).toString('base64url');
-      const key = objectKey(uploadId, IMAGE_TYPES[contentType as ImageType]);
+      const key = pendingKey(uploadId, IMAGE_TYPES[contentType as ImageType]);
+      await db.transaction(async (tx) => {
+        await uploads.lockOwner(tx, userId);
+        const open = await uploads.countOpenUploads(tx, userId, deps.uploadTtlSeconds);
+        if (open >= deps.maxOpenUploads) throw new AppError('too_many_open_uploads', `you have ${open} uploads that are not photos yet (at most ${deps.maxOpenUploads}); create photos from them or wait until they expire`);
+        await uploads.insertUpload(tx, { id: uploadId, userId, key, contentType, declaredSize: size });
+      }, userId);
       const presigned = await storage.presignPut(key, contentType, size);
-      await uploads.insertUpload(db.write(userId), { id: uploadId, userId, key, contentType, declaredSize: size });
       if (presigned) return { uploadId, method: 'PUT', ...presigned };
       return { uploadId, method: 'PUT', url: `${deps.publicApiUrl}/api/v1/uploads/${uploadId}/content`, headers: { 'Content-Type': contentType } };
     },
@@ -117,29 +127,41 @@ export function createPhotoService(deps: PhotoServiceDeps) {
       const up = await ownUpload(userId, uploadId);
       if (body.length === 0) throw new AppError('validation_failed', 'content: is empty', { field: 'content' });
       if (body.length > up.declaredSize || body.length > deps.maxUploadBytes) throw new AppError('upload_too_large', `content: more bytes than the declared size ${up.declaredSize}`, { field: 'content' });
-      checkContent(body.subarray(0, SNIFF_BYTES), up.contentType);
+      checkContent(body, up.contentType);
       await storage.put(up.key, body, up.contentType);
     },
 
     /** Turns a finished upload into a photo after checking its size and leading bytes. */
     async createPhoto(userId: number, uploadId: string, caption: string): Promise<PhotoView> {
       const up = await ownUpload(userId, uploadId);
-      const size = await storage.size(up.key);
-      if (size === null) throw new AppError('upload_incomplete', `uploadId: nothing was uploaded for ${uploadId} yet`, { field: 'uploadId' });
+      const stat = await storage.stat(up.key);
+      if (stat === null) throw new AppError('upload_incomplete', `uploadId: nothing was uploaded for ${uploadId} yet`, { field: 'uploadId' });
+      const size = stat.size;
+      // On S3 the client's PUT set the stored type, and it is what the bucket answers with: it must be the declared one.
+      if (stat.contentType.split(';')[0]!.trim().toLowerCase() !== up.contentType) {
+        await discard(up.key);
+        throw new AppError('content_type_mismatch', `content: was stored as ${stat.contentType} but contentType said ${up.contentType}`, { field: 'content' });
+      }
       if (size > deps.maxUploadBytes || size > up.declaredSize) {
         await discard(up.key);
         throw new AppError('upload_too_large', `content: ${size} bytes is more than allowed (${Math.min(up.declaredSize, deps.maxUploadBytes)})`, { field: 'content' });
       }
       let dims: { width: number | null; height: number | null };
       try {
-        dims = checkContent(await storage.head(up.key, SNIFF_BYTES), up.contentType);
+        // The whole object (at most the upload limit, checked above): a truncated or padded body is refused too.
+        dims = checkContent(size === 0 ? Buffer.alloc(0) : await storage.head(up.key, size), up.contentType);
       } catch (err) {
         if (err instanceof AppError) await discard(up.key);
         throw err;
       }
+      const key = photoKeyOf(up.key);
       const id = await db.transaction(async (tx) => {
-        if (!(await uploads.consumeUpload(tx, uploadId))) throw new AppError('upload_already_used', `uploadId: upload ${uploadId} already belongs to a photo`, { field: 'uploadId' });
-        return await photos.insertPhoto(tx, { userId, key: up.key, caption, contentType: up.contentType, size, ...dims });
+        // Consuming locks the upload row: a concurrent creation waits here and then finds it used.
+        if (!(await uploads.consumeUpload(tx, uploadId, deps.uploadTtlSeconds))) throw new AppError('upload_already_used', `uploadId: upload ${uploadId} already belongs to a photo or has expired`, { field: 'uploadId' });
+        // Out of the pending prefix into the public one; if this fails the transaction rolls back and the upload stays open.
+        // A slot created before pending uploads had their own prefix already holds a photos/ key: nothing to move.
+        if (key !== up.key) await storage.promote(up.key, key, up.contentType);
+        return await photos.insertPhoto(tx, { userId, key, caption, contentType: up.contentType, size, ...dims });
       }, userId);
       await deps.invalidateProfiles(userId);
       const row = await photos.findPhoto(db.write(), id, userId);
@@ -184,6 +206,8 @@ export function createPhotoService(deps: PhotoServiceDeps) {
 
     /** The image for GET /images/<key>: a redirect URL (S3) or a stream (volume, origin). */
     async image(key: string): Promise<{ redirect: string; object?: undefined } | { redirect?: undefined; object: StoredObject }> {
+      // A pending upload is not public: only a photo's object is served (ask the primary before refusing, for a photo created a moment ago).
+      if (!(await photos.isPhotoKey(db.read(null), key)) && !(await photos.isPhotoKey(db.write(), key))) throw notFound('image');
       const url = await storage.presignGet(key);
       if (url) return { redirect: url };
       const obj = await storage.get(key);

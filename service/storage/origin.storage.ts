@@ -23,7 +23,7 @@ export function originStorage(originUrl: string, token: string, retryMs = 15_000
       }
     }
   };
-  return {
+  const storage: ObjectStorage = {
     kind: 'origin',
     presignPut: async () => null,
     presignGet: async () => null,
@@ -37,18 +37,24 @@ export function originStorage(originUrl: string, token: string, retryMs = 15_000
       if (!res.ok) throw new Error(`while writing ${key} on the origin: HTTP ${res.status} ${await res.text()}`);
     },
     async size(key) {
-      const res = await call('checking', key, { method: 'HEAD' });
+      const res = await call('checking', key, { method: 'HEAD', headers: auth });
       if (res.status === 404) return null;
       if (!res.ok) throw new Error(`while checking ${key} on the origin: HTTP ${res.status}`);
       return Number(res.headers.get('content-length') ?? 0);
     },
+    async stat(key) {
+      const res = await call('checking', key, { method: 'HEAD', headers: auth });
+      if (res.status === 404) return null;
+      if (!res.ok) throw new Error(`while checking ${key} on the origin: HTTP ${res.status}`);
+      return { size: Number(res.headers.get('content-length') ?? 0), contentType: res.headers.get('content-type') ?? 'application/octet-stream' };
+    },
     async head(key, bytes) {
-      const res = await call('reading', key, { headers: { range: `bytes=0-${bytes - 1}` } });
+      const res = await call('reading', key, { headers: { ...auth, range: `bytes=0-${bytes - 1}` } });
       if (!res.ok) throw new Error(`while reading ${key} on the origin: HTTP ${res.status}`);
       return Buffer.from(await res.arrayBuffer()).subarray(0, bytes);
     },
     async get(key) {
-      const res = await call('reading', key, {});
+      const res = await call('reading', key, { headers: auth });
       if (res.status === 404) return null;
       if (!res.ok || !res.body) throw new Error(`while reading ${key} on the origin: HTTP ${res.status}`);
       return {
@@ -61,7 +67,15 @@ export function originStorage(originUrl: string, token: string, retryMs = 15_000
       const res = await call('deleting', key, { method: 'DELETE', headers: auth });
       if (!res.ok && res.status !== 404) throw new Error(`while deleting ${key} on the origin: HTTP ${res.status}`);
     },
+    async promote(from, to, contentType) {
+      // The origin protocol has no move: copy (the body streams through), then delete.
+      const obj = await storage.get(from);
+      if (!obj) throw new Error(`while moving ${from} to ${to} on the origin: ${from} does not exist`);
+      await storage.putStream(to, obj.body, obj.size, contentType);
+      await storage.delete(from);
+    },
   };
+  return storage;
 }
 
 /** True when fetch failed because the origin could not be reached (refused, reset, not resolvable), not for a timeout. */

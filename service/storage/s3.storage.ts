@@ -1,9 +1,12 @@
 // Image storage in an S3 bucket; clients upload with presigned PUT URLs.
-import { S3Client, PutObjectCommand, HeadObjectCommand, GetObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { S3Client, CopyObjectCommand, PutObjectCommand, HeadObjectCommand, GetObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
 import { assertKey } from './keys.js';
 import type { ObjectStorage } from './storage.js';
+import { IMAGE_TYPES } from '../media/image.js';
+
+const TYPE_BY_EXT: Record<string, string> = Object.fromEntries(Object.entries(IMAGE_TYPES).map(([t, e]) => [e, t]));
 
 /** S3 settings; credentials come from the SDK's default chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). */
 export interface S3StorageOptions {
@@ -34,12 +37,15 @@ export function s3Storage(opts: S3StorageOptions): ObjectStorage {
     kind: 's3',
     async presignPut(key, contentType, size) {
       assertKey(key);
-      const url = await getSignedUrl(client, new PutObjectCommand({ Bucket, Key: key, ContentType: contentType, ContentLength: size }), { expiresIn: 900 });
+      // Content-Type is signed (the SDK leaves it out by default), so a PUT declaring another type fails the signature.
+      const url = await getSignedUrl(client, new PutObjectCommand({ Bucket, Key: key, ContentType: contentType, ContentLength: size }), { expiresIn: 900, signableHeaders: new Set(['content-type']) });
       return { url, headers: { 'Content-Type': contentType } };
     },
     async presignGet(key) {
       assertKey(key);
-      return await getSignedUrl(client, new GetObjectCommand({ Bucket, Key: key }), { expiresIn: 3600 });
+      // The bucket answers with the type named here, whatever the object was stored with (and the browser must not sniff).
+      const ResponseContentType = TYPE_BY_EXT[key.slice(key.lastIndexOf('.') + 1)] ?? 'application/octet-stream';
+      return await getSignedUrl(client, new GetObjectCommand({ Bucket, Key: key, ResponseContentType }), { expiresIn: 3600 });
     },
     async put(key, body, contentType) {
       assertKey(key);
@@ -67,6 +73,16 @@ export function s3Storage(opts: S3StorageOptions): ObjectStorage {
         throw new Error(`while reading the size of s3://${Bucket}/${key}`, { cause: err });
       }
     },
+    async stat(key) {
+      assertKey(key);
+      try {
+        const res = await client.send(new HeadObjectCommand({ Bucket, Key: key }));
+        return { size: res.ContentLength ?? 0, contentType: res.ContentType ?? 'application/octet-stream' };
+      } catch (err) {
+        if (isNotFound(err)) return null;
+        throw new Error(`while reading the metadata of s3://${Bucket}/${key}`, { cause: err });
+      }
+    },
     async head(key, bytes) {
       assertKey(key);
       try {
@@ -84,6 +100,16 @@ export function s3Storage(opts: S3StorageOptions): ObjectStorage {
       } catch (err) {
         if (isNotFound(err)) return null;
         throw new Error(`while reading s3://${Bucket}/${key}`, { cause: err });
+      }
+    },
+    async promote(from, to, contentType) {
+      assertKey(from);
+      assertKey(to);
+      try {
+        await client.send(new CopyObjectCommand({ Bucket, Key: to, CopySource: `${Bucket}/${from}`, ContentType: contentType, MetadataDirective: 'REPLACE' }));
+        await client.send(new DeleteObjectCommand({ Bucket, Key: from }));
+      } catch (err) {
+        throw new Error(`while moving s3://${Bucket}/${from} to ${to}`, { cause: err });
       }
     },
     async delete(key) {

@@ -20,9 +20,13 @@ export interface ObjectStorage {
   putStream(key: string, body: Readable, size: number, contentType: string): Promise<void>;
   /** The object's size, or null when it does not exist. */
   size(key: string): Promise<number | null>;
+  /** The object's size and the Content-Type it was stored with (on S3 the client's presigned PUT chose it), or null when it does not exist. */
+  stat(key: string): Promise<{ size: number; contentType: string } | null>;
   /** Up to `bytes` leading bytes of the object. */
   head(key: string, bytes: number): Promise<Buffer>;
   /** The object, or null when it does not exist. */
   get(key: string): Promise<StoredObject | null>;
   delete(key: string): Promise<void>;
+  /** Moves the object `from` to `to` (a pending upload becoming a photo), stored as `contentType`. */
+  promote(from: string, to: string, contentType: string): Promise<void>;
 }

@@ -58,6 +58,16 @@ export function volumeStorage(root: string): ObjectStorage {
         throw new Error(`while reading the size of ${key}`, { cause: err });
       }
     },
+    async stat(key) {
+      const file = resolveKeyPath(root, key);
+      try {
+        const { size } = await fsp.stat(file);
+        return { size, contentType: TYPE_BY_EXT[key.slice(key.lastIndexOf('.') + 1)] ?? 'application/octet-stream' };
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ENOENT') return null;
+        throw new Error(`while reading the size of ${key}`, { cause: err });
+      }
+    },
     async head(key, bytes) {
       const file = resolveKeyPath(root, key);
       const fh = await fsp.open(file, 'r').catch((err: unknown) => {
@@ -82,6 +92,16 @@ export function volumeStorage(root: string): ObjectStorage {
       }
       const ext = key.slice(key.lastIndexOf('.') + 1);
       return { body: fs.createReadStream(file), size, contentType: TYPE_BY_EXT[ext] ?? 'application/octet-stream' };
+    },
+    async promote(from, to) {
+      const src = resolveKeyPath(root, from);
+      const dst = resolveKeyPath(root, to);
+      try {
+        await fsp.mkdir(path.dirname(dst), { recursive: true });
+        await fsp.rename(src, dst);
+      } catch (err) {
+        throw new Error(`while moving ${from} to ${to} on the volume`, { cause: err });
+      }
     },
     async delete(key) {
       const file = resolveKeyPath(root, key);

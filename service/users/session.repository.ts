@@ -25,3 +25,9 @@ export async function findSession(q: Queryable, id: string): Promise<Session | n
 export async function revokeSession(q: Queryable, id: string): Promise<void> {
   await q.query('UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [id]);
 }
+
+/** Deletes up to `limit` sessions past their expiry (their tokens are refused as expired anyway); returns how many. */
+export async function deleteExpiredSessions(q: Queryable, limit: number): Promise<number> {
+  const res = await q.query('DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at < now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)', [limit]);
+  return res.rowCount ?? 0;
+}

@@ -32,6 +32,12 @@ export async function insertUser(q: Queryable, u: { username: string; passwordHa
   }
 }
 
+/** Replaces the password hash of `id` if it is still `previous` (a concurrent change wins); true when it was replaced. */
+export async function replacePasswordHash(q: Queryable, id: number, previous: string, next: string): Promise<boolean> {
+  const res = await q.query('UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2', [id, previous, next]);
+  return res.rowCount === 1;
+}
+
 /** The id and password hash for `username`, or null. */
 export async function findCredentials(q: Queryable, username: string): Promise<Credentials | null> {
   const { rows } = await q.query<{ id: string; password_hash: string }>('SELECT id, password_hash FROM users WHERE username = $1', [username]);

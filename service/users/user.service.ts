@@ -2,12 +2,14 @@
 import type { DatabaseHandle } from '../db/database.js';
 import { AppError, notFound } from '../errors.js';
 import type { ProfileCache } from '../cache/profile-cache.repository.js';
-import { hashPassword, verifyPassword } from '../auth/password.js';
+import { PASSWORD_PARAMS, hashPassword, needsRehash, verifyPassword } from '../auth/password.js';
+import type { HashLimiter } from '../auth/hash-limiter.js';
 import { newSessionId, signToken, verifyToken, type Principal } from '../auth/token.js';
 import * as userRepository from './user.repository.js';
 import * as sessionRepository from './session.repository.js';
 import * as followRepository from './follow.repository.js';
 import type { Profile } from './user.repository.js';
+import type { Logger } from '../log.js';
 
 /** A profile as the API shows it to a viewer. */
 export type ProfileView = Profile & { followedByMe?: boolean };
@@ -31,9 +33,13 @@ export interface UserServiceDeps {
   reinvalidateMs?: number;
   now?: () => number;
   repositories?: UserRepositories;
+  /** Bounds concurrent password hashes (none when absent: unit tests). */
+  hashLimiter?: HashLimiter;
+  log?: Logger;
 }
 
-const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+// At the current cost, so an unknown username takes as long as a wrong password.
+const DUMMY_HASH = `scrypt$${PASSWORD_PARAMS.N}$${PASSWORD_PARAMS.r}$${PASSWORD_PARAMS.p}$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`;
 
 /** Creates the user service. */
 export function createUserService(deps: UserServiceDeps) {
@@ -43,6 +49,7 @@ export function createUserService(deps: UserServiceDeps) {
   const ttl = deps.tokenTtlSeconds ?? 30 * 24 * 3600;
   const reinvalidateMs = deps.reinvalidateMs ?? 5000;
   const inflight = new Map<number, Promise<Profile | null>>();
+  const limited = <T>(fn: () => Promise<T>): Promise<T> => (deps.hashLimiter ? deps.hashLimiter.run(fn) : fn());
   // Usernames never change, so the mapping to ids is safe to keep in memory (bounded).
   const idsByUsername = new Map<string, number>();
 
@@ -96,7 +103,7 @@ export function createUserService(deps: UserServiceDeps) {
   return {
     /** Creates a user and a session. */
     async signUp(input: { username: string; password: string; displayName?: string }): Promise<{ user: ProfileView; token: string }> {
-      const passwordHash = await hashPassword(input.password);
+      const passwordHash = await limited(() => hashPassword(input.password));
       // The new id is known only after the insert; the session insert below records the write for it.
       const id = await users.insertUser(db.write(), { username: input.username, passwordHash, displayName: input.displayName ?? input.username });
       const token = await issueToken(id);
@@ -108,8 +115,17 @@ export function createUserService(deps: UserServiceDeps) {
     /** Checks the password and opens a session; wrong username and wrong password look the same. */
     async logIn(input: { username: string; password: string }): Promise<{ user: ProfileView; token: string }> {
       const cred = await users.findCredentials(db.write(), input.username);
-      const ok = await verifyPassword(input.password, cred?.passwordHash ?? DUMMY_HASH);
+      const ok = await limited(() => verifyPassword(input.password, cred?.passwordHash ?? DUMMY_HASH));
       if (!cred || !ok) throw new AppError('invalid_credentials', 'username or password is wrong');
+      if (needsRehash(cred.passwordHash)) {
+        // The password is known only now: store it at the current cost. A failure here must not fail the login.
+        try {
+          const next = await limited(() => hashPassword(input.password));
+          await users.replacePasswordHash(db.write(cred.id), cred.id, cred.passwordHash, next);
+        } catch (err) {
+          deps.log?.warn('could not rehash a password at the current cost', { userId: cred.id, err });
+        }
+      }
       const token = await issueToken(cred.id);
       const user = await loadProfile(cred.id, cred.id);
       if (!user) throw notFound('user');

@@ -48,6 +48,10 @@ describe('API on volume storage as an origin', function () {
     const token = (await call('POST', '/api/v1/users', { body: { username: 'vol_origin', password: 'password123' } })).body.token;
     const up = await call('POST', '/api/v1/uploads', { token, body: { contentType: 'image/png', size: PNG.length } });
     expect((await call('PUT', `/api/v1/uploads/${up.body.uploadId}/content`, { token, raw: new Uint8Array(PNG) })).status).to.equal(204);
+    // Before it is a photo, the upload waits under uploads/, which the origin protocol serves only with the token.
+    const pending = `uploads/${up.body.uploadId}.png`;
+    expect((await fetch(`${stack.api.url}/images/${pending}`)).status).to.equal(404);
+    expect((await fetch(`${stack.api.url}/images/${pending}`, { headers: { authorization: 'Bearer volume-origin-secret' } })).status).to.equal(200);
     const photo = (await call('POST', '/api/v1/photos', { token, body: { uploadId: up.body.uploadId } })).body.photo;
     const key = new URL(photo.imageUrl, stack.api.url).pathname.slice('/images/'.length);
     expect(await originStorage(stack.api.url, '').size(key)).to.equal(PNG.length);

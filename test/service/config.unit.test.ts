@@ -28,7 +28,15 @@ describe('loadConfig', () => {
         shutdownDelaySeconds: 5,
         maxConnectionAgeSeconds: 10,
         syncFrom: null,
+        hygiene: { hashConcurrency: 2, hashQueue: 64, maxOpenUploads: 20, uploadTtlSeconds: 3600, sweepIntervalSeconds: 300 },
       });
+    });
+    it('sizes the password-hash concurrency from the libuv pool, leaving two threads, and names a bad value', () => {
+      expect(loadConfig({ ...API, UV_THREADPOOL_SIZE: '8' }).hygiene.hashConcurrency).to.equal(6);
+      expect(loadConfig({ ...API, UV_THREADPOOL_SIZE: '2' }).hygiene.hashConcurrency).to.equal(1);
+      expect(loadConfig({ ...API, GRAMINSTA_HASH_CONCURRENCY: '3' }).hygiene.hashConcurrency).to.equal(3);
+      expect(() => loadConfig({ ...API, GRAMINSTA_HASH_CONCURRENCY: '0' })).to.throw(/GRAMINSTA_HASH_CONCURRENCY must be between 1/);
+      expect(() => loadConfig({ ...API, GRAMINSTA_UPLOAD_TTL_SECONDS: 'soon' })).to.throw(/GRAMINSTA_UPLOAD_TTL_SECONDS must be an integer/);
     });
     it('treats empty strings as unset', () => {
       expect(loadConfig({ ...API, PORT: '', GRAMINSTA_DB_NAME: '', LOG_LEVEL: '' })).to.include({ port: 8080, logLevel: 'info' });

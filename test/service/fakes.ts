@@ -1,4 +1,6 @@
 // In-memory fakes of the database handle, repositories, storage and cache for service unit tests (no I/O).
+import crypto from 'node:crypto';
+import zlib from 'node:zlib';
 import { Readable } from 'node:stream';
 import type { DatabaseHandle, Queryable } from '../../service/db/database.js';
 import type { ObjectStorage } from '../../service/storage/storage.js';
@@ -80,6 +82,10 @@ export class MemoryStorage implements ObjectStorage {
   async size(key: string) {
     return this.objects.get(key)?.body.length ?? null;
   }
+  async stat(key: string) {
+    const o = this.objects.get(key);
+    return o ? { size: o.body.length, contentType: o.contentType } : null;
+  }
   async head(key: string, bytes: number) {
     const o = this.objects.get(key);
     if (!o) throw new Error(`while opening ${key}`);
@@ -88,6 +94,12 @@ export class MemoryStorage implements ObjectStorage {
   async get(key: string) {
     const o = this.objects.get(key);
     return o ? { body: Readable.from([o.body]), size: o.body.length, contentType: o.contentType } : null;
+  }
+  async promote(from: string, to: string, contentType: string) {
+    const o = this.objects.get(from);
+    if (!o) throw new Error(`while moving ${from}`);
+    this.objects.set(to, { body: o.body, contentType });
+    this.objects.delete(from);
   }
   async delete(key: string) {
     if (this.failDeletes) throw new Error(`while deleting ${key}`);
@@ -134,13 +146,26 @@ export function memoryLogger(): { log: Logger; lines: Record<string, unknown>[] 
   return { log: createLogger('debug', {}, (l) => lines.push(JSON.parse(l) as Record<string, unknown>)), lines };
 }
 
-/** A minimal valid PNG head of the given size. */
-export function pngBytes(width = 2, height = 3): Buffer {
-  const b = Buffer.alloc(40);
-  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(b, 0);
-  b.writeUInt32BE(13, 8);
-  b.write('IHDR', 12, 'latin1');
-  b.writeUInt32BE(width, 16);
-  b.writeUInt32BE(height, 20);
-  return b;
+/** Grey pixel rows of random bytes, each after filter byte 0 (incompressible: the PNG is about width·height bytes). */
+function randomRows(width: number, height: number): Buffer {
+  const rows = crypto.randomBytes(height * (width + 1));
+  for (let y = 0; y < height; y++) rows[y * (width + 1)] = 0;
+  return rows;
+}
+
+/** A complete valid 8-bit grey PNG of the given size (zero pixels, or random ones with `noise`). */
+export function pngBytes(width = 2, height = 3, noise = false): Buffer {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(data.length, 0);
+    head.write(type, 4, 'latin1');
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(Buffer.concat([head.subarray(4), data])));
+    return Buffer.concat([head, data, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth; colour type 0 (grey)
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(noise ? randomRows(width, height) : Buffer.alloc(height * (width + 1)))), chunk('IEND', Buffer.alloc(0))]);
 }

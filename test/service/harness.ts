@@ -9,6 +9,7 @@ import { loadConfig } from '../../service/config.js';
 import { createLogger } from '../../service/log.js';
 import { runMigrate, startApi, type RunningServer } from '../../service/app/server.infra.js';
 import { s3Storage } from '../../service/storage/s3.storage.js';
+import { pngBytes } from './fakes.js';
 
 /** Everything a service test talks to. */
 export interface Stack {
@@ -90,8 +91,8 @@ export function client(base: string) {
   };
 }
 
-/** A valid 1x1 PNG. */
-export const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63f8cfc0f01f0005000201e2a6f5a30000000049454e44ae426082', 'hex');
+/** A valid 1x1 PNG (chunks and CRCs complete: the content check validates the whole body). */
+export const PNG = pngBytes(1, 1);
 
-/** A tiny JPEG header (SOI + SOF0 of 3x2) padded with bytes: enough for the content check. */
-export const JPEG = Buffer.concat([Buffer.from('ffd8ffc0000b080002000301011100', 'hex'), Buffer.alloc(32, 0), Buffer.from('ffd9', 'hex')]);
+/** A structurally complete tiny JPEG (SOI, SOF0 of 3x2, SOS, entropy-coded bytes, EOI): enough for the content check. */
+export const JPEG = Buffer.concat([Buffer.from('ffd8ffc0000b080002000301011100ffda0008010100003f00', 'hex'), Buffer.alloc(32, 0), Buffer.from('ffd9', 'hex')]);

@@ -4,7 +4,7 @@ import { limits } from '../../limits.js';
 // Client-side checks with the API's own limits (service/limits.ts), so people hear about a mistake before a round trip.
 // The API stays the authority: its validation_failed answers are shown the same way.
 
-/** Image types the client offers to upload (the API checks the magic bytes as well). */
+/** Image types the client offers to upload (the API validates the whole image as well). */
 export const imageTypes = ['image/jpeg', 'image/png', 'image/webp', 'image/gif'] as const;
 
 /** The largest upload the client lets through before asking the API (the API's default limit). */

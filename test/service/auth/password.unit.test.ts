@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { hashPassword, verifyPassword } from '../../../service/auth/password.js';
+import { PASSWORD_PARAMS, hashPassword, needsRehash, verifyPassword } from '../../../service/auth/password.js';
 
 describe('password hashing', () => {
   let stored: string;
@@ -7,8 +7,24 @@ describe('password hashing', () => {
     stored = await hashPassword('correct horse battery');
   });
 
-  it('stores scrypt$N$r$p$salt$hash', () => {
-    expect(stored).to.match(/^scrypt\$16384\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+  it('stores scrypt$N$r$p$salt$hash at OWASP\'s cost (N=2^15, r=8, p=3)', () => {
+    expect(PASSWORD_PARAMS).to.deep.equal({ N: 32768, r: 8, p: 3 });
+    expect(stored).to.match(/^scrypt\$32768\$8\$3\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+    expect(needsRehash(stored)).to.equal(false);
+  });
+
+  it('still verifies a hash stored at the old cost (N=2^14, p=1), and says it needs rehashing', async () => {
+    const old = await hashPassword('correct horse battery', { N: 16384, r: 8, p: 1 });
+    expect(old).to.match(/^scrypt\$16384\$8\$1\$/);
+    expect(await verifyPassword('correct horse battery', old)).to.equal(true);
+    expect(await verifyPassword('correct horse batterY', old)).to.equal(false);
+    expect(needsRehash(old)).to.equal(true);
+  });
+
+  it('does not ask to rehash a hash stored at more than the current cost (N=2^17, p=1)', async () => {
+    const strong = await hashPassword('correct horse battery', { N: 131072, r: 8, p: 1 });
+    expect(await verifyPassword('correct horse battery', strong)).to.equal(true);
+    expect(needsRehash(strong)).to.equal(false);
   });
 
   it('verifies the same password', async () => {

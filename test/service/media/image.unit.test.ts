@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import { sniffImage } from '../../../service/media/image.js';
+import { sniffImage, validateImage } from '../../../service/media/image.js';
+import { AppError } from '../../../service/errors.js';
+import { pngBytes } from '../fakes.js';
+import { JPEG } from '../harness.js';
 
 /** A PNG head: signature and an IHDR chunk (CRC not checked by the sniffer). */
 function png(width: number, height: number, chunk = 'IHDR'): Buffer {
@@ -134,5 +137,55 @@ describe('sniffImage', () => {
     it('leaves a JPEG height of 0 (defined later by DNL) unknown', () => {
       expect(sniffImage(jpeg(100, 0))).to.deep.equal({ type: 'image/jpeg', width: 100 });
     });
+  });
+});
+
+describe('validateImage (the whole body)', () => {
+  const PNG_OK = pngBytes(4, 2);
+  const GIF_OK = Buffer.from('47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b', 'hex');
+  const JPEG_OK = JPEG;
+  const webp = (extra = 0): Buffer => {
+    const data = Buffer.from([0x2f, 0x03, 0x40, 0x00, 0x00]);
+    const chunk = Buffer.concat([Buffer.from('VP8L', 'latin1'), Buffer.from([5, 0, 0, 0]), data, Buffer.alloc(1)]);
+    const size = Buffer.alloc(4);
+    size.writeUInt32LE(4 + chunk.length + extra);
+    return Buffer.concat([Buffer.from('RIFF', 'latin1'), size, Buffer.from('WEBP', 'latin1'), chunk]);
+  };
+  const refused = (b: Buffer, reason: RegExp) => {
+    const err = (() => {
+      try {
+        validateImage(b);
+      } catch (e) {
+        return e as AppError;
+      }
+      return null;
+    })();
+    expect(err, 'validateImage accepted it').to.be.instanceOf(AppError);
+    expect(err!.code).to.equal('not_an_image');
+    expect(err!.message).to.match(reason);
+  };
+
+  it('accepts complete PNG, GIF, WebP and JPEG bodies, with their dimensions', () => {
+    expect(validateImage(PNG_OK)).to.deep.equal({ type: 'image/png', width: 4, height: 2 });
+    expect(validateImage(GIF_OK)).to.deep.equal({ type: 'image/gif', width: 1, height: 1 });
+    expect(validateImage(webp())).to.deep.include({ type: 'image/webp' });
+    expect(validateImage(JPEG_OK)).to.deep.equal({ type: 'image/jpeg', width: 3, height: 2 });
+  });
+  it('refuses a PNG header followed by HTML', () => {
+    refused(Buffer.concat([PNG_OK.subarray(0, 33), Buffer.from('<html><script>alert(document.cookie)</script></html>')]), /PNG/);
+  });
+  it('refuses truncated bodies of every type', () => {
+    refused(PNG_OK.subarray(0, PNG_OK.length - 5), /truncated|IEND/);
+    refused(PNG_OK.subarray(0, 40), /truncated/);
+    refused(GIF_OK.subarray(0, GIF_OK.length - 1), /truncated/);
+    refused(webp().subarray(0, webp().length - 2), /truncated/);
+    refused(JPEG_OK.subarray(0, JPEG_OK.length - 2), /truncated/);
+  });
+  it('refuses a PNG with a corrupted chunk (CRC) or bytes after IEND, and a JPEG with garbage between segments', () => {
+    const flipped = Buffer.from(PNG_OK);
+    flipped[20] = flipped[20]! ^ 1;
+    refused(flipped, /CRC/);
+    refused(Buffer.concat([PNG_OK, Buffer.from('<html>')]), /after IEND/);
+    refused(Buffer.concat([JPEG_OK.subarray(0, 15), Buffer.from('garbage'), JPEG_OK.subarray(15)]), /garbage/);
   });
 });

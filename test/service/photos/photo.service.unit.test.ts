@@ -32,7 +32,11 @@ function fakeRepositories() {
   };
   const repos: PhotoRepositories = {
     uploads: {
-      insertUpload: async (_q, u) => void uploads.set(u.id, { ...u, consumed: false }),
+      insertUpload: async (_q, u) => void uploads.set(u.id, { ...u, consumed: false, expired: false }),
+      lockOwner: async () => undefined,
+      countOpenUploads: async (_q, userId) => [...uploads.values()].filter((u) => u.userId === userId && !u.consumed && !u.expired).length,
+      lockExpiredUploads: async () => [],
+      deleteUploads: async () => undefined,
       findUpload: async (_q, id) => (uploads.has(id) ? { ...uploads.get(id)! } : null),
       consumeUpload: async (_q, id) => {
         const u = uploads.get(id);
@@ -61,6 +65,7 @@ function fakeRepositories() {
         reads.push(poolOf(q));
         return [...photos.values()].filter((p) => before === null || p.id < before).sort((a, b) => b.id - a.id).slice(0, limit).map((p) => rowFor(p, viewerId));
       },
+      isPhotoKey: async (_q, key) => [...photos.values()].some((p) => p.key === key),
       findOwner: async (_q, id) => (photos.has(id) ? { userId: photos.get(id)!.userId, key: photos.get(id)!.key } : null),
       deletePhoto: async (_q, id, userId) => photos.get(id)?.userId === userId && photos.delete(id),
       setLike: async (_q, id, userId, on) => {
@@ -87,6 +92,8 @@ function setup(opts: { kind?: 's3' | 'volume' | 'origin'; cdnBaseUrl?: string; m
     storage,
     log,
     maxUploadBytes: opts.maxUploadBytes ?? 1000,
+    maxOpenUploads: 3,
+    uploadTtlSeconds: 3600,
     cdnBaseUrl: opts.cdnBaseUrl ?? '',
     publicApiUrl: 'https://api.example.com',
     invalidateProfiles: async (...ids) => void invalidated.push(ids),
@@ -135,12 +142,12 @@ describe('photo service (fake repositories)', () => {
       const res = await s.service.createUpload(ALICE, 'image/jpeg', 500);
       expect(res.uploadId).to.match(/^[A-Za-z0-9_-]{22}$/);
       expect(res).to.deep.include({ method: 'PUT', url: `https://api.example.com/api/v1/uploads/${res.uploadId}/content`, headers: { 'Content-Type': 'image/jpeg' } });
-      expect(s.uploads.get(res.uploadId)).to.deep.include({ userId: ALICE, key: `photos/${res.uploadId}.jpg`, declaredSize: 500, contentType: 'image/jpeg' });
+      expect(s.uploads.get(res.uploadId)).to.deep.include({ userId: ALICE, key: `uploads/${res.uploadId}.jpg`, declaredSize: 500, contentType: 'image/jpeg' });
       expect(s.db.noted).to.deep.equal([ALICE]);
     });
     it('returns a presigned PUT for S3', async () => {
       const res = await setup({ kind: 's3' }).service.createUpload(ALICE, 'image/webp', 10);
-      expect(res.url).to.equal(`https://s3.test/bucket/photos/${res.uploadId}.webp?sig=put`);
+      expect(res.url).to.equal(`https://s3.test/bucket/uploads/${res.uploadId}.webp?sig=put`);
     });
   });
 
@@ -163,13 +170,33 @@ describe('photo service (fake repositories)', () => {
     });
     it('refuses empty, oversized, non-image and mismatched content without storing it', async () => {
       const s = setup();
-      const { uploadId } = await s.service.createUpload(ALICE, 'image/jpeg', 40);
+      const { uploadId } = await s.service.createUpload(ALICE, 'image/jpeg', 100);
       await rejectsWith(s.service.putContent(ALICE, uploadId, Buffer.alloc(0)), 400, 'validation_failed');
-      await rejectsWith(s.service.putContent(ALICE, uploadId, Buffer.alloc(41)), 413, 'upload_too_large');
+      await rejectsWith(s.service.putContent(ALICE, uploadId, Buffer.alloc(101)), 413, 'upload_too_large');
       await rejectsWith(s.service.putContent(ALICE, uploadId, Buffer.from('<html><script>x</script></html>')), 415, 'not_an_image');
       const err = await rejectsWith(s.service.putContent(ALICE, uploadId, pngBytes()), 415, 'content_type_mismatch');
       expect(err.message).to.equal('content: is image/png but contentType said image/jpeg');
       expect(s.storage.objects.size).to.equal(0);
+    });
+  });
+
+  describe('open uploads', () => {
+    it('caps the open uploads of one account (429 too_many_open_uploads), counting neither photos nor other accounts', async () => {
+      const s = setup();
+      const first = await upload(s, ALICE, pngBytes());
+      await s.service.createUpload(ALICE, 'image/png', 40);
+      await s.service.createUpload(ALICE, 'image/png', 40);
+      await rejectsWith(s.service.createUpload(ALICE, 'image/png', 40), 429, 'too_many_open_uploads');
+      await s.service.createUpload(BOB, 'image/png', 40);
+      await s.service.createPhoto(ALICE, first, '');
+      await s.service.createUpload(ALICE, 'image/png', 40);
+    });
+    it('refuses an expired upload with 410 upload_expired, for content and for a photo', async () => {
+      const s = setup();
+      const uploadId = await upload(s, ALICE, pngBytes());
+      s.uploads.get(uploadId)!.expired = true;
+      await rejectsWith(s.service.putContent(ALICE, uploadId, pngBytes()), 410, 'upload_expired');
+      await rejectsWith(s.service.createPhoto(ALICE, uploadId, ''), 410, 'upload_expired');
     });
   });
 
@@ -182,7 +209,8 @@ describe('photo service (fake repositories)', () => {
       expect(photo.author).to.deep.equal({ id: ALICE, username: 'alice', displayName: 'Alice' });
       expect(s.uploads.get(uploadId)!.consumed).to.equal(true);
       expect(s.invalidated).to.deep.equal([[ALICE]]);
-      expect(s.db.transactions).to.equal(1);
+      // One for the upload slot (the per-account cap), one for the photo.
+      expect(s.db.transactions).to.equal(2);
       await rejectsWith(s.service.createPhoto(ALICE, uploadId, 'again'), 409, 'upload_already_used');
     });
     it('uses the CDN base URL for imageUrl when configured', async () => {
@@ -198,14 +226,14 @@ describe('photo service (fake repositories)', () => {
     it('deletes an object larger than declared (a presigned PUT cannot be trusted)', async () => {
       const s = setup({ kind: 's3' });
       const { uploadId } = await s.service.createUpload(ALICE, 'image/png', 10);
-      await s.storage.put(`photos/${uploadId}.png`, pngBytes(), 'image/png');
+      await s.storage.put(`uploads/${uploadId}.png`, pngBytes(), 'image/png');
       await rejectsWith(s.service.createPhoto(ALICE, uploadId, ''), 413, 'upload_too_large');
-      expect(s.storage.deleted).to.deep.equal([`photos/${uploadId}.png`]);
+      expect(s.storage.deleted).to.deep.equal([`uploads/${uploadId}.png`]);
     });
     it('deletes an object that is not an image of the declared type', async () => {
       const s = setup({ kind: 's3' });
       const { uploadId } = await s.service.createUpload(ALICE, 'image/png', 100);
-      await s.storage.put(`photos/${uploadId}.png`, Buffer.from('<svg onload="alert(1)"></svg>'), 'image/png');
+      await s.storage.put(`uploads/${uploadId}.png`, Buffer.from('<svg onload="alert(1)"></svg>'), 'image/png');
       await rejectsWith(s.service.createPhoto(ALICE, uploadId, ''), 415, 'not_an_image');
       expect(s.storage.deleted).to.have.length(1);
       expect(s.photos.size).to.equal(0);
@@ -295,16 +323,45 @@ describe('photo service (fake repositories)', () => {
     });
   });
 
-  describe('image', () => {
-    it('redirects to a presigned GET on S3', async () => {
-      const res = await setup({ kind: 's3' }).service.image('photos/AbCdEfGhIjKlMnOpQrSt_-.png');
-      expect(res.redirect).to.equal('https://s3.test/bucket/photos/AbCdEfGhIjKlMnOpQrSt_-.png?sig=get');
+  describe('pending prefix', () => {
+    it('makes a photo of a slot created before the uploads/ prefix (its key is already photos/) without moving or deleting it', async () => {
+      const s = setup({ kind: 's3' });
+      const { uploadId } = await s.service.createUpload(ALICE, 'image/png', 100);
+      const legacy = `photos/${uploadId}.png`;
+      s.uploads.get(uploadId)!.key = legacy;
+      await s.storage.put(legacy, pngBytes(), 'image/png');
+      const photo = await s.service.createPhoto(ALICE, uploadId, '');
+      expect(photo.imageUrl).to.equal(`https://api.example.com/images/${legacy}`);
+      expect(s.storage.objects.has(legacy)).to.equal(true);
+      expect(s.storage.deleted).to.deep.equal([]);
     });
-    it('streams from a volume, or 404', async () => {
+  });
+
+  describe('image', () => {
+    it('redirects to a presigned GET on S3 for a photo\'s object only', async () => {
+      const s = setup({ kind: 's3' });
+      await s.service.createUpload(ALICE, 'image/png', 100);
+      const [up] = [...s.uploads.values()];
+      await rejectsWith(s.service.image(up!.key), 404, 'not_found');
+      await s.storage.put(up!.key, pngBytes(), 'image/png');
+      await rejectsWith(s.service.image(up!.key), 404, 'not_found');
+      await s.service.createPhoto(ALICE, up!.id, '');
+      const photoKey = up!.key.replace('uploads/', 'photos/');
+      expect(s.storage.objects.has(up!.key)).to.equal(false);
+      const res = await s.service.image(photoKey);
+      expect(res.redirect).to.equal(`https://s3.test/bucket/${photoKey}?sig=get`);
+    });
+    it('streams a photo\'s object from a volume; 404 for a pending upload and for an unknown key', async () => {
       const s = setup();
-      await s.storage.put('photos/AbCdEfGhIjKlMnOpQrSt_-.png', pngBytes(), 'image/png');
-      const res = await s.service.image('photos/AbCdEfGhIjKlMnOpQrSt_-.png');
-      expect(res.object).to.include({ size: 40, contentType: 'image/png' });
+      const uploadId = await upload(s, ALICE, pngBytes());
+      const key = s.uploads.get(uploadId)!.key;
+      await rejectsWith(s.service.image(key), 404, 'not_found');
+      expect(key).to.equal(`uploads/${uploadId}.png`);
+      const photo = await s.service.createPhoto(ALICE, uploadId, '');
+      expect(photo.imageUrl).to.equal(`https://api.example.com/images/photos/${uploadId}.png`);
+      await rejectsWith(s.service.image(key), 404, 'not_found');
+      const res = await s.service.image(`photos/${uploadId}.png`);
+      expect(res.object).to.include({ size: pngBytes().length, contentType: 'image/png' });
       await rejectsWith(s.service.image('photos/ZZZZZZZZZZZZZZZZZZZZZZ.png'), 404, 'not_found');
     });
   });

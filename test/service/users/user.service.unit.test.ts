@@ -41,6 +41,12 @@ function fakeRepositories() {
         return e ? { id: e[0], passwordHash: e[1].passwordHash } : null;
       },
       findIdByUsername: async (_q, username) => [...users.entries()].find(([, u]) => u.username === username)?.[0] ?? null,
+      replacePasswordHash: async (_q, id, previous, next) => {
+        const u = users.get(id);
+        if (!u || u.passwordHash !== previous) return false;
+        u.passwordHash = next;
+        return true;
+      },
       findProfile: async (_q, id) => {
         profileLoads.push(id);
         if (gate) await gate;
@@ -59,6 +65,7 @@ function fakeRepositories() {
         const s = primarySessions.get(id);
         if (s) s.revokedAt = new Date();
       },
+      deleteExpiredSessions: async () => 0,
     },
     follows: {
       follow: async (_q, a, b) => void follows.add(`${a}:${b}`),
