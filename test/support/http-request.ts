@@ -47,3 +47,17 @@ export function httpRequest(base: string, method: string, path: string, opts: Re
     req.end(payload);
   });
 }
+
+/**
+ * httpRequest with the retry HTTP clients do on keep-alive (RFC 9110 §9.2.2; browsers, Node's docs): an
+ * idempotent request whose *reused* socket was reset before any response is sent once more on a new
+ * connection. `onResend` counts those, so they are reported apart, never hidden.
+ */
+export function httpRequestResending(base: string, method: string, path: string, opts: RequestOptions, onResend: () => void, resend = true): Promise<Response> {
+  return httpRequest(base, method, path, opts).catch((err: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
+    const idempotent = method === 'GET' || method === 'PUT' || method === 'DELETE' || method === 'HEAD';
+    if (!resend || !idempotent || !err.reusedSocket || err.code !== 'ECONNRESET') throw err;
+    onResend();
+    return httpRequestResending(base, method, path, opts, onResend, false);
+  });
+}

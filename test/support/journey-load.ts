@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { httpRequest } from './http-request.js';
+import { httpRequestResending } from './http-request.js';
 
 /** The generator's configuration (a JSON file). */
 export interface LoadConfig {
@@ -42,13 +42,8 @@ interface Outcome {
 const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 let resentOnReusedSocket = 0;
 
-function send(cfg: LoadConfig, method: string, path: string, opts: { token?: string; json?: unknown; raw?: Buffer; headers?: Record<string, string> } = {}, resend = true): Promise<Outcome> {
-  return httpRequest(cfg.apiURL, method, path, { ...opts, host: cfg.host, agent }).catch((err: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
-    const idempotent = method === 'GET' || method === 'PUT' || method === 'DELETE' || method === 'HEAD';
-    if (!resend || !idempotent || !err.reusedSocket || err.code !== 'ECONNRESET') throw err;
-    resentOnReusedSocket++;
-    return send(cfg, method, path, opts, false);
-  });
+function send(cfg: LoadConfig, method: string, path: string, opts: { token?: string; json?: unknown; raw?: Buffer; headers?: Record<string, string> } = {}): Promise<Outcome> {
+  return httpRequestResending(cfg.apiURL, method, path, { ...opts, host: cfg.host, agent }, () => resentOnReusedSocket++);
 }
 
 interface Stats {

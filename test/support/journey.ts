@@ -34,7 +34,7 @@ export interface JourneyResult {
   photosChecked: number;
   photoProblems: string[];
   stageProblems: string[];
-  hpa?: { maxReplicas: number; scaledBackTo: number; burstRequests: number; burstFailures: number };
+  hpa?: { maxReplicas: number; scaledBackTo: number; burstRequests: number; burstFailures: number; resentOnReusedSocket: number };
   recreate: { secondsToReady: number; photosFound: number; photosExpected: number; loginWorks: boolean };
   /** Error lines the app's pods logged during the journey (collected every few seconds, as pods come and go). */
   errorLogs: string[];
@@ -273,7 +273,7 @@ export async function runJourney(cluster: TestCluster, node: RealNode, ns: strin
       await running(stage);
       await checkPhotos(`users ${count} (${stage})`);
       if (stage === 'data-layer') await checkDataLayer();
-      if (stage === 'load-balanced' && !hpa) hpa = await burst(cluster, node, ns, name, kubectl);
+      if (stage === 'load-balanced' && !hpa) hpa = await burst(node, name, ns, kubectl, timeline);
       await new Promise((r) => setTimeout(r, restSeconds * 1000));
       const all = requests();
       const during = all.filter((r) => r.t >= t0 && r.t < ready);
@@ -335,21 +335,22 @@ export async function runJourney(cluster: TestCluster, node: RealNode, ns: strin
 }
 
 /** A bounded burst through the ingress at load-balanced: the HPA scales the API above its minimum, then back once the burst is over. */
-async function burst(cluster: TestCluster, node: RealNode, ns: string, name: string, kubectl: (...a: string[]) => Promise<string>): Promise<NonNullable<JourneyResult['hpa']>> {
+async function burst(node: RealNode, name: string, ns: string, kubectl: (...a: string[]) => Promise<string>, timeline?: Timeline): Promise<NonNullable<JourneyResult['hpa']>> {
   // Without hosts in the spec the Ingress has one host-less rule (status.endpoints.api is empty): any Host reaches it.
   const endpoint = (JSON.parse(await kubectl('get', 'graminstaapp', name, '-n', ns, '-o', 'json')) as AppView).status?.endpoints?.api;
   const host = endpoint ? new URL(endpoint).host : `${name}.localtest.me`;
   const replicas = async () => Number((await kubectl('get', 'deployment', `${name}-api`, '-n', ns, '-o', 'jsonpath={.spec.replicas}')).trim() || 0);
-  const cannon = spawn(process.execPath, [join(repoRoot, 'node_modules/autocannon/autocannon.js'), '-c', '16', '-d', '60', '-j', '-H', `host=${host}`, `${node.ingressURL}/api/v1/users/alice`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const burster = spawn(process.execPath, [join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), join(repoRoot, 'test/support/burst-load.ts'), `${node.ingressURL}/api/v1/users/alice`, host, '16', '60'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  cannon.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  const done = new Promise<void>((resolve) => cannon.on('exit', () => resolve()));
+  burster.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  const done = new Promise<void>((resolve) => burster.on('exit', () => resolve()));
   let max = await replicas();
   await waitFor('the HPA to scale the API up', 90_000, async () => (max = Math.max(max, await replicas())) > 1, 2000).catch(() => undefined);
   await done;
-  const result = JSON.parse(out) as { requests: { total: number }; non2xx: number; errors: number; statusCodeStats?: Record<string, { count: number }>; timeouts?: number };
-  if (result.non2xx + result.errors > 0) console.log(`      burst: status codes ${JSON.stringify(result.statusCodeStats)}, errors ${result.errors}, timeouts ${result.timeouts}`);
+  const result = JSON.parse(out) as { requests: number; non2xx: number; errors: number; resentOnReusedSocket: number; statuses: Record<string, number>; failures: { t: number; error: string }[] };
+  console.log(`      burst: ${result.requests} requests, statuses ${JSON.stringify(result.statuses)}, ${result.errors} errors, ${result.resentOnReusedSocket} resent on a reused socket`);
+  for (const f of result.failures) console.log(`        ${new Date(f.t).toISOString()} ${f.error}${timeline ? `\n          ${timeline.around(f.t, 5000).join('\n          ')}` : ''}`);
   let now = await replicas();
   await waitFor('the HPA to scale the API back down', 180_000, async () => (now = await replicas()) === 1, 2000).catch(() => undefined);
-  return { maxReplicas: max, scaledBackTo: now, burstRequests: result.requests.total, burstFailures: result.non2xx + result.errors };
+  return { maxReplicas: max, scaledBackTo: now, burstRequests: result.requests, burstFailures: result.non2xx + result.errors, resentOnReusedSocket: result.resentOnReusedSocket };
 }
