@@ -35,6 +35,8 @@ export interface Config {
   shutdownDelaySeconds: number;
   /** Keep-alive connections older than this are closed after their next response (clients rebalance); 0: never. */
   maxConnectionAgeSeconds: number;
+  /** Node server timeouts: the whole request head, the whole request (head and body), and an idle keep-alive connection. */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
 }
 
 /** A configuration problem naming the variable, raised at start. */
@@ -162,6 +164,7 @@ export function loadConfig(env: Env = process.env, argvMode?: string): Config {
       replicas: hostList(env, 'GRAMINSTA_DB_REPLICA_HOSTS', dbPort),
       poolSize: int(env, 'GRAMINSTA_DB_POOL_SIZE', 10, 1, 1000),
       retrySeconds: int(env, 'GRAMINSTA_DB_RETRY_SECONDS', 20, 0, 600),
+      queryTimeoutMs: int(env, 'GRAMINSTA_DB_QUERY_TIMEOUT_SECONDS', 10, 1, 3600) * 1000,
     },
     redis: { mode: redisMode, nodes: hostList(env, 'GRAMINSTA_REDIS_NODES', 6379), password: str(env, 'GRAMINSTA_REDIS_PASSWORD', '') },
     cacheTtlSeconds: int(env, 'GRAMINSTA_CACHE_TTL_SECONDS', 30, 1, 86400),
@@ -176,7 +179,13 @@ export function loadConfig(env: Env = process.env, argvMode?: string): Config {
     webRoot: str(env, 'GRAMINSTA_WEB_ROOT', ''),
     shutdownDelaySeconds: int(env, 'GRAMINSTA_SHUTDOWN_DELAY_SECONDS', 5, 0, 300),
     maxConnectionAgeSeconds: int(env, 'GRAMINSTA_MAX_CONNECTION_AGE_SECONDS', 10, 0, 3600),
+    http: {
+      headersTimeoutMs: int(env, 'GRAMINSTA_HTTP_HEADERS_TIMEOUT_SECONDS', 10, 1, 600) * 1000,
+      requestTimeoutMs: int(env, 'GRAMINSTA_HTTP_REQUEST_TIMEOUT_SECONDS', 60, 1, 3600) * 1000,
+      keepAliveTimeoutMs: int(env, 'GRAMINSTA_HTTP_KEEPALIVE_TIMEOUT_SECONDS', 65, 1, 3600) * 1000,
+    },
   };
+  if (cfg.http.headersTimeoutMs > cfg.http.requestTimeoutMs) throw new ConfigError('GRAMINSTA_HTTP_HEADERS_TIMEOUT_SECONDS must not exceed GRAMINSTA_HTTP_REQUEST_TIMEOUT_SECONDS');
   if (mode === 'api' && cfg.tokenSecret.length < 16) throw new ConfigError('GRAMINSTA_TOKEN_SECRET must be at least 16 characters');
   if (redisMode !== 'none' && cfg.redis.nodes.length === 0) throw new ConfigError(`GRAMINSTA_REDIS_NODES is required when GRAMINSTA_REDIS_MODE is ${redisMode}`);
   if (mode === 'api' || mode === 'sync-images') checkStorage(cfg.storage, 'GRAMINSTA_', true);

@@ -56,6 +56,8 @@ interface ServeOptions {
    * 0: never. The operator's traffic switch waits longer than this before it copies what the old pods took in.
    */
   maxConnectionAgeMs: number;
+  /** Node's server timeouts (GRAMINSTA_HTTP_*_TIMEOUT_SECONDS): a client that stalls its head or body is cut off. */
+  http: Config['http'];
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -70,7 +72,14 @@ async function serve(app: Koa, opts: ServeOptions): Promise<{ url: string; port:
   // Once: app.callback() composes the middleware anew on every call.
   const handle = app.callback();
   const opened = new WeakMap<object, number>();
-  const server = http.createServer((req, res) => {
+  const timeouts = {
+    headersTimeout: opts.http.headersTimeoutMs,
+    requestTimeout: opts.http.requestTimeoutMs,
+    keepAliveTimeout: opts.http.keepAliveTimeoutMs,
+    // Node checks the head and request timeouts on this interval (30 s by default: a stalled client would stay that much longer).
+    connectionsCheckingInterval: Math.min(1000, opts.http.headersTimeoutMs),
+  };
+  const server = http.createServer(timeouts, (req, res) => {
     inflight++;
     res.on('close', () => {
       inflight--;
@@ -81,7 +90,6 @@ async function serve(app: Koa, opts: ServeOptions): Promise<{ url: string; port:
     void handle(req, res);
   });
   server.on('connection', (socket) => opened.set(socket, Date.now()));
-  server.keepAliveTimeout = 65000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, '0.0.0.0', () => resolve());
@@ -128,7 +136,7 @@ export function createStorage(storage: StorageConfig): ObjectStorage {
 
 /** The listening and shutdown settings every mode shares. */
 function serveOptions(cfg: Config, log: Logger, draining: { value: boolean }): Omit<ServeOptions, 'onClose'> {
-  return { port: cfg.port, log, draining, shutdownDelayMs: cfg.shutdownDelaySeconds * 1000, maxConnectionAgeMs: cfg.maxConnectionAgeSeconds * 1000 };
+  return { port: cfg.port, log, draining, shutdownDelayMs: cfg.shutdownDelaySeconds * 1000, maxConnectionAgeMs: cfg.maxConnectionAgeSeconds * 1000, http: cfg.http };
 }
 
 /** Ready unless the server is draining. */
