@@ -37,6 +37,37 @@ export interface Config {
   maxConnectionAgeSeconds: number;
   /** Node server timeouts: the whole request head, the whole request (head and body), and an idle keep-alive connection. */
   http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
+  /** How many proxies in front of the API append to X-Forwarded-For (0: the peer address is the client). */
+  trustProxyHops: number;
+  rateLimits: RateLimitsConfig;
+}
+
+/** One limited action: hits per client IP and per account within a fixed window (0 = no limit of that kind). */
+export interface RateLimitRule {
+  perIP: number;
+  perAccount: number;
+  windowSeconds: number;
+}
+
+/** The API's rate limits (GRAMINSTA_RATE_LIMIT_*). */
+export interface RateLimitsConfig {
+  enabled: boolean;
+  login: RateLimitRule;
+  signup: RateLimitRule;
+  uploads: RateLimitRule;
+}
+
+/** Defaults of each rule: per IP, per account, window seconds. */
+const RATE_LIMIT_DEFAULTS: Record<Exclude<keyof RateLimitsConfig, 'enabled'>, RateLimitRule> = {
+  login: { perIP: 30, perAccount: 10, windowSeconds: 60 },
+  signup: { perIP: 10, perAccount: 0, windowSeconds: 3600 },
+  uploads: { perIP: 120, perAccount: 60, windowSeconds: 60 },
+};
+
+function rateLimitRule(env: Env, name: keyof typeof RATE_LIMIT_DEFAULTS): RateLimitRule {
+  const d = RATE_LIMIT_DEFAULTS[name];
+  const p = `GRAMINSTA_RATE_LIMIT_${name.toUpperCase()}_`;
+  return { perIP: int(env, `${p}PER_IP`, d.perIP, 0, 1000000), perAccount: int(env, `${p}PER_ACCOUNT`, d.perAccount, 0, 1000000), windowSeconds: int(env, `${p}WINDOW_SECONDS`, d.windowSeconds, 1, 86400) };
 }
 
 /** A configuration problem naming the variable, raised at start. */
@@ -184,6 +215,8 @@ export function loadConfig(env: Env = process.env, argvMode?: string): Config {
       requestTimeoutMs: int(env, 'GRAMINSTA_HTTP_REQUEST_TIMEOUT_SECONDS', 60, 1, 3600) * 1000,
       keepAliveTimeoutMs: int(env, 'GRAMINSTA_HTTP_KEEPALIVE_TIMEOUT_SECONDS', 65, 1, 3600) * 1000,
     },
+    trustProxyHops: int(env, 'GRAMINSTA_TRUST_PROXY', 0, 0, 10),
+    rateLimits: { enabled: bool(env, 'GRAMINSTA_RATE_LIMITS_ENABLED', false), login: rateLimitRule(env, 'login'), signup: rateLimitRule(env, 'signup'), uploads: rateLimitRule(env, 'uploads') },
   };
   if (cfg.http.headersTimeoutMs > cfg.http.requestTimeoutMs) throw new ConfigError('GRAMINSTA_HTTP_HEADERS_TIMEOUT_SECONDS must not exceed GRAMINSTA_HTTP_REQUEST_TIMEOUT_SECONDS');
   if (mode === 'api' && cfg.tokenSecret.length < 16) throw new ConfigError('GRAMINSTA_TOKEN_SECRET must be at least 16 characters');

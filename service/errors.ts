@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'not_an_image'
   | 'content_type_mismatch'
   | 'cannot_follow_self'
+  | 'rate_limited'
   | 'database_unavailable';
 
 /** An error with a stable code, an optional field and a message that is always safe to show to clients. */

@@ -26,6 +26,8 @@ import { s3Storage } from '../storage/s3.storage.js';
 import { volumeStorage } from '../storage/volume.storage.js';
 import { originStorage } from '../storage/origin.storage.js';
 import { syncImages, type ImageSyncResult } from '../sync/image-sync.service.js';
+import { createLimiter } from '../ratelimit/limiter.service.js';
+import { memoryWindowCounter, redisWindowCounter } from '../ratelimit/window.repository.js';
 import { listPhotoKeys, photoKeyExists } from '../sync/photo-keys.repository.js';
 
 /** A listening server of any mode. */
@@ -161,7 +163,7 @@ function nearTier(cfg: Config, redis: Redis | Cluster, metrics: Metrics, log: Lo
 }
 
 /** Starts API mode. */
-export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesMs?: number; storage?: ObjectStorage } = {}): Promise<RunningServer> {
+export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesMs?: number; storage?: ObjectStorage; now?: () => number } = {}): Promise<RunningServer> {
   const metrics = createMetrics();
   const db = new Database({ ...cfg.db, readYourWritesMs: opts.readYourWritesMs }, metrics, log);
   const redis = cfg.redis.mode === 'none' ? null : createRedis({ mode: cfg.redis.mode, nodes: cfg.redis.nodes, password: cfg.redis.password }, log);
@@ -187,7 +189,9 @@ export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesM
   };
   // On a volume, another process can copy images in or out over HTTP with the origin token (sync-images, a topology move).
   const origin = storage.kind === 'volume' && cfg.storage.originToken ? { storage, token: cfg.storage.originToken, maxUploadBytes: cfg.maxUploadBytes } : undefined;
-  const { app } = createApiApp({ log, metrics, users, photos, ready, origin });
+  // Shared by every API pod through Redis when the cache tier exists; per process otherwise.
+  const limiter = cfg.rateLimits.enabled ? createLimiter({ counter: redis ? redisWindowCounter(redis, metrics) : memoryWindowCounter(), now: opts.now }) : null;
+  const { app } = createApiApp({ log, metrics, users, photos, ready, origin, limits: { limiter, rules: cfg.rateLimits }, trustProxyHops: cfg.trustProxyHops });
   const s = await serve(app, {
     ...serveOptions(cfg, log, draining),
     onClose: async () => {

@@ -37,6 +37,7 @@ const STATUS: Record<ErrorCode, number> = {
   not_an_image: 415,
   content_type_mismatch: 415,
   cannot_follow_self: 422,
+  rate_limited: 429,
   database_unavailable: 503,
 };
 

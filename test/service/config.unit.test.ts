@@ -28,6 +28,13 @@ describe('loadConfig', () => {
         shutdownDelaySeconds: 5,
         maxConnectionAgeSeconds: 10,
         http: { headersTimeoutMs: 10000, requestTimeoutMs: 60000, keepAliveTimeoutMs: 65000 },
+        trustProxyHops: 0,
+        rateLimits: {
+          enabled: false,
+          login: { perIP: 30, perAccount: 10, windowSeconds: 60 },
+          signup: { perIP: 10, perAccount: 0, windowSeconds: 3600 },
+          uploads: { perIP: 120, perAccount: 60, windowSeconds: 60 },
+        },
         syncFrom: null,
       });
     });
@@ -71,6 +78,15 @@ describe('loadConfig', () => {
       expect(loadConfig({ ...API, GRAMINSTA_NEAR_CACHE_MS: '0' }).nearCache.maxAgeMs).to.equal(0);
       fails({ ...API, GRAMINSTA_MAX_UPLOAD_BYTES: '0' }, 'GRAMINSTA_MAX_UPLOAD_BYTES must be between 1 and');
       expect(loadConfig({ ...API, GRAMINSTA_MAX_UPLOAD_BYTES: '65536' }).maxUploadBytes).to.equal(65536);
+    });
+    it('parses the rate limits and the trusted proxies, naming the variable when one is bad', () => {
+      const cfg = loadConfig({ ...API, GRAMINSTA_RATE_LIMIT_LOGIN_PER_IP: '5', GRAMINSTA_RATE_LIMITS_ENABLED: 'true', GRAMINSTA_TRUST_PROXY: '1' });
+      expect(cfg.rateLimits.login.perIP).to.equal(5);
+      expect(cfg.rateLimits.enabled).to.equal(true);
+      expect(cfg.trustProxyHops).to.equal(1);
+      fails({ ...API, GRAMINSTA_RATE_LIMIT_UPLOADS_WINDOW_SECONDS: '0' }, 'GRAMINSTA_RATE_LIMIT_UPLOADS_WINDOW_SECONDS must be between 1 and 86400');
+      fails({ ...API, GRAMINSTA_RATE_LIMIT_SIGNUP_PER_IP: 'many' }, 'GRAMINSTA_RATE_LIMIT_SIGNUP_PER_IP must be an integer');
+      fails({ ...API, GRAMINSTA_TRUST_PROXY: 'yes' }, 'GRAMINSTA_TRUST_PROXY must be an integer');
     });
     it('parses the query and HTTP timeouts, naming the variable when one is bad', () => {
       expect(loadConfig({ ...API, GRAMINSTA_DB_QUERY_TIMEOUT_SECONDS: '3' }).db.queryTimeoutMs).to.equal(3000);
