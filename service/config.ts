@@ -37,6 +37,11 @@ export interface Config {
   maxConnectionAgeSeconds: number;
   /** Password hashing and upload/session clean-up (see hygieneConfig). */
   hygiene: HygieneConfig;
+  /** Node server timeouts: the whole request head, the whole request (head and body), and an idle keep-alive connection. */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
+  /** How many proxies in front of the API append to X-Forwarded-For (0: the peer address is the client). */
+  trustProxyHops: number;
+  rateLimits: RateLimitsConfig;
 }
 
 /** Bounds on password hashing and on pending uploads, and the clean-up sweeper's schedule. */
@@ -50,6 +55,34 @@ export interface HygieneConfig {
   uploadTtlSeconds: number;
   /** How often the sweeper removes expired upload slots, their files and expired sessions. */
   sweepIntervalSeconds: number;
+}
+
+/** One limited action: hits per client IP and per account within a fixed window (0 = no limit of that kind). */
+export interface RateLimitRule {
+  perIP: number;
+  perAccount: number;
+  windowSeconds: number;
+}
+
+/** The API's rate limits (GRAMINSTA_RATE_LIMIT_*). */
+export interface RateLimitsConfig {
+  enabled: boolean;
+  login: RateLimitRule;
+  signup: RateLimitRule;
+  uploads: RateLimitRule;
+}
+
+/** Defaults of each rule: per IP, per account, window seconds. */
+const RATE_LIMIT_DEFAULTS: Record<Exclude<keyof RateLimitsConfig, 'enabled'>, RateLimitRule> = {
+  login: { perIP: 30, perAccount: 10, windowSeconds: 60 },
+  signup: { perIP: 10, perAccount: 0, windowSeconds: 3600 },
+  uploads: { perIP: 120, perAccount: 60, windowSeconds: 60 },
+};
+
+function rateLimitRule(env: Env, name: keyof typeof RATE_LIMIT_DEFAULTS): RateLimitRule {
+  const d = RATE_LIMIT_DEFAULTS[name];
+  const p = `GRAMINSTA_RATE_LIMIT_${name.toUpperCase()}_`;
+  return { perIP: int(env, `${p}PER_IP`, d.perIP, 0, 1000000), perAccount: int(env, `${p}PER_ACCOUNT`, d.perAccount, 0, 1000000), windowSeconds: int(env, `${p}WINDOW_SECONDS`, d.windowSeconds, 1, 86400) };
 }
 
 /** A configuration problem naming the variable, raised at start. */
@@ -189,6 +222,7 @@ export function loadConfig(env: Env = process.env, argvMode?: string): Config {
       replicas: hostList(env, 'GRAMINSTA_DB_REPLICA_HOSTS', dbPort),
       poolSize: int(env, 'GRAMINSTA_DB_POOL_SIZE', 10, 1, 1000),
       retrySeconds: int(env, 'GRAMINSTA_DB_RETRY_SECONDS', 20, 0, 600),
+      queryTimeoutMs: int(env, 'GRAMINSTA_DB_QUERY_TIMEOUT_SECONDS', 10, 1, 3600) * 1000,
     },
     redis: { mode: redisMode, nodes: hostList(env, 'GRAMINSTA_REDIS_NODES', 6379), password: str(env, 'GRAMINSTA_REDIS_PASSWORD', '') },
     cacheTtlSeconds: int(env, 'GRAMINSTA_CACHE_TTL_SECONDS', 30, 1, 86400),
@@ -204,7 +238,15 @@ export function loadConfig(env: Env = process.env, argvMode?: string): Config {
     shutdownDelaySeconds: int(env, 'GRAMINSTA_SHUTDOWN_DELAY_SECONDS', 5, 0, 300),
     maxConnectionAgeSeconds: int(env, 'GRAMINSTA_MAX_CONNECTION_AGE_SECONDS', 10, 0, 3600),
     hygiene: hygieneConfig(env),
+    http: {
+      headersTimeoutMs: int(env, 'GRAMINSTA_HTTP_HEADERS_TIMEOUT_SECONDS', 10, 1, 600) * 1000,
+      requestTimeoutMs: int(env, 'GRAMINSTA_HTTP_REQUEST_TIMEOUT_SECONDS', 60, 1, 3600) * 1000,
+      keepAliveTimeoutMs: int(env, 'GRAMINSTA_HTTP_KEEPALIVE_TIMEOUT_SECONDS', 65, 1, 3600) * 1000,
+    },
+    trustProxyHops: int(env, 'GRAMINSTA_TRUST_PROXY', 0, 0, 10),
+    rateLimits: { enabled: bool(env, 'GRAMINSTA_RATE_LIMITS_ENABLED', false), login: rateLimitRule(env, 'login'), signup: rateLimitRule(env, 'signup'), uploads: rateLimitRule(env, 'uploads') },
   };
+  if (cfg.http.headersTimeoutMs > cfg.http.requestTimeoutMs) throw new ConfigError('GRAMINSTA_HTTP_HEADERS_TIMEOUT_SECONDS must not exceed GRAMINSTA_HTTP_REQUEST_TIMEOUT_SECONDS');
   if (mode === 'api' && cfg.tokenSecret.length < 16) throw new ConfigError('GRAMINSTA_TOKEN_SECRET must be at least 16 characters');
   if (redisMode !== 'none' && cfg.redis.nodes.length === 0) throw new ConfigError(`GRAMINSTA_REDIS_NODES is required when GRAMINSTA_REDIS_MODE is ${redisMode}`);
   if (mode === 'api' || mode === 'sync-images') checkStorage(cfg.storage, 'GRAMINSTA_', true);

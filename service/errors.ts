@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'not_an_image'
   | 'content_type_mismatch'
   | 'cannot_follow_self'
+  | 'rate_limited'
   | 'database_unavailable'
   | 'server_busy';
 

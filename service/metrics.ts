@@ -13,6 +13,8 @@ export interface Metrics {
   replicaFallbacks: client.Counter<'reason'>;
   dbUnavailable: client.Counter<'pool'>;
   dbRetries: client.Counter<'pool'>;
+  /** Rate-limit hits Redis did not count (the in-process count was used instead). */
+  rateLimitStoreErrors: client.Counter;
   /** Sets where the pool gauges read their numbers from at scrape time. */
   setPoolStats: (fn: () => PoolStat[]) => void;
   /** Sets where the password-hash gauges read their numbers from at scrape time. */
@@ -81,6 +83,11 @@ export function createMetrics(): Metrics {
     labelNames: ['pool'] as const,
     registers: [registry],
   });
+  const rateLimitStoreErrors = new client.Counter({
+    name: 'graminsta_ratelimit_store_errors_total',
+    help: 'Rate-limit hits that Redis did not answer; they were counted in process instead',
+    registers: [registry],
+  });
   new client.Gauge({
     name: 'graminsta_db_pool_connections',
     help: 'Postgres pool connections by pool and state (total, idle, waiting clients)',
@@ -116,5 +123,5 @@ export function createMetrics(): Metrics {
       this.inc(hashStats().rejected);
     },
   });
-  return { setHashStats: (fn) => (hashStats = fn), registry, httpDuration, cacheRequests, cacheFallbacks, nearCacheRequests, nearCacheResets, dbReads, replicaFallbacks, dbUnavailable, dbRetries, setPoolStats: (fn) => (poolStats = fn) };
+  return { setHashStats: (fn) => (hashStats = fn), registry, httpDuration, cacheRequests, cacheFallbacks, nearCacheRequests, nearCacheResets, dbReads, replicaFallbacks, dbUnavailable, dbRetries, rateLimitStoreErrors, setPoolStats: (fn) => (poolStats = fn) };
 }

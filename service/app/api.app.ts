@@ -14,6 +14,7 @@ import type { UserService } from '../users/user.service.js';
 import type { PhotoService } from '../photos/photo.service.js';
 import { openApiDocument } from '../openapi/openapi.document.js';
 import { originRoutes, type OriginRoutesDeps } from '../origin/origin.app.js';
+import type { RouteLimits } from '../http/rate-limit.js';
 
 /** What the API app needs. */
 export interface ApiAppDeps {
@@ -25,13 +26,19 @@ export interface ApiAppDeps {
   ready: Readiness;
   /** When set (volume storage with GRAMINSTA_ORIGIN_TOKEN), /images/<key> speaks the origin protocol, writes included, instead of read-only GET. */
   origin?: OriginRoutesDeps;
+  /** Rate limits of login, sign-up and upload slots (limiter null: off). */
+  limits?: RouteLimits;
+  /** Proxies in front that append to X-Forwarded-For (0: trust no header; the peer is the client). */
+  trustProxyHops?: number;
 }
 
 /** Builds the API application and exposes its /api/v1 routers (for the OpenAPI test). */
 export function createApiApp(deps: ApiAppDeps): { app: Koa; routers: Router[] } {
   const app = new Koa();
-  app.proxy = true;
-  const routers = [userRoutes(deps.users), photoRoutes(deps.photos, deps.users)];
+  // ctx.ip (the rate limits' key) is the peer unless proxies are trusted; then the address the nearest trusted proxy saw.
+  app.proxy = (deps.trustProxyHops ?? 0) > 0;
+  app.maxIpsCount = deps.trustProxyHops ?? 0;
+  const routers = [userRoutes(deps.users, deps.limits), photoRoutes(deps.photos, deps.users, deps.limits)];
   const openapi = new Router();
   openapi.get('/openapi.json', (ctx) => {
     ctx.body = openApiDocument;

@@ -26,6 +26,8 @@ import { s3Storage } from '../storage/s3.storage.js';
 import { volumeStorage } from '../storage/volume.storage.js';
 import { originStorage } from '../storage/origin.storage.js';
 import { syncImages, type ImageSyncResult } from '../sync/image-sync.service.js';
+import { createLimiter } from '../ratelimit/limiter.service.js';
+import { memoryWindowCounter, redisWindowCounter } from '../ratelimit/window.repository.js';
 import { listPhotoKeys, photoKeyExists } from '../sync/photo-keys.repository.js';
 import { createHashLimiter, type HashLimiter } from '../auth/hash-limiter.js';
 import { createSweeper, type Sweeper } from '../sweep/sweeper.service.js';
@@ -60,6 +62,8 @@ interface ServeOptions {
    * 0: never. The operator's traffic switch waits longer than this before it copies what the old pods took in.
    */
   maxConnectionAgeMs: number;
+  /** Node's server timeouts (GRAMINSTA_HTTP_*_TIMEOUT_SECONDS): a client that stalls its head or body is cut off. */
+  http: Config['http'];
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -74,7 +78,14 @@ async function serve(app: Koa, opts: ServeOptions): Promise<{ url: string; port:
   // Once: app.callback() composes the middleware anew on every call.
   const handle = app.callback();
   const opened = new WeakMap<object, number>();
-  const server = http.createServer((req, res) => {
+  const timeouts = {
+    headersTimeout: opts.http.headersTimeoutMs,
+    requestTimeout: opts.http.requestTimeoutMs,
+    keepAliveTimeout: opts.http.keepAliveTimeoutMs,
+    // Node checks the head and request timeouts on this interval (30 s by default: a stalled client would stay that much longer).
+    connectionsCheckingInterval: Math.min(1000, opts.http.headersTimeoutMs),
+  };
+  const server = http.createServer(timeouts, (req, res) => {
     inflight++;
     res.on('close', () => {
       inflight--;
@@ -85,7 +96,6 @@ async function serve(app: Koa, opts: ServeOptions): Promise<{ url: string; port:
     void handle(req, res);
   });
   server.on('connection', (socket) => opened.set(socket, Date.now()));
-  server.keepAliveTimeout = 65000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, '0.0.0.0', () => resolve());
@@ -132,7 +142,7 @@ export function createStorage(storage: StorageConfig): ObjectStorage {
 
 /** The listening and shutdown settings every mode shares. */
 function serveOptions(cfg: Config, log: Logger, draining: { value: boolean }): Omit<ServeOptions, 'onClose'> {
-  return { port: cfg.port, log, draining, shutdownDelayMs: cfg.shutdownDelaySeconds * 1000, maxConnectionAgeMs: cfg.maxConnectionAgeSeconds * 1000 };
+  return { port: cfg.port, log, draining, shutdownDelayMs: cfg.shutdownDelaySeconds * 1000, maxConnectionAgeMs: cfg.maxConnectionAgeSeconds * 1000, http: cfg.http };
 }
 
 /** Ready unless the server is draining. */
@@ -157,7 +167,7 @@ function nearTier(cfg: Config, redis: Redis | Cluster, metrics: Metrics, log: Lo
 }
 
 /** Starts API mode. */
-export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesMs?: number; storage?: ObjectStorage; sweepIntervalMs?: number } = {}): Promise<RunningServer> {
+export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesMs?: number; storage?: ObjectStorage; sweepIntervalMs?: number; now?: () => number } = {}): Promise<RunningServer> {
   const metrics = createMetrics();
   const db = new Database({ ...cfg.db, readYourWritesMs: opts.readYourWritesMs }, metrics, log);
   const redis = cfg.redis.mode === 'none' ? null : createRedis({ mode: cfg.redis.mode, nodes: cfg.redis.nodes, password: cfg.redis.password }, log);
@@ -186,7 +196,9 @@ export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesM
   };
   // On a volume, another process can copy images in or out over HTTP with the origin token (sync-images, a topology move).
   const origin = storage.kind === 'volume' && cfg.storage.originToken ? { storage, token: cfg.storage.originToken, maxUploadBytes: cfg.maxUploadBytes } : undefined;
-  const { app } = createApiApp({ log, metrics, users, photos, ready, origin });
+  // Shared by every API pod through Redis when the cache tier exists; per process otherwise.
+  const limiter = cfg.rateLimits.enabled ? createLimiter({ counter: redis ? redisWindowCounter(redis, metrics) : memoryWindowCounter(), now: opts.now }) : null;
+  const { app } = createApiApp({ log, metrics, users, photos, ready, origin, limits: { limiter, rules: cfg.rateLimits }, trustProxyHops: cfg.trustProxyHops });
   const s = await serve(app, {
     ...serveOptions(cfg, log, draining),
     onClose: async () => {

@@ -21,6 +21,8 @@ export interface DatabaseConnection {
   poolSize: number;
   /** How long a query keeps being retried, from its first attempt, while the server cannot be reached (0 = never). */
   retrySeconds: number;
+  /** The longest one statement may run; the server cancels it then (statement_timeout, lock_timeout). Default 10 s. */
+  queryTimeoutMs?: number;
 }
 
 /** Connection settings plus the routing knobs the Database takes. */
@@ -121,6 +123,7 @@ export class Database {
     this.now = opts.now ?? Date.now;
     this.retryMs = opts.retrySeconds * 1000;
     this.sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    const queryTimeoutMs = opts.queryTimeoutMs ?? 10000;
     const base = {
       database: opts.name,
       user: opts.user,
@@ -129,7 +132,12 @@ export class Database {
       max: opts.poolSize,
       connectionTimeoutMillis: 2000,
       idleTimeoutMillis: 30000,
-      query_timeout: 10000,
+      // The server enforces the bound and cancels the statement; the client's own timer is only a backstop for a
+      // server that does not answer at all (it leaves the statement running, so it must fire later).
+      statement_timeout: queryTimeoutMs,
+      lock_timeout: queryTimeoutMs,
+      idle_in_transaction_session_timeout: queryTimeoutMs * 2,
+      query_timeout: queryTimeoutMs + 2000,
       application_name: 'graminsta',
     };
     this.primary = this.makePool({ ...base, host: opts.host, port: opts.port }, 'primary');
@@ -351,8 +359,13 @@ export class Database {
   }
 }
 
+/** SQLSTATEs of a statement the server cancelled at statement_timeout or lock_timeout. */
+const TIMED_OUT = new Set(['57014', '55P03']);
+
 function wrapQueryError(err: unknown): Error {
   if (err instanceof AppError) return err;
+  const code = (err as { code?: string } | null)?.code;
+  if (code && TIMED_OUT.has(code)) return unavailable('database_unavailable', 'the database did not answer in time; try again shortly', err);
   return new Error('while running a database query', { cause: err });
 }
 

@@ -39,6 +39,7 @@ const STATUS: Record<ErrorCode, number> = {
   content_type_mismatch: 415,
   cannot_follow_self: 422,
   too_many_open_uploads: 429,
+  rate_limited: 429,
   database_unavailable: 503,
   server_busy: 503,
 };
@@ -51,7 +52,7 @@ export function statusOf(code: ErrorCode): number {
 // Codes for the HTTP errors Koa and its middleware throw themselves (http-errors with a status).
 const HTTP_CODES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 411: 'length_required', 413: 'payload_too_large', 415: 'unsupported_media_type', 501: 'not_implemented' };
 
-/** Assigns a request id (kept from a sane X-Request-Id), logs the request as JSON and records its duration. */
+/** Assigns a request id (kept from a sane X-Request-Id), sets `X-Content-Type-Options: nosniff`, logs the request as JSON and records its duration. */
 export function requestContext(log: Logger, metrics: Metrics): Koa.Middleware {
   return async (ctx, next) => {
     const start = process.hrtime.bigint();
@@ -60,6 +61,9 @@ export function requestContext(log: Logger, metrics: Metrics): Koa.Middleware {
     ctx.state.requestId = requestId;
     ctx.state.log = log.child({ requestId });
     ctx.set('X-Request-Id', requestId);
+    // Browsers must take every response, images above all, as the type it declares: an upload that only looks like
+    // an image must never be sniffed into HTML or script.
+    ctx.set('X-Content-Type-Options', 'nosniff');
     try {
       await next();
     } finally {

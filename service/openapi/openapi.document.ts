@@ -4,6 +4,7 @@ import { limits, usernamePattern } from '../limits.js';
 const { password: P, displayName: D, bio: B, caption: C } = limits;
 
 const err = { $ref: '#/components/responses/Error' };
+const errorBody = { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message', 'requestId'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' }, requestId: { type: 'string' } } } } };
 const auth = [{ bearer: [] }];
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -16,6 +17,8 @@ const username = { name: 'username', in: 'path', required: true, schema: { type:
 const photoId = { name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } };
 const userAndToken = json({ type: 'object', required: ['user', 'token'], properties: { user: ref('User'), token: { type: 'string' } } });
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), err]));
+const rateHeaders = { 'RateLimit-Policy': { description: 'the limits that apply (draft-ietf-httpapi-ratelimit-headers-08)', schema: { type: 'string' } }, RateLimit: { description: 'what is left of each limit and the seconds until it resets', schema: { type: 'string' } } };
+const limited = { '429': { description: 'a rate limit is exhausted (code rate_limited), or on upload slots too many open ones (code too_many_open_uploads)', headers: { ...rateHeaders, 'Retry-After': { description: 'seconds until the exhausted limit resets', schema: { type: 'integer' } } }, ...json(errorBody) } };
 
 /** The OpenAPI document of the /api/v1 routes. */
 export const openApiDocument = {
@@ -26,14 +29,14 @@ export const openApiDocument = {
       post: {
         operationId: 'signUp',
         requestBody: json({ type: 'object', required: ['username', 'password'], additionalProperties: false, properties: { username: { type: 'string', pattern: usernamePattern }, password: { type: 'string', minLength: P.min, maxLength: P.max }, displayName: { type: 'string', minLength: D.min, maxLength: D.max } } }),
-        responses: { '201': { description: 'created', ...userAndToken }, ...errors(400, 409, 503) },
+        responses: { '201': { description: 'created', ...userAndToken }, ...errors(400, 409, 503), ...limited },
       },
     },
     '/api/v1/sessions': {
       post: {
         operationId: 'logIn',
         requestBody: json({ type: 'object', required: ['username', 'password'], additionalProperties: false, properties: { username: { type: 'string' }, password: { type: 'string' } } }),
-        responses: { '201': { description: 'logged in', ...userAndToken }, ...errors(400, 401, 503) },
+        responses: { '201': { description: 'logged in', ...userAndToken }, ...errors(400, 401, 503), ...limited },
       },
     },
     '/api/v1/sessions/current': { delete: { operationId: 'logOut', security: auth, responses: { '204': { description: 'token revoked' }, ...errors(401, 503) } } },
@@ -63,7 +66,8 @@ export const openApiDocument = {
         requestBody: json({ type: 'object', required: ['contentType', 'size'], additionalProperties: false, properties: { contentType: { enum: ['image/jpeg', 'image/png', 'image/gif', 'image/webp'] }, size: { type: 'integer', minimum: 1 } } }),
         responses: {
           '201': { description: 'where to PUT the bytes', ...json({ type: 'object', required: ['uploadId', 'method', 'url', 'headers'], properties: { uploadId: { type: 'string' }, method: { const: 'PUT' }, url: { type: 'string' }, headers: { type: 'object', additionalProperties: { type: 'string' } } } }) },
-          ...errors(400, 401, 413, 415, 429, 503),
+          ...errors(400, 401, 413, 415, 503),
+          ...limited,
         },
       },
     },
@@ -101,7 +105,7 @@ export const openApiDocument = {
     responses: {
       Error: {
         description: 'an error',
-        ...json({ type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message', 'requestId'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' }, requestId: { type: 'string' } } } } }),
+        ...json(errorBody),
       },
     },
     schemas: {

@@ -7,14 +7,17 @@ import { limits } from '../limits.js';
 import { optionalAuth, principal, requireAuth, viewerId, type Authenticator } from '../http/auth.js';
 import { readBody } from '../http/body.js';
 import type { PhotoService } from './photo.service.js';
+import { rateLimit, rulePolicies, type RouteLimits } from '../http/rate-limit.js';
 
 /** The /api/v1 photo routes. */
-export function photoRoutes(photos: PhotoService, users: Authenticator): Router {
+export function photoRoutes(photos: PhotoService, users: Authenticator, rateLimits: RouteLimits = { limiter: null, rules: null as never }): Router {
   const r = new Router({ prefix: '/api/v1' });
   const auth = requireAuth(users);
+  const uploads = rateLimits.limiter ? rulePolicies('uploads', rateLimits.rules.uploads) : null;
+  const limitUploads = rateLimit(rateLimits.limiter, (ctx) => [{ policy: uploads!.ip, subject: ctx.ip }, { policy: uploads!.account, subject: String(principal(ctx).userId) }]);
   const maybeAuth = optionalAuth(users);
 
-  r.post('/uploads', auth, async (ctx: Koa.Context) => {
+  r.post('/uploads', auth, limitUploads, async (ctx: Koa.Context) => {
     const b = v.objectBody(ctx.request.body, ['contentType', 'size']);
     if (typeof b.contentType !== 'string') throw invalid('contentType', 'must be a string');
     const size = v.integer(b.size, 'size', 1, Number.MAX_SAFE_INTEGER);

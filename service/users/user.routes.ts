@@ -5,14 +5,23 @@ import * as v from '../http/validate.js';
 import { limits } from '../limits.js';
 import { optionalAuth, principal, requireAuth, viewerId } from '../http/auth.js';
 import type { UserService } from './user.service.js';
+import { rateLimit, rulePolicies, type RouteLimits } from '../http/rate-limit.js';
 
 /** The /api/v1 routes of the user service. */
-export function userRoutes(users: UserService): Router {
+export function userRoutes(users: UserService, rateLimits: RouteLimits = { limiter: null, rules: null as never }): Router {
   const r = new Router({ prefix: '/api/v1' });
+  const login = rateLimits.limiter ? rulePolicies('login', rateLimits.rules.login) : null;
+  const signup = rateLimits.limiter ? rulePolicies('signup', rateLimits.rules.signup) : null;
+  // Counted before the password is hashed: the limits bound the scrypt work an anonymous client can ask for.
+  const limitLogin = rateLimit(rateLimits.limiter, (ctx) => {
+    const username = (ctx.request.body as { username?: unknown } | undefined)?.username;
+    return [{ policy: login!.ip, subject: ctx.ip }, ...(typeof username === 'string' ? [{ policy: login!.account, subject: username }] : [])];
+  });
+  const limitSignup = rateLimit(rateLimits.limiter, (ctx) => [{ policy: signup!.ip, subject: ctx.ip }]);
   const auth = requireAuth(users);
   const maybeAuth = optionalAuth(users);
 
-  r.post('/users', async (ctx: Koa.Context) => {
+  r.post('/users', limitSignup, async (ctx: Koa.Context) => {
     const b = v.objectBody(ctx.request.body, ['username', 'password', 'displayName']);
     const input = {
       username: v.username(b.username),
@@ -23,7 +32,7 @@ export function userRoutes(users: UserService): Router {
     ctx.body = await users.signUp(input);
   });
 
-  r.post('/sessions', async (ctx: Koa.Context) => {
+  r.post('/sessions', limitLogin, async (ctx: Koa.Context) => {
     const b = v.objectBody(ctx.request.body, ['username', 'password']);
     ctx.status = 201;
     ctx.body = await users.logIn({ username: v.username(b.username), password: v.password(b.password) });

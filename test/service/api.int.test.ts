@@ -87,6 +87,7 @@ describe('photo service API (real Postgres + replica, Redis, volume storage)', f
       const img = await fetch(stack.api.url + photo.imageUrl);
       expect(img.status).to.equal(200);
       expect(img.headers.get('content-type')).to.equal('image/png');
+      expect(img.headers.get('x-content-type-options')).to.equal('nosniff');
       expect(Buffer.from(await img.arrayBuffer()).equals(PNG)).to.equal(true);
 
       const second = await call('POST', '/api/v1/photos', { token: alice.token, body: { uploadId: await upload(alice.token, JPEG, 'image/jpeg') } });

@@ -14,7 +14,7 @@ describe('loadConfig', () => {
       expect(cfg).to.deep.equal({
         mode: 'api',
         port: 8080,
-        db: { host: 'db-rw', port: 5432, name: 'graminsta', user: 'graminsta', password: 'pw', ssl: false, replicas: [], poolSize: 10, retrySeconds: 20 },
+        db: { host: 'db-rw', port: 5432, name: 'graminsta', user: 'graminsta', password: 'pw', ssl: false, replicas: [], poolSize: 10, retrySeconds: 20, queryTimeoutMs: 10000 },
         redis: { mode: 'none', nodes: [], password: '' },
         cacheTtlSeconds: 30,
         nearCache: { maxAgeMs: 5000, maxEntries: 20000 },
@@ -27,6 +27,14 @@ describe('loadConfig', () => {
         webRoot: '',
         shutdownDelaySeconds: 5,
         maxConnectionAgeSeconds: 10,
+        http: { headersTimeoutMs: 10000, requestTimeoutMs: 60000, keepAliveTimeoutMs: 65000 },
+        trustProxyHops: 0,
+        rateLimits: {
+          enabled: false,
+          login: { perIP: 30, perAccount: 10, windowSeconds: 60 },
+          signup: { perIP: 10, perAccount: 0, windowSeconds: 3600 },
+          uploads: { perIP: 120, perAccount: 60, windowSeconds: 60 },
+        },
         syncFrom: null,
         hygiene: { hashConcurrency: 2, hashQueue: 64, maxOpenUploads: 20, uploadTtlSeconds: 3600, sweepIntervalSeconds: 300 },
       });
@@ -78,6 +86,22 @@ describe('loadConfig', () => {
       expect(loadConfig({ ...API, GRAMINSTA_NEAR_CACHE_MS: '0' }).nearCache.maxAgeMs).to.equal(0);
       fails({ ...API, GRAMINSTA_MAX_UPLOAD_BYTES: '0' }, 'GRAMINSTA_MAX_UPLOAD_BYTES must be between 1 and');
       expect(loadConfig({ ...API, GRAMINSTA_MAX_UPLOAD_BYTES: '65536' }).maxUploadBytes).to.equal(65536);
+    });
+    it('parses the rate limits and the trusted proxies, naming the variable when one is bad', () => {
+      const cfg = loadConfig({ ...API, GRAMINSTA_RATE_LIMIT_LOGIN_PER_IP: '5', GRAMINSTA_RATE_LIMITS_ENABLED: 'true', GRAMINSTA_TRUST_PROXY: '1' });
+      expect(cfg.rateLimits.login.perIP).to.equal(5);
+      expect(cfg.rateLimits.enabled).to.equal(true);
+      expect(cfg.trustProxyHops).to.equal(1);
+      fails({ ...API, GRAMINSTA_RATE_LIMIT_UPLOADS_WINDOW_SECONDS: '0' }, 'GRAMINSTA_RATE_LIMIT_UPLOADS_WINDOW_SECONDS must be between 1 and 86400');
+      fails({ ...API, GRAMINSTA_RATE_LIMIT_SIGNUP_PER_IP: 'many' }, 'GRAMINSTA_RATE_LIMIT_SIGNUP_PER_IP must be an integer');
+      fails({ ...API, GRAMINSTA_TRUST_PROXY: 'yes' }, 'GRAMINSTA_TRUST_PROXY must be an integer');
+    });
+    it('parses the query and HTTP timeouts, naming the variable when one is bad', () => {
+      expect(loadConfig({ ...API, GRAMINSTA_DB_QUERY_TIMEOUT_SECONDS: '3' }).db.queryTimeoutMs).to.equal(3000);
+      fails({ ...API, GRAMINSTA_DB_QUERY_TIMEOUT_SECONDS: '0' }, 'GRAMINSTA_DB_QUERY_TIMEOUT_SECONDS must be between 1 and 3600');
+      expect(loadConfig({ GRAMINSTA_HTTP_HEADERS_TIMEOUT_SECONDS: '5', GRAMINSTA_HTTP_REQUEST_TIMEOUT_SECONDS: '30', GRAMINSTA_HTTP_KEEPALIVE_TIMEOUT_SECONDS: '70' }, 'web').http).to.deep.equal({ headersTimeoutMs: 5000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 70000 });
+      fails({ GRAMINSTA_HTTP_REQUEST_TIMEOUT_SECONDS: 'soon' }, 'GRAMINSTA_HTTP_REQUEST_TIMEOUT_SECONDS must be an integer', 'web');
+      fails({ GRAMINSTA_HTTP_HEADERS_TIMEOUT_SECONDS: '20', GRAMINSTA_HTTP_REQUEST_TIMEOUT_SECONDS: '10' }, 'GRAMINSTA_HTTP_HEADERS_TIMEOUT_SECONDS must not exceed GRAMINSTA_HTTP_REQUEST_TIMEOUT_SECONDS', 'web');
     });
   });
 

@@ -179,6 +179,11 @@ describe('requestContext', () => {
     expect(lines[0]).to.include({ msg: 'request', requestId: 'abc-123.x_y', status: 200, method: 'GET' });
   });
 
+  it('tells browsers not to sniff content types, on every response', async () => {
+    const { ctx } = await run({});
+    expect(ctx.headers['x-content-type-options']).to.equal('nosniff');
+  });
+
   for (const bad of ['', 'has space', 'x'.repeat(65), 'inject\nline', '<script>']) {
     it(`replaces the request id ${JSON.stringify(bad.slice(0, 12))} with a fresh UUID`, async () => {
       const { ctx } = await run({ 'x-request-id': bad });
