@@ -218,6 +218,12 @@ export function clusterClient(clients: KubeClients, logger: Logger): ClusterClie
     async delete(obj, propagationPolicy = 'Background') {
       await deleteObject(clients, obj, { propagationPolicy, uid: obj.metadata?.uid });
     },
+    async expandClaim(namespace, name, size) {
+      await clients.core.patchNamespacedPersistentVolumeClaim(
+        { name, namespace, body: { spec: { resources: { requests: { storage: size } } } }, fieldManager: FIELD_MANAGER },
+        mergePatch,
+      );
+    },
     async patchStatus(app, status) {
       logger.debug('writing status', { app: `${app.metadata.namespace}/${app.metadata.name}` });
       await clients.customObjects.patchNamespacedCustomObjectStatus(

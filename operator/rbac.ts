@@ -87,6 +87,18 @@ export function operatorRbac(writes: ChildWrites, opts: { kinds?: readonly Child
         verbs: ['list', 'watch', 'delete'],
         why: 'Pod informer: containers that cannot start, reported on the tier conditions; delete a StatefulSet pod stuck on an older template',
       },
+      {
+        apiGroups: [''],
+        resources: ['persistentvolumeclaims'],
+        verbs: ['get', 'patch'],
+        why: 'volumes grow with the spec: read the claims of the StatefulSets and raise their storage request',
+      },
+      {
+        apiGroups: ['storage.k8s.io'],
+        resources: ['storageclasses'],
+        verbs: ['get', 'list', 'watch'],
+        why: 'volumes grow with the spec: only where the StorageClass allows volume expansion',
+      },
       ...children,
     ],
     leaderElection: [

@@ -1,6 +1,6 @@
 // The GraminstaApp reconciler: re-read the app from the cache, render, apply what differs, prune what
 // is no longer desired, and write the status when it changed.
-import type { KubernetesObject, V1Deployment, V1Job, V1Pod, V1StatefulSet, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment, V1Job, V1PersistentVolumeClaim, V1Pod, V1StatefulSet, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { GraminstaApp, ImageStoreStatus } from '../api/types.gen.js';
 import type { Clock } from '../kube/clock.kube.js';
 import type { Logger } from '../kube/logger.kube.js';
@@ -19,6 +19,7 @@ import { stuckPodsToReplace } from './rollout.reconcile.js';
 import { applyAfter, holdOf, jobFailure, notDone, SWITCH_SETTLE_MS, type Hold } from './transition.reconcile.js';
 import { computeStatus, podIssues, statusChanged, type AppStatus, type Observation } from './status.reconcile.js';
 import type { EventRecorder } from './events.reconcile.js';
+import { decideVolume, type VolumeNote } from './volumes.reconcile.js';
 
 /** How often a failed Job (migrate, Redis cluster forming, photo copy) runs before the app is Stalled. */
 export const JOB_ATTEMPTS = 3;
@@ -49,6 +50,8 @@ export interface ClusterClient {
   handOverReplicas(obj: KubernetesObject): Promise<void>;
   /** Replaces the status subresource's fields the operator owns. */
   patchStatus(app: GraminstaApp, status: AppStatus): Promise<void>;
+  /** Raises a PersistentVolumeClaim's spec.resources.requests.storage (a merge patch; the claim is never recreated). */
+  expandClaim(namespace: string, name: string, size: string): Promise<void>;
 }
 
 /** Everything the reconciler depends on, passed in. */
@@ -103,6 +106,8 @@ interface Convergence {
   recreating: boolean;
   waiting: string[];
   requeueAfterMs?: number;
+  /** What keeps existing volumes from their desired size (volumes.reconcile.ts), for the tier conditions. */
+  volumes?: VolumeNote[];
 }
 
 /** Reconciles GraminstaApps by namespace/name key. */
@@ -146,6 +151,7 @@ export class AppReconciler {
       if (!plan.paused) {
         desired = await this.render(app, plan);
         progress = await this.converge(app, desired, log);
+        progress.volumes = await this.growVolumes(app, plan, desired, log);
         await this.replaceStuckPods(app, log);
       }
     } catch (err) {
@@ -382,7 +388,7 @@ export class AppReconciler {
             log.info('re-creating to change an immutable field', { object: objectKey(obj), field: immutable });
             const isJob = obj.kind === 'Job';
             await this.deps.cluster.delete({ ...live, apiVersion: obj.apiVersion, kind: obj.kind }, isJob ? 'Background' : 'Orphan');
-            const volumes = immutable === 'spec.volumeClaimTemplates' ? ' (existing PersistentVolumeClaims keep their size: expand them by hand where the StorageClass allows it)' : '';
+            const volumes = immutable === 'spec.volumeClaimTemplates' ? ' (existing PersistentVolumeClaims are expanded where their StorageClass allows it)' : '';
             const kept = isJob ? 'its pods are deleted with it' : `its pods and volumes are kept${volumes}`;
             this.deps.events.record(app, 'Normal', 'Recreating', `re-creating ${obj.kind} ${obj.metadata?.name} to change ${immutable}; ${kept}`);
             pending = true;
@@ -404,6 +410,70 @@ export class AppReconciler {
     }
     if (notOurs.length) throw new UserActionRequired('AlreadyOwned', alreadyOwnedMessage(notOurs));
     return { pending, applied: applicable.map((o) => outcome.get(o)!) };
+  }
+
+  /**
+   * Brings every existing claim of the desired StatefulSets to its template's size. The template itself stays
+   * as rendered: a changed volumeClaimTemplates is an immutable change, so applyAll deletes the StatefulSet with
+   * orphan propagation and creates it anew (pods and claims stay and are adopted) instead of an apply the API
+   * server refuses forever. The new StatefulSet's template only sizes claims it creates from now on; the ones
+   * that exist are patched here where their StorageClass allows expansion, and reported where not.
+   */
+  private async growVolumes(app: GraminstaApp, plan: Plan, desired: KubernetesObject[], log: Logger): Promise<VolumeNote[]> {
+    const namespace = app.metadata.namespace!;
+    const names = plan.names;
+    const tierOf = (sts: string): VolumeNote['tier'] =>
+      sts === names.database && plan.database.placement !== 'embedded'
+        ? 'DatabaseReady'
+        : sts === names.databaseReplica
+          ? 'DatabaseReady'
+          : sts === names.redis
+            ? 'CacheReady'
+            : 'ApiReady';
+    const classes = new Map<string, boolean | undefined>();
+    const allows = async (cls: string | undefined): Promise<boolean | undefined> => {
+      if (!cls) return undefined;
+      if (!classes.has(cls)) {
+        const sc = (await this.deps.cluster.read('storage.k8s.io/v1', 'StorageClass', '', cls)) as { allowVolumeExpansion?: boolean } | undefined;
+        classes.set(cls, sc ? sc.allowVolumeExpansion === true : undefined);
+      }
+      return classes.get(cls);
+    };
+    const notes: VolumeNote[] = [];
+    for (const sts of desired.filter((o): o is V1StatefulSet => o.kind === 'StatefulSet')) {
+      const stsName = sts.metadata!.name!;
+      for (let ordinal = 0; ordinal < (sts.spec?.replicas ?? 1); ordinal++) {
+        for (const template of sts.spec?.volumeClaimTemplates ?? []) {
+          const size = template.spec?.resources?.requests?.storage;
+          if (!size) continue;
+          const name = `${template.metadata!.name}-${stsName}-${ordinal}`;
+          const pvc = (await this.deps.cluster.read('v1', 'PersistentVolumeClaim', namespace, name)) as V1PersistentVolumeClaim | undefined;
+          if (!pvc || pvc.metadata?.deletionTimestamp) continue;
+          const storageClassName = pvc.spec?.storageClassName;
+          const claim = {
+            name,
+            storageClassName,
+            requested: pvc.spec?.resources?.requests?.storage,
+            capacity: pvc.status?.capacity?.storage,
+            conditions: (pvc.status?.conditions ?? []).filter((c) => c.status === 'True').map((c) => c.type),
+          };
+          const wantsMore = decideVolume(size, claim, true).action === 'expand';
+          const decision = decideVolume(size, claim, wantsMore ? await allows(storageClassName) : true);
+          if (decision.action === 'expand') {
+            log.info('expanding a volume', { claim: name, from: claim.requested, to: decision.to });
+            await this.deps.cluster.expandClaim(namespace, name, decision.to);
+            this.deps.events.record(app, 'Normal', 'VolumeExpanding', `PersistentVolumeClaim ${name}: ${claim.requested} -> ${decision.to}`);
+            notes.push({ tier: tierOf(stsName), reason: 'VolumeResizing', message: `PersistentVolumeClaim ${name} is resizing to ${decision.to}` });
+          } else if (decision.action === 'resizing') {
+            notes.push({ tier: tierOf(stsName), reason: 'VolumeResizing', message: decision.message });
+          } else if (decision.action === 'report') {
+            this.deps.events.record(app, 'Warning', decision.reason, decision.message);
+            notes.push({ tier: tierOf(stsName), reason: decision.reason, message: decision.message });
+          }
+        }
+      }
+    }
+    return notes;
   }
 
   private async prune(app: GraminstaApp, desired: KubernetesObject[], log: Logger): Promise<void> {
@@ -476,6 +546,7 @@ export class AppReconciler {
       selector,
       error: problem,
       waiting: progress?.waiting ?? [],
+      volumes: progress?.volumes ?? [],
       imageStore: imageStoreNow(app, plan, !problem && !!progress && progress.waiting.length === 0),
       paused: plan?.paused ?? !!app.spec?.paused,
     };

@@ -5,6 +5,7 @@ import type { DatabasePlacement } from '../api/presets.api.js';
 import type { Stage } from '../api/schema.api.js';
 import type { Condition, GraminstaAppStatus, ImageStoreStatus } from '../api/types.gen.js';
 import { jobFailure } from './transition.reconcile.js';
+import type { VolumeNote } from './volumes.reconcile.js';
 
 /** A condition shaped like metav1.Condition (the generated type, from schema.api.ts). */
 export type { Condition } from '../api/types.gen.js';
@@ -44,6 +45,8 @@ export interface Observation {
   error?: { reason: string; message: string; terminal: boolean };
   /** What the last pass still waits for (objects not yet applied, observed or rolled out), one line each. */
   waiting?: string[];
+  /** Volumes not at their desired size (the tier keeps serving: its condition says so in reason and message). */
+  volumes?: VolumeNote[];
   /** Where the photos are stored now (the old store while a move to another is under way). */
   imageStore?: ImageStoreStatus;
   paused: boolean;
@@ -191,11 +194,23 @@ export function tierStates(o: Observation): Record<(typeof tierConditions)[numbe
   }
   const ok = (t: TierState | undefined, what: string): TierState => t ?? { status: 'True', reason: 'Ready', message: `${what} is ready` };
   return {
-    ApiReady: explainStuck(ok(api, 'the api tier'), 'ApiReady', o),
+    ApiReady: noteVolumes(explainStuck(ok(api, 'the api tier'), 'ApiReady', o), 'ApiReady', o),
     WebReady: explainStuck(ok(web, 'the web tier'), 'WebReady', o),
-    DatabaseReady: explainStuck(ok(database, 'the database'), 'DatabaseReady', o),
-    CacheReady: explainStuck(ok(cache, 'the cache'), 'CacheReady', o),
+    DatabaseReady: noteVolumes(explainStuck(ok(database, 'the database'), 'DatabaseReady', o), 'DatabaseReady', o),
+    CacheReady: noteVolumes(explainStuck(ok(cache, 'the cache'), 'CacheReady', o), 'CacheReady', o),
   };
+}
+
+/**
+ * A ready tier whose volumes are not at their desired size stays ready (it serves) and takes the volume's reason
+ * (VolumeResizing, VolumeExpansionNotAllowed, VolumeCannotShrink); a tier not ready adds the volume's message.
+ */
+function noteVolumes(t: TierState, tier: VolumeNote['tier'], o: Observation): TierState {
+  const notes = (o.volumes ?? []).filter((v) => v.tier === tier);
+  if (notes.length === 0) return t;
+  const message = notes.map((v) => v.message).join('; ');
+  if (t.status === 'True') return { status: 'True', reason: notes[0]!.reason, message: `${t.message}; ${message}` };
+  return { ...t, message: `${t.message}; ${message}` };
 }
 
 /** Keeps lastTransitionTime of a condition whose status did not change. */

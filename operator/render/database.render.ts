@@ -44,6 +44,25 @@ function inCluster(plan: Plan): InClusterDatabasePlan {
  * single-machine pod's too: when the app grows, the new API pods and the migrate Job use that database before
  * the single pod gives up its API (make before break).
  */
+const STORAGE_UNITS: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+
+/** Bytes of a storage quantity such as 10Gi or 500M; undefined when it is not one. */
+function storageBytes(q: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(|k|M|G|T|Ki|Mi|Gi|Ti)$/.exec(q);
+  return m ? Number(m[1]) * STORAGE_UNITS[m[2]!]! : undefined;
+}
+
+/**
+ * max_slot_wal_keep_size for a primary volume of the given size: the WAL a slot may hold back for a lagging or
+ * absent replica before the slot is given up, min(2GB, 20% of the volume) in MB, so that a replica that
+ * stopped cannot fill the primary's disk. The primary sets it on every start (the volume may have grown).
+ */
+export function slotWalKeepSize(volumeSize: string): string {
+  const bytes = storageBytes(volumeSize);
+  if (bytes === undefined || bytes <= 0) throw new Error(`spec.database.storage.size: ${JSON.stringify(volumeSize)} is not a positive quantity`);
+  return `${Math.max(64, Math.min(2048, Math.floor((bytes * 0.2) / 2 ** 20)))}MB`;
+}
+
 export function postgresContainer(plan: Plan, role: 'primary' | 'replica'): V1Container {
   const db = inCluster(plan);
   const secret = plan.names.databaseSecret;
@@ -63,6 +82,7 @@ export function postgresContainer(plan: Plan, role: 'primary' | 'replica'): V1Co
       secretEnv('POSTGRES_APP_PASSWORD', secret, DB_SECRET_KEYS.password),
       secretEnv('POSTGRES_REPLICATION_PASSWORD', secret, DB_SECRET_KEYS.replicationPassword),
       maxWalSenders,
+      { name: 'POSTGRES_MAX_SLOT_WAL_KEEP_SIZE', value: slotWalKeepSize(db.size) },
     );
   } else {
     env.push(

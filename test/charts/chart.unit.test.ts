@@ -39,7 +39,7 @@ describe('operatorRbac', () => {
     }
   });
 
-  it('grants patch (and create) exactly for the kinds the renderer applies, create otherwise only for Events and generated Secrets', () => {
+  it('grants patch (and create) exactly for the kinds the renderer applies, plus patch on PVCs (expansion), create otherwise only for Events and generated Secrets', () => {
     const perms = permissionsOf(chartRbac().cluster);
     expect(perms.filter((p) => p.endsWith(' patch'))).to.deep.equal([
       'apps/deployments patch',
@@ -47,13 +47,15 @@ describe('operatorRbac', () => {
       'autoscaling/horizontalpodautoscalers patch',
       'batch/jobs patch',
       'core/configmaps patch',
+      'core/persistentvolumeclaims patch',
       'core/services patch',
       'graminsta.io/graminstaapps/status patch',
       'networking.k8s.io/ingresses patch',
       'policy/poddisruptionbudgets patch',
     ]);
     // A server-side apply that creates its object needs create as well as patch.
-    const patched = perms.filter((p) => p.endsWith(' patch') && !p.includes('/status')).map((p) => p.replace(/ patch$/, ' create'));
+    // PVCs are patched (expanded), never created: the StatefulSet controller creates them.
+    const patched = perms.filter((p) => p.endsWith(' patch') && !p.includes('/status') && !p.includes('persistentvolumeclaims')).map((p) => p.replace(/ patch$/, ' create'));
     expect(perms.filter((p) => p.endsWith(' create'))).to.deep.equal([...patched, 'core/events create', 'core/secrets create'].sort());
     expect(perms.filter((p) => / (update|deletecollection|\*)$/.test(p))).to.deep.equal([]);
   });

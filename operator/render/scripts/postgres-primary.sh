@@ -135,7 +135,8 @@ local_psql() {
   [ -z "$POSTGRES_SUPERUSER_PASSWORD" ] || set_superuser=on
   psql -v ON_ERROR_STOP=1 -X -q -h "$POSTGRES_SOCKET_DIR" -p "$POSTGRES_PORT" -d postgres \
     -v app_user="$POSTGRES_APP_USER" -v db="$POSTGRES_DB" -v repl_user="$POSTGRES_REPLICATION_USER" \
-    -v set_superuser="$set_superuser" -v max_wal_senders="$POSTGRES_MAX_WAL_SENDERS" >&2
+    -v set_superuser="$set_superuser" -v max_wal_senders="$POSTGRES_MAX_WAL_SENDERS" \
+    -v max_slot_wal_keep_size="$POSTGRES_MAX_SLOT_WAL_KEEP_SIZE" >&2
 }
 
 # local_sql_failed WHAT: stops the temporary server and fails (or just exits when a stop signal
@@ -147,8 +148,9 @@ local_sql_failed() {
   fail "could not $1"
 }
 
-# Roles and passwords from the environment (roles created when missing), and max_wal_senders and
-# max_replication_slots raised to POSTGRES_MAX_WAL_SENDERS (never lowered: replicas may use them).
+# Roles and passwords from the environment (roles created when missing), max_wal_senders and
+# max_replication_slots raised to POSTGRES_MAX_WAL_SENDERS (never lowered: replicas may use them),
+# and max_slot_wal_keep_size set to POSTGRES_MAX_SLOT_WAL_KEEP_SIZE (it follows the volume's size).
 converge_sql=$(cat <<'SQL'
 \getenv app_password POSTGRES_APP_PASSWORD
 \getenv repl_password POSTGRES_REPLICATION_PASSWORD
@@ -162,6 +164,7 @@ ALTER ROLE CURRENT_USER WITH PASSWORD :'superuser_password';
 \endif
 SELECT format('ALTER SYSTEM SET %I = %L', name, :'max_wal_senders') FROM pg_settings
   WHERE name IN ('max_wal_senders', 'max_replication_slots') AND setting::int < :'max_wal_senders'::int \gexec
+ALTER SYSTEM SET max_slot_wal_keep_size = :'max_slot_wal_keep_size';
 SQL
 )
 

@@ -61,7 +61,10 @@ class FakeCluster implements ClusterClient {
     this.cache(obj.kind).put(live);
     return live;
   }
+  /** PersistentVolumeClaims and StorageClasses, which no informer caches: by kind/namespace/name. */
+  readonly volumes = new Map<string, KubernetesObject>();
   async read(_apiVersion: string, kind: string, namespace: string, name: string) {
+    if (kind === 'PersistentVolumeClaim' || kind === 'StorageClass') return this.volumes.get(`${kind}/${namespace}/${name}`);
     this.calls.push(`read ${kind}/${name}`);
     return this.cache(kind).get(name, namespace);
   }
@@ -76,6 +79,11 @@ class FakeCluster implements ClusterClient {
   async patchStatus(_app: GraminstaApp, status: AppStatus) {
     this.calls.push('status');
     this.statuses.push(JSON.parse(JSON.stringify(status)) as AppStatus);
+  }
+  async expandClaim(namespace: string, name: string, size: string) {
+    this.calls.push(`expand PersistentVolumeClaim/${name} ${size}`);
+    const pvc = this.volumes.get(`PersistentVolumeClaim/${namespace}/${name}`) as { spec: { resources: { requests: { storage: string } } } };
+    pvc.spec.resources.requests.storage = size;
   }
   writes(): string[] {
     return this.calls.filter((c) => !c.startsWith('read'));
@@ -189,6 +197,52 @@ describe('AppReconciler (in-memory fakes)', () => {
     expect(deployments()).to.have.length(2);
     const api = t.caches.get('Deployment')!.get('graminsta-api', NS) as { spec: { template: { spec: { containers: { image: string }[] } } } };
     expect(api.spec.template.spec.containers[0]!.image).to.equal('registry.example/graminsta:v2');
+  });
+
+  describe('volumes grow with the spec', () => {
+    /** The settled app with its database claim at 1Gi, below what the template asks, of a class that allows expansion or not. */
+    const withSmallClaim = async (allowVolumeExpansion: boolean, size = '1Gi') => {
+      const t = setup({ users: 1000 });
+      await t.reconcile();
+      t.completeJobs();
+      t.rollOut();
+      const sts = t.caches.get('StatefulSet')!.get('graminsta-db', NS) as V1StatefulSet;
+      const template = sts.spec!.volumeClaimTemplates![0]!;
+      const name = `${template.metadata!.name}-graminsta-db-0`;
+      t.cluster.volumes.set(`StorageClass//local`, { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'local' }, allowVolumeExpansion } as KubernetesObject);
+      t.cluster.volumes.set(`PersistentVolumeClaim/${NS}/${name}`, {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name, namespace: NS },
+        spec: { storageClassName: 'local', resources: { requests: { storage: size } } },
+        status: { capacity: { storage: size } },
+      } as KubernetesObject);
+      return { t, name, want: template.spec!.resources!.requests!.storage! };
+    };
+    const dbCondition = (t: ReturnType<typeof setup>) => t.cluster.statuses.at(-1)!.conditions.find((c) => c.type === 'DatabaseReady')!;
+
+    it('patches the claim up to the template size where the StorageClass allows expansion, and reports it resizing', async () => {
+      const { t, name, want } = await withSmallClaim(true);
+      await t.reconcile();
+      expect(t.cluster.writes()).to.include(`expand PersistentVolumeClaim/${name} ${want}`);
+      expect(dbCondition(t)).to.include({ status: 'True', reason: 'VolumeResizing' });
+    });
+
+    it('leaves the claim and says so on the tier where the StorageClass does not allow expansion', async () => {
+      const { t, name } = await withSmallClaim(false);
+      await t.reconcile();
+      expect(t.cluster.writes().filter((c) => c.startsWith('expand'))).to.deep.equal([]);
+      expect(dbCondition(t)).to.include({ status: 'True', reason: 'VolumeExpansionNotAllowed' });
+      expect(dbCondition(t).message).to.contain(name).and.contain('local');
+      expect(t.events).to.include('Warning VolumeExpansionNotAllowed');
+    });
+
+    it('never shrinks a claim larger than the template', async () => {
+      const { t } = await withSmallClaim(true, '1Ti');
+      await t.reconcile();
+      expect(t.cluster.writes().filter((c) => c.startsWith('expand'))).to.deep.equal([]);
+      expect(dbCondition(t)).to.include({ reason: 'VolumeCannotShrink' });
+    });
   });
 
   it('writes nothing at rest: a second pass over an unchanged app makes no request that writes', async () => {

@@ -5,6 +5,7 @@ import {
   renderDatabaseReplicaStatefulSet,
   renderDatabaseRoService,
   renderDatabaseStatefulSet,
+  slotWalKeepSize,
 } from '../../../operator/render/database.render.js';
 import { renderApiConfigMap } from '../../../operator/render/config.render.js';
 import { renderMigrateJob } from '../../../operator/render/migrate.render.js';
@@ -21,6 +22,22 @@ function envOf(c: V1Container | undefined): Record<string, string> {
 }
 
 describe('database.render', () => {
+  describe('slotWalKeepSize', () => {
+    const cases: [string, string][] = [
+      ['5Gi', '1024MB'], // 20% of the volume
+      ['100Gi', '2048MB'], // capped at 2GB
+      ['10240Mi', '2048MB'],
+      ['100Mi', '64MB'], // at least 64MB
+    ];
+    for (const [size, want] of cases) it(`keeps ${want} of WAL for slots on a ${size} volume`, () => expect(slotWalKeepSize(size)).to.equal(want));
+    it('names the field of a size that is not a quantity', () => expect(() => slotWalKeepSize('lots')).to.throw(/spec\.database\.storage\.size/));
+  });
+
+  it('passes the primary a max_slot_wal_keep_size sized to its volume', () => {
+    const sts = renderDatabaseStatefulSet(resolved(app({ users: 10, database: { storage: { size: '5Gi' } } }), ctx()))!;
+    expect(envOf(sts.spec?.template.spec?.containers[0]).POSTGRES_MAX_SLOT_WAL_KEEP_SIZE).to.equal('1024MB');
+  });
+
   it('runs a primary StatefulSet with a -rw Service from stage split-database', () => {
     const objects = render(app({ users: 10 }), ctx()).map((o) => `${o.kind}/${o.metadata?.name}`);
     expect(objects).to.include.members([

@@ -353,6 +353,15 @@ describe('postgres data-tier scripts against real postgres processes', function 
       await streamingFrom(replicaPort, 'after the replica restarted', app(NEW.app));
     });
 
+    it('POSTGRES_MAX_SLOT_WAL_KEEP_SIZE takes effect on restart, both ways (it follows the volume size)', async () => {
+      const keep = async () =>
+        (await queryAs<{ setting: string }>(primaryPort, superuser(NEW.superuser), `SELECT setting FROM pg_settings WHERE name = 'max_slot_wal_keep_size'`))[0]!.setting;
+      await restartPrimary(withPasswords(NEW, { POSTGRES_MAX_WAL_SENDERS: '14', POSTGRES_MAX_SLOT_WAL_KEEP_SIZE: '300MB' }));
+      expect(await keep()).to.equal('300');
+      await restartPrimary(withPasswords(NEW, { POSTGRES_MAX_WAL_SENDERS: '14', POSTGRES_MAX_SLOT_WAL_KEEP_SIZE: '1024MB' }));
+      expect(await keep()).to.equal('1024');
+    });
+
     it('a renamed replication user is created and may stream', async () => {
       await restartPrimary(withPasswords(NEW, { POSTGRES_REPLICATION_USER: 'replicator2' }));
       expect(await queryAs(primaryPort, replication(NEW.replication, 'replicator2'), 'IDENTIFY_SYSTEM')).to.have.length(1);
