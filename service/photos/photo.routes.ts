@@ -10,11 +10,11 @@ import type { PhotoService } from './photo.service.js';
 import { rateLimit, rulePolicies, type RouteLimits } from '../http/rate-limit.js';
 
 /** The /api/v1 photo routes. */
-export function photoRoutes(photos: PhotoService, users: Authenticator, rateLimits: RouteLimits = { limiter: null, rules: null as never }): Router {
+export function photoRoutes(photos: PhotoService, users: Authenticator, rateLimits: RouteLimits | null = null): Router {
   const r = new Router({ prefix: '/api/v1' });
   const auth = requireAuth(users);
-  const uploads = rateLimits.limiter ? rulePolicies('uploads', rateLimits.rules.uploads) : null;
-  const limitUploads = rateLimit(rateLimits.limiter, (ctx) => [{ policy: uploads!.ip, subject: ctx.ip }, { policy: uploads!.account, subject: String(principal(ctx).userId) }]);
+  const uploads = rateLimits?.limiter ? rulePolicies('uploads', rateLimits.rules.uploads) : null;
+  const limitUploads = rateLimit(rateLimits?.limiter ?? null, (ctx) => [{ policy: uploads!.ip, subject: ctx.ip }, { policy: uploads!.account, subject: String(principal(ctx).userId) }]);
   const maybeAuth = optionalAuth(users);
 
   r.post('/uploads', auth, limitUploads, async (ctx: Koa.Context) => {

@@ -8,16 +8,16 @@ import type { UserService } from './user.service.js';
 import { rateLimit, rulePolicies, type RouteLimits } from '../http/rate-limit.js';
 
 /** The /api/v1 routes of the user service. */
-export function userRoutes(users: UserService, rateLimits: RouteLimits = { limiter: null, rules: null as never }): Router {
+export function userRoutes(users: UserService, rateLimits: RouteLimits | null = null): Router {
   const r = new Router({ prefix: '/api/v1' });
-  const login = rateLimits.limiter ? rulePolicies('login', rateLimits.rules.login) : null;
-  const signup = rateLimits.limiter ? rulePolicies('signup', rateLimits.rules.signup) : null;
+  const login = rateLimits?.limiter ? rulePolicies('login', rateLimits.rules.login) : null;
+  const signup = rateLimits?.limiter ? rulePolicies('signup', rateLimits.rules.signup) : null;
   // Counted before the password is hashed: the limits bound the scrypt work an anonymous client can ask for.
-  const limitLogin = rateLimit(rateLimits.limiter, (ctx) => {
+  const limitLogin = rateLimit(rateLimits?.limiter ?? null, (ctx) => {
     const username = (ctx.request.body as { username?: unknown } | undefined)?.username;
     return [{ policy: login!.ip, subject: ctx.ip }, ...(typeof username === 'string' ? [{ policy: login!.account, subject: username }] : [])];
   });
-  const limitSignup = rateLimit(rateLimits.limiter, (ctx) => [{ policy: signup!.ip, subject: ctx.ip }]);
+  const limitSignup = rateLimit(rateLimits?.limiter ?? null, (ctx) => [{ policy: signup!.ip, subject: ctx.ip }]);
   const auth = requireAuth(users);
   const maybeAuth = optionalAuth(users);
 
