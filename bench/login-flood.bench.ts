@@ -13,6 +13,7 @@ import { loadConfig } from '../service/config.js';
 import { createLogger } from '../service/log.js';
 import { runMigrate } from '../service/app/server.infra.js';
 import { pngBytes } from '../test/service/fakes.js';
+import { apiProcessEnv } from './service/workload.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVICE_ROOT = path.resolve(process.env.BENCH_SERVICE_ROOT || ROOT);
@@ -26,17 +27,7 @@ const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-flood-'));
 const pgc = await startPostgres({ replica: false });
 const volume = path.join(tmp, 'volume');
 await fs.mkdir(volume);
-const env: Record<string, string> = {
-  GRAMINSTA_DB_HOST: pgc.primary.host,
-  GRAMINSTA_DB_PORT: String(pgc.primary.port),
-  GRAMINSTA_DB_PASSWORD: pgc.password,
-  GRAMINSTA_TOKEN_SECRET: 'bench-secret-0123456789',
-  GRAMINSTA_VOLUME_PATH: volume,
-  GRAMINSTA_REDIS_MODE: 'none',
-  GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0',
-  LOG_LEVEL: 'warn',
-  ...apiEnv,
-};
+const env = apiProcessEnv({ ...pgc.primary, password: pgc.password }, volume, apiEnv);
 
 async function call(url: string, init: RequestInit = {}): Promise<Response> {
   const res = await fetch(url, { redirect: 'manual', ...init });

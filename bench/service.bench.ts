@@ -14,7 +14,7 @@ import { freePort, waitFor } from '../test/support/local-process.js';
 import { loadConfig } from '../service/config.js';
 import { createLogger } from '../service/log.js';
 import { runMigrate } from '../service/app/server.infra.js';
-import type { LoadResult, Workload } from './service/workload.js';
+import { apiProcessEnv, type LoadResult, type Workload } from './service/workload.js';
 import { pngBytes } from '../test/service/fakes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -103,17 +103,7 @@ const redis = await startRedis();
 const s3 = await startS3();
 const volume = path.join(tmp, 'volume');
 await fs.mkdir(volume);
-const env: Record<string, string> = {
-  GRAMINSTA_DB_HOST: pgc.primary.host,
-  GRAMINSTA_DB_PORT: String(pgc.primary.port),
-  GRAMINSTA_DB_PASSWORD: pgc.password,
-  GRAMINSTA_DB_REPLICA_HOSTS: `${pgc.replica!.host}:${pgc.replica!.port}`,
-  GRAMINSTA_TOKEN_SECRET: 'bench-secret-0123456789',
-  GRAMINSTA_VOLUME_PATH: volume,
-  GRAMINSTA_REDIS_MODE: 'none',
-  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-  GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0',
-};
+const env = apiProcessEnv({ ...pgc.primary, password: pgc.password, replicas: `${pgc.replica!.host}:${pgc.replica!.port}` }, volume);
 const stopAll = async () => {
   stopping = true;
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');

@@ -48,3 +48,19 @@ export function zipfSampler(n: number, s: number, random: () => number = Math.ra
   };
 }
 
+
+/** The environment of a bench's API process on a volume: the database (with replicas when given), no Redis, no shutdown delay. */
+export function apiProcessEnv(db: { host: string; port: number; password: string; replicas?: string }, volume: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    GRAMINSTA_DB_HOST: db.host,
+    GRAMINSTA_DB_PORT: String(db.port),
+    GRAMINSTA_DB_PASSWORD: db.password,
+    ...(db.replicas ? { GRAMINSTA_DB_REPLICA_HOSTS: db.replicas } : {}),
+    GRAMINSTA_TOKEN_SECRET: 'bench-secret-0123456789',
+    GRAMINSTA_VOLUME_PATH: volume,
+    GRAMINSTA_REDIS_MODE: 'none',
+    GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    ...extra,
+  };
+}
