@@ -39,6 +39,17 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
+// Whatever escapes every handler is logged as one JSON line (a bare stack trace on stderr is missed by log
+// pipelines that read JSON), then the process exits as Node would.
+process.on('uncaughtException', (err) => {
+  createLogger('error').error('fatal: uncaught exception', { err });
+  process.exit(1);
+});
+process.on('unhandledRejection', (err) => {
+  createLogger('error').error('fatal: unhandled rejection', { err });
+  process.exit(1);
+});
+
 main().catch((err: unknown) => {
   createLogger('error').error('fatal', { err });
   process.exit(1);

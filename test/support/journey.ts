@@ -139,7 +139,11 @@ export async function runJourney(cluster: TestCluster, node: RealNode, ns: strin
   };
   const apiURL = async () => `http://${(await kubectl('get', 'service', `${name}-api`, '-n', ns, '-o', 'jsonpath={.spec.clusterIP}')).trim()}`;
 
-  const timeline = new Timeline(cluster, ns);
+  // The last lines of a container's run that ended (a crash prints to stderr, maybe not as JSON), read at once.
+  const restartLogs: string[] = [];
+  const timeline = new Timeline(cluster, ns, (pod, container) => {
+    void cluster.kubectl(['logs', '-n', ns, pod, '-c', container, '--previous', '--tail=40']).then((out) => restartLogs.push(`${pod}/${container} (previous run):\n${out.stdout}${out.stderr}`));
+  });
   await timeline.start();
 
   // 1. users 1: accounts, photos, follows, likes.
@@ -253,7 +257,9 @@ export async function runJourney(cluster: TestCluster, node: RealNode, ns: strin
       const pods = (await cluster.kubectl(['get', 'pods', '-n', ns, '-l', `app.kubernetes.io/instance=${name}`, '-o', 'jsonpath={.items[*].metadata.name}'])).stdout.trim().split(/\s+/).filter(Boolean);
       for (const pod of pods) {
         const out = await cluster.kubectl(['logs', '-n', ns, pod, '--all-containers', '--since=6s']);
-        for (const line of out.stdout.split('\n')) if (/"level":"(error|fatal)"/.test(line)) errorLogs.add(`${pod}: ${line.slice(0, 600)}`);
+        // JSON error lines, and from the service's own pods any line that is not JSON (a stack trace, Node's own message).
+        const ours = /-(api|web|origin)-/.test(pod);
+        for (const line of out.stdout.split('\n')) if (/"level":"(error|fatal)"/.test(line) || (ours && line.trim() !== '' && !line.startsWith('{'))) errorLogs.add(`${pod}: ${line.slice(0, 600)}`);
       }
       await new Promise((r) => setTimeout(r, 4000));
     }
@@ -328,7 +334,7 @@ export async function runJourney(cluster: TestCluster, node: RealNode, ns: strin
     recreate: { secondsToReady, photosFound: found, photosExpected: expected.length, loginWorks: login.status === 201 || login.status === 200 },
     errorLogs: [...errorLogs],
     missingAfterRecreate,
-    restarts: timeline.restarts(),
+    restarts: [...timeline.restarts(), ...restartLogs],
     aroundFailures: (load.failures ?? []).slice(0, 5).flatMap((f) => [`failure at ${new Date(f.t).toISOString()} ${f.op}: ${f.status ?? f.error}`, ...timeline.around(f.t, 10_000).map((l) => `  ${l}`)]),
     dir,
   };

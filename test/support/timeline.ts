@@ -21,6 +21,8 @@ export class Timeline {
   constructor(
     private readonly cluster: TestCluster,
     private readonly ns: string,
+    /** Called when a container restarted, while the logs of the run that ended can still be read. */
+    private readonly onRestart: (pod: string, container: string) => void = () => undefined,
   ) {}
 
   /** Starts the watches; they run (re-watching after errors) until stop(). */
@@ -70,6 +72,7 @@ export class Timeline {
       if (c.restartCount > (old.get(c.name) ?? 0) && before !== undefined) {
         const term = c.lastState?.terminated;
         this.add(`pod ${name} container ${c.name} restarted (${term?.reason ?? '?'}, exit ${term?.exitCode ?? '?'}, ran ${term?.startedAt ?? '?'} → ${term?.finishedAt ?? '?'})`);
+        this.onRestart(name, c.name);
       }
     }
   }
