@@ -96,7 +96,7 @@ export function operatorRbac(writes: ChildWrites, opts: { kinds?: readonly Child
       {
         apiGroups: ['storage.k8s.io'],
         resources: ['storageclasses'],
-        verbs: ['get', 'list', 'watch'],
+        verbs: ['get'],
         why: 'volumes grow with the spec: only where the StorageClass allows volume expansion',
       },
       ...children,

@@ -467,7 +467,9 @@ export class AppReconciler {
           } else if (decision.action === 'resizing') {
             notes.push({ tier: tierOf(stsName), reason: 'VolumeResizing', message: decision.message });
           } else if (decision.action === 'report') {
-            this.deps.events.record(app, 'Warning', decision.reason, decision.message);
+            // Once: the tier condition carries the message from the first pass on, and an Event every pass would be a write at rest.
+            const said = (app.status?.conditions ?? []).some((c) => c.type === tierOf(stsName) && (c.message ?? '').includes(decision.message));
+            if (!said) this.deps.events.record(app, 'Warning', decision.reason, decision.message);
             notes.push({ tier: tierOf(stsName), reason: decision.reason, message: decision.message });
           }
         }
