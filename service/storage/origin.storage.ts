@@ -36,12 +36,6 @@ export function originStorage(originUrl: string, token: string, retryMs = 15_000
       const res = await call('writing', key, init as RequestInit);
       if (!res.ok) throw new Error(`while writing ${key} on the origin: HTTP ${res.status} ${await res.text()}`);
     },
-    async size(key) {
-      const res = await call('checking', key, { method: 'HEAD', headers: auth });
-      if (res.status === 404) return null;
-      if (!res.ok) throw new Error(`while checking ${key} on the origin: HTTP ${res.status}`);
-      return Number(res.headers.get('content-length') ?? 0);
-    },
     async stat(key) {
       const res = await call('checking', key, { method: 'HEAD', headers: auth });
       if (res.status === 404) return null;

@@ -2,11 +2,8 @@
 import { S3Client, CopyObjectCommand, PutObjectCommand, HeadObjectCommand, GetObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
-import { assertKey } from './keys.js';
+import { assertKey, contentTypeOfKey } from './keys.js';
 import type { ObjectStorage } from './storage.js';
-import { IMAGE_TYPES } from '../media/image.js';
-
-const TYPE_BY_EXT: Record<string, string> = Object.fromEntries(Object.entries(IMAGE_TYPES).map(([t, e]) => [e, t]));
 
 /** S3 settings; credentials come from the SDK's default chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). */
 export interface S3StorageOptions {
@@ -44,8 +41,7 @@ export function s3Storage(opts: S3StorageOptions): ObjectStorage {
     async presignGet(key) {
       assertKey(key);
       // The bucket answers with the type named here, whatever the object was stored with (and the browser must not sniff).
-      const ResponseContentType = TYPE_BY_EXT[key.slice(key.lastIndexOf('.') + 1)] ?? 'application/octet-stream';
-      return await getSignedUrl(client, new GetObjectCommand({ Bucket, Key: key, ResponseContentType }), { expiresIn: 3600 });
+      return await getSignedUrl(client, new GetObjectCommand({ Bucket, Key: key, ResponseContentType: contentTypeOfKey(key) }), { expiresIn: 3600 });
     },
     async put(key, body, contentType) {
       assertKey(key);
@@ -61,16 +57,6 @@ export function s3Storage(opts: S3StorageOptions): ObjectStorage {
         await client.send(new PutObjectCommand({ Bucket, Key: key, Body: body, ContentLength: size, ContentType: contentType }));
       } catch (err) {
         throw new Error(`while writing s3://${Bucket}/${key}`, { cause: err });
-      }
-    },
-    async size(key) {
-      assertKey(key);
-      try {
-        const res = await client.send(new HeadObjectCommand({ Bucket, Key: key }));
-        return res.ContentLength ?? 0;
-      } catch (err) {
-        if (isNotFound(err)) return null;
-        throw new Error(`while reading the size of s3://${Bucket}/${key}`, { cause: err });
       }
     },
     async stat(key) {

@@ -18,8 +18,6 @@ export interface ObjectStorage {
   put(key: string, body: Buffer, contentType: string): Promise<void>;
   /** Writes `size` bytes streamed from `body` (copies between stores without holding the image in memory). */
   putStream(key: string, body: Readable, size: number, contentType: string): Promise<void>;
-  /** The object's size, or null when it does not exist. */
-  size(key: string): Promise<number | null>;
   /** The object's size and the Content-Type it was stored with (on S3 the client's presigned PUT chose it), or null when it does not exist. */
   stat(key: string): Promise<{ size: number; contentType: string } | null>;
   /** Up to `bytes` leading bytes of the object. */
@@ -29,4 +27,9 @@ export interface ObjectStorage {
   delete(key: string): Promise<void>;
   /** Moves the object `from` to `to` (a pending upload becoming a photo), stored as `contentType`. */
   promote(from: string, to: string, contentType: string): Promise<void>;
+}
+
+/** The object's size, or null when it does not exist. */
+export async function objectSize(storage: ObjectStorage, key: string): Promise<number | null> {
+  return (await storage.stat(key))?.size ?? null;
 }

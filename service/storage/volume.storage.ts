@@ -5,11 +5,9 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../errors.js';
-import { IMAGE_TYPES } from '../media/image.js';
-import { assertKey } from './keys.js';
+import { assertKey, contentTypeOfKey } from './keys.js';
 import type { ObjectStorage } from './storage.js';
 
-const TYPE_BY_EXT: Record<string, string> = Object.fromEntries(Object.entries(IMAGE_TYPES).map(([t, e]) => [e, t]));
 
 /** Resolves `key` inside `root`, refusing anything that would land outside it. */
 export function resolveKeyPath(root: string, key: string): string {
@@ -49,20 +47,11 @@ export function volumeStorage(root: string): ObjectStorage {
         throw new Error(`while writing ${key} to the volume`, { cause: err });
       }
     },
-    async size(key) {
-      const file = resolveKeyPath(root, key);
-      try {
-        return (await fsp.stat(file)).size;
-      } catch (err) {
-        if ((err as { code?: string }).code === 'ENOENT') return null;
-        throw new Error(`while reading the size of ${key}`, { cause: err });
-      }
-    },
     async stat(key) {
       const file = resolveKeyPath(root, key);
       try {
         const { size } = await fsp.stat(file);
-        return { size, contentType: TYPE_BY_EXT[key.slice(key.lastIndexOf('.') + 1)] ?? 'application/octet-stream' };
+        return { size, contentType: contentTypeOfKey(key) };
       } catch (err) {
         if ((err as { code?: string }).code === 'ENOENT') return null;
         throw new Error(`while reading the size of ${key}`, { cause: err });
@@ -90,8 +79,7 @@ export function volumeStorage(root: string): ObjectStorage {
         if ((err as { code?: string }).code === 'ENOENT') return null;
         throw new Error(`while reading ${key}`, { cause: err });
       }
-      const ext = key.slice(key.lastIndexOf('.') + 1);
-      return { body: fs.createReadStream(file), size, contentType: TYPE_BY_EXT[ext] ?? 'application/octet-stream' };
+      return { body: fs.createReadStream(file), size, contentType: contentTypeOfKey(key) };
     },
     async promote(from, to) {
       const src = resolveKeyPath(root, from);

@@ -1,6 +1,6 @@
 // sync-images: copies every photo's image from a source store to the target store, idempotently, a few at a time.
 import type { Logger } from '../log.js';
-import type { ObjectStorage } from '../storage/storage.js';
+import { objectSize, type ObjectStorage } from '../storage/storage.js';
 
 /** What a sync needs: where keys come from, the two stores. */
 export interface ImageSyncDeps {
@@ -35,7 +35,7 @@ export async function syncImages(deps: ImageSyncDeps): Promise<ImageSyncResult> 
     result.missingKeys.push(key);
   };
   const one = async (key: string) => {
-    const [inTarget, inSource] = await Promise.all([deps.target.size(key), deps.source.size(key)]);
+    const [inTarget, inSource] = await Promise.all([objectSize(deps.target, key), objectSize(deps.source, key)]);
     if (inTarget !== null && (inSource === null || inTarget === inSource)) {
       result.alreadyThere++;
       return;
@@ -48,7 +48,7 @@ export async function syncImages(deps: ImageSyncDeps): Promise<ImageSyncResult> 
     } finally {
       obj.body.destroy();
     }
-    const written = await deps.target.size(key);
+    const written = await objectSize(deps.target, key);
     if (written !== obj.size) throw new Error(`while copying ${key}: the target holds ${written ?? 'nothing'} bytes, the source ${obj.size}`);
     result.copied++;
     deps.log.debug('copied image', { key, size: obj.size });

@@ -79,9 +79,6 @@ export class MemoryStorage implements ObjectStorage {
     for await (const c of body) chunks.push(Buffer.from(c as Buffer));
     this.objects.set(key, { body: Buffer.concat(chunks), contentType });
   }
-  async size(key: string) {
-    return this.objects.get(key)?.body.length ?? null;
-  }
   async stat(key: string) {
     const o = this.objects.get(key);
     return o ? { size: o.body.length, contentType: o.contentType } : null;

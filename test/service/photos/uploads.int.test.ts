@@ -11,6 +11,7 @@ import { createMetrics } from '../../../service/metrics.js';
 import { createLogger } from '../../../service/log.js';
 import { createSweeper } from '../../../service/sweep/sweeper.service.js';
 import { loadConfig } from '../../../service/config.js';
+import { objectSize } from '../../../service/storage/storage.js';
 
 for (const kind of ['volume', 's3'] as const) {
   describe(`upload slots and the sweeper (real Postgres, ${kind} storage)`, function () {
@@ -36,7 +37,7 @@ for (const kind of ['volume', 's3'] as const) {
     async function stored(key: string): Promise<boolean> {
       if (kind === 'volume') return fs.stat(path.join(stack.volume, key)).then(() => true, () => false);
       const s3 = s3Storage({ bucket: stack.s3!.bucket, region: 'us-east-1', endpoint: stack.s3!.endpoint, forcePathStyle: true, credentials: { accessKeyId: stack.s3!.accessKeyId, secretAccessKey: stack.s3!.secretAccessKey } });
-      return (await s3.size(key)) !== null;
+      return (await objectSize(s3, key)) !== null;
     }
 
     async function openUpload(): Promise<{ uploadId: string; key: string }> {

@@ -16,7 +16,7 @@ import { runMigrate, startOrigin, type RunningServer } from '../../../service/ap
 import { s3Storage } from '../../../service/storage/s3.storage.js';
 import { volumeStorage } from '../../../service/storage/volume.storage.js';
 import { originStorage } from '../../../service/storage/origin.storage.js';
-import type { ObjectStorage } from '../../../service/storage/storage.js';
+import { objectSize, type ObjectStorage } from '../../../service/storage/storage.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const IMAGES: Record<string, Buffer> = {
@@ -64,7 +64,7 @@ describe('sync-images mode (real Postgres, s3rver, volumes, origin)', function (
     GRAMINSTA_SYNC_FROM_AWS_SECRET_ACCESS_KEY: 'S3RVER',
   });
   const expectHolds = async (store: ObjectStorage) => {
-    for (const [key, body] of Object.entries(IMAGES)) expect(await store.size(key), key).to.equal(body.length);
+    for (const [key, body] of Object.entries(IMAGES)) expect(await objectSize(store, key), key).to.equal(body.length);
   };
 
   before(async () => {
