@@ -12,8 +12,8 @@ export interface ScryptParams {
 }
 
 /**
- * The cost new hashes get: OWASP's N=2^15, r=8, p=3 configuration (as strong as N=2^17, p=1, see docs/adr/0005-password-hashing.md)
- * 0007-password-hashing.md) at 32 MiB per hash instead of 128 MiB, which an API pod's 256 MiB limit could not hold twice.
+ * The cost new hashes get: OWASP's N=2^15, r=8, p=3 configuration (as strong as N=2^17, p=1, see
+ * docs/adr/0005-password-hashing.md) at 32 MiB per hash instead of 128 MiB, which an API pod's 256 MiB limit could not hold twice.
  */
 export const PASSWORD_PARAMS: ScryptParams = { N: 32768, r: 8, p: 3 };
 
@@ -34,18 +34,18 @@ export async function hashPassword(password: string, params: ScryptParams = PASS
 // Bounds keep a damaged stored string from verifying everything (an empty hash) or costing unbounded memory (a huge N).
 const STORED = /^scrypt\$(\d{4,8})\$(\d{1,2})\$(\d{1,2})\$([A-Za-z0-9_-]{22,88})\$([A-Za-z0-9_-]{43,88})$/;
 
-/** The parameters of a stored hash, or null when it is malformed or outside the bounds this service accepts. */
-export function storedParams(stored: string): ScryptParams | null {
+/** A stored hash read apart: its parameters, salt and hash; null when it is malformed or outside the bounds this service accepts. */
+function parseStored(stored: string): { params: ScryptParams; salt: Buffer; hash: Buffer } | null {
   const m = STORED.exec(stored);
   if (!m) return null;
   const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (N < 1024 || (N & (N - 1)) !== 0 || r < 1 || p < 1 || p > 16 || 128 * N * r > MAX_MEM) return null;
-  return { N, r, p };
+  return { params: { N, r, p }, salt: Buffer.from(m[4]!, 'base64url'), hash: Buffer.from(m[5]!, 'base64url') };
 }
 
 /** True when `stored` was hashed with less work than PASSWORD_PARAMS (or cannot be read): it should be hashed again. */
 export function needsRehash(stored: string): boolean {
-  const params = storedParams(stored);
+  const params = parseStored(stored)?.params;
   if (!params) return true;
   const cost = (x: ScryptParams) => x.N * x.r * x.p;
   return cost(params) < cost(PASSWORD_PARAMS) || params.N * params.r < (PASSWORD_PARAMS.N * PASSWORD_PARAMS.r) / 4;
@@ -53,10 +53,9 @@ export function needsRehash(stored: string): boolean {
 
 /** True when `password` matches `stored` (constant-time comparison); false for a malformed `stored`. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const params = storedParams(stored);
-  if (!params) return false;
-  const parts = stored.split('$');
-  const expected = Buffer.from(parts[5]!, 'base64url');
-  const actual = await scrypt(password, Buffer.from(parts[4]!, 'base64url'), expected.length, { ...params, maxmem: maxmem(params) });
+  const parsed = parseStored(stored);
+  if (!parsed) return false;
+  const { params, salt, hash: expected } = parsed;
+  const actual = await scrypt(password, salt, expected.length, { ...params, maxmem: maxmem(params) });
   return crypto.timingSafeEqual(expected, actual);
 }
