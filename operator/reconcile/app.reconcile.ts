@@ -457,8 +457,9 @@ export class AppReconciler {
             capacity: pvc.status?.capacity?.storage,
             conditions: (pvc.status?.conditions ?? []).filter((c) => c.status === 'True').map((c) => c.type),
           };
-          const wantsMore = decideVolume(size, claim, true).action === 'expand';
-          const decision = decideVolume(size, claim, wantsMore ? await allows(storageClassName) : true);
+          // The StorageClass is read only for a claim that would grow.
+          const asIf = decideVolume(size, claim, true);
+          const decision = asIf.action === 'expand' ? decideVolume(size, claim, await allows(storageClassName)) : asIf;
           if (decision.action === 'expand') {
             log.info('expanding a volume', { claim: name, from: claim.requested, to: decision.to });
             await this.deps.cluster.expandClaim(namespace, name, decision.to);
