@@ -68,6 +68,8 @@ export interface EffectiveSpec {
     /** spec.database.image; empty: the operator's default Postgres image (resolved by the plan). */
     image: string;
     readReplicas: number;
+    /** spec.database.maxReplicaLagSeconds, or DEFAULT_MAX_REPLICA_LAG_SECONDS. */
+    maxReplicaLagSeconds: number;
     storage: EffectiveStorage;
     version: string;
     resources: ResourceRequirements;
@@ -211,6 +213,8 @@ const DEFAULT_AUTOSCALING = { minReplicas: 2, maxReplicas: 10 };
 const DEFAULT_TARGET_CPU = 70;
 const DEFAULT_CACHE_TTL_SECONDS = 30;
 const DEFAULT_DATABASE_VERSION = '16';
+/** How far behind (seconds of replay) a read replica may be and still serve reads. */
+export const DEFAULT_MAX_REPLICA_LAG_SECONDS = 30;
 const DEFAULT_ORIGIN_SIZE = '20Gi';
 /** Each Redis node's volume: it holds only nodes.conf (the cache itself is not persisted). */
 const DEFAULT_CACHE_SIZE = '256Mi';
@@ -324,6 +328,7 @@ export function effectiveSpec(app: Pick<GraminstaApp, 'spec'>): EffectiveSpec {
     external: db.external ? { secretName: db.external.secretName } : null,
     image: db.image ?? '',
     readReplicas,
+    maxReplicaLagSeconds: db.maxReplicaLagSeconds ?? DEFAULT_MAX_REPLICA_LAG_SECONDS,
     storage: storageOf(db.storage, preset.databaseStorage),
     version: db.version ?? DEFAULT_DATABASE_VERSION,
     resources: db.resources ?? DATABASE_RESOURCES,

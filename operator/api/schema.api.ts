@@ -371,7 +371,7 @@ const cdn: SchemaNode = {
   },
 };
 
-const EXTERNAL_EXCLUDES = ['readReplicas', 'storage', 'version', 'image', 'resources'];
+const EXTERNAL_EXCLUDES = ['readReplicas', 'maxReplicaLagSeconds', 'storage', 'version', 'image', 'resources'];
 
 const database: SchemaNode = {
   type: 'object',
@@ -383,7 +383,7 @@ const database: SchemaNode = {
       type: 'object',
       tsName: 'ExternalDatabaseSpec',
       description:
-        'A managed database outside the cluster; excludes readReplicas, storage, version, image and resources.',
+        'A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, storage, version, image and resources.',
       required: ['secretName'],
       properties: {
         secretName: secretName(
@@ -395,6 +395,14 @@ const database: SchemaNode = {
       'Number of in-cluster streaming replicas; reads go to them through a -ro Service beside the -rw one.',
       15,
     ),
+    maxReplicaLagSeconds: {
+      type: 'integer',
+      format: 'int32',
+      description:
+        'A read replica is taken out of the -ro Service while its replay is more than this many seconds behind, or while it does not stream from a primary that answers (a replica keeps serving while the primary is down). Omitted: 30.',
+      minimum: 1,
+      maximum: 86400,
+    },
     storage: storage('the in-cluster database', '10Gi'),
     version: {
       type: 'string',

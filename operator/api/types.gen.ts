@@ -138,10 +138,12 @@ export interface VolumeOriginSpec {
 
 /** The Postgres database: in the API pod (single-machine), its own StatefulSet (from split-database on) or an external managed database. */
 export interface DatabaseSpec {
-  /** A managed database outside the cluster; excludes readReplicas, storage, version, image and resources. */
+  /** A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, storage, version, image and resources. */
   external?: ExternalDatabaseSpec;
   /** Number of in-cluster streaming replicas; reads go to them through a -ro Service beside the -rw one. */
   readReplicas?: number;
+  /** A read replica is taken out of the -ro Service while its replay is more than this many seconds behind, or while it does not stream from a primary that answers (a replica keeps serving while the primary is down). Omitted: 30. */
+  maxReplicaLagSeconds?: number;
   /** Persistent volume of the in-cluster database. */
   storage?: StorageSpec;
   /** Major version of the in-cluster Postgres. */
@@ -152,7 +154,7 @@ export interface DatabaseSpec {
   resources?: ResourceRequirements;
 }
 
-/** A managed database outside the cluster; excludes readReplicas, storage, version, image and resources. */
+/** A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, storage, version, image and resources. */
 export interface ExternalDatabaseSpec {
   /** Name of a Secret in the app namespace with the keys host and password, and optionally port, database, user, sslmode (disable or require) and replicaHosts (comma-separated host[:port] of read replicas). */
   secretName: string;

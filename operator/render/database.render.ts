@@ -3,6 +3,7 @@ import type {
   V1Container,
   V1EnvVar,
   V1PodDisruptionBudget,
+  V1Probe,
   V1PodSpec,
   V1Service,
   V1ServicePort,
@@ -63,6 +64,14 @@ export function slotWalKeepSize(volumeSize: string): string {
   return `${Math.max(64, Math.min(2048, Math.floor((bytes * 0.2) / 2 ** 20)))}MB`;
 }
 
+const replicaReady: V1Probe = {
+  exec: { command: scriptCommand(SCRIPT_FILES.postgresReplicaReady) },
+  periodSeconds: 5,
+  failureThreshold: 2,
+  // Up to three checks of a few seconds each: its own socket, its replay state, the primary when not streaming.
+  timeoutSeconds: 10,
+};
+
 export function postgresContainer(plan: Plan, role: 'primary' | 'replica'): V1Container {
   const db = inCluster(plan);
   const secret = plan.names.databaseSecret;
@@ -90,6 +99,7 @@ export function postgresContainer(plan: Plan, role: 'primary' | 'replica'): V1Co
       { name: 'POSTGRES_PRIMARY_PORT', value: String(POSTGRES_PORT) },
       secretEnv('POSTGRES_REPLICATION_PASSWORD', secret, DB_SECRET_KEYS.replicationPassword),
       maxWalSenders,
+      { name: 'POSTGRES_MAX_REPLICA_LAG_SECONDS', value: String(db.maxReplicaLagSeconds) },
     );
   }
   return {
@@ -104,7 +114,8 @@ export function postgresContainer(plan: Plan, role: 'primary' | 'replica'): V1Co
     volumeMounts: [TMP_MOUNT, SCRIPTS_MOUNT, { name: 'data', mountPath: POSTGRES_DATA_DIR }],
     // A replica's first start clones the primary (pg_basebackup), which can take long on a big database.
     startupProbe: pgIsReady(5, role === 'primary' ? 120 : 720),
-    readinessProbe: pgIsReady(5, 2),
+    // A replica serves reads only while it streams within the lag bound (or the primary is down: nothing newer exists).
+    readinessProbe: role === 'primary' ? pgIsReady(5, 2) : replicaReady,
     livenessProbe: pgIsReady(10, 6),
   };
 }

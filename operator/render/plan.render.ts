@@ -20,6 +20,8 @@ export interface InClusterDatabasePlan {
   storageClassName?: string;
   /** Streaming replicas; always 0 when embedded. */
   readReplicas: number;
+  /** A replica further behind than this leaves the -ro Service (its readiness probe). */
+  maxReplicaLagSeconds: number;
   resources: ResourceRequirements;
 }
 
@@ -89,6 +91,7 @@ function databasePlan(db: EffectiveSpec['database']): DatabasePlan {
     size: String(db.storage.size),
     ...(db.storage.storageClassName ? { storageClassName: db.storage.storageClassName } : {}),
     readReplicas: db.placement === 'embedded' ? 0 : db.readReplicas,
+    maxReplicaLagSeconds: db.maxReplicaLagSeconds,
     resources: db.resources,
   };
 }

@@ -21,7 +21,7 @@ function configHashes(plan: Plan, secrets: ResolvedPlan['secrets'], ctx: RenderC
     web: configHash([renderWebConfigMap(plan)], [], data),
     origin: configHash([renderOriginConfigMap(plan)], [names.originSecret], data),
     database: configHash([primaryScript], [names.databaseSecret], data),
-    databaseReplica: configHash([scriptsSubset(plan, [SCRIPT_FILES.postgresReplica])], [names.databaseSecret], data),
+    databaseReplica: configHash([scriptsSubset(plan, [SCRIPT_FILES.postgresReplica, SCRIPT_FILES.postgresReplicaReady])], [names.databaseSecret], data),
     redis: configHash([scriptsSubset(plan, [SCRIPT_FILES.redisNode])], [names.redisSecret], data),
     singleMachine: configHash([api, primaryScript], apiSecrets, data),
   };

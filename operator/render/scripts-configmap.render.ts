@@ -9,6 +9,7 @@ import { SCRIPTS } from './scripts/scripts.gen.js';
 export const SCRIPT_FILES = {
   postgresPrimary: 'postgres-primary.sh',
   postgresReplica: 'postgres-replica.sh',
+  postgresReplicaReady: 'postgres-replica-ready.sh',
   redisNode: 'redis-node.sh',
   redisClusterForm: 'redis-cluster-form.sh',
 } as const satisfies Record<string, keyof typeof SCRIPTS>;
@@ -18,7 +19,10 @@ export function renderScriptsConfigMap(plan: Plan): V1ConfigMap | null {
   const data: Record<string, string> = {};
   if (plan.database.placement !== 'external') {
     data[SCRIPT_FILES.postgresPrimary] = SCRIPTS[SCRIPT_FILES.postgresPrimary];
-    if (plan.database.readReplicas > 0) data[SCRIPT_FILES.postgresReplica] = SCRIPTS[SCRIPT_FILES.postgresReplica];
+    if (plan.database.readReplicas > 0) {
+      data[SCRIPT_FILES.postgresReplica] = SCRIPTS[SCRIPT_FILES.postgresReplica];
+      data[SCRIPT_FILES.postgresReplicaReady] = SCRIPTS[SCRIPT_FILES.postgresReplicaReady];
+    }
   }
   if (plan.cache) data[SCRIPT_FILES.redisNode] = SCRIPTS[SCRIPT_FILES.redisNode];
   if (plan.cache?.mode === 'cluster') data[SCRIPT_FILES.redisClusterForm] = SCRIPTS[SCRIPT_FILES.redisClusterForm];

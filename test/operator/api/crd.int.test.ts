@@ -177,6 +177,13 @@ const INVALID: [string, unknown, RegExp][] = [
   ['Redis image too long', { cache: { image: `r/${'x'.repeat(520)}` } }, /spec\.cache\.image/],
   ['unsupported Postgres version', { database: { version: '9' } }, /spec\.database\.version/],
   ['too many read replicas', { database: { readReplicas: 100 } }, /spec\.database\.readReplicas/],
+  ['replica lag bound of zero', { database: { readReplicas: 2, maxReplicaLagSeconds: 0 } }, /spec\.database\.maxReplicaLagSeconds/],
+  ['replica lag bound as a string', { database: { readReplicas: 2, maxReplicaLagSeconds: '30s' } }, /spec\.database\.maxReplicaLagSeconds/],
+  [
+    'replica lag bound with an external database',
+    { database: { external: { secretName: 'rds' }, maxReplicaLagSeconds: 10 } },
+    /spec\.database\.maxReplicaLagSeconds.*must not be set together with external/,
+  ],
   [
     'storage class with capitals',
     { database: { storage: { storageClassName: 'Fast' } } },

@@ -78,6 +78,19 @@ describe('database.render', () => {
     );
   });
 
+  it('keeps a replica out of the -ro Service past the lag bound (30 s unless the spec sets one); the primary stays on pg_isready', () => {
+    const replicaOf = (db: object) =>
+      renderDatabaseReplicaStatefulSet(resolved(app({ users: 10, database: { readReplicas: 2, ...db } }), ctx()))!.spec!.template.spec!.containers[0]!;
+    const replica = replicaOf({});
+    expect(replica.readinessProbe?.exec?.command).to.deep.equal(['sh', '/scripts/postgres-replica-ready.sh']);
+    expect(replica.readinessProbe?.timeoutSeconds).to.be.greaterThan(5);
+    expect(envOf(replica).POSTGRES_MAX_REPLICA_LAG_SECONDS).to.equal('30');
+    expect(envOf(replicaOf({ maxReplicaLagSeconds: 5 })).POSTGRES_MAX_REPLICA_LAG_SECONDS).to.equal('5');
+    const primary = renderDatabaseStatefulSet(resolved(app({ users: 10, database: { readReplicas: 2 } }), ctx()))!.spec!.template.spec!.containers[0]!;
+    expect(primary.readinessProbe?.exec?.command?.[0]).to.equal('pg_isready');
+    expect(envOf(primary)).to.not.have.property('POSTGRES_MAX_REPLICA_LAG_SECONDS');
+  });
+
   it('with an external database renders no Postgres and reads the connection from the Secret keys', () => {
     const a = app({ users: 100000, database: { external: { secretName: 'rds' } } });
     const objects = render(a, ctx());

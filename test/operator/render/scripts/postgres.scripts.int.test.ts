@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
+import { asUser } from '../../../support/local-process.js';
 import { freePort, makeTempDir, runScript, waitFor, type ScriptProcess, type ShippedScript } from './script-process.js';
 
 use(chaiAsPromised);
@@ -234,6 +235,94 @@ describe('postgres data-tier scripts against real postgres processes', function 
       expect(primary.output()).not.to.contain('initialising');
       await query(primaryPort, `INSERT INTO photos (caption) VALUES ('after the primary restarted')`);
       await waitFor('the replica reconnecting to the restarted primary', async () => (await query(replicaPort, `SELECT caption FROM photos`)).length === 3, 60000);
+    });
+  });
+
+  describe('the replica readiness probe (postgres-replica-ready.sh)', () => {
+    let primaryPort: number;
+    let replicaPort: number;
+    let primary: ScriptProcess;
+
+    /** Runs the probe once against the replica, as its container would; resolves with its exit code and output. */
+    async function probe(env: Record<string, string> = {}): Promise<{ code: number | string; out: string }> {
+      const proc = await runScript({
+        script: 'postgres-replica-ready.sh',
+        dir: path.join(root, 'lag-r0'),
+        user: OS_USER,
+        env: {
+          POSTGRES_BIN_DIR: BIN_DIR,
+          POSTGRES_PORT: String(replicaPort),
+          POSTGRES_SOCKET_DIR: path.join(root, 'lag-r0'),
+          POSTGRES_PRIMARY_HOST: '127.0.0.1',
+          POSTGRES_PRIMARY_PORT: String(primaryPort),
+          ...env,
+        },
+      });
+      return { code: await proc.exited, out: proc.output() };
+    }
+
+    /** Superuser SQL on the replica over its unix socket (peer authentication, as the probe does). */
+    function replicaSql(sql: string): string {
+      const psql = [path.join(BIN_DIR, 'psql'), '-X', '-A', '-t', '-q', '-h', path.join(root, 'lag-r0'), '-p', String(replicaPort), '-d', 'postgres', '-c', sql];
+      const [cmd, ...args] = asUser(OS_USER, psql);
+      return execFileSync(cmd!, args, { encoding: 'utf8' }).trim();
+    }
+
+    before(async () => {
+      primaryPort = await freePort();
+      replicaPort = await freePort();
+      primary = await startPrimary('lag-primary', primaryPort);
+      await waitUntilServing(primaryPort, primary, 'the primary');
+      await query(primaryPort, 'CREATE TABLE likes (id serial PRIMARY KEY)');
+      const replica = await startReplica('lag-r0', replicaPort, primaryPort);
+      await waitUntilServing(replicaPort, replica, 'the replica');
+    });
+
+    it('is ready while the replica streams', async () => {
+      await waitFor('the probe to pass', async () => (await probe()).code === 0, 30000, 500);
+    });
+
+    it('is not ready while replay is further behind than POSTGRES_MAX_REPLICA_LAG_SECONDS, and ready again once it caught up', async () => {
+      replicaSql('SELECT pg_wal_replay_pause()');
+      try {
+        await query(primaryPort, 'INSERT INTO likes DEFAULT VALUES');
+        await waitFor('WAL received but not replayed', () => replicaSql('SELECT pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()') === 't');
+        await new Promise((r) => setTimeout(r, 2100));
+        const behind = await probe({ POSTGRES_MAX_REPLICA_LAG_SECONDS: '1' });
+        expect(behind.code, behind.out).to.equal(1);
+        expect(behind.out).to.match(/replay is \d+s behind, more than POSTGRES_MAX_REPLICA_LAG_SECONDS=1/);
+        // The default bound (30 s) still accepts it.
+        expect((await probe()).code).to.equal(0);
+      } finally {
+        replicaSql('SELECT pg_wal_replay_resume()');
+      }
+      await waitFor('the probe to pass with a 1 s bound once replay resumed', async () => (await probe({ POSTGRES_MAX_REPLICA_LAG_SECONDS: '1' })).code === 0, 30000, 500);
+    });
+
+    it('is not ready when it no longer streams from a primary that answers (its slot dropped), and ready while the primary is down', async () => {
+      // Cut the replica off the way a lost slot does: end its walsender and drop the slot before it reconnects.
+      await waitFor('the slot dropped', async () => {
+        await query(primaryPort, 'SELECT pg_terminate_backend(pid) FROM pg_stat_replication', 'superuser');
+        try {
+          await query(primaryPort, `SELECT pg_drop_replication_slot('graminsta_db_ro_lag_r0')`, 'superuser');
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      await waitFor('the probe to fail: not streaming', async () => {
+        const r = await probe();
+        return r.code === 1 && /not streaming from the primary, which answers/.test(r.out);
+      }, 30000, 500);
+      await primary.stop('SIGINT');
+      const down = await probe();
+      expect(down.code, down.out).to.equal(0);
+    });
+
+    it('names a bad setting and is not ready', async () => {
+      const r = await probe({ POSTGRES_MAX_REPLICA_LAG_SECONDS: '3s' });
+      expect(r.code).to.equal(1);
+      expect(r.out).to.contain('POSTGRES_MAX_REPLICA_LAG_SECONDS must be a non-negative integer');
     });
   });
 
