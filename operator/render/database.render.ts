@@ -9,12 +9,12 @@ import type {
   V1ServicePort,
   V1StatefulSet,
 } from '@kubernetes/client-node';
-import { DB_NAME, DB_USER, POSTGRES_DATA_DIR, POSTGRES_PORT } from './constants.render.js';
+import { DB_NAME, DB_USER, POSTGRES_DATA_DIR, POSTGRES_PORT, SCRIPTS_DIR } from './constants.render.js';
 import { secretEnv } from './env.render.js';
 import { selectorLabels, serviceHost } from './names.render.js';
 import { DB_SECRET_KEYS, type InClusterDatabasePlan, type Plan, type ResolvedPlan } from './plan.render.js';
 import { resourcesFor } from './resources.render.js';
-import { SCRIPT_FILES, SCRIPTS_MOUNT, scriptCommand, scriptsVolume } from './scripts-configmap.render.js';
+import { REPLICA_SLOTS_KEY, replicaSlotPrefix, SCRIPT_FILES, SCRIPTS_MOUNT, scriptCommand, scriptsVolume } from './scripts-configmap.render.js';
 import { containerSecurityContext, POSTGRES_UID } from './security.render.js';
 import { dataClaim, pdb, podSpec, service, statefulSet, TMP_MOUNT } from './workload.render.js';
 
@@ -92,6 +92,8 @@ export function postgresContainer(plan: Plan, role: 'primary' | 'replica'): V1Co
       secretEnv('POSTGRES_REPLICATION_PASSWORD', secret, DB_SECRET_KEYS.replicationPassword),
       maxWalSenders,
       { name: 'POSTGRES_MAX_SLOT_WAL_KEEP_SIZE', value: slotWalKeepSize(db.size) },
+      { name: 'POSTGRES_REPLICA_SLOT_PREFIX', value: replicaSlotPrefix(plan) },
+      { name: 'POSTGRES_REPLICA_SLOTS_FILE', value: `${SCRIPTS_DIR}/${REPLICA_SLOTS_KEY}` },
     );
   } else {
     env.push(

@@ -14,11 +14,27 @@ export const SCRIPT_FILES = {
   redisClusterForm: 'redis-cluster-form.sh',
 } as const satisfies Record<string, keyof typeof SCRIPTS>;
 
+/** The key of the scripts ConfigMap that lists the slots of the read replicas that exist (the primary drops the others). */
+export const REPLICA_SLOTS_KEY = 'replica-slots';
+
+/** The physical slot a replica pod streams from: its name with [^a-z0-9_] as _, as postgres-replica.sh derives it. */
+export function replicationSlotOf(podName: string): string {
+  return podName.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+}
+
+/** The prefix of every replica slot of the app (slotOf of `<app>-db-replica-`): the primary drops only slots named so. */
+export function replicaSlotPrefix(plan: Plan): string {
+  return replicationSlotOf(`${plan.names.databaseReplica}-`);
+}
+
 /** The scripts ConfigMap; null when the app runs neither Postgres nor Redis in the cluster. */
 export function renderScriptsConfigMap(plan: Plan): V1ConfigMap | null {
   const data: Record<string, string> = {};
   if (plan.database.placement !== 'external') {
     data[SCRIPT_FILES.postgresPrimary] = SCRIPTS[SCRIPT_FILES.postgresPrimary];
+    // Read by the running primary (not part of its config hash: the kubelet refreshes the file, nothing restarts).
+    const slots = Array.from({ length: plan.database.readReplicas }, (_, i) => replicationSlotOf(`${plan.names.databaseReplica}-${i}`));
+    data[REPLICA_SLOTS_KEY] = slots.map((s) => `${s}\n`).join('');
     if (plan.database.readReplicas > 0) {
       data[SCRIPT_FILES.postgresReplica] = SCRIPTS[SCRIPT_FILES.postgresReplica];
       data[SCRIPT_FILES.postgresReplicaReady] = SCRIPTS[SCRIPT_FILES.postgresReplicaReady];

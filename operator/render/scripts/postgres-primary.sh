@@ -17,9 +17,14 @@
 #   POSTGRES_ALLOWED_CIDRS          default "0.0.0.0/0 ::/0"                  space-separated networks allowed to connect over TCP (scram-sha-256), e.g. the pod CIDR
 #   POSTGRES_MAX_WAL_SENDERS        default 10                                max_wal_senders and max_replication_slots (>= readReplicas + 2); raised on start, never lowered
 #   POSTGRES_MAX_SLOT_WAL_KEEP_SIZE default 2GB                               max_slot_wal_keep_size: WAL kept for a lagging or absent replica before its slot is given up
+#   POSTGRES_REPLICA_SLOT_PREFIX    default (empty: never drop a slot)        slots named with this prefix belong to the app's replicas: one inactive and not listed in POSTGRES_REPLICA_SLOTS_FILE is dropped
+#   POSTGRES_REPLICA_SLOTS_FILE     default (empty)                           file naming the slots of the replicas that exist (whitespace-separated), read at every check: a ConfigMap key, so it changes without a restart
+#   POSTGRES_SLOT_CHECK_SECONDS     default 60                                time between two checks of the slots
+#   POSTGRES_SLOT_DROP_AFTER_SECONDS default 300                              a slot is dropped only after it was inactive and unlisted at every check for this long (a ConfigMap reaches the pod late)
 # mounts:
 #   dirname of PGDATA   the data volume (PersistentVolumeClaim), writable by the container's uid (999 in the image)
-#   /tmp                emptyDir (unix socket; the root filesystem is read-only)
+#   /tmp                emptyDir (unix socket, the slot checks' state; the root filesystem is read-only)
+#   POSTGRES_REPLICA_SLOTS_FILE   the scripts ConfigMap (key replica-slots)
 # On every start, before postgres listens on TCP, a temporary server on the unix socket only sets
 # the passwords of the application and replication roles (and the superuser's, when given) from the
 # environment, creating missing roles, and raises max_wal_senders and max_replication_slots to
@@ -44,12 +49,21 @@ POSTGRES_SUPERUSER_PASSWORD="${POSTGRES_SUPERUSER_PASSWORD:-}"
 POSTGRES_ALLOWED_CIDRS="${POSTGRES_ALLOWED_CIDRS:-0.0.0.0/0 ::/0}"
 POSTGRES_MAX_WAL_SENDERS="${POSTGRES_MAX_WAL_SENDERS:-10}"
 POSTGRES_MAX_SLOT_WAL_KEEP_SIZE="${POSTGRES_MAX_SLOT_WAL_KEEP_SIZE:-2GB}"
+POSTGRES_REPLICA_SLOT_PREFIX="${POSTGRES_REPLICA_SLOT_PREFIX:-}"
+POSTGRES_REPLICA_SLOTS_FILE="${POSTGRES_REPLICA_SLOTS_FILE:-}"
+POSTGRES_SLOT_CHECK_SECONDS="${POSTGRES_SLOT_CHECK_SECONDS:-60}"
+POSTGRES_SLOT_DROP_AFTER_SECONDS="${POSTGRES_SLOT_DROP_AFTER_SECONDS:-300}"
 
 use_bin_dir "$POSTGRES_BIN_DIR"
 
 
 number POSTGRES_PORT "$POSTGRES_PORT"
 number POSTGRES_MAX_WAL_SENDERS "$POSTGRES_MAX_WAL_SENDERS"
+number POSTGRES_SLOT_CHECK_SECONDS "$POSTGRES_SLOT_CHECK_SECONDS"
+number POSTGRES_SLOT_DROP_AFTER_SECONDS "$POSTGRES_SLOT_DROP_AFTER_SECONDS"
+case "$POSTGRES_REPLICA_SLOT_PREFIX" in
+  *[!a-z0-9_]*) fail "POSTGRES_REPLICA_SLOT_PREFIX must be lower-case letters, digits and _, got '$POSTGRES_REPLICA_SLOT_PREFIX'" ;;
+esac
 [ -n "$POSTGRES_APP_PASSWORD" ] || fail "POSTGRES_APP_PASSWORD is required"
 [ -n "$POSTGRES_REPLICATION_PASSWORD" ] || fail "POSTGRES_REPLICATION_PASSWORD is required"
 # psql reads the passwords from its environment (\getenv), so they never appear in a command line.
@@ -199,12 +213,54 @@ if [ "$datadir" != "$PGDATA" ]; then
   log "initialised $PGDATA"
 fi
 
+# Slots of replicas that are gone hold WAL until max_slot_wal_keep_size: drop_stale_slots drops, at each
+# check, the inactive slots named with POSTGRES_REPLICA_SLOT_PREFIX that POSTGRES_REPLICA_SLOTS_FILE does not
+# list and that were so at every check for POSTGRES_SLOT_DROP_AFTER_SECONDS (a replica between its clone and its
+# first stream, or a file the kubelet has not refreshed yet, is not dropped). Other slots are never touched.
+slot_state="$POSTGRES_SOCKET_DIR/.graminsta-stale-slots"
+drop_stale_slots() {
+  [ -r "$POSTGRES_REPLICA_SLOTS_FILE" ] || { log "slot check: cannot read $POSTGRES_REPLICA_SLOTS_FILE; dropping nothing"; return 0; }
+  keep=$(tr -s ' \t\n' ' ' < "$POSTGRES_REPLICA_SLOTS_FILE")
+  now=$(date +%s)
+  stale=$(psql -X -A -t -q -h "$POSTGRES_SOCKET_DIR" -p "$POSTGRES_PORT" -d postgres -v ON_ERROR_STOP=1 -v prefix="$POSTGRES_REPLICA_SLOT_PREFIX" -v keep="$keep" <<'SQL'
+SELECT slot_name FROM pg_replication_slots
+  WHERE slot_type = 'physical' AND NOT active AND starts_with(slot_name, :'prefix')
+    AND slot_name <> ALL (string_to_array(trim(:'keep'), ' '))
+SQL
+  ) || { log "slot check: could not list the replication slots"; return 0; }
+  # State: "name first-seen" of the slots stale at the previous check; a slot missing from one check starts again.
+  next=""
+  for slot in $stale; do
+    since=$(awk -v s="$slot" '$1 == s { print $2 }' "$slot_state" 2>/dev/null || true)
+    since="${since:-$now}"
+    if [ $((now - since)) -ge "$POSTGRES_SLOT_DROP_AFTER_SECONDS" ]; then
+      # psql interpolates :'slot' on standard input, not in -c.
+      if echo "SELECT pg_drop_replication_slot(:'slot')" | psql -X -q -h "$POSTGRES_SOCKET_DIR" -p "$POSTGRES_PORT" -d postgres -v ON_ERROR_STOP=1 -v slot="$slot" >/dev/null 2>&1; then
+        log "dropped replication slot $slot: no replica of that name exists (inactive for $((now - since))s)"
+        continue
+      fi
+      log "slot check: could not drop $slot (in use again?); keeping it"
+    fi
+    next="$next$slot $since
+"
+  done
+  printf '%s' "$next" > "$slot_state"
+}
+
 log "starting postgres on port $POSTGRES_PORT"
 start_server postgres -D "$PGDATA" -c port="$POSTGRES_PORT" -c listen_addresses="$POSTGRES_LISTEN_ADDRESSES" \
   -c unix_socket_directories="$POSTGRES_SOCKET_DIR" "$@"
 # A stop signal that arrived just before the start.
 if [ -n "$stop_signal" ]; then kill -s INT "$server_pid" 2>/dev/null || true; fi
+slot_checks=""
+if [ -n "$POSTGRES_REPLICA_SLOT_PREFIX" ] && [ -n "$POSTGRES_REPLICA_SLOTS_FILE" ]; then
+  rm -f "$slot_state"
+  # In the background for as long as postgres runs; its own signals are the default ones.
+  (trap - TERM INT QUIT HUP; while sleep "$POSTGRES_SLOT_CHECK_SECONDS"; do drop_stale_slots || log "slot check failed"; done) &
+  slot_checks=$!
+fi
 status=0
 wait_server || status=$?
+if [ -n "$slot_checks" ]; then kill "$slot_checks" 2>/dev/null || true; fi
 log "postgres exited with status $status"
 exit "$status"

@@ -107,7 +107,22 @@ clone_primary() {
   log "cloned the primary into $PGDATA"
 }
 
+# slot_is_gone: true when the primary answers and has no usable slot of this replica (dropped while the
+# replica was away, or invalidated past max_slot_wal_keep_size): the WAL this data needs may be gone with it.
+# False when the primary does not answer (nothing can be known; keep the data and retry streaming).
+slot_is_gone() {
+  pg_isready -q -t 5 -h "$POSTGRES_PRIMARY_HOST" -p "$POSTGRES_PRIMARY_PORT" -U "$POSTGRES_REPLICATION_USER" -d postgres || return 1
+  # One row: slot_type|restart_lsn|restart_tli, all empty when the slot does not exist; no restart_lsn once invalidated.
+  slot=$(psql -X -A -t -q "$conninfo dbname=replication replication=true" -c "READ_REPLICATION_SLOT $POSTGRES_REPLICATION_SLOT") || return 1
+  restart_lsn=$(printf '%s' "$slot" | cut -d '|' -f 2)
+  [ -z "$restart_lsn" ]
+}
+
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  clone_primary
+elif slot_is_gone; then
+  log "the primary has no usable slot $POSTGRES_REPLICATION_SLOT (dropped or invalidated): cloning it again"
+  rm -rf "$PGDATA"
   clone_primary
 else
   log "using existing data in $PGDATA; resuming streaming from the primary"

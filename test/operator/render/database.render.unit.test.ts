@@ -8,6 +8,7 @@ import {
   slotWalKeepSize,
 } from '../../../operator/render/database.render.js';
 import { renderApiConfigMap } from '../../../operator/render/config.render.js';
+import { renderScriptsConfigMap, replicationSlotOf } from '../../../operator/render/scripts-configmap.render.js';
 import { renderMigrateJob } from '../../../operator/render/migrate.render.js';
 import { app, ctx, plan, resolved, render } from './helpers.js';
 
@@ -89,6 +90,17 @@ describe('database.render', () => {
     const primary = renderDatabaseStatefulSet(resolved(app({ users: 10, database: { readReplicas: 2 } }), ctx()))!.spec!.template.spec!.containers[0]!;
     expect(primary.readinessProbe?.exec?.command?.[0]).to.equal('pg_isready');
     expect(envOf(primary)).to.not.have.property('POSTGRES_MAX_REPLICA_LAG_SECONDS');
+  });
+
+  it('lists the slots of the replicas that exist in the scripts ConfigMap, which the primary reads to drop the others', () => {
+    const slots = (replicas: number) => renderScriptsConfigMap(plan(app({ users: 10, database: { readReplicas: replicas } })))!.data!['replica-slots'];
+    expect(slots(3)).to.equal('graminsta_db_replica_0\ngraminsta_db_replica_1\ngraminsta_db_replica_2\n');
+    expect(slots(1)).to.equal('graminsta_db_replica_0\n');
+    // Back at one machine the primary still runs the script, and drops every replica slot.
+    expect(renderScriptsConfigMap(plan(app({ users: 1 })))!.data!['replica-slots']).to.equal('');
+    const primary = renderDatabaseStatefulSet(resolved(app({ users: 10, database: { readReplicas: 3 } }), ctx()))!.spec!.template.spec!.containers[0]!;
+    expect(envOf(primary)).to.include({ POSTGRES_REPLICA_SLOT_PREFIX: 'graminsta_db_replica_', POSTGRES_REPLICA_SLOTS_FILE: '/scripts/replica-slots' });
+    expect(replicationSlotOf('my.app-db-replica-12')).to.equal('my_app_db_replica_12');
   });
 
   it('with an external database renders no Postgres and reads the connection from the Secret keys', () => {

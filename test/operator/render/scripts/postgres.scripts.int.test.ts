@@ -326,6 +326,68 @@ describe('postgres data-tier scripts against real postgres processes', function 
     });
   });
 
+  describe('slots of replicas that are gone', () => {
+    let primaryPort: number;
+    let primary: ScriptProcess;
+    let slotsFile: string;
+    const slotNames = async () =>
+      (await query<{ slot_name: string }>(primaryPort, 'SELECT slot_name FROM pg_replication_slots ORDER BY slot_name', 'superuser')).map((r) => r.slot_name);
+
+    before(async () => {
+      primaryPort = await freePort();
+      slotsFile = path.join(root, 'replica-slots');
+      await fs.writeFile(slotsFile, 'graminsta_db_ro_keep\n');
+      primary = await startPrimary('slots-primary', primaryPort, {
+        POSTGRES_REPLICA_SLOT_PREFIX: 'graminsta_db_ro_',
+        POSTGRES_REPLICA_SLOTS_FILE: slotsFile,
+        POSTGRES_SLOT_CHECK_SECONDS: '1',
+        POSTGRES_SLOT_DROP_AFTER_SECONDS: '2',
+      });
+      await waitUntilServing(primaryPort, primary, 'the primary');
+    });
+
+    it('drops an inactive slot with the replicas\' prefix that the file does not list, after the grace period; keeps listed and foreign slots', async () => {
+      for (const slot of ['graminsta_db_ro_keep', 'graminsta_db_ro_gone', 'cdc_tool']) {
+        await query(primaryPort, `SELECT pg_create_physical_replication_slot('${slot}', true)`, 'superuser');
+      }
+      await waitFor('graminsta_db_ro_gone dropped', async () => !(await slotNames()).includes('graminsta_db_ro_gone'), 30000, 250);
+      const dropped = /dropped replication slot graminsta_db_ro_gone: no replica of that name exists \(inactive for (\d+)s\)/.exec(primary.output());
+      expect(dropped, primary.output()).to.not.equal(null);
+      expect(Number(dropped![1])).to.be.at.least(2);
+      // Three more checks: the listed slot and the slot without the prefix stay.
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(await slotNames()).to.deep.equal(['cdc_tool', 'graminsta_db_ro_keep']);
+
+      await fs.writeFile(slotsFile, '');
+      await waitFor('graminsta_db_ro_keep dropped once unlisted', async () => !(await slotNames()).includes('graminsta_db_ro_keep'), 30000, 250);
+      expect(await slotNames()).to.deep.equal(['cdc_tool']);
+    });
+
+    it('a replica whose slot was dropped while it was away clones the primary again and streams', async () => {
+      await fs.writeFile(slotsFile, 'graminsta_db_ro_back\n');
+      const replicaPort = await freePort();
+      await query(primaryPort, 'CREATE TABLE follows (id serial PRIMARY KEY)');
+      let replica = await startReplica('back', replicaPort, primaryPort);
+      await waitUntilServing(replicaPort, replica, 'the replica');
+      await replica.stop('SIGINT');
+      // The replica is removed (scaled down): the file no longer lists it, and the primary drops its slot.
+      await fs.writeFile(slotsFile, '');
+      await waitFor('its slot dropped', async () => !(await slotNames()).includes('graminsta_db_ro_back'), 30000, 250);
+      await query(primaryPort, 'INSERT INTO follows DEFAULT VALUES');
+      await query(primaryPort, 'SELECT pg_switch_wal()', 'superuser');
+
+      // Scaled up again on its old volume.
+      await fs.writeFile(slotsFile, 'graminsta_db_ro_back\n');
+      replica = await startReplica('back', replicaPort, primaryPort);
+      await waitUntilServing(replicaPort, replica, 'the replica back on its volume');
+      expect(replica.output()).to.contain('the primary has no usable slot graminsta_db_ro_back (dropped or invalidated): cloning it again');
+      await waitFor('the row written while it was away', async () => (await query(replicaPort, 'SELECT count(*)::int AS n FROM follows'))[0]?.n === 1);
+      await query(primaryPort, 'INSERT INTO follows DEFAULT VALUES');
+      await waitFor('streaming again', async () => (await query(replicaPort, 'SELECT count(*)::int AS n FROM follows'))[0]?.n === 2);
+      expect(await slotNames()).to.include('graminsta_db_ro_back');
+    });
+  });
+
   describe('restarts with changed Secrets and settings (a Secret re-created, a pod roll)', () => {
     const OLD = { app: 'app-old', replication: 'repl-old', superuser: 'su-old' };
     // Quotes, a backslash and a colon must reach ALTER ROLE and the replica's passfile unharmed.
