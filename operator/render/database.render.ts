@@ -4,6 +4,8 @@ import type {
   V1EnvVar,
   V1PodDisruptionBudget,
   V1Probe,
+  V1Volume,
+  V1VolumeMount,
   V1PodSpec,
   V1Service,
   V1ServicePort,
@@ -64,6 +66,13 @@ export function slotWalKeepSize(volumeSize: string): string {
   return `${Math.max(64, Math.min(2048, Math.floor((bytes * 0.2) / 2 ** 20)))}MB`;
 }
 
+/**
+ * Postgres' dynamic shared memory (parallel queries, hash joins) lives in /dev/shm, which the runtime caps at
+ * 64 MiB: a memory-backed emptyDir instead, as CloudNativePG mounts. What it holds counts toward the memory limit.
+ */
+const SHM_VOLUME: V1Volume = { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: '256Mi' } };
+const SHM_MOUNT: V1VolumeMount = { name: 'shm', mountPath: '/dev/shm' };
+
 const replicaReady: V1Probe = {
   exec: { command: scriptCommand(SCRIPT_FILES.postgresReplicaReady) },
   periodSeconds: 5,
@@ -113,7 +122,7 @@ export function postgresContainer(plan: Plan, role: 'primary' | 'replica'): V1Co
     ports: [{ name: 'postgres', containerPort: POSTGRES_PORT, protocol: 'TCP' }],
     resources: resourcesFor('postgres', db.resources),
     securityContext: containerSecurityContext(POSTGRES_UID),
-    volumeMounts: [TMP_MOUNT, SCRIPTS_MOUNT, { name: 'data', mountPath: POSTGRES_DATA_DIR }],
+    volumeMounts: [TMP_MOUNT, SCRIPTS_MOUNT, { name: 'data', mountPath: POSTGRES_DATA_DIR }, SHM_MOUNT],
     // A replica's first start clones the primary (pg_basebackup), which can take long on a big database.
     startupProbe: pgIsReady(5, role === 'primary' ? 120 : 720),
     // A replica serves reads only while it streams within the lag bound (or the primary is down: nothing newer exists).
@@ -138,7 +147,9 @@ export function primaryStatefulSet(
     serviceName: plan.names.databaseHeadless,
     replicas: 1,
     hash,
-    spec: podSpec({ uid: POSTGRES_UID, ...pod, volumes: [scriptsVolume(plan)] }),
+    // Off the replicas' node where the cluster has a choice: one node's loss then leaves reads or writes. Set
+    // whether or not replicas exist, so that adding them does not restart the primary.
+    spec: podSpec({ uid: POSTGRES_UID, ...pod, volumes: [scriptsVolume(plan), SHM_VOLUME], avoidLabels: selectorLabels(plan.names, 'database-replica') }),
     claims: [dataClaim('data', db.size, db.storageClassName)],
   });
 }
@@ -190,8 +201,9 @@ export function renderDatabaseReplicaStatefulSet(plan: ResolvedPlan): V1Stateful
     spec: podSpec({
       uid: POSTGRES_UID,
       containers: [postgresContainer(plan, 'replica')],
-      volumes: [scriptsVolume(plan)],
+      volumes: [scriptsVolume(plan), SHM_VOLUME],
       spreadLabels: selectorLabels(plan.names, 'database-replica'),
+      avoidLabels: selectorLabels(plan.names, 'database'),
     }),
     claims: [dataClaim('data', db.size, db.storageClassName)],
   });

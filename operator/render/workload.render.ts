@@ -78,6 +78,8 @@ export function podSpec(opts: {
   volumes?: V1Volume[];
   restartPolicy?: 'Always' | 'OnFailure' | 'Never';
   spreadLabels?: Record<string, string>;
+  /** Labels of pods this pod should not share a node with (preferred, so a one-node cluster still schedules it). */
+  avoidLabels?: Record<string, string>;
   /** Seconds the kubelet waits after SIGTERM; the service's drain (shutdown delay + in-flight requests) must fit in it. */
   terminationGracePeriodSeconds?: number;
 }): V1PodSpec {
@@ -101,6 +103,15 @@ export function podSpec(opts: {
         labelSelector: { matchLabels: opts.spreadLabels },
       },
     ];
+  }
+  if (opts.avoidLabels) {
+    spec.affinity = {
+      podAntiAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: opts.avoidLabels } } },
+        ],
+      },
+    };
   }
   return spec;
 }

@@ -103,6 +103,24 @@ describe('database.render', () => {
     expect(replicationSlotOf('my.app-db-replica-12')).to.equal('my_app_db_replica_12');
   });
 
+  it('gives Postgres a memory-backed /dev/shm and keeps the primary and its replicas on different nodes where it can', () => {
+    const a = resolved(app({ users: 10, database: { readReplicas: 2 } }), ctx());
+    for (const [sts, avoid] of [
+      [renderDatabaseStatefulSet(a)!, 'database-replica'],
+      [renderDatabaseReplicaStatefulSet(a)!, 'database'],
+    ] as const) {
+      const pod = sts.spec!.template.spec!;
+      expect(pod.volumes?.find((v) => v.name === 'shm')?.emptyDir?.medium, sts.metadata?.name).to.equal('Memory');
+      expect(pod.containers[0]!.volumeMounts?.find((m) => m.name === 'shm')?.mountPath).to.equal('/dev/shm');
+      const terms = pod.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+      expect(terms.map((t) => t.podAffinityTerm.labelSelector?.matchLabels?.['app.kubernetes.io/component'])).to.deep.equal([avoid]);
+      expect(pod.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution, 'never required: one node must do').to.equal(undefined);
+    }
+    // Adding replicas must not restart the primary: its pod template is the same with and without them.
+    const without = renderDatabaseStatefulSet(resolved(app({ users: 10 }), ctx()))!.spec!.template.spec!;
+    expect(without.affinity).to.deep.equal(renderDatabaseStatefulSet(a)!.spec!.template.spec!.affinity);
+  });
+
   it('with an external database renders no Postgres and reads the connection from the Secret keys', () => {
     const a = app({ users: 100000, database: { external: { secretName: 'rds' } } });
     const objects = render(a, ctx());
