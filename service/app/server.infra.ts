@@ -182,6 +182,8 @@ export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesM
   // Ready once the primary has answered, and while it answered within the retry bound: every API pod shares the
   // primary, so if a restart of it made them all unready at once the Service would have no endpoint and refuse
   // every request, while the statements themselves wait through the restart (GRAMINSTA_DB_RETRY_SECONDS).
+  // Past the bound, still ready while a read replica answers: reads go on (writes answer 503) through the
+  // primary's loss instead of every API pod leaving its Service.
   let primaryAnsweredAt: number | undefined;
   const ready: Readiness = async () => {
     if (draining.value) return { ok: false, reason: 'shutting down' };
@@ -191,6 +193,7 @@ export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesM
       return { ok: true };
     } catch {
       if (primaryAnsweredAt !== undefined && Date.now() - primaryAnsweredAt < cfg.db.retrySeconds * 1000) return { ok: true };
+      if (primaryAnsweredAt !== undefined && (await db.replicaAnswers())) return { ok: true };
       return { ok: false, reason: 'the primary database does not answer' };
     }
   };

@@ -353,6 +353,25 @@ export class Database {
     }
   }
 
+  /** True when at least one read replica answers a trivial query within `timeoutMs` (false without replicas). */
+  async replicaAnswers(timeoutMs = 1000): Promise<boolean> {
+    for (const r of this.replicas) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          r.pool.query('SELECT 1'),
+          new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('replica ping timed out')), timeoutMs))),
+        ]);
+        return true;
+      } catch {
+        // the next one
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    return false;
+  }
+
   /** Closes every pool. */
   async close(): Promise<void> {
     await Promise.allSettled([this.primary.end(), ...this.replicas.map((r) => r.pool.end())]);

@@ -86,7 +86,7 @@ for (const redisMode of ['standalone', 'cluster'] as const) {
       }
     });
 
-    it('fails writes with 503 while the primary is down and loses nothing acknowledged before', async () => {
+    it('fails writes with 503 while the primary is down, keeps serving reads from the replica, and loses nothing acknowledged before', async () => {
       const acked: string[] = [];
       for (let i = 0; i < 5; i++) {
         const r = await call('POST', '/api/v1/users', { body: { username: `acked_${redisMode.slice(0, 4)}_${i}`, password: 'password123' } });
@@ -105,7 +105,18 @@ for (const redisMode of ['standalone', 'cluster'] as const) {
         expect(w.body.error.message).to.include('database is unavailable');
         const s = await call('POST', '/api/v1/users', { body: { username: 'during_outage', password: 'password123' } });
         expect(s.status).to.equal(503);
-        expect((await call('GET', '/readyz')).status).to.equal(503);
+        // Past the retry bound: ready while the replica answers, and reads are served from it.
+        expect((await call('GET', '/readyz')).status, 'ready while a replica serves reads').to.equal(200);
+        await stack.api.cache!.del(id);
+        const read = await call('GET', '/api/v1/users/carol');
+        expect(read.status).to.equal(200);
+        expect(read.body.user.username).to.equal('carol');
+        await stack.pg.stopReplica();
+        try {
+          expect((await call('GET', '/readyz')).status, 'unready once no database answers').to.equal(503);
+        } finally {
+          await stack.pg.startReplica();
+        }
       } finally {
         await stack.pg.startPrimary();
       }
