@@ -389,6 +389,15 @@ describe('AppReconciler (in-memory fakes)', () => {
     /** What the TTL-after-finished controller does: the Job goes, and its delete event brings the app back. */
     const expire = (t: ReturnType<typeof setup>, name: string) => t.caches.get('Job')!.items.delete(`${NS}/${name}`);
     const condition = (t: ReturnType<typeof setup>, type: string) => t.cluster.statuses.at(-1)!.conditions.find((c) => c.type === type)!;
+    /** A split-database app whose migrate Job succeeded (settled, or only after the first pass), then deleted by its TTL. */
+    const expired = async (settled = true) => {
+      const t = setup({ users: 10 });
+      if (settled) await t.settle();
+      else await t.reconcile();
+      const [migrate] = jobNames(t);
+      expire(t, migrate!);
+      return { t, migrate: migrate! };
+    };
 
     it('records every Job that succeeded in status.completedJobs', async () => {
       const t = setup({ users: 100000 });
@@ -399,10 +408,7 @@ describe('AppReconciler (in-memory fakes)', () => {
     });
 
     it('never runs a migrate Job again once it succeeded and was deleted: the API stays applied, the app Ready, nothing written', async () => {
-      const t = setup({ users: 10 });
-      await t.settle();
-      const [migrate] = jobNames(t);
-      expire(t, migrate!);
+      const { t, migrate } = await expired();
       const before = t.cluster.calls.length;
       t.rollOut();
       await t.reconcile();
@@ -415,10 +421,7 @@ describe('AppReconciler (in-memory fakes)', () => {
     });
 
     it('lets the API Deployment through its gate when the Job it waits for is recorded but gone', async () => {
-      const t = setup({ users: 10 });
-      await t.settle();
-      const [migrate] = jobNames(t);
-      expire(t, migrate!);
+      const { t } = await expired();
       // The Deployment is deleted too (say, by hand): it must come back without a new migration.
       t.caches.get('Deployment')!.items.delete(`${NS}/graminsta-api`);
       await t.reconcile();
@@ -427,10 +430,7 @@ describe('AppReconciler (in-memory fakes)', () => {
     });
 
     it('runs a new Job for a new image, and forgets the old one once it is no longer desired', async () => {
-      const t = setup({ users: 10 });
-      await t.settle();
-      const [old] = jobNames(t);
-      expire(t, old!);
+      const { t, migrate: old } = await expired();
       t.setSpec({ users: 10, image: 'registry.example/graminsta:v2' });
       await t.settle();
       const [fresh] = jobNames(t);
@@ -440,10 +440,7 @@ describe('AppReconciler (in-memory fakes)', () => {
     });
 
     it('runs a Job again that was deleted before it succeeded', async () => {
-      const t = setup({ users: 10 });
-      await t.reconcile();
-      const [migrate] = jobNames(t);
-      expire(t, migrate!);
+      const { t, migrate } = await expired(false);
       await t.reconcile();
       expect(t.cluster.calls.filter((c) => c === `apply Job/${migrate}`)).to.have.length(2);
       expect(t.cluster.statuses.at(-1)!.completedJobs).to.deep.equal([]);
