@@ -24,8 +24,8 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-unused-expressions': 'off' },
   },
   {
-    // render/ is pure: spec in, objects out. Types only from the client library; no I/O, clock or environment.
-    files: ['operator/render/**/*.ts'],
+    // render/ is pure: spec in, objects out (and diagram/, which draws them). Types only from the client library; no I/O, clock or environment.
+    files: ['operator/render/**/*.ts', 'operator/diagram/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

@@ -8,6 +8,7 @@ import { realClock } from './kube/clock.kube.js';
 import { LeaderElector } from './kube/leader-election.kube.js';
 import { createLogger } from './kube/logger.kube.js';
 import { createMetrics } from './kube/metrics.kube.js';
+import { parseServerVersion, readServerVersion, versionProblem } from './kube/version.kube.js';
 import { startHttpServer } from './server.js';
 
 /** Runs the operator until SIGTERM or SIGINT, then shuts down gracefully. */
@@ -34,6 +35,15 @@ export async function main(): Promise<void> {
     leaderElect: config.leaderElect,
     identity: config.identity,
   });
+  const serverVersion = await readServerVersion(clients);
+  const version = parseServerVersion(serverVersion);
+  if (!version) {
+    logger.warn('cannot tell the API server version; going on', { gitVersion: serverVersion.gitVersion });
+  } else {
+    const problem = versionProblem(version);
+    // main's catch logs it as one line ("operator failed to start") and exits 1.
+    if (problem) throw new Error(`refusing to start: ${problem} (server gitVersion ${serverVersion.gitVersion})`);
+  }
 
   const controller = new Controller({
     clients,

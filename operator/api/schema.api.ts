@@ -663,6 +663,20 @@ export const statusSchema: SchemaNode = {
         credentialsSecret: { type: 'string', description: 'The Secret with the bucket\'s credentials (s3).' },
       },
     },
+    completedJobs: {
+      type: 'array',
+      description:
+        'The Jobs of the current topology that have succeeded, by name (<app>-migrate-<hash>, <app>-redis-init-<hash>, ...; a Job is named after what it runs). A Job named here is not run again, also once Kubernetes has deleted it (ttlSecondsAfterFinished), and what waits for it (the API Deployment for its migration) goes ahead.',
+      maxItems: 32,
+      items: { type: 'string', maxLength: 253, description: 'The name of a Job of the app that succeeded.' },
+      'x-kubernetes-list-type': 'set',
+    },
+    diagram: {
+      type: 'string',
+      description:
+        'The topology of the app as a Mermaid flowchart (tiers, Services, who connects to whom, replica counts, the stage), the same as `graminsta diagram` draws from the manifest; paste it into any Mermaid viewer. `graminsta diagram --format svg` draws it as a picture.',
+      maxLength: 32768,
+    },
     replicas: {
       type: 'integer',
       format: 'int32',

@@ -206,6 +206,10 @@ export interface GraminstaAppStatus {
   endpoints?: EndpointsStatus;
   /** Where the photos of the app are stored now. When the spec asks for another store (a stage change between single-machine, the in-cluster origin and S3), the operator copies every photo there before it switches, and updates this field once the move is complete. */
   imageStore?: ImageStoreStatus;
+  /** The Jobs of the current topology that have succeeded, by name (<app>-migrate-<hash>, <app>-redis-init-<hash>, ...; a Job is named after what it runs). A Job named here is not run again, also once Kubernetes has deleted it (ttlSecondsAfterFinished), and what waits for it (the API Deployment for its migration) goes ahead. */
+  completedJobs?: Array<string>;
+  /** The topology of the app as a Mermaid flowchart (tiers, Services, who connects to whom, replica counts, the stage), the same as `graminsta diagram` draws from the manifest; paste it into any Mermaid viewer. `graminsta diagram --format svg` draws it as a picture. */
+  diagram?: string;
   /** API pods that exist (the scale subresource reads it). */
   replicas?: number;
   /** Label selector of the API pods, in string form (the scale subresource reads it). */

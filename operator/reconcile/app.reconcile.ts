@@ -16,7 +16,10 @@ import { hashOf } from '../render/hash.render.js';
 import { firstDifference } from './compare.reconcile.js';
 import { alreadyOwnedMessage, applyWaves, childKinds, isControlledBy, notOursReason, objectKey } from './children.reconcile.js';
 import { stuckPodsToReplace } from './rollout.reconcile.js';
-import { applyAfter, holdOf, jobFailure, notDone, SWITCH_SETTLE_MS, type Hold } from './transition.reconcile.js';
+import { applyAfter, completedJobsOf, holdOf, jobFailure, notDone, SWITCH_SETTLE_MS, type Hold } from './transition.reconcile.js';
+import { toMermaid } from '../diagram/mermaid.diagram.js';
+import { topologyOf } from '../diagram/topology.diagram.js';
+import type { RenderedObject } from '../render/app.render.js';
 import { computeStatus, podIssues, statusChanged, type AppStatus, type Observation } from './status.reconcile.js';
 import type { EventRecorder } from './events.reconcile.js';
 import { decideVolume, type VolumeNote } from './volumes.reconcile.js';
@@ -93,6 +96,8 @@ export interface Problem {
 /** What the apply step made of one desired object: held back by a Job it waits for, or applied (or found up to date) as want. */
 type Applied =
   | { obj: KubernetesObject; gate: string }
+  /** A Job status.completedJobs records as succeeded, gone from the cluster (its TTL): not run again. */
+  | { obj: KubernetesObject; completed: true }
   | {
       obj: KubernetesObject;
       /** obj with the app's ownerReference and the applied-hash annotation, as sent to the API server. */
@@ -224,6 +229,7 @@ export class AppReconciler {
     const out: string[] = [];
     for (const a of applied) {
       const { obj } = a;
+      if ('completed' in a) continue;
       if ('gate' in a) {
         out.push(`${obj.kind} ${obj.metadata?.name} waits for Job ${a.gate}`);
         continue;
@@ -356,13 +362,18 @@ export class AppReconciler {
     const notOurs: string[] = [];
     const applicable = desired.filter((o) => !isGeneratedSecret(o));
     const outcome = new Map<KubernetesObject, Applied>();
+    const completed = this.recordedJobs(app);
     for (const wave of applyWaves(applicable)) {
       await Promise.all(
         wave.map(async (obj) => {
           const gate = obj.metadata?.annotations?.[AFTER_JOB_ANNOTATION];
-          if (gate && !jobSucceeded(jobs.get(gate, namespace) as V1Job | undefined)) {
+          if (gate && !completed.has(gate) && !jobSucceeded(jobs.get(gate, namespace) as V1Job | undefined)) {
             log.debug('waiting for a Job before applying', { object: objectKey(obj), job: gate });
             outcome.set(obj, { obj, gate });
+            return;
+          }
+          if (obj.kind === 'Job' && completed.has(obj.metadata!.name!) && !jobs.get(obj.metadata!.name!, namespace)) {
+            outcome.set(obj, { obj, completed: true });
             return;
           }
           const want = withAppliedHash(withOwner(app, obj));
@@ -507,11 +518,19 @@ export class AppReconciler {
     const namespace = app.metadata.namespace!;
     const get = <T extends KubernetesObject>(kind: string, name: string) => this.deps.children(kind).get(name, namespace) as T | undefined;
     const names = plan?.names ?? appNames(app);
-    // A desired Job not in the cache yet counts as running, so the status waits for it.
+    const recorded = this.recordedJobs(app);
+    // A desired Job not in the cache yet counts as running, so the status waits for it; unless it succeeded
+    // before and was deleted since (its TTL).
     const desiredJob = (prefix: string): V1Job | undefined => {
       const job = desired.find((o) => o.kind === 'Job' && o.metadata?.name?.startsWith(prefix));
-      return job ? (get<V1Job>('Job', job.metadata!.name!) ?? { metadata: { name: job.metadata!.name! }, status: {} }) : undefined;
+      if (!job) return undefined;
+      const name = job.metadata!.name!;
+      return get<V1Job>('Job', name) ?? { metadata: { name }, status: recorded.has(name) ? { succeeded: 1 } : {} };
     };
+    // Without a render (paused, or a pass that failed before it) what was recorded stays.
+    const rendered = !!plan && desired.length > 0;
+    const completedJobs = rendered ? completedJobsOf(desired, (name) => get<V1Job>('Job', name), recorded) : [...recorded].sort();
+    const diagram = rendered ? diagramOf(plan, desired) : (app.status?.diagram ?? '');
     const stage = plan?.stage ?? app.status?.stage ?? 'single-machine';
     // An unrealisable spec has no endpoints.
     const endpoints = plan?.endpoints ?? { api: '', web: '', cdn: '' };
@@ -551,15 +570,28 @@ export class AppReconciler {
       waiting: progress?.waiting ?? [],
       volumes: progress?.volumes ?? [],
       imageStore: imageStoreNow(app, plan, !problem && !!progress && progress.waiting.length === 0),
+      completedJobs,
+      diagram,
       paused: plan?.paused ?? !!app.spec?.paused,
     };
   }
 
-  private async writeStatus(app: GraminstaApp, observation: Observation, log: Logger): Promise<void> {
+  /** The status the app has now: the one this process last wrote while the cache has not caught up, else the cached one. */
+  private currentStatus(app: GraminstaApp): Partial<AppStatus> | undefined {
     const uid = app.metadata.uid ?? '';
     const mine = this.written.get(uid);
     if (mine && mine.from !== app.metadata.resourceVersion) this.written.delete(uid);
-    const previous = mine && mine.from === app.metadata.resourceVersion ? mine.status : (app.status as Partial<AppStatus> | undefined);
+    return mine && mine.from === app.metadata.resourceVersion ? mine.status : (app.status as Partial<AppStatus> | undefined);
+  }
+
+  /** The Jobs the status records as succeeded (status.completedJobs). */
+  private recordedJobs(app: GraminstaApp): Set<string> {
+    return new Set(this.currentStatus(app)?.completedJobs ?? []);
+  }
+
+  private async writeStatus(app: GraminstaApp, observation: Observation, log: Logger): Promise<void> {
+    const uid = app.metadata.uid ?? '';
+    const previous = this.currentStatus(app);
     const now = new Date(this.deps.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const status = computeStatus(observation, previous, now);
     if (!statusChanged(pick(previous), status)) return;
@@ -597,8 +629,8 @@ function imageStoreNow(app: GraminstaApp, plan: Plan | undefined, converged: boo
 /** Keeps only the status fields the operator writes, so fields it does not own never force a write. */
 function pick(status: Partial<AppStatus> | undefined): Partial<AppStatus> | undefined {
   if (!status) return undefined;
-  const { observedGeneration, stage, conditions, api, web, database, cache, endpoints, imageStore, replicas, selector } = status;
-  return { observedGeneration, stage, conditions, api, web, database, cache, endpoints, imageStore, replicas, selector };
+  const { observedGeneration, stage, conditions, api, web, database, cache, endpoints, imageStore, completedJobs, diagram, replicas, selector } = status;
+  return { observedGeneration, stage, conditions, api, web, database, cache, endpoints, imageStore, completedJobs, diagram, replicas, selector };
 }
 
 function upToDate(want: KubernetesObject, live: KubernetesObject): boolean {
@@ -631,6 +663,16 @@ function minReadyOf(obj: KubernetesObject, desired: KubernetesObject[]): number 
     (o) => o.kind === 'HorizontalPodAutoscaler' && (o as V2HorizontalPodAutoscaler).spec?.scaleTargetRef?.name === obj.metadata?.name,
   ) as V2HorizontalPodAutoscaler | undefined;
   return hpa?.spec?.minReplicas ?? 1;
+}
+
+/** Longest status.diagram the CRD admits. */
+const MAX_DIAGRAM_LENGTH = 32768;
+
+/** The Mermaid text of the topology of the desired objects, or a pointer to the CLI should it ever be too long for the status. */
+function diagramOf(plan: Plan, desired: KubernetesObject[]): string {
+  const text = toMermaid(topologyOf(plan, desired as RenderedObject[]));
+  if (text.length <= MAX_DIAGRAM_LENGTH) return text;
+  return `too large for the status; run: kubectl get graminstaapp -n ${plan.names.namespace} ${plan.names.app} -o yaml | graminsta diagram -f -`;
 }
 
 function jobSucceeded(job: V1Job | undefined): boolean {

@@ -49,6 +49,10 @@ export interface Observation {
   volumes?: VolumeNote[];
   /** Where the photos are stored now (the old store while a move to another is under way). */
   imageStore?: ImageStoreStatus;
+  /** Names of the desired Jobs that have succeeded (completedJobsOf), for status.completedJobs. */
+  completedJobs?: string[];
+  /** The Mermaid text of the app's topology, for status.diagram. */
+  diagram?: string;
   paused: boolean;
 }
 
@@ -284,6 +288,8 @@ export function computeStatus(o: Observation, previous: Partial<AppStatus> | und
     cache: { readyNodes: cacheReady, summary: o.cache.enabled ? `${cacheReady}/${o.cache.desiredNodes}` : 'off' },
     endpoints: o.endpoints,
     ...(o.imageStore ? { imageStore: o.imageStore } : {}),
+    completedJobs: o.completedJobs ?? [],
+    diagram: o.diagram ?? '',
     replicas: apiReplicas,
     selector: o.selector,
   };

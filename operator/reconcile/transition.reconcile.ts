@@ -88,3 +88,13 @@ export function jobFailure(job: V1Job): { reason?: string; message?: string } | 
   if ((job.status?.succeeded ?? 0) > 0) return undefined;
   return job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
 }
+
+/**
+ * The desired Jobs that have succeeded, sorted: those whose live Job succeeded, and those `recorded` (the previous
+ * status.completedJobs) says did, live or not, since Kubernetes deletes a finished Job after its
+ * ttlSecondsAfterFinished. A Job no longer desired drops out: the same name desired again later runs again.
+ */
+export function completedJobsOf(desired: readonly KubernetesObject[], live: (name: string) => V1Job | undefined, recorded: ReadonlySet<string>): string[] {
+  const names = desired.filter((o) => o.kind === 'Job').map((o) => o.metadata!.name!);
+  return names.filter((name) => recorded.has(name) || (live(name)?.status?.succeeded ?? 0) > 0).sort();
+}

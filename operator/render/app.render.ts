@@ -33,10 +33,11 @@ import { renderImageMoveJobs } from './images.render.js';
 import { renderIngress } from './ingress.render.js';
 import { renderMigrateJob } from './migrate.render.js';
 import { renderOriginHeadlessService, renderOriginService, renderOriginStatefulSet } from './origin.render.js';
+import { VERSION_LABEL, serviceVersion } from './names.render.js';
 import type { Plan } from './plan.render.js';
 import { resolvePlan } from './resolve.render.js';
 import { renderScriptsConfigMap } from './scripts-configmap.render.js';
-import { renderGeneratedSecrets } from './secrets.render.js';
+import { isGeneratedSecret, renderGeneratedSecrets } from './secrets.render.js';
 import { renderSingleMachineStatefulSet } from './single-machine.render.js';
 import { renderWebDeployment, renderWebHpa, renderWebPdb, renderWebService } from './web.render.js';
 
@@ -75,6 +76,24 @@ export function sortObjects<T extends { kind?: string; metadata?: { name?: strin
     const bn = b.metadata?.name ?? '';
     return an < bn ? -1 : an > bn ? 1 : 0;
   });
+}
+
+/**
+ * obj with app.kubernetes.io/version (the service version) on its labels, and on its pod template's when its pods
+ * run the service image; never on selectors (immutable on Deployments and StatefulSets: they stay as they were).
+ * Left out: generated Secrets (created once, never updated, so the label would go stale), the pods of Jobs (a
+ * Job's template is immutable: a new label would re-create, and re-run, a Job that already ran) and the pods of
+ * Postgres and Redis (a new service version must not restart the database).
+ */
+function withVersion<T extends RenderedObject>(obj: T, plan: Plan): T {
+  if (isGeneratedSecret(obj)) return obj;
+  const version = serviceVersion(plan.images.service);
+  const out = { ...obj, metadata: { ...obj.metadata, labels: { ...obj.metadata?.labels, [VERSION_LABEL]: version } } };
+  if (obj.kind !== 'Deployment' && obj.kind !== 'StatefulSet') return out;
+  const spec = (obj as V1Deployment | V1StatefulSet).spec!;
+  if (!spec.template.spec?.containers.some((c) => c.image === plan.images.service)) return out;
+  const template = { ...spec.template, metadata: { ...spec.template.metadata, labels: { ...spec.template.metadata?.labels, [VERSION_LABEL]: version } } };
+  return { ...out, spec: { ...spec, template } };
 }
 
 /**
@@ -117,7 +136,7 @@ export function renderApp(plan: Plan, ctx: RenderContext): RenderedObject[] {
     renderRedisPdb(p),
     renderRedisClusterJob(p),
   ];
-  const sorted = sortObjects(objects.filter((o): o is RenderedObject => o !== null));
+  const sorted = sortObjects(objects.filter((o): o is RenderedObject => o !== null)).map((o) => withVersion(o, plan));
   // A JSON copy: plain data in which no two places share an object that a caller could mutate.
   return JSON.parse(JSON.stringify(sorted)) as RenderedObject[];
 }

@@ -9,7 +9,7 @@ import type {
   V1ServicePort,
   V1StatefulSet,
 } from '@kubernetes/client-node';
-import { REDIS_PORT } from './constants.render.js';
+import { JOB_DEADLINE_SECONDS, JOB_TTL_SECONDS, REDIS_PORT } from './constants.render.js';
 import { redisPasswordEnv } from './env.render.js';
 import { hashOf } from './hash.render.js';
 import { labels, objectMeta, selectorLabels, serviceHost } from './names.render.js';
@@ -169,6 +169,8 @@ export function renderRedisClusterJob(plan: ResolvedPlan): V1Job | null {
     metadata: objectMeta(plan.names, name, 'cache-init'),
     spec: {
       backoffLimit: 20,
+      activeDeadlineSeconds: JOB_DEADLINE_SECONDS.redisInit,
+      ttlSecondsAfterFinished: JOB_TTL_SECONDS,
       template: {
         // Its own component, so the Redis Services, StatefulSet and PDB never select the Job's pod.
         metadata: { labels: labels(plan.names, 'cache-init') },

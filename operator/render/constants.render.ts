@@ -19,6 +19,20 @@ export const DB_USER = 'graminsta';
 /** Where the scripts ConfigMap is mounted in the containers that run them. */
 export const SCRIPTS_DIR = '/scripts';
 
+/**
+ * Seconds a finished Job (with its pod and logs) is kept before Kubernetes deletes it (ttlSecondsAfterFinished): a
+ * day to read a failure's logs. The reconciler records a success in status.completedJobs first, so a Job deleted
+ * after it succeeded is never run again.
+ */
+export const JOB_TTL_SECONDS = 86_400;
+
+/**
+ * Seconds a Job may run, retries included, before Kubernetes fails it (activeDeadlineSeconds, reason DeadlineExceeded;
+ * the reconciler then runs it again, JOB_ATTEMPTS times in all): an hour for a migration or forming the Redis Cluster
+ * (both wait for their database first), six for copying every photo to another store.
+ */
+export const JOB_DEADLINE_SECONDS = { migrate: 3_600, redisInit: 3_600, imageMove: 21_600 } as const;
+
 /** Keys of the user's external database Secret (as documented on spec.database.external.secretName). */
 export const EXTERNAL_DB_KEYS = {
   host: 'host',

@@ -4,7 +4,7 @@
 // for the photos the old pods took in meanwhile. Both copies are idempotent; the old store is retired only after.
 import type { V1EnvVar, V1Job } from '@kubernetes/client-node';
 import type { ImageStoreStatus } from '../api/types.gen.js';
-import { SERVICE_PORT } from './constants.render.js';
+import { JOB_DEADLINE_SECONDS, JOB_TTL_SECONDS, SERVICE_PORT } from './constants.render.js';
 import { migrateEnv, originTokenEnv, secretEnv } from './env.render.js';
 import { hashOf } from './hash.render.js';
 import { APPLY_AFTER_ANNOTATION, labels, objectMeta, serviceHost, type ApplyAfter } from './names.render.js';
@@ -73,6 +73,8 @@ export function renderImageMoveJobs(plan: ResolvedPlan): V1Job[] {
     }),
     spec: {
       backoffLimit: 6,
+      activeDeadlineSeconds: JOB_DEADLINE_SECONDS.imageMove,
+      ttlSecondsAfterFinished: JOB_TTL_SECONDS,
       template: {
         metadata: { labels: labels(plan.names, 'migrate') },
         spec: podSpec({

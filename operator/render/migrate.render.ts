@@ -1,5 +1,6 @@
 // The migrate Job: the photo service in migrate mode, once per image and database configuration.
 import type { V1Job } from '@kubernetes/client-node';
+import { JOB_DEADLINE_SECONDS, JOB_TTL_SECONDS } from './constants.render.js';
 import { migrateEnv } from './env.render.js';
 import { hashOf } from './hash.render.js';
 import { labels, objectMeta } from './names.render.js';
@@ -23,6 +24,8 @@ export function renderMigrateJob(plan: ResolvedPlan): V1Job | null {
     metadata: objectMeta(plan.names, name, 'migrate'),
     spec: {
       backoffLimit: 4,
+      activeDeadlineSeconds: JOB_DEADLINE_SECONDS.migrate,
+      ttlSecondsAfterFinished: JOB_TTL_SECONDS,
       template: {
         metadata: { labels: labels(plan.names, 'migrate') },
         spec: podSpec({

@@ -126,6 +126,23 @@ export function labels(names: AppNames, component: Component): Record<string, st
   };
 }
 
+/** The label naming the version of the app: the photo service's (serviceVersion). */
+export const VERSION_LABEL = 'app.kubernetes.io/version';
+
+/**
+ * The app.kubernetes.io/version of an app running the service image `image`: its tag, else the first 12 hex
+ * digits of its digest, else latest; cut to a valid label value (63 characters, alphanumeric at both ends).
+ */
+export function serviceVersion(image: string): string {
+  const [ref, digest] = image.split('@');
+  const lastSlash = ref!.lastIndexOf('/');
+  const colon = ref!.indexOf(':', lastSlash + 1);
+  const tag = colon === -1 ? '' : ref!.slice(colon + 1);
+  const raw = tag || (digest ? digest.replace(/^sha256:/, '').slice(0, 12) : 'latest');
+  const value = raw.slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  return value || 'latest';
+}
+
 /** The metadata every rendered object carries: name, namespace and the component's labels. */
 export function objectMeta(
   names: AppNames,

@@ -78,6 +78,41 @@ describe('Helm chart with helm and the API server', function () {
     });
   });
 
+  it('pins every image by digest: the operator image, the service image, and Postgres and Redis as repo[:tag]@digest', async () => {
+    const digest = `sha256:${'c'.repeat(64)}`;
+    const objects = docs(
+      await template(`image.digest=${digest}`, `serviceImage.digest=${digest}`, `postgresImage=registry.local/postgres:16@${digest}`, `redisImage=registry.local/redis@${digest}`),
+    );
+    const deployment = objects.find((o) => o.kind === 'Deployment')!;
+    const container = (deployment.spec as { template: { spec: { containers: { image: string; env: { name: string; value?: string }[] }[] } } }).template.spec.containers[0]!;
+    expect(container.image).to.equal(`ghcr.io/graminsta/graminsta-operator@${digest}`);
+    expect(Object.fromEntries(container.env.map((e) => [e.name, e.value]))).to.include({
+      GRAMINSTA_SERVICE_IMAGE: `ghcr.io/graminsta/graminsta-service@${digest}`,
+      GRAMINSTA_POSTGRES_IMAGE: `registry.local/postgres:16@${digest}`,
+      GRAMINSTA_REDIS_IMAGE: `registry.local/redis@${digest}`,
+    });
+  });
+
+  for (const [value, message] of [
+    ['image.digest=sha256:abc', /image\.digest: "sha256:abc" is not a digest: expected sha256: and 64 lowercase hex digits/],
+    [`serviceImage.digest=${'d'.repeat(64)}`, /serviceImage\.digest: "d{64}" is not a digest/],
+    [`postgresImage=registry.local/postgres@sha256:${'E'.repeat(64)}`, /postgresImage: "registry\.local\/postgres@sha256:E{64}" has a malformed digest/],
+    ['redisImage=registry.local/redis:7@md5:abc', /redisImage: "registry\.local\/redis:7@md5:abc" has a malformed digest/],
+  ] as const) {
+    it(`refuses to install with a bad digest, naming the value: ${value.split('=')[0]}`, async () => {
+      const failing = await helm(['template', 'x', CHART, '--kube-version', '1.36.0', '--set', value]);
+      expect(failing.code).to.not.equal(0);
+      expect(failing.stderr).to.match(message);
+    });
+  }
+
+  it('refuses a cluster older than Kubernetes 1.29 (kubeVersion), where the single-machine sidecar cannot run', async () => {
+    const old = await helm(['template', 'x', CHART, '--kube-version', '1.28.9']);
+    expect(old.code).to.not.equal(0);
+    expect(old.stderr).to.match(/kubeVersion: >=1\.29\.0-0 which is incompatible with Kubernetes v1\.28\.9/);
+    expect((await helm(['template', 'x', CHART, '--kube-version', '1.29.0'])).code).to.equal(0);
+  });
+
   it('binds the ClusterRole only in the watched namespace when watchNamespace is set, and renders a ServiceMonitor on request', async () => {
     const objects = docs(await template('watchNamespace=photos', 'metrics.serviceMonitor.enabled=true'));
     expect(objects.filter((o) => o.kind === 'ClusterRoleBinding')).to.have.length(0);

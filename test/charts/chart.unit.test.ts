@@ -6,6 +6,7 @@ import { CHART_CRD_PATH, RBAC_TEMPLATE_PATH, chartCrd, chartRbac, rbacTemplate }
 import { DEFAULT_SERVICE_IMAGE, OPERATOR_VERSION } from '../../operator/config.js';
 import { childWritesOf, operatorRbac, permissionsOf } from '../../operator/rbac.js';
 import { childKinds } from '../../operator/reconcile/children.reconcile.js';
+import { MIN_KUBERNETES_VERSION } from '../../operator/kube/version.kube.js';
 import { GENERATED_SECRET_ANNOTATION } from '../../operator/render/names.render.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -28,6 +29,12 @@ describe('Helm chart', () => {
     expect(values.image.tag, 'image.tag must default to appVersion').to.equal('');
     expect(values.serviceImage.tag, 'serviceImage.tag must default to appVersion').to.equal('');
     expect(`${values.serviceImage.repository}:${chart.appVersion}`).to.equal(DEFAULT_SERVICE_IMAGE);
+  });
+
+  it('admits the Kubernetes versions the operator starts on, no older (helm install refuses the rest)', () => {
+    const chart = parse(read('charts/graminsta-operator/Chart.yaml')) as { kubeVersion: string };
+    const { major, minor } = MIN_KUBERNETES_VERSION;
+    expect(chart.kubeVersion).to.equal(`>=${major}.${minor}.0-0`);
   });
 });
 

@@ -168,6 +168,8 @@ const INVALID: [string, unknown, RegExp][] = [
   ['image with a digest of another algorithm', { image: `graminsta@md5:${'a'.repeat(32)}` }, /spec\.image/],
   ['Postgres image with capitals', { database: { image: 'Postgres:16' } }, /spec\.database\.image/],
   ['Postgres image with an uppercase digest', { database: { image: `postgres@sha256:${'A'.repeat(64)}` } }, /spec\.database\.image/],
+  ['Redis image with a digest one digit short', { users: 100000, cache: { image: `redis:7.4@sha256:${'a'.repeat(63)}` } }, /spec\.cache\.image/],
+  ['image with a digest before the tag', { image: `graminsta@sha256:${'a'.repeat(64)}:1.0` }, /spec\.image/],
   [
     'Postgres image with an external database',
     { database: { external: { secretName: 'rds' }, image: 'postgres:16' } },
@@ -297,6 +299,7 @@ describe('GraminstaApp CRD against the API server', function () {
         'localhost:5000/graminsta:dev',
         'ghcr.io/graminsta/graminsta:0.1.0',
         `registry.example.com/a/b@${digest}`,
+        `registry.example.com:5000/a/b:1.2.3@${digest}`,
       ]) {
         await create(app('image', { image }), true);
         await create(app('images', { users: 100000, database: { image }, cache: { image } }), true);

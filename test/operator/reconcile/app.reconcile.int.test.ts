@@ -131,6 +131,28 @@ describe('GraminstaApp reconcile loop (real API server)', function () {
     });
   });
 
+  it('does not run a migrate Job again once it succeeded and is deleted (as its ttlSecondsAfterFinished does)', async () => {
+    const name = 'ttl';
+    await applyApp(op.clients, ns, exampleApp('stage-2-split-database.yaml', name));
+    const ready = await waitForCondition(op.clients, ns, name, 'Ready', 'True');
+    const jobs = await listChildren(op.clients, 'batch/v1', 'Job', ns, name);
+    expect(jobs).to.have.length(1);
+    const job = jobs[0] as { metadata: { name: string }; spec: { ttlSecondsAfterFinished?: number; activeDeadlineSeconds?: number } };
+    expect(job.spec).to.include({ ttlSecondsAfterFinished: 86_400, activeDeadlineSeconds: 3_600 });
+    expect(ready.status?.completedJobs).to.deep.equal([job.metadata.name]);
+    expect(ready.status?.diagram).to.include(`job_${job.metadata.name.replace(/-/g, '_')} --> service_${name}_db_rw`);
+
+    const cluster = await getCluster();
+    const deleted = await cluster.kubectl(['delete', 'job', job.metadata.name, '-n', ns, '--cascade=background', '--wait=true']);
+    expect(deleted.code, deleted.stderr).to.equal(0);
+    // Several resyncs (every 3 s) and the delete event itself: the Job stays gone and the app Ready.
+    await new Promise((r) => setTimeout(r, 10_000));
+    expect(await listChildren(op.clients, 'batch/v1', 'Job', ns, name)).to.deep.equal([]);
+    const after = await readApp(op.clients, ns, name);
+    expect(condition(after, 'Ready')?.status).to.equal('True');
+    expect(after.status?.completedJobs).to.deep.equal([job.metadata.name]);
+  });
+
   it('makes no write requests while nothing changes', async () => {
     const name = 'steady';
     await applyApp(op.clients, ns, exampleApp('stage-6-data-layer.yaml', name));

@@ -156,6 +156,15 @@ function setup(spec: GraminstaAppSpec) {
   return { apps, caches, cluster, events, reconcile, settle, rollOut, setSpec, completeJobs, passwords: () => passwords };
 }
 
+/** Reconcile passes with every Job completed and every rollout done before each (HPA-scaled apps never settle in the fakes). */
+async function passes(t: ReturnType<typeof setup>, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    t.completeJobs();
+    t.rollOut();
+    await t.reconcile();
+  }
+}
+
 const rank = (call: string) => {
   const kind = call.split(' ')[1]!.split('/')[0]!;
   return childKinds.find((k) => k.kind === kind)!.order;
@@ -373,6 +382,90 @@ describe('AppReconciler (in-memory fakes)', () => {
     const stalled = t.cluster.statuses.at(-1)!.conditions.find((c) => c.type === 'Stalled')!;
     expect(stalled).to.include({ status: 'True', reason: 'JobFailed' });
     expect(stalled.message).to.match(/Job \w+\/graminsta-migrate-\w+ failed its task 3 times: BackoffLimitExceeded/);
+  });
+
+  describe('Jobs deleted after they finished (ttlSecondsAfterFinished)', () => {
+    const jobNames = (t: ReturnType<typeof setup>) => t.caches.get('Job')!.list(NS).map((j) => j.metadata!.name!).sort();
+    /** What the TTL-after-finished controller does: the Job goes, and its delete event brings the app back. */
+    const expire = (t: ReturnType<typeof setup>, name: string) => t.caches.get('Job')!.items.delete(`${NS}/${name}`);
+    const condition = (t: ReturnType<typeof setup>, type: string) => t.cluster.statuses.at(-1)!.conditions.find((c) => c.type === type)!;
+    /** A split-database app whose migrate Job succeeded (settled, or only after the first pass), then deleted by its TTL. */
+    const expired = async (settled = true) => {
+      const t = setup({ users: 10 });
+      if (settled) await t.settle();
+      else await t.reconcile();
+      const [migrate] = jobNames(t);
+      expire(t, migrate!);
+      return { t, migrate: migrate! };
+    };
+
+    it('records every Job that succeeded in status.completedJobs', async () => {
+      const t = setup({ users: 100000 });
+      await passes(t, 4);
+      const names = jobNames(t);
+      expect(names.map((n) => n.replace(/-[0-9a-f]{10}$/, ''))).to.deep.equal(['graminsta-migrate', 'graminsta-redis-init']);
+      expect(t.cluster.statuses.at(-1)!.completedJobs).to.deep.equal(names);
+    });
+
+    it('never runs a migrate Job again once it succeeded and was deleted: the API stays applied, the app Ready, nothing written', async () => {
+      const { t, migrate } = await expired();
+      const before = t.cluster.calls.length;
+      t.rollOut();
+      await t.reconcile();
+      await t.reconcile();
+      expect(t.cluster.calls.slice(before).filter((c) => !c.startsWith('read'))).to.deep.equal([]);
+      expect(jobNames(t)).to.deep.equal([]);
+      expect(condition(t, 'Ready')).to.include({ status: 'True' });
+      expect(condition(t, 'DatabaseReady')).to.include({ status: 'True', reason: 'Ready' });
+      expect(t.cluster.statuses.at(-1)!.completedJobs).to.deep.equal([migrate]);
+    });
+
+    it('lets the API Deployment through its gate when the Job it waits for is recorded but gone', async () => {
+      const { t } = await expired();
+      // The Deployment is deleted too (say, by hand): it must come back without a new migration.
+      t.caches.get('Deployment')!.items.delete(`${NS}/graminsta-api`);
+      await t.reconcile();
+      expect(t.cluster.calls.filter((c) => c.startsWith('apply Deployment/'))).to.have.length(2);
+      expect(t.cluster.calls.filter((c) => c.startsWith('apply Job/'))).to.have.length(1);
+    });
+
+    it('runs a new Job for a new image, and forgets the old one once it is no longer desired', async () => {
+      const { t, migrate: old } = await expired();
+      t.setSpec({ users: 10, image: 'registry.example/graminsta:v2' });
+      await t.settle();
+      const [fresh] = jobNames(t);
+      expect(fresh).to.not.equal(old);
+      expect(t.cluster.calls).to.include(`apply Job/${fresh}`);
+      expect(t.cluster.statuses.at(-1)!.completedJobs).to.deep.equal([fresh]);
+    });
+
+    it('runs a Job again that was deleted before it succeeded', async () => {
+      const { t, migrate } = await expired(false);
+      await t.reconcile();
+      expect(t.cluster.calls.filter((c) => c === `apply Job/${migrate}`)).to.have.length(2);
+      expect(t.cluster.statuses.at(-1)!.completedJobs).to.deep.equal([]);
+      expect(condition(t, 'DatabaseReady')).to.include({ status: 'False' });
+    });
+
+    it('keeps what it recorded while paused', async () => {
+      const t = setup({ users: 10 });
+      await t.settle();
+      const recorded = t.cluster.statuses.at(-1)!.completedJobs;
+      t.setSpec({ users: 10, paused: true });
+      await t.reconcile();
+      expect(t.cluster.statuses.at(-1)!.completedJobs).to.deep.equal(recorded).and.to.have.length(1);
+    });
+  });
+
+  it('keeps the Mermaid diagram of the current topology in status.diagram', async () => {
+    const t = setup({ users: 100000 });
+    await passes(t, 1);
+    const diagram = t.cluster.statuses.at(-1)!.diagram;
+    expect(diagram).to.match(/^---\ntitle: photos\/graminsta — stage data-layer\n---\nflowchart TB\n/);
+    expect(diagram).to.include('deployment_graminsta_api --> service_graminsta_db_ro');
+    t.setSpec({ users: 10 });
+    await passes(t, 1);
+    expect(t.cluster.statuses.at(-1)!.diagram).to.include('stage split-database').and.not.include('db_ro');
   });
 
   it('changes nothing while paused, but still reports status', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { V1Deployment, V1Secret, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { V1Deployment, V1Job, V1Secret, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import { KIND_ORDER, type RenderedObject } from '../../../operator/render/app.render.js';
 import { isGeneratedSecret } from '../../../operator/render/secrets.render.js';
 import { app, ctx, render } from './helpers.js';
@@ -187,5 +187,26 @@ describe('app.render renderApp', () => {
       name: 's3',
       key: 'AWS_SECRET_ACCESS_KEY',
     });
+  });
+});
+
+describe('Jobs', () => {
+  it('every Job is deleted a day after it finished and fails after its deadline (migrate, Redis Cluster, photo moves)', async () => {
+    const { JOB_DEADLINE_SECONDS, JOB_TTL_SECONDS } = await import('../../../operator/render/constants.render.js');
+    const moving = { ...app({ users: 100000 }), status: { imageStore: { kind: 'volume' as const } } };
+    const jobs = render(moving, ctx()).filter((o): o is V1Job => o.kind === 'Job');
+    expect(jobs.map((j) => j.metadata!.name!.replace(/-[0-9a-f]{10}$/, '')).sort()).to.deep.equal([
+      'graminsta-images-post',
+      'graminsta-images-pre',
+      'graminsta-migrate',
+      'graminsta-redis-init',
+    ]);
+    for (const job of jobs) {
+      const name = job.metadata!.name!;
+      const deadline = name.includes('-images-') ? JOB_DEADLINE_SECONDS.imageMove : name.includes('-migrate-') ? JOB_DEADLINE_SECONDS.migrate : JOB_DEADLINE_SECONDS.redisInit;
+      expect(job.spec, name).to.include({ ttlSecondsAfterFinished: JOB_TTL_SECONDS, activeDeadlineSeconds: deadline });
+    }
+    expect(JOB_TTL_SECONDS).to.equal(86_400);
+    expect(JOB_DEADLINE_SECONDS.imageMove).to.be.greaterThan(JOB_DEADLINE_SECONDS.migrate);
   });
 });

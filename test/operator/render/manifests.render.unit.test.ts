@@ -80,4 +80,28 @@ describe('manifests.render and the graminsta CLI', () => {
     const spec = await runCli(['render', '-f', '-'], async () => doc(`{cache: {image: 'Redis:7'}}`), {});
     expect(spec.stderr).to.match(/spec\.cache\.image: "Redis:7" is not valid/);
   });
+
+  it('passes images pinned by digest through unchanged, in every image field and setting', async () => {
+    const d = (c: string) => `sha256:${c.repeat(64)}`;
+    const images = (stdout: string) => [...new Set([...stdout.matchAll(/ image: (\S+)/g)].map((m) => m[1]))].sort();
+    const spec = `{users: 100000, image: 'r.local:5000/svc:1.2@${d('a')}', database: {image: 'r.local/pg@${d('b')}'}, cache: {image: 'r.local/redis:7.4@${d('c')}'}}`;
+    const fromSpec = await runCli(['render', '-f', '-'], async () => doc(spec), {});
+    expect(fromSpec.stderr).to.equal('');
+    expect(images(fromSpec.stdout)).to.deep.equal([`r.local/pg@${d('b')}`, `r.local/redis:7.4@${d('c')}`, `r.local:5000/svc:1.2@${d('a')}`]);
+    const settings = { GRAMINSTA_SERVICE_IMAGE: `s/svc@${d('1')}`, GRAMINSTA_POSTGRES_IMAGE: `s/pg:16@${d('2')}`, GRAMINSTA_REDIS_IMAGE: `s/redis@${d('3')}` };
+    const fromSettings = await runCli(['render', '-f', '-'], async () => doc('{users: 100000}'), settings);
+    expect(images(fromSettings.stdout)).to.deep.equal([`s/pg:16@${d('2')}`, `s/redis@${d('3')}`, `s/svc@${d('1')}`]);
+  });
+
+  for (const [field, spec] of [
+    ['spec.image', `{image: 'svc@sha256:${'a'.repeat(63)}'}`],
+    ['spec.database.image', `{users: 10, database: {image: 'pg:16@sha256:${'A'.repeat(64)}'}}`],
+    ['spec.cache.image', `{users: 100000, cache: {image: 'redis@sha512:${'a'.repeat(64)}'}}`],
+  ] as const) {
+    it(`rejects a bad digest in ${field}, naming the field`, async () => {
+      const out = await runCli(['render', '-f', '-'], async () => doc(spec), {});
+      expect(out.code).to.equal(1);
+      expect(out.stderr).to.match(new RegExp(`document 1: ${field.replace(/\./g, '\\.')}: "`));
+    });
+  }
 });
