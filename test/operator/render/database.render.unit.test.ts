@@ -113,9 +113,10 @@ describe('database.render', () => {
       'Service/graminsta-api',
       'Service/graminsta-db-headless',
       'StatefulSet/graminsta-db',
+      'NetworkPolicy/graminsta-db',
     ]);
     const pod = (
-      objects.at(-1) as {
+      objects.find((o) => o.kind === 'StatefulSet') as {
         spec: { template: { spec: { initContainers: V1Container[]; containers: V1Container[] } } };
       }
     ).spec.template.spec;
