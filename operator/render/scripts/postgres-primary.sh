@@ -11,9 +11,12 @@
 #   POSTGRES_DB                     default graminsta                         application database, owned by the application user
 #   POSTGRES_APP_USER               default graminsta                         application role (LOGIN)
 #   POSTGRES_APP_PASSWORD           required (Secret)                         application role's password
+#   POSTGRES_APP_PASSWORD_FILE      default (empty)                           a file holding POSTGRES_APP_PASSWORD (the Secret key mounted as a volume); set one of the two
 #   POSTGRES_REPLICATION_USER       default replicator                        role replicas stream with (REPLICATION LOGIN)
 #   POSTGRES_REPLICATION_PASSWORD   required (Secret)                         replication role's password
+#   POSTGRES_REPLICATION_PASSWORD_FILE default (empty)                           a file holding POSTGRES_REPLICATION_PASSWORD (the Secret key mounted as a volume); set one of the two
 #   POSTGRES_SUPERUSER_PASSWORD     default (empty: no password)              password of the superuser (the OS user, postgres); without it the superuser can only log in over the unix socket (peer)
+#   POSTGRES_SUPERUSER_PASSWORD_FILE default (empty)                           a file holding POSTGRES_SUPERUSER_PASSWORD (the Secret key mounted as a volume); set one of the two
 #   POSTGRES_ALLOWED_CIDRS          default "0.0.0.0/0 ::/0"                  space-separated networks allowed to connect over TCP (scram-sha-256), e.g. the pod CIDR
 #   POSTGRES_MAX_WAL_SENDERS        default 10                                max_wal_senders and max_replication_slots (>= readReplicas + 2); raised on start, never lowered
 #   POSTGRES_MAX_SLOT_WAL_KEEP_SIZE default 2GB                               max_slot_wal_keep_size: WAL kept for a lagging or absent replica before its slot is given up
@@ -37,10 +40,10 @@ POSTGRES_LISTEN_ADDRESSES="${POSTGRES_LISTEN_ADDRESSES:-*}"
 POSTGRES_SOCKET_DIR="${POSTGRES_SOCKET_DIR:-/tmp}"
 POSTGRES_DB="${POSTGRES_DB:-graminsta}"
 POSTGRES_APP_USER="${POSTGRES_APP_USER:-graminsta}"
-POSTGRES_APP_PASSWORD="${POSTGRES_APP_PASSWORD:-}"
+POSTGRES_APP_PASSWORD=$(secret_value POSTGRES_APP_PASSWORD "${POSTGRES_APP_PASSWORD:-}" "${POSTGRES_APP_PASSWORD_FILE:-}")
 POSTGRES_REPLICATION_USER="${POSTGRES_REPLICATION_USER:-replicator}"
-POSTGRES_REPLICATION_PASSWORD="${POSTGRES_REPLICATION_PASSWORD:-}"
-POSTGRES_SUPERUSER_PASSWORD="${POSTGRES_SUPERUSER_PASSWORD:-}"
+POSTGRES_REPLICATION_PASSWORD=$(secret_value POSTGRES_REPLICATION_PASSWORD "${POSTGRES_REPLICATION_PASSWORD:-}" "${POSTGRES_REPLICATION_PASSWORD_FILE:-}")
+POSTGRES_SUPERUSER_PASSWORD=$(secret_value POSTGRES_SUPERUSER_PASSWORD "${POSTGRES_SUPERUSER_PASSWORD:-}" "${POSTGRES_SUPERUSER_PASSWORD_FILE:-}")
 POSTGRES_ALLOWED_CIDRS="${POSTGRES_ALLOWED_CIDRS:-0.0.0.0/0 ::/0}"
 POSTGRES_MAX_WAL_SENDERS="${POSTGRES_MAX_WAL_SENDERS:-10}"
 POSTGRES_MAX_SLOT_WAL_KEEP_SIZE="${POSTGRES_MAX_SLOT_WAL_KEEP_SIZE:-2GB}"
@@ -50,8 +53,8 @@ use_bin_dir "$POSTGRES_BIN_DIR"
 
 number POSTGRES_PORT "$POSTGRES_PORT"
 number POSTGRES_MAX_WAL_SENDERS "$POSTGRES_MAX_WAL_SENDERS"
-[ -n "$POSTGRES_APP_PASSWORD" ] || fail "POSTGRES_APP_PASSWORD is required"
-[ -n "$POSTGRES_REPLICATION_PASSWORD" ] || fail "POSTGRES_REPLICATION_PASSWORD is required"
+[ -n "$POSTGRES_APP_PASSWORD" ] || fail "POSTGRES_APP_PASSWORD (or POSTGRES_APP_PASSWORD_FILE) is required"
+[ -n "$POSTGRES_REPLICATION_PASSWORD" ] || fail "POSTGRES_REPLICATION_PASSWORD (or POSTGRES_REPLICATION_PASSWORD_FILE) is required"
 # psql reads the passwords from its environment (\getenv), so they never appear in a command line.
 export POSTGRES_APP_PASSWORD POSTGRES_REPLICATION_PASSWORD POSTGRES_SUPERUSER_PASSWORD
 supervise INT
@@ -200,6 +203,8 @@ if [ "$datadir" != "$PGDATA" ]; then
 fi
 
 log "starting postgres on port $POSTGRES_PORT"
+# The server needs none of the passwords: keep them out of its environment.
+unset POSTGRES_APP_PASSWORD POSTGRES_REPLICATION_PASSWORD POSTGRES_SUPERUSER_PASSWORD
 start_server postgres -D "$PGDATA" -c port="$POSTGRES_PORT" -c listen_addresses="$POSTGRES_LISTEN_ADDRESSES" \
   -c unix_socket_directories="$POSTGRES_SOCKET_DIR" "$@"
 # A stop signal that arrived just before the start.

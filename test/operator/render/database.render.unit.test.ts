@@ -54,8 +54,9 @@ describe('database.render', () => {
     expect(sts.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests).to.deep.equal({ storage: '7Gi' });
     expect(sts.spec?.volumeClaimTemplates?.[0]?.spec?.storageClassName).to.equal('fast');
     const env = envOf(sts.spec?.template.spec?.containers[0]);
-    expect(env.POSTGRES_APP_PASSWORD).to.equal('secret:graminsta-db/password');
-    expect(env.POSTGRES_REPLICATION_PASSWORD).to.equal('secret:graminsta-db/replication-password');
+    expect(env.POSTGRES_APP_PASSWORD_FILE).to.equal('/etc/graminsta/secrets/graminsta-db/password');
+    expect(env.POSTGRES_REPLICATION_PASSWORD_FILE).to.equal('/etc/graminsta/secrets/graminsta-db/replication-password');
+    expect(env).to.not.have.property('POSTGRES_APP_PASSWORD');
   });
 
   it('adds streaming read replicas bootstrapped from the -rw Service, a -ro Service and a PDB for two or more', () => {
@@ -92,7 +93,7 @@ describe('database.render', () => {
       GRAMINSTA_DB_PORT: 'secret:rds/port?',
       GRAMINSTA_DB_NAME: 'secret:rds/database?',
       GRAMINSTA_DB_USER: 'secret:rds/user?',
-      GRAMINSTA_DB_PASSWORD: 'secret:rds/password',
+      GRAMINSTA_DB_PASSWORD_FILE: '/etc/graminsta/secrets/rds/password',
       GRAMINSTA_DB_SSLMODE: 'secret:rds/sslmode?',
       GRAMINSTA_DB_REPLICA_HOSTS: 'secret:rds/replicaHosts?',
     });
