@@ -14,23 +14,17 @@ export const SECRETS_DIR = '/etc/graminsta/secrets';
 export const SECRET_FILE_MODE = 0o440;
 
 /**
- * The variables whose consumers also read `<NAME>_FILE`: the service's config (service/config.ts FILE_VARIABLES) and
- * the data-tier scripts (secret_env in scripts/lib.sh). Non-secret settings of an external database's Secret (host,
- * port, user, ...) stay env entries.
+ * Env entries read from a Secret that stay env entries: an external database's settings other than its password,
+ * which are not secret. Every other entry from a Secret becomes a file; its consumer (the service's config,
+ * FILE_VARIABLES there, or a data-tier script, secret_value in scripts/lib.sh) reads `<NAME>_FILE`.
  */
-export const FILE_ENV: ReadonlySet<string> = new Set([
-  'GRAMINSTA_DB_PASSWORD',
-  'GRAMINSTA_REDIS_PASSWORD',
-  'GRAMINSTA_TOKEN_SECRET',
-  'GRAMINSTA_ORIGIN_TOKEN',
-  'GRAMINSTA_SYNC_FROM_ORIGIN_TOKEN',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'GRAMINSTA_SYNC_FROM_AWS_ACCESS_KEY_ID',
-  'GRAMINSTA_SYNC_FROM_AWS_SECRET_ACCESS_KEY',
-  'POSTGRES_APP_PASSWORD',
-  'POSTGRES_REPLICATION_PASSWORD',
-  'REDIS_PASSWORD',
+export const SETTINGS_FROM_SECRETS: ReadonlySet<string> = new Set([
+  'GRAMINSTA_DB_HOST',
+  'GRAMINSTA_DB_PORT',
+  'GRAMINSTA_DB_NAME',
+  'GRAMINSTA_DB_USER',
+  'GRAMINSTA_DB_SSLMODE',
+  'GRAMINSTA_DB_REPLICA_HOSTS',
 ]);
 
 /** Path of a Secret's key as mounted in the containers. */
@@ -44,7 +38,7 @@ function volumeName(secret: string): string {
 }
 
 /**
- * The containers with every FILE_ENV entry read from a Secret turned into `<NAME>_FILE` and a read-only mount of that
+ * The containers with every env entry read from a Secret (but SETTINGS_FROM_SECRETS) turned into `<NAME>_FILE` and a read-only mount of that
  * Secret, and the Secret volumes they mount (each with only the keys the pod reads).
  */
 export function secretsAsFiles(containers: V1Container[]): { containers: V1Container[]; volumes: V1Volume[] } {
@@ -53,7 +47,7 @@ export function secretsAsFiles(containers: V1Container[]): { containers: V1Conta
     const mounts = new Map<string, V1VolumeMount>();
     const env = (container.env ?? []).map((entry): V1EnvVar => {
       const ref = entry.valueFrom?.secretKeyRef;
-      if (!ref || !FILE_ENV.has(entry.name)) return entry;
+      if (!ref || SETTINGS_FROM_SECRETS.has(entry.name)) return entry;
       const secret = ref.name;
       if (!secret) throw new Error(`env ${entry.name} of container ${container.name}: the Secret reference has no name`);
       if (ref.optional) throw new Error(`env ${entry.name} of container ${container.name}: an optional Secret key cannot be mounted as a file`);

@@ -4,7 +4,7 @@ import type { V1Container, V1PodSpec } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import type { GraminstaAppSpec } from '../../../operator/api/types.gen.js';
 import type { RenderedObject } from '../../../operator/render/app.render.js';
-import { FILE_ENV, SECRET_FILE_MODE, SECRETS_DIR } from '../../../operator/render/secret-files.render.js';
+import { SECRET_FILE_MODE, SECRETS_DIR, SETTINGS_FROM_SECRETS } from '../../../operator/render/secret-files.render.js';
 import { parseScriptEnv } from '../../../operator/render/scripts/script-contract.js';
 import { SCRIPTS } from '../../../operator/render/scripts/scripts.gen.js';
 import { FILE_VARIABLES } from '../../../service/config.js';
@@ -29,6 +29,15 @@ function podSpecs(objects: RenderedObject[]): [string, V1PodSpec][] {
 
 const containersOf = (spec: V1PodSpec): V1Container[] => [...(spec.initContainers ?? []), ...spec.containers];
 
+const scriptFileVariables = new Set(Object.values(SCRIPTS).flatMap((s) => parseScriptEnv(s).map((v) => v.name)));
+
+/** Whether the program in the container reads this *_FILE variable: the service's config, or the data-tier script it runs. */
+function readsFile(c: V1Container, fileVariable: string): boolean {
+  const name = fileVariable.replace(/_FILE$/, '');
+  const runsScript = (c.command ?? []).some((arg) => arg.endsWith('.sh'));
+  return runsScript ? scriptFileVariables.has(fileVariable) : (FILE_VARIABLES as readonly string[]).includes(name);
+}
+
 describe('Secrets as files (render)', () => {
   for (const [name, spec] of specs) {
     it(`${name}: no container reads a password or key from a Secret through env; each reads its file from a mounted key`, () => {
@@ -42,12 +51,12 @@ describe('Secrets as files (render)', () => {
         for (const c of containersOf(pod)) {
           for (const e of c.env ?? []) {
             const ref = e.valueFrom?.secretKeyRef;
-            expect(!!ref && FILE_ENV.has(e.name), `${what} ${c.name}: env ${e.name} from a Secret`).to.equal(false);
+            expect(!!ref && !SETTINGS_FROM_SECRETS.has(e.name), `${what} ${c.name}: env ${e.name} from a Secret`).to.equal(false);
             expect(/PASSWORD|TOKEN|SECRET|AWS_/.test(e.name) && !!ref, `${what} ${c.name}: ${e.name} from a Secret`).to.equal(false);
             expect(secretValues, `${what} ${c.name}: env ${e.name} carries a secret value`).not.to.include(e.value);
             if (!e.name.endsWith('_FILE')) continue;
             files++;
-            expect(FILE_ENV.has(e.name.replace(/_FILE$/, '')), e.name).to.equal(true);
+            expect(readsFile(c, e.name), `${what} ${c.name}: nothing reads ${e.name}`).to.equal(true);
             const [, secret, key] = new RegExp(`^${SECRETS_DIR}/([^/]+)/([^/]+)$`).exec(e.value!)!;
             const mount = (c.volumeMounts ?? []).find((m) => m.mountPath === `${SECRETS_DIR}/${secret}`);
             expect(mount?.readOnly, `${what} ${c.name}: ${e.name} is mounted read-only`).to.equal(true);
@@ -69,13 +78,7 @@ describe('Secrets as files (render)', () => {
     expect(SECRET_FILE_MODE).to.equal(0o440);
   });
 
-  it('turns into files only variables that the service or the data-tier scripts read as <NAME>_FILE', () => {
-    const scriptFiles = new Set(Object.values(SCRIPTS).flatMap((s) => parseScriptEnv(s).map((v) => v.name)));
-    for (const name of FILE_ENV) {
-      const known = (FILE_VARIABLES as readonly string[]).includes(name) || scriptFiles.has(`${name}_FILE`);
-      expect(known, name).to.equal(true);
-    }
-    // Every secret the service reads as a file is mounted as one.
-    for (const name of FILE_VARIABLES) expect(FILE_ENV.has(name), name).to.equal(true);
+  it('keeps only non-secret settings of an external database as env entries from a Secret', () => {
+    expect([...SETTINGS_FROM_SECRETS].filter((n) => /PASSWORD|TOKEN|SECRET|KEY/.test(n))).to.deep.equal([]);
   });
 });
