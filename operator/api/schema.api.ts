@@ -599,7 +599,7 @@ const networkPolicy: SchemaNode = {
     ingressFrom: {
       type: 'array',
       description:
-        'Who may reach the HTTP port of the API and web pods (and of the single-machine pod): typically the ingress controller, e.g. [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}, podSelector: {matchLabels: {app.kubernetes.io/name: ingress-nginx}}}] (networking.k8s.io/v1 NetworkPolicyPeer). Omitted or empty: any source, since the operator cannot know where the controller runs, and a host-network controller or a load balancer sends traffic no pod selector matches.',
+        'Who may reach the HTTP port of the API and web pods once the app has an Ingress (before, users reach the Services directly and any source may): typically the ingress controller, e.g. [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}, podSelector: {matchLabels: {app.kubernetes.io/name: ingress-nginx}}}] (networking.k8s.io/v1 NetworkPolicyPeer). Omitted or empty: any source, since the operator cannot know where the controller runs, and a host-network controller or a load balancer sends traffic no pod selector matches.',
       maxItems: 16,
       'x-kubernetes-list-type': 'atomic',
       items: {

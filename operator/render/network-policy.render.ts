@@ -28,12 +28,13 @@ function allow(port: string | number, from?: V1NetworkPolicyPeer[]): IngressRule
 }
 
 /**
- * Who reaches the HTTP port of the tiers users talk to: spec.networkPolicy.ingressFrom (the ingress controller),
- * plus `also` of the app's own callers; any source when ingressFrom is empty.
+ * Who reaches the HTTP port of the tiers users talk to: once the app has an Ingress, spec.networkPolicy.ingressFrom
+ * (the ingress controller) plus `also` of the app's own callers; any source when ingressFrom is empty, and before
+ * the app has an Ingress, since users then reach the Services directly.
  */
 function userFacing(plan: Plan, also: Component[] = []): V1NetworkPolicyPeer[] | undefined {
   const ingressFrom = plan.networkPolicy?.ingressFrom ?? [];
-  return ingressFrom.length > 0 ? [...ingressFrom, ...appPods(plan, also)] : undefined;
+  return plan.ingress && ingressFrom.length > 0 ? [...ingressFrom, ...appPods(plan, also)] : undefined;
 }
 
 function networkPolicy(plan: Plan, name: string, component: Component, ingress: IngressRule[]): NetworkPolicy {
@@ -45,7 +46,7 @@ function networkPolicy(plan: Plan, name: string, component: Component, ingress: 
   };
 }
 
-/** The API pods: HTTP from the ingress controller (spec.networkPolicy.ingressFrom) or any source; null in the single pod. */
+/** The API pods: HTTP from the ingress controller (spec.networkPolicy.ingressFrom, with an Ingress) or any source; null in the single pod. */
 export function renderApiNetworkPolicy(plan: Plan): NetworkPolicy | null {
   if (!plan.networkPolicy || plan.database.placement === 'embedded') return null;
   return networkPolicy(plan, plan.names.api, 'api', [allow('http', userFacing(plan))]);

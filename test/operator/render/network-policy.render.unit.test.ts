@@ -79,8 +79,10 @@ function intended(source: string, dest: string, port: number, ingressFromSet: bo
   return false;
 }
 
-function checkMatrix(spec: GraminstaAppSpec, ingressFromSet: boolean): number {
+function checkMatrix(spec: GraminstaAppSpec, withIngressFrom: boolean): number {
   const objects = render(app(spec));
+  // ingressFrom applies once the app has an Ingress; before, users reach the Services directly.
+  const ingressFromSet = withIngressFrom && objects.some((o) => o.kind === 'Ingress');
   const policies = policiesOf(objects);
   const pods = podsOf(objects);
   const sources: [string, Source][] = [...pods.map((p): [string, Source] => [p.component, { pod: p.view }]), ...Object.entries(OUTSIDERS)];
@@ -148,6 +150,12 @@ describe('NetworkPolicies (render)', () => {
 
   it('networkPolicy.enabled: false renders none', () => {
     for (const { spec } of examples) expect(policiesOf(render(app({ ...spec, networkPolicy: { enabled: false } })))).to.deep.equal([]);
+  });
+
+  it('ingressFrom applies once the app has an Ingress', () => {
+    const api = (spec: GraminstaAppSpec) => policiesOf(render(app(spec))).find((p) => p.metadata!.name === 'graminsta-api')!;
+    expect(api({ users: 100, networkPolicy: { ingressFrom: INGRESS_FROM } }).spec.ingress[0]!.from).to.equal(undefined);
+    expect(api({ users: 100, ingress: { className: 'nginx' }, networkPolicy: { ingressFrom: INGRESS_FROM } }).spec.ingress[0]!.from).to.deep.equal(INGRESS_FROM);
   });
 
   it('ingressFrom peers are copied into the user-facing rules only', () => {
