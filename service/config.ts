@@ -1,4 +1,5 @@
 // The service's configuration: the only module that reads the environment (see docs/service-env.md).
+import { readFileSync } from 'node:fs';
 import type { DatabaseConnection } from './db/database.js';
 
 /** The process modes one image runs in. */
@@ -90,6 +91,45 @@ export class ConfigError extends Error {}
 
 type Env = Record<string, string | undefined>;
 
+/** Reads a file named by a *_FILE variable (tests pass their own). */
+export type ReadSecretFile = (path: string) => string;
+
+/** The variables that may instead name a file holding their value, as `<NAME>_FILE` (a Secret mounted as a volume). */
+export const FILE_VARIABLES = [
+  'GRAMINSTA_DB_PASSWORD',
+  'GRAMINSTA_REDIS_PASSWORD',
+  'GRAMINSTA_TOKEN_SECRET',
+  'GRAMINSTA_ORIGIN_TOKEN',
+  'GRAMINSTA_SYNC_FROM_ORIGIN_TOKEN',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'GRAMINSTA_SYNC_FROM_AWS_ACCESS_KEY_ID',
+  'GRAMINSTA_SYNC_FROM_AWS_SECRET_ACCESS_KEY',
+] as const;
+
+/**
+ * The environment with every `<NAME>_FILE` of FILE_VARIABLES replaced by `<NAME>` holding the file's content (trailing
+ * newlines dropped, as `$(cat file)` does), so secrets need not sit in the process environment.
+ */
+function withSecretFiles(env: Env, read: ReadSecretFile): Env {
+  const out: Env = { ...env };
+  for (const name of FILE_VARIABLES) {
+    const path = env[`${name}_FILE`];
+    if (!path) continue;
+    if (env[name]) throw new ConfigError(`${name} and ${name}_FILE are both set; set one of them`);
+    let value: string;
+    try {
+      value = read(path).replace(/(\r?\n)+$/, '');
+    } catch (err) {
+      throw new ConfigError(`${name}_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    if (!value) throw new ConfigError(`${name}_FILE: ${path} is empty`);
+    out[name] = value;
+    delete out[`${name}_FILE`];
+  }
+  return out;
+}
+
 function str(env: Env, name: string, def: string): string {
   const v = env[name];
   return v === undefined || v === '' ? def : v;
@@ -97,7 +137,7 @@ function str(env: Env, name: string, def: string): string {
 
 function required(env: Env, name: string): string {
   const v = env[name];
-  if (!v) throw new ConfigError(`${name} is required`);
+  if (!v) throw new ConfigError(`${name} is required (or ${name}_FILE, where the variable can name a file)`);
   return v;
 }
 
@@ -170,6 +210,15 @@ function syncSource(env: Env): StorageConfig {
   return cfg;
 }
 
+/** The target store's S3 credentials when they came from files (AWS_*_FILE); plain AWS_* stay with the SDK's default chain. */
+function withFileCredentials(cfg: StorageConfig, rawEnv: Env, env: Env): StorageConfig {
+  const id = rawEnv.AWS_ACCESS_KEY_ID_FILE;
+  const secret = rawEnv.AWS_SECRET_ACCESS_KEY_FILE;
+  if (!id && !secret) return cfg;
+  if (!id || !secret) throw new ConfigError('AWS_ACCESS_KEY_ID_FILE and AWS_SECRET_ACCESS_KEY_FILE go together');
+  return { ...cfg, s3: { ...cfg.s3, credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! } } };
+}
+
 /** Refuses storage settings that cannot work; `writes` when the mode writes to the store (an origin then needs its token). */
 function checkStorage(s: StorageConfig, prefix: string, writes: boolean): void {
   if (s.kind === 's3' && !s.s3.bucket) throw new ConfigError(`${prefix}S3_BUCKET is required when ${prefix}STORAGE is s3`);
@@ -199,8 +248,12 @@ function hygieneConfig(env: Env): HygieneConfig {
   };
 }
 
-/** Parses the environment for `mode` (argv wins over GRAMINSTA_MODE); throws ConfigError naming the bad variable. */
-export function loadConfig(env: Env = process.env, argvMode?: string): Config {
+/**
+ * Parses the environment for `mode` (argv wins over GRAMINSTA_MODE), reading the files that `<NAME>_FILE` variables
+ * name; throws ConfigError naming the bad variable.
+ */
+export function loadConfig(rawEnv: Env = process.env, argvMode?: string, readSecretFile: ReadSecretFile = (path) => readFileSync(path, 'utf8')): Config {
+  const env = withSecretFiles(rawEnv, readSecretFile);
   const modeRaw = argvMode ?? str(env, 'GRAMINSTA_MODE', 'api');
   const modes: Mode[] = ['api', 'web', 'migrate', 'origin', 'sync-images'];
   if (!modes.includes(modeRaw as Mode)) throw new ConfigError(`mode must be one of ${modes.join(', ')} (argv[2] or GRAMINSTA_MODE), got ${JSON.stringify(modeRaw)}`);
@@ -227,7 +280,7 @@ export function loadConfig(env: Env = process.env, argvMode?: string): Config {
     redis: { mode: redisMode, nodes: hostList(env, 'GRAMINSTA_REDIS_NODES', 6379), password: str(env, 'GRAMINSTA_REDIS_PASSWORD', '') },
     cacheTtlSeconds: int(env, 'GRAMINSTA_CACHE_TTL_SECONDS', 30, 1, 86400),
     nearCache: { maxAgeMs: int(env, 'GRAMINSTA_NEAR_CACHE_MS', 5000, 0, 60000), maxEntries: int(env, 'GRAMINSTA_NEAR_CACHE_ENTRIES', 20000, 1, 10000000) },
-    storage: storageConfig(env, 'GRAMINSTA_', storageKind),
+    storage: withFileCredentials(storageConfig(env, 'GRAMINSTA_', storageKind), rawEnv, env),
     syncFrom: mode === 'sync-images' ? syncSource(env) : null,
     cdnBaseUrl: url(env, 'GRAMINSTA_CDN_BASE_URL'),
     publicApiUrl: url(env, 'GRAMINSTA_PUBLIC_API_URL'),

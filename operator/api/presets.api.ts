@@ -1,10 +1,12 @@
 // Stage presets: which stage an app is at, and its spec with every default of that stage filled in (pure).
 import { STAGES, type Stage } from './schema.api.js';
+import type { V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import type {
   AutoscalingSpec,
   GraminstaApp,
   GraminstaAppSpec,
   IngressTLSSpec,
+  RateLimitsSpec,
   ResourceRequirements,
   S3OriginSpec,
 } from './types.gen.js';
@@ -40,6 +42,18 @@ export interface EffectiveStorage {
   storageClassName?: string;
 }
 
+/**
+ * The API's rate limits as the spec sets them: only the fields given (the service's own defaults,
+ * docs/service-env.md, fill in the rest); trustedProxyHops undefined: decided by the plan (1 behind an Ingress).
+ */
+export type EffectiveRateLimits = Omit<RateLimitsSpec, 'enabled'>;
+
+function rateLimitsOf(spec: RateLimitsSpec | undefined): EffectiveRateLimits | null {
+  if (spec?.enabled === false) return null;
+  const { enabled: _enabled, ...rest } = spec ?? {};
+  return rest;
+}
+
 /** The spec with the stage preset applied: what the renderers turn into objects. Null means "the tier does not exist". */
 export interface EffectiveSpec {
   stage: Stage;
@@ -47,6 +61,10 @@ export interface EffectiveSpec {
   image: string;
   paused: boolean;
   api: EffectiveWorkload;
+  /** spec.api.rateLimits; null when switched off. */
+  rateLimits: EffectiveRateLimits | null;
+  /** spec.networkPolicy; null when switched off. ingressFrom empty: the HTTP tiers accept any source. */
+  networkPolicy: { ingressFrom: V1NetworkPolicyPeer[] } | null;
   web: (EffectiveWorkload & { enabled: true }) | null;
   ingress: {
     className?: string;
@@ -353,6 +371,8 @@ export function effectiveSpec(app: Pick<GraminstaApp, 'spec'>): EffectiveSpec {
     image: spec.image ?? '',
     paused: spec.paused ?? false,
     api,
+    rateLimits: rateLimitsOf(spec.api?.rateLimits),
+    networkPolicy: spec.networkPolicy?.enabled === false ? null : { ingressFrom: spec.networkPolicy?.ingressFrom ?? [] },
     web,
     ingress,
     cdn,

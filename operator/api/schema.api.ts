@@ -209,6 +209,72 @@ function storage(what: string, example: string, classDefault = 'the cluster defa
   };
 }
 
+function rateLimit(action: string, defaults: { perIP: number; perAccount?: number; windowSeconds: number }): SchemaNode {
+  const properties: Record<string, SchemaNode> = {
+    perIP: {
+      type: 'integer',
+      format: 'int32',
+      description: `${action} allowed per client IP address within windowSeconds; 0 removes this limit. Omitted: ${defaults.perIP}.`,
+      minimum: 0,
+      maximum: 1000000,
+    },
+  };
+  if (defaults.perAccount !== undefined) {
+    properties.perAccount = {
+      type: 'integer',
+      format: 'int32',
+      description: `${action} allowed per account within windowSeconds; 0 removes this limit. Omitted: ${defaults.perAccount}.`,
+      minimum: 0,
+      maximum: 1000000,
+    };
+  }
+  properties.windowSeconds = {
+    type: 'integer',
+    format: 'int32',
+    description: `Length of the fixed window the counts are kept for, in seconds. Omitted: ${defaults.windowSeconds}.`,
+    minimum: 1,
+    maximum: 86400,
+  };
+  return {
+    type: 'object',
+    tsName: defaults.perAccount === undefined ? 'RateLimitPerIPSpec' : 'RateLimitSpec',
+    description: `Limits on ${action.toLowerCase()}; each field omitted keeps its default.`,
+    properties,
+  };
+}
+
+const rateLimits: SchemaNode = {
+  type: 'object',
+  tsName: 'RateLimitsSpec',
+  description:
+    'Per client IP and per account limits on log-ins, sign-ups and upload slots (429 with Retry-After once exceeded), counted in Redis when the cache tier runs and in each API process otherwise. Omitted: on, with the defaults below.',
+  properties: {
+    enabled: {
+      type: 'boolean',
+      description: 'Whether the API enforces the limits. Omitted: true.',
+    },
+    trustedProxyHops: {
+      type: 'integer',
+      format: 'int32',
+      description:
+        'How many proxies in front of the API append to X-Forwarded-For, so that the per-IP limits count the client and not the proxy. Omitted: 1 when the app has an Ingress (the ingress controller), else 0 (clients reach the API Service directly and the header is not trusted). Never set it higher than the proxies you run: clients can write the header themselves.',
+      minimum: 0,
+      maximum: 5,
+    },
+    login: rateLimit('Log-in attempts (POST /api/v1/sessions, counted before the password is checked)', { perIP: 30, perAccount: 10, windowSeconds: 60 }),
+    signup: rateLimit('Sign-ups (POST /api/v1/users)', { perIP: 10, windowSeconds: 3600 }),
+    uploads: rateLimit('Upload slots (POST /api/v1/uploads)', { perIP: 120, perAccount: 60, windowSeconds: 60 }),
+  },
+  'x-kubernetes-validations': [
+    {
+      rule: '!has(self.enabled) || self.enabled || !(has(self.login) || has(self.signup) || has(self.uploads) || has(self.trustedProxyHops))',
+      message: 'login, signup, uploads and trustedProxyHops have no effect while enabled is false: remove them or set enabled to true',
+      fieldPath: '.enabled',
+      reason: 'FieldValueInvalid',
+    },
+  ],
+};
+
 const api: SchemaNode = {
   type: 'object',
   tsName: 'ApiSpec',
@@ -219,6 +285,7 @@ const api: SchemaNode = {
       1000,
     ),
     autoscaling: autoscaling('API'),
+    rateLimits,
     resources,
   },
 };
@@ -477,6 +544,130 @@ const cache: SchemaNode = {
   ],
 };
 
+// metav1.LabelSelector, as NetworkPolicy peers use it.
+function labelSelector(what: string): SchemaNode {
+  return {
+    type: 'object',
+    description: `Selects ${what} by label (metav1.LabelSelector); an empty selector selects all of them.`,
+    properties: {
+      matchLabels: {
+        type: 'object',
+        description: 'Labels that must all be present with these values.',
+        maxProperties: 32,
+        additionalProperties: { type: 'string', description: 'Label value.', maxLength: 63 },
+      },
+      matchExpressions: {
+        type: 'array',
+        description: 'Requirements that must all hold.',
+        maxItems: 16,
+        'x-kubernetes-list-type': 'atomic',
+        items: {
+          type: 'object',
+          description: 'One requirement: the label key, an operator and values.',
+          required: ['key', 'operator'],
+          properties: {
+            key: { type: 'string', description: 'The label key.', minLength: 1, maxLength: 317 },
+            operator: {
+              type: 'string',
+              description: 'In, NotIn, Exists or DoesNotExist.',
+              enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'],
+            },
+            values: {
+              type: 'array',
+              description: 'Values for In and NotIn (at least one); empty for Exists and DoesNotExist.',
+              maxItems: 64,
+              'x-kubernetes-list-type': 'atomic',
+              items: { type: 'string', description: 'A label value.', maxLength: 63 },
+            },
+          },
+          'x-kubernetes-validations': [
+            {
+              rule: "(self.operator == 'In' || self.operator == 'NotIn') == (has(self.values) && size(self.values) > 0)",
+              message: 'values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist',
+              fieldPath: '.values',
+              reason: 'FieldValueInvalid',
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+const networkPolicy: SchemaNode = {
+  type: 'object',
+  tsName: 'NetworkPolicySpec',
+  description:
+    'Per-tier NetworkPolicies (ingress rules): Postgres accepts only the API, migrate and replica pods, Redis only the API and its own nodes, the origin only the API; the API and web accept HTTP from ingressFrom. They need a network plugin that enforces NetworkPolicy. Omitted: on.',
+  properties: {
+    enabled: {
+      type: 'boolean',
+      description: 'Whether the operator renders the NetworkPolicies; false deletes the ones it created. Omitted: true.',
+    },
+    ingressFrom: {
+      type: 'array',
+      description:
+        'Who may reach the HTTP port of the API and web pods once the app has an Ingress (before, users reach the Services directly and any source may): typically the ingress controller, e.g. [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}, podSelector: {matchLabels: {app.kubernetes.io/name: ingress-nginx}}}] (networking.k8s.io/v1 NetworkPolicyPeer). Omitted or empty: any source, since the operator cannot know where the controller runs, and a host-network controller or a load balancer sends traffic no pod selector matches.',
+      maxItems: 16,
+      'x-kubernetes-list-type': 'atomic',
+      items: {
+        type: 'object',
+        tsClientType: 'V1NetworkPolicyPeer',
+        description: 'One source: pods (podSelector, in the app namespace unless namespaceSelector is set too), namespaces (namespaceSelector), or an ipBlock alone.',
+        properties: {
+          podSelector: labelSelector('pods'),
+          namespaceSelector: labelSelector('namespaces'),
+          ipBlock: {
+            type: 'object',
+            description: 'Addresses outside the cluster, e.g. a load balancer or host-network ingress controllers: a CIDR minus exceptions.',
+            required: ['cidr'],
+            properties: {
+              cidr: { type: 'string', description: 'A CIDR such as 10.0.0.0/16 or 2001:db8::/64.', maxLength: 64 },
+              except: {
+                type: 'array',
+                description: 'CIDRs inside cidr that are not allowed.',
+                maxItems: 16,
+                'x-kubernetes-list-type': 'atomic',
+                items: { type: 'string', description: 'A CIDR inside cidr.', maxLength: 64 },
+              },
+            },
+            'x-kubernetes-validations': [
+              { rule: 'isCIDR(self.cidr)', message: 'cidr must be a CIDR such as 10.0.0.0/16', fieldPath: '.cidr', reason: 'FieldValueInvalid' },
+              {
+                rule: '!has(self.except) || self.except.all(e, isCIDR(e))',
+                message: 'every entry of except must be a CIDR',
+                fieldPath: '.except',
+                reason: 'FieldValueInvalid',
+              },
+            ],
+          },
+        },
+        'x-kubernetes-validations': [
+          {
+            rule: 'has(self.podSelector) || has(self.namespaceSelector) || has(self.ipBlock)',
+            message: 'a peer needs podSelector, namespaceSelector or ipBlock',
+            reason: 'FieldValueRequired',
+          },
+          {
+            rule: '!has(self.ipBlock) || !(has(self.podSelector) || has(self.namespaceSelector))',
+            message: 'ipBlock must be the only field of its peer (no podSelector or namespaceSelector beside it)',
+            fieldPath: '.ipBlock',
+            reason: 'FieldValueForbidden',
+          },
+        ],
+      },
+    },
+  },
+  'x-kubernetes-validations': [
+    {
+      rule: '!has(self.enabled) || self.enabled || !has(self.ingressFrom)',
+      message: 'ingressFrom has no effect while enabled is false: remove it or set enabled to true',
+      fieldPath: '.ingressFrom',
+      reason: 'FieldValueInvalid',
+    },
+  ],
+};
+
 const tierOn = (tier: string) =>
   `(has(self.${tier}) && (!has(self.${tier}.enabled) || self.${tier}.enabled))`;
 const hasReadReplicas =
@@ -513,6 +704,7 @@ export const specSchema: SchemaNode = {
     cdn,
     database,
     cache,
+    networkPolicy,
     paused: {
       type: 'boolean',
       description: 'Stops reconciling this app; everything already created is kept as it is.',

@@ -10,6 +10,7 @@ import {
   PatchStrategy,
   ServerConfiguration,
   createConfiguration,
+  loadYaml,
   wrapHttpLibrary,
   type Configuration,
   type HttpLibrary,
@@ -184,11 +185,21 @@ export function instrumentedHttpLibrary(inner: HttpLibrary, metrics: Metrics): H
   });
 }
 
-/** Server-side applies obj with force under fieldManager and returns the object as stored. */
+/**
+ * The client-node model of an object written as the API serves it. Request bodies go through client-node's
+ * serializer, which reads only the model's attribute names: where those differ from the wire names (NetworkPolicy
+ * rules' `from` is `_from`), the wire field would be dropped without a word, so a rule meant for a few peers
+ * would allow every source.
+ */
+export function toClientModel<T extends KubernetesObject>(obj: T): T {
+  return loadYaml<T>(JSON.stringify(obj));
+}
+
+/** Server-side applies obj (in wire form, as render produces it) with force under fieldManager and returns the object as stored. */
 export async function applyObject<T extends KubernetesObject>(clients: KubeClients, obj: T, fieldManager: string): Promise<T> {
   if (!fieldManager) throw new Error('applyObject: fieldManager is required');
   try {
-    return await clients.objects.patch<T>(obj, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
+    return await clients.objects.patch<T>(toClientModel(obj), undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
   } catch (err) {
     throw new Error(`while applying ${describe(obj)}`, { cause: err });
   }

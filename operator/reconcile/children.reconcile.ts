@@ -20,6 +20,8 @@ export const childKinds: readonly ChildKind[] = [
   { kind: 'ConfigMap', apiVersion: 'v1', group: '', plural: 'configmaps', order: 0 },
   { kind: 'Secret', apiVersion: 'v1', group: '', plural: 'secrets', order: 0 },
   { kind: 'Service', apiVersion: 'v1', group: '', plural: 'services', order: 1 },
+  // Before the workloads: a pod that a new tier's clients must reach is open to them by the time they start.
+  { kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1', group: 'networking.k8s.io', plural: 'networkpolicies', order: 1 },
   { kind: 'StatefulSet', apiVersion: 'apps/v1', group: 'apps', plural: 'statefulsets', order: 2 },
   { kind: 'Job', apiVersion: 'batch/v1', group: 'batch', plural: 'jobs', order: 3 },
   { kind: 'Deployment', apiVersion: 'apps/v1', group: 'apps', plural: 'deployments', order: 4 },

@@ -53,8 +53,11 @@ export function firstDifference(want: unknown, have: unknown, path = ''): string
   }
   if (typeof want === 'object' && want !== null) {
     if (typeof have !== 'object' || have === null || Array.isArray(have)) return path || '.';
+    const live = have as Record<string, unknown>;
     for (const [key, value] of Object.entries(want)) {
-      const d = firstDifference(value, (have as Record<string, unknown>)[key], `${path}.${key}`);
+      // Listed objects come through client-node's models, which rename a few fields (NetworkPolicy's `from` is `_from`).
+      const found = key in live ? live[key] : live[`_${key}`];
+      const d = firstDifference(value, found, `${path}.${key}`);
       if (d !== null) return d;
     }
     return null;

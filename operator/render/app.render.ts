@@ -32,6 +32,7 @@ import {
 import { renderImageMoveJobs } from './images.render.js';
 import { renderIngress } from './ingress.render.js';
 import { renderMigrateJob } from './migrate.render.js';
+import { renderNetworkPolicies, type NetworkPolicy } from './network-policy.render.js';
 import { renderOriginHeadlessService, renderOriginService, renderOriginStatefulSet } from './origin.render.js';
 import { VERSION_LABEL, serviceVersion } from './names.render.js';
 import type { Plan } from './plan.render.js';
@@ -51,7 +52,8 @@ export type RenderedObject =
   | V1Deployment
   | V2HorizontalPodAutoscaler
   | V1PodDisruptionBudget
-  | V1Ingress;
+  | V1Ingress
+  | NetworkPolicy;
 
 /** The order of kinds in renderApp's output: what others depend on comes first. */
 export const KIND_ORDER = [
@@ -64,6 +66,7 @@ export const KIND_ORDER = [
   'HorizontalPodAutoscaler',
   'PodDisruptionBudget',
   'Ingress',
+  'NetworkPolicy',
 ] as const;
 
 /** Sorts objects by KIND_ORDER, then by name. */
@@ -135,6 +138,7 @@ export function renderApp(plan: Plan, ctx: RenderContext): RenderedObject[] {
     renderRedisHeadlessService(p),
     renderRedisPdb(p),
     renderRedisClusterJob(p),
+    ...renderNetworkPolicies(p),
   ];
   const sorted = sortObjects(objects.filter((o): o is RenderedObject => o !== null)).map((o) => withVersion(o, plan));
   // A JSON copy: plain data in which no two places share an object that a caller could mutate.

@@ -41,8 +41,10 @@ export function maxMemoryFor(limit: string | number | undefined): string | null 
 }
 
 function redisProbe(periodSeconds: number, failureThreshold: number): V1Probe {
+  // The password is a mounted file (REDIS_PASSWORD_FILE, see secret-files.render.ts): read for this one redis-cli only.
+  const auth = 'REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")"';
   return {
-    exec: { command: ['sh', '-c', `redis-cli -p ${REDIS_PORT} ping | grep -q PONG`] },
+    exec: { command: ['sh', '-c', `${auth} redis-cli --no-auth-warning -p ${REDIS_PORT} ping | grep -q PONG`] },
     periodSeconds,
     failureThreshold,
     timeoutSeconds: 5,
@@ -57,8 +59,6 @@ function redisContainer(plan: Plan, cache: CachePlan): V1Container {
     { name: 'REDIS_DATA_DIR', value: '/data' },
     { name: 'REDIS_RUNTIME_DIR', value: '/tmp' },
     redisPasswordEnv(plan, 'REDIS_PASSWORD'),
-    // redis-cli in the probes reads the password from here.
-    redisPasswordEnv(plan, 'REDISCLI_AUTH'),
   ];
   const maxMemory = maxMemoryFor(resources.limits?.memory);
   if (maxMemory) env.push({ name: 'REDIS_MAXMEMORY', value: maxMemory });

@@ -9,6 +9,22 @@ function configMap(plan: Plan, name: string, component: Component, data: Record<
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: objectMeta(plan.names, name, component), data };
 }
 
+const RATE_LIMIT_ENV: Record<string, string> = { perIP: 'PER_IP', perAccount: 'PER_ACCOUNT', windowSeconds: 'WINDOW_SECONDS' };
+
+/** GRAMINSTA_RATE_LIMITS_ENABLED, GRAMINSTA_TRUST_PROXY and a GRAMINSTA_RATE_LIMIT_* entry for each limit the spec sets. */
+export function rateLimitSettings(plan: Plan): Record<string, string> {
+  const out: Record<string, string> = {
+    GRAMINSTA_RATE_LIMITS_ENABLED: plan.rateLimits ? 'true' : 'false',
+    GRAMINSTA_TRUST_PROXY: String(plan.trustedProxyHops),
+  };
+  for (const action of ['login', 'signup', 'uploads'] as const) {
+    for (const [field, value] of Object.entries(plan.rateLimits?.[action] ?? {})) {
+      out[`GRAMINSTA_RATE_LIMIT_${action.toUpperCase()}_${RATE_LIMIT_ENV[field]}`] = String(value);
+    }
+  }
+  return out;
+}
+
 /** The API's settings (also of the API container of the single-machine pod); always present. */
 export function renderApiConfigMap(plan: Plan): V1ConfigMap {
   return configMap(plan, plan.names.apiConfig, 'api', {
@@ -21,6 +37,7 @@ export function renderApiConfigMap(plan: Plan): V1ConfigMap {
     ...storageSettings(plan),
     GRAMINSTA_CDN_BASE_URL: plan.cdnBaseURL,
     GRAMINSTA_PUBLIC_API_URL: plan.endpoints.api,
+    ...rateLimitSettings(plan),
   });
 }
 

@@ -102,7 +102,7 @@ export function postgresContainer(plan: Plan, role: 'primary' | 'replica'): V1Co
       maxWalSenders,
       { name: 'POSTGRES_MAX_SLOT_WAL_KEEP_SIZE', value: slotWalKeepSize(db.size) },
       { name: 'POSTGRES_REPLICA_SLOT_PREFIX', value: replicaSlotPrefix(plan) },
-      { name: 'POSTGRES_REPLICA_SLOTS_FILE', value: `${SCRIPTS_DIR}/${REPLICA_SLOTS_KEY}` },
+      { name: 'POSTGRES_REPLICA_SLOTS_PATH', value: `${SCRIPTS_DIR}/${REPLICA_SLOTS_KEY}` },
     );
   } else {
     env.push(

@@ -57,6 +57,12 @@ export interface Plan {
   /** Resolved images: the spec's, else the operator's settings; null where the app runs no such container. */
   images: { service: string; postgres: string | null; redis: string | null };
   api: EffectiveWorkload;
+  /** The API's rate limits as the spec sets them (the service defaults the rest); null when switched off. */
+  rateLimits: EffectiveSpec['rateLimits'];
+  /** Proxies in front of the API that append to X-Forwarded-For: the spec's, else 1 behind the Ingress, else 0. */
+  trustedProxyHops: number;
+  /** The per-tier NetworkPolicies' settings; null when switched off. */
+  networkPolicy: EffectiveSpec['networkPolicy'];
   web: EffectiveWorkload | null;
   ingress: EffectiveSpec['ingress'];
   database: DatabasePlan;
@@ -184,6 +190,9 @@ export function planOf(app: GraminstaApp, images: ImageSettings): Plan {
       redis: spec.cache ? spec.cache.image || images.redis : null,
     },
     api: spec.api,
+    rateLimits: spec.rateLimits,
+    trustedProxyHops: spec.rateLimits?.trustedProxyHops ?? (spec.ingress ? 1 : 0),
+    networkPolicy: spec.networkPolicy,
     web: spec.web,
     ingress: spec.ingress,
     database,

@@ -27,6 +27,7 @@ import {
   type Component,
 } from './names.render.js';
 import { resourcesFor, type ContainerKind } from './resources.render.js';
+import { secretsAsFiles } from './secret-files.render.js';
 import { containerSecurityContext, podSecurityContext, SERVICE_UID } from './security.render.js';
 
 /** The writable /tmp every container gets, since root filesystems are read-only. */
@@ -70,7 +71,10 @@ export function serviceContainer(opts: {
   return container;
 }
 
-/** A pod spec with the restricted-profile defaults: no service account token, fixed UID/GID, /tmp volume. */
+/**
+ * A pod spec with the restricted-profile defaults: no service account token, fixed UID/GID, /tmp volume; passwords and
+ * keys from Secrets mounted as files (secret-files.render.ts), never in env.
+ */
 export function podSpec(opts: {
   uid: number;
   containers: V1Container[];
@@ -89,9 +93,11 @@ export function podSpec(opts: {
     securityContext: podSecurityContext(opts.uid),
     containers: [],
   };
-  if (opts.initContainers && opts.initContainers.length > 0) spec.initContainers = opts.initContainers;
-  spec.containers = opts.containers;
-  spec.volumes = [{ ...TMP_VOLUME, emptyDir: { ...TMP_VOLUME.emptyDir } }, ...(opts.volumes ?? [])];
+  const init = opts.initContainers ?? [];
+  const files = secretsAsFiles([...init, ...opts.containers]);
+  if (init.length > 0) spec.initContainers = files.containers.slice(0, init.length);
+  spec.containers = files.containers.slice(init.length);
+  spec.volumes = [{ ...TMP_VOLUME, emptyDir: { ...TMP_VOLUME.emptyDir } }, ...(opts.volumes ?? []), ...files.volumes];
   if (opts.restartPolicy) spec.restartPolicy = opts.restartPolicy;
   if (opts.terminationGracePeriodSeconds !== undefined) spec.terminationGracePeriodSeconds = opts.terminationGracePeriodSeconds;
   if (opts.spreadLabels) {

@@ -58,6 +58,7 @@ describe('operatorRbac', () => {
       'core/services patch',
       'graminsta.io/graminstaapps/status patch',
       'networking.k8s.io/ingresses patch',
+      'networking.k8s.io/networkpolicies patch',
       'policy/poddisruptionbudgets patch',
     ]);
     // A server-side apply that creates its object needs create as well as patch.

@@ -189,7 +189,7 @@ describe('real node: the rendered topology runs', function () {
             throw new Error(`${err.message}: pg_stat_replication counts ${streaming.trim()}`);
           });
           const shards = (spec.cache as { shards: number }).shards;
-          const info = await kubectl('exec', '-n', ns!, 'graminsta-redis-0', '--', 'sh', '-c', 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --no-auth-warning cluster info');
+          const info = await kubectl('exec', '-n', ns!, 'graminsta-redis-0', '--', 'sh', '-c', 'REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")" redis-cli --no-auth-warning cluster info');
           expect(info).to.match(/cluster_state:ok/);
           expect(info).to.match(new RegExp(`cluster_size:${shards}\\b`));
         }

@@ -76,6 +76,24 @@ describe('modes against real parts', function () {
     await c.end();
   });
 
+  it('connects to Postgres with the password read from GRAMINSTA_DB_PASSWORD_FILE', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-secret-'));
+    try {
+      const { GRAMINSTA_DB_PASSWORD: password, ...rest } = stack.env;
+      const file = path.join(dir, 'password');
+      await fs.writeFile(file, `${password}\n`, { mode: 0o400 });
+      const log = createLogger('error');
+      expect(await runMigrate(loadConfig({ ...rest, GRAMINSTA_DB_PASSWORD_FILE: file }, 'migrate'), log)).to.deep.equal([]);
+      await fs.writeFile(path.join(dir, 'wrong'), 'not-the-password');
+      const err = await expect(runMigrate(loadConfig({ ...rest, GRAMINSTA_DB_PASSWORD_FILE: path.join(dir, 'wrong') }, 'migrate'), log)).to.be.rejectedWith(/while connecting to the primary/);
+      const causes: string[] = [];
+      for (let e: unknown = err; e instanceof Error; e = e.cause) causes.push(e.message);
+      expect(causes.join(' <- ')).to.match(/password authentication failed/);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('drains an in-flight request on shutdown', async () => {
     const body = JSON.stringify({ username: 'late_arrival', password: 'password123' });
     const port = new URL(stack.api.url).port;

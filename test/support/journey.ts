@@ -99,7 +99,12 @@ export function journeySpec(users: number): Spec {
   const fitted = fitToNode(spec, { small: true });
   // The API's CPU request is what the HPA's utilization is measured against: large enough that the steady load
   // stays under the target and only the burst goes over it.
-  fitted.api = { ...(fitted.api as Spec), resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } } };
+  // The load generators sign up and log in many users from one address (the host): the per-IP rate limits would refuse them.
+  fitted.api = {
+    ...(fitted.api as Spec),
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+    rateLimits: { enabled: false },
+  };
   return fitted;
 }
 
@@ -231,12 +236,12 @@ export async function runJourney(cluster: TestCluster, node: RealNode, ns: strin
     const metrics = await exec(apiPod, undefined, 'node', '-e', "fetch('http://127.0.0.1:8080/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))");
     const replicaReads = [...metrics.matchAll(/^graminsta_db_reads_total\{[^}]*target="replica"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
     if (replicaReads === 0) stageProblems.push('data-layer: no read was served by a replica (graminsta_db_reads_total{target="replica"} is 0)');
-    const info = await exec(`${name}-redis-0`, undefined, 'sh', '-c', 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --no-auth-warning cluster info');
+    const info = await exec(`${name}-redis-0`, undefined, 'sh', '-c', 'REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")" redis-cli --no-auth-warning cluster info');
     if (!/cluster_state:ok/.test(info)) stageProblems.push(`data-layer: Redis cluster_state is not ok: ${info.slice(0, 200)}`);
     let hits = 0;
     const redisPods = (await kubectl('get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/component=cache', '-o', 'jsonpath={.items[*].metadata.name}')).trim().split(/\s+/);
     for (const pod of redisPods) {
-      const stats = await exec(pod, undefined, 'sh', '-c', 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --no-auth-warning info stats');
+      const stats = await exec(pod, undefined, 'sh', '-c', 'REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")" redis-cli --no-auth-warning info stats');
       hits += Number(/keyspace_hits:(\d+)/.exec(stats)?.[1] ?? 0);
     }
     if (hits === 0) stageProblems.push('data-layer: the cache served no hit (keyspace_hits is 0 on every node)');

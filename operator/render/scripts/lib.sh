@@ -18,6 +18,19 @@ use_bin_dir() { if [ -n "$1" ]; then PATH="$1:$PATH"; export PATH; fi; }
 # number NAME VALUE: fails unless VALUE is a non-negative integer.
 number() { case "$2" in ''|*[!0-9]*) fail "$1 must be a non-negative integer, got '$2'" ;; esac; }
 
+# secret_value NAME VALUE FILE: prints VALUE, or the content of FILE (NAME_FILE: the Secret key mounted as a file,
+# so that the value is in no process environment) without trailing newlines; fails naming NAME_FILE when FILE
+# cannot be read, and when both are set. Use as NAME=$(secret_value NAME "${NAME:-}" "${NAME_FILE:-}").
+secret_value() {
+  if [ -z "$3" ]; then
+    printf '%s' "$2"
+    return 0
+  fi
+  [ -z "$2" ] || fail "$1 and $1_FILE are both set; set one of them"
+  { [ -f "$3" ] && [ -r "$3" ]; } || fail "$1_FILE: cannot read $3"
+  cat "$3" || fail "$1_FILE: cannot read $3"
+}
+
 # backoff_sleep MAX: the retry of a wait loop: sleeps $delay, adds it to $waited and doubles $delay within 1..MAX.
 backoff_sleep() {
   sleep "$delay"

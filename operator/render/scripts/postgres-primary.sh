@@ -11,20 +11,23 @@
 #   POSTGRES_DB                     default graminsta                         application database, owned by the application user
 #   POSTGRES_APP_USER               default graminsta                         application role (LOGIN)
 #   POSTGRES_APP_PASSWORD           required (Secret)                         application role's password
+#   POSTGRES_APP_PASSWORD_FILE      default (empty)                           a file holding POSTGRES_APP_PASSWORD (the Secret key mounted as a volume); set one of the two
 #   POSTGRES_REPLICATION_USER       default replicator                        role replicas stream with (REPLICATION LOGIN)
 #   POSTGRES_REPLICATION_PASSWORD   required (Secret)                         replication role's password
+#   POSTGRES_REPLICATION_PASSWORD_FILE default (empty)                           a file holding POSTGRES_REPLICATION_PASSWORD (the Secret key mounted as a volume); set one of the two
 #   POSTGRES_SUPERUSER_PASSWORD     default (empty: no password)              password of the superuser (the OS user, postgres); without it the superuser can only log in over the unix socket (peer)
+#   POSTGRES_SUPERUSER_PASSWORD_FILE default (empty)                           a file holding POSTGRES_SUPERUSER_PASSWORD (the Secret key mounted as a volume); set one of the two
 #   POSTGRES_ALLOWED_CIDRS          default "0.0.0.0/0 ::/0"                  space-separated networks allowed to connect over TCP (scram-sha-256), e.g. the pod CIDR
 #   POSTGRES_MAX_WAL_SENDERS        default 10                                max_wal_senders and max_replication_slots (>= readReplicas + 2); raised on start, never lowered
 #   POSTGRES_MAX_SLOT_WAL_KEEP_SIZE default 2GB                               max_slot_wal_keep_size: WAL kept for a lagging or absent replica before its slot is given up
-#   POSTGRES_REPLICA_SLOT_PREFIX    default (empty: never drop a slot)        slots named with this prefix belong to the app's replicas: one inactive and not listed in POSTGRES_REPLICA_SLOTS_FILE is dropped
-#   POSTGRES_REPLICA_SLOTS_FILE     default (empty)                           file naming the slots of the replicas that exist (whitespace-separated), read at every check: a ConfigMap key, so it changes without a restart
+#   POSTGRES_REPLICA_SLOT_PREFIX    default (empty: never drop a slot)        slots named with this prefix belong to the app's replicas: one inactive and not listed in POSTGRES_REPLICA_SLOTS_PATH is dropped
+#   POSTGRES_REPLICA_SLOTS_PATH     default (empty)                           file naming the slots of the replicas that exist (whitespace-separated), read at every check: a ConfigMap key, so it changes without a restart
 #   POSTGRES_SLOT_CHECK_SECONDS     default 60                                time between two checks of the slots
 #   POSTGRES_SLOT_DROP_AFTER_SECONDS default 300                              a slot is dropped only after it was inactive and unlisted at every check for this long (a ConfigMap reaches the pod late)
 # mounts:
 #   dirname of PGDATA   the data volume (PersistentVolumeClaim), writable by the container's uid (999 in the image)
 #   /tmp                emptyDir (unix socket, the slot checks' state; the root filesystem is read-only)
-#   POSTGRES_REPLICA_SLOTS_FILE   the scripts ConfigMap (key replica-slots)
+#   POSTGRES_REPLICA_SLOTS_PATH   the scripts ConfigMap (key replica-slots)
 # On every start, before postgres listens on TCP, a temporary server on the unix socket only sets
 # the passwords of the application and replication roles (and the superuser's, when given) from the
 # environment, creating missing roles, and raises max_wal_senders and max_replication_slots to
@@ -42,15 +45,15 @@ POSTGRES_LISTEN_ADDRESSES="${POSTGRES_LISTEN_ADDRESSES:-*}"
 POSTGRES_SOCKET_DIR="${POSTGRES_SOCKET_DIR:-/tmp}"
 POSTGRES_DB="${POSTGRES_DB:-graminsta}"
 POSTGRES_APP_USER="${POSTGRES_APP_USER:-graminsta}"
-POSTGRES_APP_PASSWORD="${POSTGRES_APP_PASSWORD:-}"
+POSTGRES_APP_PASSWORD=$(secret_value POSTGRES_APP_PASSWORD "${POSTGRES_APP_PASSWORD:-}" "${POSTGRES_APP_PASSWORD_FILE:-}")
 POSTGRES_REPLICATION_USER="${POSTGRES_REPLICATION_USER:-replicator}"
-POSTGRES_REPLICATION_PASSWORD="${POSTGRES_REPLICATION_PASSWORD:-}"
-POSTGRES_SUPERUSER_PASSWORD="${POSTGRES_SUPERUSER_PASSWORD:-}"
+POSTGRES_REPLICATION_PASSWORD=$(secret_value POSTGRES_REPLICATION_PASSWORD "${POSTGRES_REPLICATION_PASSWORD:-}" "${POSTGRES_REPLICATION_PASSWORD_FILE:-}")
+POSTGRES_SUPERUSER_PASSWORD=$(secret_value POSTGRES_SUPERUSER_PASSWORD "${POSTGRES_SUPERUSER_PASSWORD:-}" "${POSTGRES_SUPERUSER_PASSWORD_FILE:-}")
 POSTGRES_ALLOWED_CIDRS="${POSTGRES_ALLOWED_CIDRS:-0.0.0.0/0 ::/0}"
 POSTGRES_MAX_WAL_SENDERS="${POSTGRES_MAX_WAL_SENDERS:-10}"
 POSTGRES_MAX_SLOT_WAL_KEEP_SIZE="${POSTGRES_MAX_SLOT_WAL_KEEP_SIZE:-2GB}"
 POSTGRES_REPLICA_SLOT_PREFIX="${POSTGRES_REPLICA_SLOT_PREFIX:-}"
-POSTGRES_REPLICA_SLOTS_FILE="${POSTGRES_REPLICA_SLOTS_FILE:-}"
+POSTGRES_REPLICA_SLOTS_PATH="${POSTGRES_REPLICA_SLOTS_PATH:-}"
 POSTGRES_SLOT_CHECK_SECONDS="${POSTGRES_SLOT_CHECK_SECONDS:-60}"
 POSTGRES_SLOT_DROP_AFTER_SECONDS="${POSTGRES_SLOT_DROP_AFTER_SECONDS:-300}"
 
@@ -64,8 +67,8 @@ number POSTGRES_SLOT_DROP_AFTER_SECONDS "$POSTGRES_SLOT_DROP_AFTER_SECONDS"
 case "$POSTGRES_REPLICA_SLOT_PREFIX" in
   *[!a-z0-9_]*) fail "POSTGRES_REPLICA_SLOT_PREFIX must be lower-case letters, digits and _, got '$POSTGRES_REPLICA_SLOT_PREFIX'" ;;
 esac
-[ -n "$POSTGRES_APP_PASSWORD" ] || fail "POSTGRES_APP_PASSWORD is required"
-[ -n "$POSTGRES_REPLICATION_PASSWORD" ] || fail "POSTGRES_REPLICATION_PASSWORD is required"
+[ -n "$POSTGRES_APP_PASSWORD" ] || fail "POSTGRES_APP_PASSWORD (or POSTGRES_APP_PASSWORD_FILE) is required"
+[ -n "$POSTGRES_REPLICATION_PASSWORD" ] || fail "POSTGRES_REPLICATION_PASSWORD (or POSTGRES_REPLICATION_PASSWORD_FILE) is required"
 # psql reads the passwords from its environment (\getenv), so they never appear in a command line.
 export POSTGRES_APP_PASSWORD POSTGRES_REPLICATION_PASSWORD POSTGRES_SUPERUSER_PASSWORD
 supervise INT
@@ -214,13 +217,13 @@ if [ "$datadir" != "$PGDATA" ]; then
 fi
 
 # Slots of replicas that are gone hold WAL until max_slot_wal_keep_size: drop_stale_slots drops, at each
-# check, the inactive slots named with POSTGRES_REPLICA_SLOT_PREFIX that POSTGRES_REPLICA_SLOTS_FILE does not
+# check, the inactive slots named with POSTGRES_REPLICA_SLOT_PREFIX that POSTGRES_REPLICA_SLOTS_PATH does not
 # list and that were so at every check for POSTGRES_SLOT_DROP_AFTER_SECONDS (a replica between its clone and its
 # first stream, or a file the kubelet has not refreshed yet, is not dropped). Other slots are never touched.
 slot_state="$POSTGRES_SOCKET_DIR/.graminsta-stale-slots"
 drop_stale_slots() {
-  [ -r "$POSTGRES_REPLICA_SLOTS_FILE" ] || { log "slot check: cannot read $POSTGRES_REPLICA_SLOTS_FILE; dropping nothing"; return 0; }
-  keep=$(tr -s ' \t\n' ' ' < "$POSTGRES_REPLICA_SLOTS_FILE")
+  [ -r "$POSTGRES_REPLICA_SLOTS_PATH" ] || { log "slot check: cannot read $POSTGRES_REPLICA_SLOTS_PATH; dropping nothing"; return 0; }
+  keep=$(tr -s ' \t\n' ' ' < "$POSTGRES_REPLICA_SLOTS_PATH")
   now=$(date +%s)
   stale=$(psql -X -A -t -q -h "$POSTGRES_SOCKET_DIR" -p "$POSTGRES_PORT" -d postgres -v ON_ERROR_STOP=1 -v prefix="$POSTGRES_REPLICA_SLOT_PREFIX" -v keep="$keep" <<'SQL'
 SELECT slot_name FROM pg_replication_slots
@@ -248,12 +251,14 @@ SQL
 }
 
 log "starting postgres on port $POSTGRES_PORT"
+# The server needs none of the passwords: keep them out of its environment.
+unset POSTGRES_APP_PASSWORD POSTGRES_REPLICATION_PASSWORD POSTGRES_SUPERUSER_PASSWORD
 start_server postgres -D "$PGDATA" -c port="$POSTGRES_PORT" -c listen_addresses="$POSTGRES_LISTEN_ADDRESSES" \
   -c unix_socket_directories="$POSTGRES_SOCKET_DIR" "$@"
 # A stop signal that arrived just before the start.
 if [ -n "$stop_signal" ]; then kill -s INT "$server_pid" 2>/dev/null || true; fi
 slot_checks=""
-if [ -n "$POSTGRES_REPLICA_SLOT_PREFIX" ] && [ -n "$POSTGRES_REPLICA_SLOTS_FILE" ]; then
+if [ -n "$POSTGRES_REPLICA_SLOT_PREFIX" ] && [ -n "$POSTGRES_REPLICA_SLOTS_PATH" ]; then
   rm -f "$slot_state"
   # In the background for as long as postgres runs; its own signals are the default ones.
   (trap - TERM INT QUIT HUP; while sleep "$POSTGRES_SLOT_CHECK_SECONDS"; do drop_stale_slots || log "slot check failed"; done) &

@@ -12,6 +12,7 @@
 #   POSTGRES_PRIMARY_PORT             default 5432                              the primary's port
 #   POSTGRES_REPLICATION_USER         default replicator                        role with REPLICATION created by the primary's script
 #   POSTGRES_REPLICATION_PASSWORD     required (Secret)                         its password
+#   POSTGRES_REPLICATION_PASSWORD_FILE default (empty)                           a file holding POSTGRES_REPLICATION_PASSWORD (the Secret key mounted as a volume); set one of the two
 #   POSTGRES_REPLICATION_SLOT         default HOSTNAME with [^a-z0-9_] -> _     physical replication slot on the primary, one per replica
 #   HOSTNAME                          set by Kubernetes (the pod name)          used for the default slot name
 #   POSTGRES_WAIT_TIMEOUT_SECONDS     default 0 (wait forever)                  give up (exit 1) when the primary is not ready for this long
@@ -37,7 +38,7 @@ POSTGRES_SOCKET_DIR="${POSTGRES_SOCKET_DIR:-/tmp}"
 POSTGRES_PRIMARY_HOST="${POSTGRES_PRIMARY_HOST:-}"
 POSTGRES_PRIMARY_PORT="${POSTGRES_PRIMARY_PORT:-5432}"
 POSTGRES_REPLICATION_USER="${POSTGRES_REPLICATION_USER:-replicator}"
-POSTGRES_REPLICATION_PASSWORD="${POSTGRES_REPLICATION_PASSWORD:-}"
+POSTGRES_REPLICATION_PASSWORD=$(secret_value POSTGRES_REPLICATION_PASSWORD "${POSTGRES_REPLICATION_PASSWORD:-}" "${POSTGRES_REPLICATION_PASSWORD_FILE:-}")
 # HOSTNAME is the pod name (the kubelet sets it); slot names are ASCII on purpose.
 # shellcheck disable=SC3028,SC2018,SC2019
 POSTGRES_REPLICATION_SLOT="${POSTGRES_REPLICATION_SLOT:-$(printf '%s' "${HOSTNAME:-}" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9_' '_')}"
@@ -56,7 +57,7 @@ number POSTGRES_WAIT_MAX_DELAY_SECONDS "$POSTGRES_WAIT_MAX_DELAY_SECONDS"
 number POSTGRES_BASEBACKUP_ATTEMPTS "$POSTGRES_BASEBACKUP_ATTEMPTS"
 number POSTGRES_MAX_WAL_SENDERS "$POSTGRES_MAX_WAL_SENDERS"
 [ -n "$POSTGRES_PRIMARY_HOST" ] || fail "POSTGRES_PRIMARY_HOST is required"
-[ -n "$POSTGRES_REPLICATION_PASSWORD" ] || fail "POSTGRES_REPLICATION_PASSWORD is required"
+[ -n "$POSTGRES_REPLICATION_PASSWORD" ] || fail "POSTGRES_REPLICATION_PASSWORD (or POSTGRES_REPLICATION_PASSWORD_FILE) is required"
 case "$POSTGRES_REPLICATION_SLOT" in
   ''|*[!a-z0-9_]*) fail "POSTGRES_REPLICATION_SLOT must be lower-case letters, digits and _ (or set HOSTNAME), got '$POSTGRES_REPLICATION_SLOT'" ;;
 esac
@@ -65,6 +66,8 @@ supervise INT
 passfile="$POSTGRES_SOCKET_DIR/.replication.pgpass"
 escaped_password=$(printf '%s' "$POSTGRES_REPLICATION_PASSWORD" | sed 's/[\\:]/\\&/g')
 (umask 077; printf '*:*:*:*:%s\n' "$escaped_password" > "$passfile")
+# From here on the passfile carries it; postgres and pg_basebackup need it in no environment.
+unset POSTGRES_REPLICATION_PASSWORD escaped_password
 conninfo="host=$POSTGRES_PRIMARY_HOST port=$POSTGRES_PRIMARY_PORT user=$POSTGRES_REPLICATION_USER passfile=$passfile application_name=$POSTGRES_REPLICATION_SLOT"
 
 wait_for_primary() {

@@ -6,6 +6,7 @@
 #   REDIS_CLUSTER_NODES              required                              every node's stable address, host:port[@busport] separated by spaces or commas (e.g. <app>-cache-0.<app>-cache-headless:6379 ...); the same value as the nodes'
 #   REDIS_CLUSTER_REPLICAS           default 1                             replicas per primary (cache.replicasPerShard); primaries = nodes / (1 + replicas)
 #   REDIS_PASSWORD                   default (empty)                       the nodes' password (Secret)
+#   REDIS_PASSWORD_FILE              default (empty)                       a file holding REDIS_PASSWORD (the Secret key mounted as a volume); set one of the two
 #   REDIS_BIN_DIR                    default (empty: binaries from PATH)    directory holding redis-cli
 #   REDIS_WAIT_TIMEOUT_SECONDS       default 600                           give up (exit 1) when a node is not reachable for this long; 0 = wait forever
 #   REDIS_WAIT_MAX_DELAY_SECONDS     default 10                            upper bound of the backoff between reachability checks
@@ -17,7 +18,7 @@ set -eu
 
 REDIS_CLUSTER_NODES="${REDIS_CLUSTER_NODES:-}"
 REDIS_CLUSTER_REPLICAS="${REDIS_CLUSTER_REPLICAS:-1}"
-REDIS_PASSWORD="${REDIS_PASSWORD:-}"
+REDIS_PASSWORD=$(secret_value REDIS_PASSWORD "${REDIS_PASSWORD:-}" "${REDIS_PASSWORD_FILE:-}")
 REDIS_BIN_DIR="${REDIS_BIN_DIR:-}"
 REDIS_WAIT_TIMEOUT_SECONDS="${REDIS_WAIT_TIMEOUT_SECONDS:-600}"
 REDIS_WAIT_MAX_DELAY_SECONDS="${REDIS_WAIT_MAX_DELAY_SECONDS:-10}"

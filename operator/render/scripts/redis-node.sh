@@ -10,6 +10,7 @@
 #   REDIS_DATA_DIR                   default /data                         working directory: nodes.conf lives here (cluster mode)
 #   REDIS_RUNTIME_DIR                default /tmp                          where the generated redis.conf (it holds the password) is written, mode 0600
 #   REDIS_PASSWORD                   default (empty: no auth, warns)       requirepass and masterauth (Secret)
+#   REDIS_PASSWORD_FILE              default (empty)                       a file holding REDIS_PASSWORD (the Secret key mounted as a volume); set one of the two
 #   REDIS_BIND                       default "* -::*"                      bind addresses
 #   REDIS_ANNOUNCE_IP                default POD_IP, else `hostname -i`    address this node announces to the cluster (cluster mode)
 #   POD_IP                           set from the downward API (status.podIP)  default for REDIS_ANNOUNCE_IP
@@ -31,7 +32,7 @@ REDIS_BIN_DIR="${REDIS_BIN_DIR:-}"
 REDIS_PORT="${REDIS_PORT:-6379}"
 REDIS_DATA_DIR="${REDIS_DATA_DIR:-/data}"
 REDIS_RUNTIME_DIR="${REDIS_RUNTIME_DIR:-/tmp}"
-REDIS_PASSWORD="${REDIS_PASSWORD:-}"
+REDIS_PASSWORD=$(secret_value REDIS_PASSWORD "${REDIS_PASSWORD:-}" "${REDIS_PASSWORD_FILE:-}")
 REDIS_BIND="${REDIS_BIND:-* -::*}"
 REDIS_ANNOUNCE_HOSTNAME="${REDIS_ANNOUNCE_HOSTNAME:-}"
 REDIS_CLUSTER_NODES="${REDIS_CLUSTER_NODES:-}"

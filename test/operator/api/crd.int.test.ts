@@ -193,6 +193,31 @@ const INVALID: [string, unknown, RegExp][] = [
   ],
   ['paused as a string', { paused: 'yes' }, /spec\.paused/],
   ['web.enabled as a string', { web: { enabled: 'true' } }, /spec\.web\.enabled/],
+  ['negative login limit', { api: { rateLimits: { login: { perIP: -1 } } } }, /spec\.api\.rateLimits\.login\.perIP/],
+  ['rate-limit window of 0 s', { api: { rateLimits: { uploads: { windowSeconds: 0 } } } }, /spec\.api\.rateLimits\.uploads\.windowSeconds/],
+  ['too many trusted proxies', { api: { rateLimits: { trustedProxyHops: 9 } } }, /spec\.api\.rateLimits\.trustedProxyHops/],
+  [
+    'rate limits set while switched off',
+    { api: { rateLimits: { enabled: false, login: { perIP: 5 } } } },
+    /spec\.api\.rateLimits\.enabled.*have no effect while enabled is false/,
+  ],
+  ['an empty ingressFrom peer', { networkPolicy: { ingressFrom: [{}] } }, /spec\.networkPolicy\.ingressFrom\[0\].*needs podSelector, namespaceSelector or ipBlock/],
+  [
+    'ipBlock beside a podSelector',
+    { networkPolicy: { ingressFrom: [{ ipBlock: { cidr: '10.0.0.0/8' }, podSelector: {} }] } },
+    /spec\.networkPolicy\.ingressFrom\[0\]\.ipBlock.*must be the only field/,
+  ],
+  ['ipBlock that is not a CIDR', { networkPolicy: { ingressFrom: [{ ipBlock: { cidr: '10.0.0.300/8' } }] } }, /spec\.networkPolicy\.ingressFrom\[0\]\.ipBlock\.cidr.*must be a CIDR/],
+  [
+    'In without values',
+    { networkPolicy: { ingressFrom: [{ podSelector: { matchExpressions: [{ key: 'app', operator: 'In' }] } }] } },
+    /spec\.networkPolicy\.ingressFrom\[0\]\.podSelector\.matchExpressions\[0\]\.values.*non-empty for In and NotIn/,
+  ],
+  [
+    'ingressFrom while switched off',
+    { networkPolicy: { enabled: false, ingressFrom: [{ namespaceSelector: {} }] } },
+    /spec\.networkPolicy\.ingressFrom.*no effect while enabled is false/,
+  ],
 ];
 
 describe('GraminstaApp CRD against the API server', function () {

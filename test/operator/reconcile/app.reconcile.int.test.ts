@@ -108,6 +108,21 @@ describe('GraminstaApp reconcile loop (real API server)', function () {
     });
   });
 
+  it('creates the NetworkPolicies of the stage with the ingressFrom peers, and prunes them all when they are switched off', async () => {
+    const name = 'netpol';
+    const base = exampleApp('stage-4-load-balanced.yaml', name);
+    const ingressFrom = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } } }];
+    await applyApp(op.clients, ns, { ...base, spec: { ...base.spec, networkPolicy: { ingressFrom } } });
+    await waitForCondition(op.clients, ns, name, 'Ready', 'True');
+    const policies = await listChildren(op.clients, 'networking.k8s.io/v1', 'NetworkPolicy', ns, name);
+    expect(policies.map((p) => p.metadata?.name).sort()).to.deep.equal([`${name}-api`, `${name}-db`, `${name}-origin`, `${name}-web`]);
+    const api = policies.find((p) => p.metadata?.name === `${name}-api`) as { spec: { ingress: { _from?: unknown[]; from?: unknown[] }[] } };
+    expect(api.spec.ingress[0]!._from ?? api.spec.ingress[0]!.from).to.deep.equal(ingressFrom);
+
+    await applyApp(op.clients, ns, { ...base, spec: { ...base.spec, networkPolicy: { enabled: false } } });
+    await waitFor('the NetworkPolicies to be pruned', 30_000, async () => (await listChildren(op.clients, 'networking.k8s.io/v1', 'NetworkPolicy', ns, name)).length === 0);
+  });
+
   it('restores a child deleted or edited by hand', async () => {
     const name = 'drift';
     await applyApp(op.clients, ns, exampleApp('stage-3-split-clients.yaml', name));

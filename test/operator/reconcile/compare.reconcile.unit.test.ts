@@ -20,6 +20,14 @@ describe('compare.reconcile', () => {
   });
 
   describe('firstDifference', () => {
+    it('reads a field under the name client-node\'s models give it (NetworkPolicy rules: from is _from)', () => {
+      const peers = [{ podSelector: { matchLabels: { a: 'b' } } }];
+      expect(firstDifference({ ingress: [{ from: peers }] }, { ingress: [{ _from: peers }] })).to.equal(null);
+      expect(firstDifference({ ingress: [{ from: peers }] }, { ingress: [{ from: peers }] })).to.equal(null);
+      expect(firstDifference({ ingress: [{ from: peers }] }, { ingress: [{ _from: [] }] })).to.equal('.ingress[0].from');
+      expect(firstDifference({ ingress: [{ from: peers }] }, { ingress: [{}] })).to.equal('.ingress[0].from');
+    });
+
     it('accepts a live object that carries everything wanted plus server defaults', () => {
       const want = { spec: { replicas: 2, template: { spec: { containers: [{ name: 'api', image: 'x:1' }] } } } };
       const have = {

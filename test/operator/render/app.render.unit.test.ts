@@ -144,7 +144,8 @@ describe('app.render renderApp', () => {
         walk(o, (key, v, path) => {
           if (key === 'env' && Array.isArray(v)) {
             for (const e of v as { name: string; value?: string }[]) {
-              if (secretVars.test(e.name))
+              // A *_FILE entry holds the path of the mounted key, never the value.
+              if (secretVars.test(e.name) && !e.name.endsWith('_FILE'))
                 expect(e.value, `${ids([o])[0]}${path}.${e.name}`).to.equal(undefined);
             }
           }
@@ -183,10 +184,11 @@ describe('app.render renderApp', () => {
       (o) => o.kind === 'Deployment' && o.metadata?.name === 'graminsta-api',
     ) as V1Deployment;
     const env = api.spec!.template.spec!.containers[0]!.env!;
-    expect(env.find((e) => e.name === 'AWS_SECRET_ACCESS_KEY')?.valueFrom?.secretKeyRef).to.deep.equal({
-      name: 's3',
-      key: 'AWS_SECRET_ACCESS_KEY',
-    });
+    expect(env.find((e) => e.name === 'AWS_SECRET_ACCESS_KEY_FILE')?.value).to.equal('/etc/graminsta/secrets/s3/AWS_SECRET_ACCESS_KEY');
+    expect(api.spec!.template.spec!.volumes!.find((v) => v.secret?.secretName === 's3')?.secret?.items).to.deep.equal([
+      { key: 'AWS_ACCESS_KEY_ID', path: 'AWS_ACCESS_KEY_ID' },
+      { key: 'AWS_SECRET_ACCESS_KEY', path: 'AWS_SECRET_ACCESS_KEY' },
+    ]);
   });
 });
 

@@ -55,8 +55,9 @@ describe('database.render', () => {
     expect(sts.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests).to.deep.equal({ storage: '7Gi' });
     expect(sts.spec?.volumeClaimTemplates?.[0]?.spec?.storageClassName).to.equal('fast');
     const env = envOf(sts.spec?.template.spec?.containers[0]);
-    expect(env.POSTGRES_APP_PASSWORD).to.equal('secret:graminsta-db/password');
-    expect(env.POSTGRES_REPLICATION_PASSWORD).to.equal('secret:graminsta-db/replication-password');
+    expect(env.POSTGRES_APP_PASSWORD_FILE).to.equal('/etc/graminsta/secrets/graminsta-db/password');
+    expect(env.POSTGRES_REPLICATION_PASSWORD_FILE).to.equal('/etc/graminsta/secrets/graminsta-db/replication-password');
+    expect(env).to.not.have.property('POSTGRES_APP_PASSWORD');
   });
 
   it('adds streaming read replicas bootstrapped from the -rw Service, a -ro Service and a PDB for two or more', () => {
@@ -99,7 +100,7 @@ describe('database.render', () => {
     // Back at one machine the primary still runs the script, and drops every replica slot.
     expect(renderScriptsConfigMap(plan(app({ users: 1 })))!.data!['replica-slots']).to.equal('');
     const primary = renderDatabaseStatefulSet(resolved(app({ users: 10, database: { readReplicas: 3 } }), ctx()))!.spec!.template.spec!.containers[0]!;
-    expect(envOf(primary)).to.include({ POSTGRES_REPLICA_SLOT_PREFIX: 'graminsta_db_replica_', POSTGRES_REPLICA_SLOTS_FILE: '/scripts/replica-slots' });
+    expect(envOf(primary)).to.include({ POSTGRES_REPLICA_SLOT_PREFIX: 'graminsta_db_replica_', POSTGRES_REPLICA_SLOTS_PATH: '/scripts/replica-slots' });
     expect(replicationSlotOf('my.app-db-replica-12')).to.equal('my_app_db_replica_12');
   });
 
@@ -135,7 +136,7 @@ describe('database.render', () => {
       GRAMINSTA_DB_PORT: 'secret:rds/port?',
       GRAMINSTA_DB_NAME: 'secret:rds/database?',
       GRAMINSTA_DB_USER: 'secret:rds/user?',
-      GRAMINSTA_DB_PASSWORD: 'secret:rds/password',
+      GRAMINSTA_DB_PASSWORD_FILE: '/etc/graminsta/secrets/rds/password',
       GRAMINSTA_DB_SSLMODE: 'secret:rds/sslmode?',
       GRAMINSTA_DB_REPLICA_HOSTS: 'secret:rds/replicaHosts?',
     });
@@ -156,9 +157,10 @@ describe('database.render', () => {
       'Service/graminsta-api',
       'Service/graminsta-db-headless',
       'StatefulSet/graminsta-db',
+      'NetworkPolicy/graminsta-db',
     ]);
     const pod = (
-      objects.at(-1) as {
+      objects.find((o) => o.kind === 'StatefulSet') as {
         spec: { template: { spec: { initContainers: V1Container[]; containers: V1Container[] } } };
       }
     ).spec.template.spec;

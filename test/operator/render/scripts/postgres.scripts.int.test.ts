@@ -1,6 +1,7 @@
 import { expect, use } from 'chai';
 import chaiAsPromised from 'chai-as-promised';
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
@@ -73,6 +74,32 @@ async function queryAs<T extends pg.QueryResultRow>(port: number, login: Login, 
 function clusterState(pgdata: string): string {
   const out = execFileSync(path.join(BIN_DIR, 'pg_controldata'), [pgdata], { encoding: 'utf8', env: { LC_ALL: 'C' } });
   return /^Database cluster state:\s+(.+)$/m.exec(out)?.[1] ?? out;
+}
+
+/** Pids of the processes below `pid` (children, grandchildren, ...). */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const out: number[] = [];
+  const visit = (p: number) => (parents.get(p) ?? []).forEach((c) => (out.push(c), visit(c)));
+  visit(pid);
+  return out;
+}
+
+/** A process's environment, NUL-separated entries joined by newlines ('' once it has ended). */
+function readEnviron(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').join('\n');
+  } catch {
+    return '';
+  }
 }
 
 describe('postgres data-tier scripts against real postgres processes', function () {
@@ -339,7 +366,7 @@ describe('postgres data-tier scripts against real postgres processes', function 
       await fs.writeFile(slotsFile, 'graminsta_db_ro_keep\n');
       primary = await startPrimary('slots-primary', primaryPort, {
         POSTGRES_REPLICA_SLOT_PREFIX: 'graminsta_db_ro_',
-        POSTGRES_REPLICA_SLOTS_FILE: slotsFile,
+        POSTGRES_REPLICA_SLOTS_PATH: slotsFile,
         POSTGRES_SLOT_CHECK_SECONDS: '1',
         POSTGRES_SLOT_DROP_AFTER_SECONDS: '2',
       });
@@ -540,6 +567,38 @@ describe('postgres data-tier scripts against real postgres processes', function 
     expect(replica.output()).to.match(/not ready after \d+s; giving up/);
   });
 
+  it('reads the passwords from *_FILE files and keeps them out of the postgres server\'s environment', async () => {
+    const secrets = path.join(root, 'secrets');
+    await fs.mkdir(secrets, { recursive: true });
+    const write = async (name: string, value: string) => {
+      const file = path.join(secrets, name);
+      await fs.writeFile(file, `${value}\n`, { mode: 0o444 });
+      return file;
+    };
+    const port = await freePort();
+    const primary = await startPrimary('from-files', port, {
+      POSTGRES_APP_PASSWORD: '',
+      POSTGRES_REPLICATION_PASSWORD: '',
+      POSTGRES_APP_PASSWORD_FILE: await write('app', APP.password),
+      POSTGRES_REPLICATION_PASSWORD_FILE: await write('replication', REPLICATION_PASSWORD),
+    });
+    await waitUntilServing(port, primary, 'the primary started from files');
+    await queryAs(port, { user: 'replicator', password: REPLICATION_PASSWORD, replication: true }, 'IDENTIFY_SYSTEM');
+    const environs = descendants(primary.child.pid!).map((pid) => readEnviron(pid));
+    expect(environs.some((env) => env.includes('POSTGRES_APP_PASSWORD_FILE='))).to.equal(true);
+    for (const env of environs) {
+      expect(env).not.to.include(APP.password);
+      expect(env).not.to.include(REPLICATION_PASSWORD);
+    }
+
+    const missing = await startPrimary('missing-file', await freePort(), { POSTGRES_APP_PASSWORD: '', POSTGRES_APP_PASSWORD_FILE: path.join(secrets, 'absent') });
+    expect(await missing.exited).to.equal(1);
+    expect(missing.output()).to.contain(`POSTGRES_APP_PASSWORD_FILE: cannot read ${path.join(secrets, 'absent')}`);
+    const both = await startPrimary('both', await freePort(), { POSTGRES_APP_PASSWORD_FILE: path.join(secrets, 'app') });
+    expect(await both.exited).to.equal(1);
+    expect(both.output()).to.contain('POSTGRES_APP_PASSWORD and POSTGRES_APP_PASSWORD_FILE are both set');
+  });
+
   it('scripts name the missing or bad variable and exit 1', async () => {
     const noHost = await startReplica('nohost', await freePort(), 1, { POSTGRES_PRIMARY_HOST: '' });
     expect(await noHost.exited).to.equal(1);
@@ -551,7 +610,7 @@ describe('postgres data-tier scripts against real postgres processes', function 
 
     const noPassword = await startPrimary('nopassword', await freePort(), { POSTGRES_APP_PASSWORD: '' });
     expect(await noPassword.exited).to.equal(1);
-    expect(noPassword.output()).to.contain('POSTGRES_APP_PASSWORD is required');
+    expect(noPassword.output()).to.contain('POSTGRES_APP_PASSWORD (or POSTGRES_APP_PASSWORD_FILE) is required');
 
     const badPort = await startPrimary('badport', await freePort(), { POSTGRES_PORT: '54x' });
     expect(await badPort.exited).to.equal(1);

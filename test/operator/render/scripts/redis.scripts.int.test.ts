@@ -2,7 +2,10 @@ import { expect, use } from 'chai';
 import chaiAsPromised from 'chai-as-promised';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import type { V1StatefulSet } from '@kubernetes/client-node';
 import { Cluster, Redis } from 'ioredis';
+import { app, render } from '../helpers.js';
 import { freePort, makeTempDir, runScript, waitFor, type ScriptProcess } from './script-process.js';
 
 use(chaiAsPromised);
@@ -255,6 +258,33 @@ describe('redis data-tier scripts against real redis-server processes', function
     expect(await command(port, ['INFO', 'server'])).to.match(/redis_mode:standalone/);
     const conf = await fs.stat(path.join(dir, `redis-${port}.conf`));
     expect(conf.mode & 0o077, 'redis.conf holds the password: not readable by others').to.equal(0);
+  });
+
+  it('reads the password from REDIS_PASSWORD_FILE, and the rendered probe authenticates with that file', async () => {
+    const dir = path.join(root, 'from-file');
+    await fs.mkdir(dir);
+    const file = path.join(dir, 'password');
+    await fs.writeFile(file, `${PASSWORD}\n`, { mode: 0o400 });
+    const port = await freePort();
+    const env = { REDIS_MODE: 'standalone', REDIS_PORT: String(port), REDIS_DATA_DIR: dir, REDIS_RUNTIME_DIR: dir, REDIS_PASSWORD_FILE: file, REDIS_BIND: '127.0.0.1' };
+    const proc = await runScript({ script: 'redis-node.sh', dir, env });
+    running.push(proc);
+    await waitFor(`redis on ${port}\n${proc.output()}`, async () => (await command(port, ['PING'])) === 'PONG', 10000);
+    await expect(command(port, ['PING'], '')).to.be.rejectedWith(/NOAUTH/);
+
+    const redis = render(app({ users: 100000 })).find((o) => o.kind === 'StatefulSet' && o.metadata?.name === 'graminsta-redis') as V1StatefulSet;
+    const container = redis.spec!.template.spec!.containers[0]!;
+    expect(container.env!.map((e) => e.name)).to.include('REDIS_PASSWORD_FILE').and.not.include('REDISCLI_AUTH');
+    const probe = container.readinessProbe!.exec!.command!.map((arg) => arg.replace('-p 6379', `-p ${port}`));
+    const run = (passwordFile: string) => spawnSync(probe[0]!, probe.slice(1), { env: { PATH: process.env.PATH, REDIS_PASSWORD_FILE: passwordFile } }).status;
+    expect(run(file), 'probe with the mounted password').to.equal(0);
+    const wrong = path.join(dir, 'wrong');
+    await fs.writeFile(wrong, 'nope');
+    expect(run(wrong), 'probe with a wrong password').to.not.equal(0);
+
+    const both = await runScript({ script: 'redis-node.sh', dir, env: { ...env, REDIS_PASSWORD: PASSWORD } });
+    expect(await both.exited).to.equal(1);
+    expect(both.output()).to.contain('REDIS_PASSWORD and REDIS_PASSWORD_FILE are both set');
   });
 
   it('scripts name the missing or bad variable and exit 1', async () => {
