@@ -30,6 +30,8 @@ export interface GraminstaAppSpec {
   database?: DatabaseSpec;
   /** A Redis cache in front of profile reads (cache-aside), from stage data-layer on. */
   cache?: CacheSpec;
+  /** Prometheus Operator objects for the app: a PodMonitor per tier that runs (API, web, origin, Postgres, Redis) and a PrometheusRule with alerts for the tiers of the stage. Postgres and Redis pods get a metrics sidecar (the service image in exporter mode). Only rendered where the monitoring.coreos.com CRDs exist; see docs/monitoring.md. */
+  monitoring?: MonitoringSpec;
   /** Stops reconciling this app; everything already created is kept as it is. */
   paused?: boolean;
 }
@@ -182,6 +184,14 @@ export interface CacheSpec {
   image?: string;
   /** Compute resources of the containers of this tier (core/v1 ResourceRequirements: limits and requests). Omitted: the stage preset. */
   resources?: ResourceRequirements;
+}
+
+/** Prometheus Operator objects for the app: a PodMonitor per tier that runs (API, web, origin, Postgres, Redis) and a PrometheusRule with alerts for the tiers of the stage. Postgres and Redis pods get a metrics sidecar (the service image in exporter mode). Only rendered where the monitoring.coreos.com CRDs exist; see docs/monitoring.md. */
+export interface MonitoringSpec {
+  /** Whether the app is monitored: metrics sidecars on Postgres and Redis, PodMonitors and the PrometheusRule. Omitted: false. */
+  enabled?: boolean;
+  /** Labels added to the PodMonitors and the PrometheusRule, so that a Prometheus selecting by label (podMonitorSelector, ruleSelector; e.g. release: kube-prometheus-stack) picks them up. */
+  labels?: Record<string, string>;
 }
 
 /** Observed state of the app, written by the operator. */

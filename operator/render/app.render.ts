@@ -10,6 +10,7 @@ import type {
   V1StatefulSet,
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
+import { renderPrometheusRule, type PrometheusRule } from './alerts.render.js';
 import { renderApiDeployment, renderApiHpa, renderApiPdb, renderApiService } from './api.render.js';
 import {
   renderRedisClusterJob,
@@ -32,6 +33,7 @@ import {
 import { renderImageMoveJobs } from './images.render.js';
 import { renderIngress } from './ingress.render.js';
 import { renderMigrateJob } from './migrate.render.js';
+import { renderPodMonitors, type PodMonitor } from './monitoring.render.js';
 import { renderOriginHeadlessService, renderOriginService, renderOriginStatefulSet } from './origin.render.js';
 import type { Plan } from './plan.render.js';
 import { resolvePlan } from './resolve.render.js';
@@ -50,7 +52,9 @@ export type RenderedObject =
   | V1Deployment
   | V2HorizontalPodAutoscaler
   | V1PodDisruptionBudget
-  | V1Ingress;
+  | V1Ingress
+  | PodMonitor
+  | PrometheusRule;
 
 /** The order of kinds in renderApp's output: what others depend on comes first. */
 export const KIND_ORDER = [
@@ -63,6 +67,8 @@ export const KIND_ORDER = [
   'HorizontalPodAutoscaler',
   'PodDisruptionBudget',
   'Ingress',
+  'PodMonitor',
+  'PrometheusRule',
 ] as const;
 
 /** Sorts objects by KIND_ORDER, then by name. */
@@ -116,6 +122,8 @@ export function renderApp(plan: Plan, ctx: RenderContext): RenderedObject[] {
     renderRedisHeadlessService(p),
     renderRedisPdb(p),
     renderRedisClusterJob(p),
+    ...renderPodMonitors(p),
+    renderPrometheusRule(p),
   ];
   const sorted = sortObjects(objects.filter((o): o is RenderedObject => o !== null));
   // A JSON copy: plain data in which no two places share an object that a caller could mutate.
