@@ -1,6 +1,6 @@
 // Monitoring of a monitored app (spec.monitoring.enabled): the metrics sidecars of Postgres and Redis (the service
 // image in exporter mode) and a PodMonitor per tier that runs. The alerts are in alerts.render.ts.
-import type { KubernetesObject, V1Container, V1LabelSelectorRequirement } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Container, V1EnvVar, V1LabelSelectorRequirement } from '@kubernetes/client-node';
 import { DB_NAME, DB_USER, POSTGRES_EXPORTER_PORT, POSTGRES_PORT, REDIS_EXPORTER_PORT, REDIS_PORT } from './constants.render.js';
 import { redisPasswordEnv, secretEnv } from './env.render.js';
 import { objectMeta, selectorLabels, type Component } from './names.render.js';
@@ -32,46 +32,38 @@ export interface PodMonitor extends KubernetesObject {
   };
 }
 
-/** The metrics sidecar of a Postgres pod (primary, replica or the single-machine pod); null unless the app is monitored. */
-export function postgresExporterContainer(plan: Plan): V1Container | null {
-  if (!plan.monitoring || plan.database.placement === 'external') return null;
+/** An exporter-mode container of the service image reading `target` on its own pod, serving its metrics on `port`. */
+function exporterContainer(plan: Plan, target: 'postgres' | 'redis', port: { name: string; number: number }, env: V1EnvVar[]): V1Container {
   const container = serviceContainer({
     name: 'metrics',
     mode: 'exporter',
     image: plan.images.service,
     kind: 'exporter',
-    env: [
-      { name: 'GRAMINSTA_EXPORTER_TARGET', value: 'postgres' },
-      { name: 'GRAMINSTA_METRICS_PORT', value: String(POSTGRES_EXPORTER_PORT) },
-      // Its own pod's server: a replica reports its own lag.
-      { name: 'GRAMINSTA_DB_HOST', value: '127.0.0.1' },
-      { name: 'GRAMINSTA_DB_PORT', value: String(POSTGRES_PORT) },
-      { name: 'GRAMINSTA_DB_NAME', value: DB_NAME },
-      { name: 'GRAMINSTA_DB_USER', value: DB_USER },
-      secretEnv('GRAMINSTA_DB_PASSWORD', plan.names.databaseSecret, DB_SECRET_KEYS.password),
-      { name: 'LOG_LEVEL', value: 'warn' },
-    ],
+    env: [{ name: 'GRAMINSTA_EXPORTER_TARGET', value: target }, { name: 'GRAMINSTA_METRICS_PORT', value: String(port.number) }, ...env, { name: 'LOG_LEVEL', value: 'warn' }],
   });
-  return { ...container, ports: [{ name: METRICS_PORT_NAMES.postgres, containerPort: POSTGRES_EXPORTER_PORT, protocol: 'TCP' }] };
+  return { ...container, ports: [{ name: port.name, containerPort: port.number, protocol: 'TCP' }] };
+}
+
+/** The metrics sidecar of a Postgres pod (primary, replica or the single-machine pod); null unless the app is monitored. */
+export function postgresExporterContainer(plan: Plan): V1Container | null {
+  if (!plan.monitoring || plan.database.placement === 'external') return null;
+  // Its own pod's server: a replica reports its own lag.
+  return exporterContainer(plan, 'postgres', { name: METRICS_PORT_NAMES.postgres, number: POSTGRES_EXPORTER_PORT }, [
+    { name: 'GRAMINSTA_DB_HOST', value: '127.0.0.1' },
+    { name: 'GRAMINSTA_DB_PORT', value: String(POSTGRES_PORT) },
+    { name: 'GRAMINSTA_DB_NAME', value: DB_NAME },
+    { name: 'GRAMINSTA_DB_USER', value: DB_USER },
+    secretEnv('GRAMINSTA_DB_PASSWORD', plan.names.databaseSecret, DB_SECRET_KEYS.password),
+  ]);
 }
 
 /** The metrics sidecar of each Redis pod; null unless the app is monitored and has a cache. */
 export function redisExporterContainer(plan: Plan): V1Container | null {
   if (!plan.monitoring || !plan.cache) return null;
-  const container = serviceContainer({
-    name: 'metrics',
-    mode: 'exporter',
-    image: plan.images.service,
-    kind: 'exporter',
-    env: [
-      { name: 'GRAMINSTA_EXPORTER_TARGET', value: 'redis' },
-      { name: 'GRAMINSTA_METRICS_PORT', value: String(REDIS_EXPORTER_PORT) },
-      { name: 'GRAMINSTA_REDIS_NODES', value: `127.0.0.1:${REDIS_PORT}` },
-      redisPasswordEnv(plan, 'GRAMINSTA_REDIS_PASSWORD'),
-      { name: 'LOG_LEVEL', value: 'warn' },
-    ],
-  });
-  return { ...container, ports: [{ name: METRICS_PORT_NAMES.redis, containerPort: REDIS_EXPORTER_PORT, protocol: 'TCP' }] };
+  return exporterContainer(plan, 'redis', { name: METRICS_PORT_NAMES.redis, number: REDIS_EXPORTER_PORT }, [
+    { name: 'GRAMINSTA_REDIS_NODES', value: `127.0.0.1:${REDIS_PORT}` },
+    redisPasswordEnv(plan, 'GRAMINSTA_REDIS_PASSWORD'),
+  ]);
 }
 
 /** Which pods each monitored tier scrapes, and on which port; only the tiers the plan runs. */
