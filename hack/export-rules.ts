@@ -1,6 +1,7 @@
-// Writes a Prometheus rule file for `promtool check rules`: the alerts the operator renders for every example
-// (one group each) and every query of the chart's dashboard as a recording rule (Grafana's variables filled in),
-// so promtool type-checks them all. Used by hack/check-rules.sh; `npx tsx hack/export-rules.ts <out.yaml>`.
+// Writes Prometheus rule files for `promtool check rules` into a directory: the alerts the operator renders for
+// every example and every query of the chart's dashboard as recording rules (Grafana's variables filled in), one
+// group per file (the examples share alert names, which --lint=all reports as duplicates within a file).
+// Used by hack/check-rules.sh; `npx tsx hack/export-rules.ts <dir>`.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +13,7 @@ import { planOf } from '../operator/render/plan.render.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = process.argv[2];
-if (!out) throw new Error('usage: export-rules.ts <out.yaml>');
+if (!out) throw new Error('usage: export-rules.ts <dir>');
 
 const groups: { name: string; rules: object[] }[] = [];
 for (const file of readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.yaml')).sort()) {
@@ -34,5 +35,5 @@ groups.push({
     })),
   ),
 });
-writeFileSync(out, stringify({ groups }, { lineWidth: 0 }));
+groups.forEach((g, i) => writeFileSync(join(out, `group-${i}.yaml`), stringify({ groups: [g] }, { lineWidth: 0 })));
 console.log(`wrote ${out}: ${groups.map((g) => `${g.name} ${g.rules.length}`).join(', ')}`);
