@@ -4,7 +4,8 @@
 // the API server validates our objects against their real schemas, and they are pruned with the spec.
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type { KubernetesObject, V1StatefulSet } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type KubernetesObject, type V1StatefulSet } from '@kubernetes/client-node';
+import { chartRbac } from '../../hack/gen-chart-rbac.js';
 import { discoverMonitoringApi } from '../../operator/controller.js';
 import { createKubeClients, type KubeClients } from '../../operator/kube/client.kube.js';
 import { createTestNamespace, deleteTestNamespace, getCluster, repoRoot, waitFor, type TestCluster } from '../support/cluster.js';
@@ -12,6 +13,33 @@ import { applyApp, exampleApp, listChildren, readApp, startOperator, waitForCond
 
 const CRDS = ['podmonitors', 'prometheusrules'].map((p) => join(repoRoot, 'test', 'fixtures', 'prometheus-operator', `monitoring.coreos.com_${p}.yaml`));
 const MONITORING = 'monitoring.coreos.com/v1';
+
+/** A kubeconfig of a new ServiceAccount in ns bound (in ns) to the chart's cluster rules, as the chart grants them. */
+async function chartServiceAccount(cluster: TestCluster, ns: string): Promise<KubeConfig> {
+  const core = cluster.kc.makeApiClient(CoreV1Api);
+  const rbac = cluster.kc.makeApiClient(RbacAuthorizationV1Api);
+  const name = `${ns}-operator`;
+  await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'operator' } } });
+  const rules = chartRbac().cluster.map(({ why: _why, ...rule }) => rule);
+  await rbac.createClusterRole({ body: { metadata: { name }, rules } });
+  await rbac.createNamespacedRoleBinding({
+    namespace: ns,
+    body: { metadata: { name: 'operator' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace: ns }] },
+  });
+  const token = await core.createNamespacedServiceAccountToken({ name: 'operator', namespace: ns, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+  const kc = new KubeConfig();
+  const server = cluster.kc.getCurrentCluster()!;
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: server.server, caData: server.caData, caFile: server.caFile, skipTLSVerify: server.skipTLSVerify }],
+    users: [{ name: 'operator', token: token.status!.token }],
+    contexts: [{ name: 'sa', cluster: 'c', user: 'operator', namespace: ns }],
+    currentContext: 'sa',
+  });
+  return kc;
+}
+
+/** The operator's requests answered 403. */
+const denied = async (op: RunningOperator) => ((await op.registry.getSingleMetric('rest_client_requests_total')?.get())?.values ?? []).filter((v) => v.labels.code === '403');
 
 const containersOf = async (clients: KubeClients, ns: string, name: string) => {
   const sets = (await listChildren(clients, 'apps/v1', 'StatefulSet', ns, name)) as V1StatefulSet[];
@@ -36,25 +64,28 @@ describe('spec.monitoring on a real API server', function () {
   });
   after(async () => {
     for (const ns of namespaces) await deleteTestNamespace(ns);
+    const rbac = cluster.kc.makeApiClient(RbacAuthorizationV1Api);
+    for (const ns of namespaces) await rbac.deleteClusterRole({ name: `${ns}-operator` }).catch(() => undefined);
     if (installed) for (const f of CRDS) await cluster.kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', f]);
   });
 
   it('without the Prometheus Operator CRDs: starts, watches no monitoring kind, and renders the metrics sidecars only', async function () {
     if (await discoverMonitoringApi(clients)) this.skip(); // a cluster (kind, KUBECONFIG) that has them
-    op = await startOperator();
-    expect([...op.controller.children.keys()]).to.not.include.members(['PodMonitor']);
-    expect([...op.controller.children.keys()]).to.not.include('PrometheusRule');
     const ns = await createTestNamespace('mon-off');
     namespaces.push(ns);
-    await applyApp(op.clients, ns, exampleApp('monitored.yaml', 'mon'));
-    const app = await waitForCondition(op.clients, ns, 'mon', 'Ready', 'True');
+    op = await startOperator({ kubeconfig: await chartServiceAccount(cluster, ns), watchNamespace: ns });
+    expect([...op.controller.children.keys()]).to.not.include('PodMonitor');
+    expect([...op.controller.children.keys()]).to.not.include('PrometheusRule');
+    await applyApp(clients, ns, exampleApp('monitored.yaml', 'mon'));
+    const app = await waitForCondition(clients, ns, 'mon', 'Ready', 'True');
     expect(app.status?.conditions?.find((c) => c.type === 'Stalled')?.status ?? 'False').to.equal('False');
-    expect(await containersOf(op.clients, ns, 'mon')).to.deep.equal({
+    expect(await containersOf(clients, ns, 'mon')).to.deep.equal({
       'mon-db': ['postgres', 'metrics'],
       'mon-db-replica': ['postgres', 'metrics'],
       'mon-origin': ['origin'],
       'mon-redis': ['redis', 'metrics'],
     });
+    expect(await denied(op), 'requests the chart rules denied').to.deep.equal([]);
   });
 
   it('with the CRDs: discovers them, applies a PodMonitor per tier and the PrometheusRule (valid for the upstream schemas), and prunes them with the spec', async () => {
@@ -67,16 +98,17 @@ describe('spec.monitoring on a real API server', function () {
     expect(established.code, established.stderr).to.equal(0);
     await waitFor('discovery to serve monitoring.coreos.com/v1', 30_000, () => discoverMonitoringApi(clients));
 
-    op = await startOperator();
-    expect([...op.controller.children.keys()]).to.include.members(['PodMonitor', 'PrometheusRule']);
     const ns = await createTestNamespace('mon-on');
     namespaces.push(ns);
-    await applyApp(op.clients, ns, exampleApp('monitored.yaml', 'mon'));
-    await waitForCondition(op.clients, ns, 'mon', 'Ready', 'True');
-    const app = await readApp(op.clients, ns, 'mon');
-    const monitors = await listChildren(op.clients, MONITORING, 'PodMonitor', ns, 'mon');
+    // As the chart's rules allow (operator/rbac.ts, the source of the chart's ClusterRole), watching only this namespace.
+    op = await startOperator({ kubeconfig: await chartServiceAccount(cluster, ns), watchNamespace: ns });
+    expect([...op.controller.children.keys()]).to.include.members(['PodMonitor', 'PrometheusRule']);
+    await applyApp(clients, ns, exampleApp('monitored.yaml', 'mon'));
+    await waitForCondition(clients, ns, 'mon', 'Ready', 'True');
+    const app = await readApp(clients, ns, 'mon');
+    const monitors = await listChildren(clients, MONITORING, 'PodMonitor', ns, 'mon');
     expect(monitors.map((m) => m.metadata!.name).sort()).to.deep.equal(['mon-api', 'mon-cache', 'mon-database', 'mon-origin', 'mon-web']);
-    const rules = (await listChildren(op.clients, MONITORING, 'PrometheusRule', ns, 'mon')) as (KubernetesObject & { spec: { groups: { rules: { alert: string }[] }[] } })[];
+    const rules = (await listChildren(clients, MONITORING, 'PrometheusRule', ns, 'mon')) as (KubernetesObject & { spec: { groups: { rules: { alert: string }[] }[] } })[];
     expect(rules.map((r) => r.metadata!.name)).to.deep.equal(['mon']);
     expect(rules[0]!.spec.groups[0]!.rules.map((r) => r.alert)).to.include.members(['GraminstaApiErrorRate', 'GraminstaPostgresReplicaLag', 'GraminstaCacheHitRatioLow']);
     for (const o of [...monitors, ...rules]) {
@@ -91,12 +123,13 @@ describe('spec.monitoring on a real API server', function () {
     expect(await op.writes(), 'writes at rest').to.equal(writes);
 
     // Monitoring off: the PodMonitors and the rule are pruned, the sidecars go.
-    await applyApp(op.clients, ns, { ...exampleApp('monitored.yaml', 'mon'), spec: { ...exampleApp('monitored.yaml').spec, monitoring: { enabled: false } } });
-    await waitForCondition(op.clients, ns, 'mon', 'Ready', 'True');
+    await applyApp(clients, ns, { ...exampleApp('monitored.yaml', 'mon'), spec: { ...exampleApp('monitored.yaml').spec, monitoring: { enabled: false } } });
+    await waitForCondition(clients, ns, 'mon', 'Ready', 'True');
     await waitFor('the monitoring objects to be pruned', 60_000, async () => {
-      const left = [...(await listChildren(op!.clients, MONITORING, 'PodMonitor', ns, 'mon')), ...(await listChildren(op!.clients, MONITORING, 'PrometheusRule', ns, 'mon'))];
+      const left = [...(await listChildren(clients, MONITORING, 'PodMonitor', ns, 'mon')), ...(await listChildren(clients, MONITORING, 'PrometheusRule', ns, 'mon'))];
       return left.every((o) => o.metadata?.deletionTimestamp) || left.length === 0;
     });
-    expect(Object.values(await containersOf(op.clients, ns, 'mon')).flat()).to.not.include('metrics');
+    expect(Object.values(await containersOf(clients, ns, 'mon')).flat()).to.not.include('metrics');
+    expect(await denied(op), 'requests the chart rules denied').to.deep.equal([]);
   });
 });
