@@ -55,7 +55,7 @@ try {
   await runMigrate(loadConfig(env, 'migrate'), createLogger('warn'));
   const port = await freePort();
   const out = await fs.open(path.join(tmp, 'api.log'), 'w');
-  const api = spawn(process.execPath, ['--import', 'tsx', 'service/main.ts', 'api'], { cwd: SERVICE_ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', out.fd, out.fd] });
+  const api = spawn(process.execPath, ['--import', 'tsx', 'service/main.ts', 'api'], { cwd: SERVICE_ROOT, env: { ...process.env, ...env, PORT: String(port), GRAMINSTA_METRICS_PORT: String(await freePort()) }, stdio: ['ignore', out.fd, out.fd] });
   children.push(api);
   await out.close();
   const base = `http://127.0.0.1:${port}`;

@@ -59,7 +59,7 @@ async function cpuSeconds(pid: number | undefined): Promise<number> {
 async function startServer(name: string, argv: string[], env: Record<string, string>, logDir: string): Promise<string> {
   const port = await freePort();
   const out = await fs.open(path.join(logDir, `${name}.log`), 'w');
-  const child = spawn(process.execPath, [...serverFlags, '--import', 'tsx', ...argv], { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', out.fd, out.fd] });
+  const child = spawn(process.execPath, [...serverFlags, '--import', 'tsx', ...argv], { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port), GRAMINSTA_METRICS_PORT: String(await freePort()) }, stdio: ['ignore', out.fd, out.fd] });
   children.push(child);
   await out.close(); // the child holds its own copy of the descriptor
   child.once('exit', (code) => {

@@ -37,7 +37,8 @@ export function exampleApps(): GraminstaApp[] {
 /** The operator's rules for the chart, derived from rendering every example. */
 export function chartRbac(leaseName = LEASE_PLACEHOLDER) {
   const rendered = exampleApps().flatMap((app) =>
-    renderApp(planOf(app, DEFAULT_IMAGES), { existingSecrets: {}, generatePassword: () => 'rbac' }),
+    // As on a cluster that serves the Prometheus Operator's kinds: the RBAC covers them (it grants nothing elsewhere).
+    renderApp(planOf(app, DEFAULT_IMAGES), { existingSecrets: {}, generatePassword: () => 'rbac', monitoringApi: true }),
   );
   return operatorRbac(childWritesOf(rendered), { leaseName });
 }

@@ -13,7 +13,8 @@ import type { Metrics } from './kube/metrics.kube.js';
 import { WorkerPool } from './kube/worker-pool.kube.js';
 import { MANAGED_BY } from './render/names.render.js';
 import { AppReconciler, type ClusterClient } from './reconcile/app.reconcile.js';
-import { childKinds, ownerKey, type ChildKind } from './reconcile/children.reconcile.js';
+import { monitoringKinds, ownerKey, watchedKinds, type ChildKind } from './reconcile/children.reconcile.js';
+import { servesAll } from './kube/discovery.kube.js';
 import { createEventRecorder } from './reconcile/events.reconcile.js';
 
 /** The API group, version and plural of GraminstaApp. */
@@ -48,6 +49,13 @@ export interface ControllerOptions {
   identity: string;
   /** A reconcile's deadline: its API requests are aborted this long after it started. */
   reconcileTimeoutMs: number;
+  /** Whether the cluster serves PodMonitor and PrometheusRule (discoverMonitoringApi): they are then watched, applied and pruned. */
+  monitoringApi?: boolean;
+}
+
+/** Whether the cluster serves the Prometheus Operator kinds a monitored app owns (asked once, when the operator starts). */
+export function discoverMonitoringApi(clients: KubeClients): Promise<boolean> {
+  return servesAll(clients, 'monitoring.coreos.com', 'v1', monitoringKinds.map((k) => k.kind));
 }
 
 function watchPath(group: string, apiVersion: string, plural: string, namespace: string): string {
@@ -83,7 +91,8 @@ export class Controller {
       logger: informerLogger.child({ kind: 'GraminstaApp' }),
     });
     const labelSelector = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
-    for (const kind of childKinds) this.children.set(kind.kind, this.childInformer(kind, labelSelector, informerLogger));
+    const kinds = watchedKinds(opts.monitoringApi ?? false);
+    for (const kind of kinds) this.children.set(kind.kind, this.childInformer(kind, labelSelector, informerLogger));
     this.pods = this.childInformer(POD_KIND, labelSelector, informerLogger) as SupervisedInformer<V1Pod>;
 
     const cluster = clusterClient(clients, logger);
@@ -95,6 +104,7 @@ export class Controller {
         if (!informer) throw new Error(`no informer for kind ${kind}`);
         return informer;
       },
+      kinds,
       cluster,
       events: createEventRecorder(clients.core, { component: 'graminsta-operator', instance: opts.identity, clock: this.clock, logger }),
       logger: logger.child({ controller: 'graminstaapp' }),

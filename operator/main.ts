@@ -2,7 +2,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { OPERATOR_VERSION, loadConfig } from './config.js';
-import { Controller } from './controller.js';
+import { Controller, discoverMonitoringApi } from './controller.js';
 import { WriteFence, createKubeClients } from './kube/client.kube.js';
 import { realClock } from './kube/clock.kube.js';
 import { LeaderElector } from './kube/leader-election.kube.js';
@@ -45,6 +45,9 @@ export async function main(): Promise<void> {
     if (problem) throw new Error(`refusing to start: ${problem} (server gitVersion ${serverVersion.gitVersion})`);
   }
 
+  // Asked once: installing the Prometheus Operator CRDs later takes a restart of the operator (docs/monitoring.md).
+  const monitoringApi = await discoverMonitoringApi(clients);
+  logger.info(monitoringApi ? 'monitoring.coreos.com/v1 served: monitored apps get PodMonitors and a PrometheusRule' : 'monitoring.coreos.com/v1 not served: monitored apps get their metrics sidecars only', { monitoringApi });
   const controller = new Controller({
     clients,
     logger,
@@ -56,6 +59,7 @@ export async function main(): Promise<void> {
     images: config.images,
     identity: config.identity,
     reconcileTimeoutMs: config.reconcileTimeoutMs,
+    monitoringApi,
   });
   const server = await startHttpServer({
     host: config.httpHost,

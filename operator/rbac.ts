@@ -2,7 +2,7 @@
 // informers, event recorder and leader election make; the Helm chart's roles are generated from here.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { APP_RESOURCE } from './controller.js';
-import { childKinds as allChildKinds, type ChildKind } from './reconcile/children.reconcile.js';
+import { allChildKinds, type ChildKind } from './reconcile/children.reconcile.js';
 import { isGeneratedSecret } from './render/secrets.render.js';
 
 /** One rbac.authorization.k8s.io/v1 PolicyRule, with the reason it is needed. */

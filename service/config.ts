@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { DatabaseConnection } from './db/database.js';
 
 /** The process modes one image runs in. */
-export type Mode = 'api' | 'web' | 'migrate' | 'origin' | 'sync-images';
+export type Mode = 'api' | 'web' | 'migrate' | 'origin' | 'sync-images' | 'exporter';
 
 /** Where images live: the storage settings under one prefix (GRAMINSTA_ for the mode's own store, GRAMINSTA_SYNC_FROM_ for sync-images' source). */
 export interface StorageConfig {
@@ -18,6 +18,10 @@ export interface StorageConfig {
 export interface Config {
   mode: Mode;
   port: number;
+  /** Port of the metrics listener (GET /metrics only), apart from the public port so that no Service for user traffic exposes it. */
+  metricsPort: number;
+  /** exporter mode only: the server whose statistics the sidecar exposes (null in every other mode). */
+  exporter: { target: 'postgres' | 'redis' } | null;
   db: DatabaseConnection;
   redis: { mode: 'none' | 'standalone' | 'cluster'; nodes: { host: string; port: number }[]; password: string };
   cacheTtlSeconds: number;
@@ -248,6 +252,12 @@ function hygieneConfig(env: Env): HygieneConfig {
   };
 }
 
+/** exporter mode: which server's statistics the sidecar exposes (GRAMINSTA_EXPORTER_TARGET, required). */
+function exporterConfig(env: Env): NonNullable<Config['exporter']> {
+  required(env, 'GRAMINSTA_EXPORTER_TARGET');
+  return { target: oneOf(env, 'GRAMINSTA_EXPORTER_TARGET', 'postgres', ['postgres', 'redis'] as const) };
+}
+
 /**
  * Parses the environment for `mode` (argv wins over GRAMINSTA_MODE), reading the files that `<NAME>_FILE` variables
  * name; throws ConfigError naming the bad variable.
@@ -255,16 +265,19 @@ function hygieneConfig(env: Env): HygieneConfig {
 export function loadConfig(rawEnv: Env = process.env, argvMode?: string, readSecretFile: ReadSecretFile = (path) => readFileSync(path, 'utf8')): Config {
   const env = withSecretFiles(rawEnv, readSecretFile);
   const modeRaw = argvMode ?? str(env, 'GRAMINSTA_MODE', 'api');
-  const modes: Mode[] = ['api', 'web', 'migrate', 'origin', 'sync-images'];
+  const modes: Mode[] = ['api', 'web', 'migrate', 'origin', 'sync-images', 'exporter'];
   if (!modes.includes(modeRaw as Mode)) throw new ConfigError(`mode must be one of ${modes.join(', ')} (argv[2] or GRAMINSTA_MODE), got ${JSON.stringify(modeRaw)}`);
   const mode = modeRaw as Mode;
-  const needsDb = mode === 'api' || mode === 'migrate' || mode === 'sync-images';
+  const exporter = mode === 'exporter' ? exporterConfig(env) : null;
+  const needsDb = mode === 'api' || mode === 'migrate' || mode === 'sync-images' || exporter?.target === 'postgres';
   const dbPort = int(env, 'GRAMINSTA_DB_PORT', 5432, 1, 65535);
   const storageKind = oneOf(env, 'GRAMINSTA_STORAGE', 'volume', ['s3', 'volume', 'origin'] as const);
   const redisMode = oneOf(env, 'GRAMINSTA_REDIS_MODE', 'none', ['none', 'standalone', 'cluster'] as const);
   const cfg: Config = {
     mode,
     port: int(env, 'PORT', 8080, 0, 65535),
+    metricsPort: int(env, 'GRAMINSTA_METRICS_PORT', 9090, 0, 65535),
+    exporter,
     db: {
       host: needsDb ? required(env, 'GRAMINSTA_DB_HOST') : str(env, 'GRAMINSTA_DB_HOST', ''),
       port: dbPort,
@@ -299,6 +312,8 @@ export function loadConfig(rawEnv: Env = process.env, argvMode?: string, readSec
     trustProxyHops: int(env, 'GRAMINSTA_TRUST_PROXY', 0, 0, 10),
     rateLimits: { enabled: bool(env, 'GRAMINSTA_RATE_LIMITS_ENABLED', false), login: rateLimitRule(env, 'login'), signup: rateLimitRule(env, 'signup'), uploads: rateLimitRule(env, 'uploads') },
   };
+  if (cfg.metricsPort !== 0 && cfg.metricsPort === cfg.port) throw new ConfigError(`GRAMINSTA_METRICS_PORT must differ from PORT (${cfg.port}): /metrics is not served on the public port`);
+  if (exporter?.target === 'redis' && cfg.redis.nodes.length !== 1) throw new ConfigError('GRAMINSTA_REDIS_NODES must name the one Redis server the exporter reads (host:port) in exporter mode with GRAMINSTA_EXPORTER_TARGET=redis');
   if (cfg.http.headersTimeoutMs > cfg.http.requestTimeoutMs) throw new ConfigError('GRAMINSTA_HTTP_HEADERS_TIMEOUT_SECONDS must not exceed GRAMINSTA_HTTP_REQUEST_TIMEOUT_SECONDS');
   if (mode === 'api' && cfg.tokenSecret.length < 16) throw new ConfigError('GRAMINSTA_TOKEN_SECRET must be at least 16 characters');
   if (redisMode !== 'none' && cfg.redis.nodes.length === 0) throw new ConfigError(`GRAMINSTA_REDIS_NODES is required when GRAMINSTA_REDIS_MODE is ${redisMode}`);

@@ -1,7 +1,7 @@
 // Entry point: picks the mode (argv[2] or GRAMINSTA_MODE), starts it, and shuts down on SIGTERM/SIGINT.
-import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './log.js';
-import { runMigrate, runSyncImages, startApi, startOrigin, startWeb, type RunningServer } from './app/server.infra.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger, type Logger } from './log.js';
+import { runMigrate, runSyncImages, startApi, startExporter, startOrigin, startWeb, type RunningServer } from './app/server.infra.js';
 
 async function main(): Promise<void> {
   let cfg;
@@ -24,10 +24,10 @@ async function main(): Promise<void> {
     const { missing } = await runSyncImages(cfg, log);
     process.exit(missing === 0 ? 0 : 1);
   }
-  const server: RunningServer = cfg.mode === 'api' ? await startApi(cfg, log) : cfg.mode === 'origin' ? await startOrigin(cfg, log) : await startWeb(cfg, log);
+  const close = cfg.mode === 'exporter' ? (await startExporter(cfg, log)).close : (await startServer(cfg, log)).shutdown;
   const stop = (signal: string) => {
     log.info('signal received', { signal });
-    server.shutdown().then(
+    close().then(
       () => process.exit(0),
       (err: unknown) => {
         log.error('shutdown failed', { err });
@@ -37,6 +37,11 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/** Starts one of the HTTP modes (api, origin, web). */
+function startServer(cfg: Config, log: Logger): Promise<RunningServer> {
+  return cfg.mode === 'api' ? startApi(cfg, log) : cfg.mode === 'origin' ? startOrigin(cfg, log) : startWeb(cfg, log);
 }
 
 // Whatever escapes every handler is logged as one JSON line (a bare stack trace on stderr is missed by log

@@ -211,7 +211,7 @@ if [ -n "$SERVICE" ]; then
     log "service GRAMINSTA_MODE=migrate ran its migrations on the postgres image"
     redisenv=()
     [ -z "$REDIS" ] || redisenv=(--env GRAMINSTA_REDIS_MODE=cluster --env GRAMINSTA_REDIS_NODES=127.0.0.1:26380 --env GRAMINSTA_REDIS_PASSWORD=redis-pw)
-    start service-api "$SERVICE" --wd /app "${dbenv[@]}" "${redisenv[@]}" --env PORT=28080 --env GRAMINSTA_TOKEN_SECRET=smoke-secret-smoke-secret-smoke-secret \
+    start service-api "$SERVICE" --wd /app "${dbenv[@]}" "${redisenv[@]}" --env PORT=28080 --env GRAMINSTA_METRICS_PORT=29090 --env GRAMINSTA_TOKEN_SECRET=smoke-secret-smoke-secret-smoke-secret \
       --env GRAMINSTA_STORAGE=volume --env GRAMINSTA_VOLUME_PATH=/tmp/images -- /usr/local/bin/node dist/service/main.js
     wait_for service-api 60 curl -fsS http://127.0.0.1:28080/readyz
     log "service API is ready (/readyz) with the postgres${REDIS:+ and redis} images"

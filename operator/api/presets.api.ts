@@ -60,6 +60,8 @@ export interface EffectiveSpec {
   /** spec.image; empty: the operator's default service image (resolved by the plan). */
   image: string;
   paused: boolean;
+  /** spec.monitoring when enabled: the labels of the PodMonitors and the PrometheusRule; null: not monitored. */
+  monitoring: { labels: Record<string, string> } | null;
   api: EffectiveWorkload;
   /** spec.api.rateLimits; null when switched off. */
   rateLimits: EffectiveRateLimits | null;
@@ -378,5 +380,6 @@ export function effectiveSpec(app: Pick<GraminstaApp, 'spec'>): EffectiveSpec {
     cdn,
     database,
     cache,
+    monitoring: spec.monitoring?.enabled ? { labels: { ...spec.monitoring.labels } } : null,
   };
 }

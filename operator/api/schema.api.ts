@@ -668,6 +668,26 @@ const networkPolicy: SchemaNode = {
   ],
 };
 
+const monitoring: SchemaNode = {
+  type: 'object',
+  tsName: 'MonitoringSpec',
+  description:
+    'Prometheus Operator objects for the app: a PodMonitor per tier that runs (API, web, origin, Postgres, Redis) and a PrometheusRule with alerts for the tiers of the stage. Postgres and Redis pods get a metrics sidecar (the service image in exporter mode). Only rendered where the monitoring.coreos.com CRDs exist; see docs/monitoring.md.',
+  properties: {
+    enabled: {
+      type: 'boolean',
+      description: 'Whether the app is monitored: metrics sidecars on Postgres and Redis, PodMonitors and the PrometheusRule. Omitted: false.',
+    },
+    labels: {
+      type: 'object',
+      description:
+        'Labels added to the PodMonitors and the PrometheusRule, so that a Prometheus selecting by label (podMonitorSelector, ruleSelector; e.g. release: kube-prometheus-stack) picks them up.',
+      additionalProperties: { type: 'string', description: 'A label value.', maxLength: 63, pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$' },
+      maxProperties: 16,
+    },
+  },
+};
+
 const tierOn = (tier: string) =>
   `(has(self.${tier}) && (!has(self.${tier}.enabled) || self.${tier}.enabled))`;
 const hasReadReplicas =
@@ -705,6 +725,7 @@ export const specSchema: SchemaNode = {
     database,
     cache,
     networkPolicy,
+    monitoring,
     paused: {
       type: 'boolean',
       description: 'Stops reconciling this app; everything already created is kept as it is.',

@@ -36,6 +36,8 @@ export interface GraminstaAppSpec {
   cache?: CacheSpec;
   /** Per-tier NetworkPolicies (ingress rules): Postgres accepts only the API, migrate and replica pods, Redis only the API and its own nodes, the origin only the API; the API and web accept HTTP from ingressFrom. They need a network plugin that enforces NetworkPolicy. Omitted: on. */
   networkPolicy?: NetworkPolicySpec;
+  /** Prometheus Operator objects for the app: a PodMonitor per tier that runs (API, web, origin, Postgres, Redis) and a PrometheusRule with alerts for the tiers of the stage. Postgres and Redis pods get a metrics sidecar (the service image in exporter mode). Only rendered where the monitoring.coreos.com CRDs exist; see docs/monitoring.md. */
+  monitoring?: MonitoringSpec;
   /** Stops reconciling this app; everything already created is kept as it is. */
   paused?: boolean;
 }
@@ -232,6 +234,14 @@ export interface NetworkPolicySpec {
   enabled?: boolean;
   /** Who may reach the HTTP port of the API and web pods once the app has an Ingress (before, users reach the Services directly and any source may): typically the ingress controller, e.g. [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}, podSelector: {matchLabels: {app.kubernetes.io/name: ingress-nginx}}}] (networking.k8s.io/v1 NetworkPolicyPeer). Omitted or empty: any source, since the operator cannot know where the controller runs, and a host-network controller or a load balancer sends traffic no pod selector matches. */
   ingressFrom?: Array<V1NetworkPolicyPeer>;
+}
+
+/** Prometheus Operator objects for the app: a PodMonitor per tier that runs (API, web, origin, Postgres, Redis) and a PrometheusRule with alerts for the tiers of the stage. Postgres and Redis pods get a metrics sidecar (the service image in exporter mode). Only rendered where the monitoring.coreos.com CRDs exist; see docs/monitoring.md. */
+export interface MonitoringSpec {
+  /** Whether the app is monitored: metrics sidecars on Postgres and Redis, PodMonitors and the PrometheusRule. Omitted: false. */
+  enabled?: boolean;
+  /** Labels added to the PodMonitors and the PrometheusRule, so that a Prometheus selecting by label (podMonitorSelector, ruleSelector; e.g. release: kube-prometheus-stack) picks them up. */
+  labels?: Record<string, string>;
 }
 
 /** Observed state of the app, written by the operator. */

@@ -14,7 +14,7 @@ import { planOf, type Plan } from '../render/plan.render.js';
 import { generatedSecretData, isGeneratedSecret, renderGeneratedSecrets } from '../render/secrets.render.js';
 import { hashOf } from '../render/hash.render.js';
 import { firstDifference } from './compare.reconcile.js';
-import { alreadyOwnedMessage, applyWaves, childKinds, isControlledBy, notOursReason, objectKey } from './children.reconcile.js';
+import { alreadyOwnedMessage, applyWaves, childKinds, isControlledBy, notOursReason, objectKey, type ChildKind } from './children.reconcile.js';
 import { stuckPodsToReplace } from './rollout.reconcile.js';
 import { applyAfter, completedJobsOf, holdOf, jobFailure, notDone, SWITCH_SETTLE_MS, type Hold } from './transition.reconcile.js';
 import { toMermaid } from '../diagram/mermaid.diagram.js';
@@ -62,6 +62,8 @@ export interface AppReconcilerDeps {
   apps: ObjectCache<GraminstaApp>;
   /** The cache of the owned kind, by kind name (Deployment, Service, ...). */
   children(kind: string): ObjectCache;
+  /** The kinds watched (and so pruned); omitted: childKinds. With the monitoring kinds, monitored apps get PodMonitors and alerts. */
+  kinds?: readonly ChildKind[];
   /** The cache of the pods the operator's workloads run (labelled managed-by); absent: pod problems are not reported. */
   pods?: ObjectCache<V1Pod>;
   cluster: ClusterClient;
@@ -288,7 +290,8 @@ export class AppReconciler {
       if (live) userSecrets[s3Secret] = decodeSecret(live);
     }
     const existingSecrets = { ...userSecrets, ...(await this.ensureGeneratedSecrets(app, plan)) };
-    return renderApp(plan, { existingSecrets, generatePassword: () => this.deps.generatePassword() });
+    const monitoringApi = (this.deps.kinds ?? childKinds).some((k) => k.kind === 'PodMonitor');
+    return renderApp(plan, { existingSecrets, generatePassword: () => this.deps.generatePassword(), monitoringApi });
   }
 
   private async checkExternalSecret(namespace: string, name: string): Promise<Record<string, string>> {
@@ -494,7 +497,7 @@ export class AppReconciler {
     const namespace = app.metadata.namespace!;
     const keep = new Set(desired.map(objectKey));
     const stale: KubernetesObject[] = [];
-    for (const kind of childKinds) {
+    for (const kind of this.deps.kinds ?? childKinds) {
       for (const obj of this.deps.children(kind.kind).list(namespace)) {
         if (isControlledBy(obj, app.metadata.uid) && !keep.has(objectKey({ ...obj, kind: kind.kind }))) {
           stale.push({ ...obj, apiVersion: kind.apiVersion, kind: kind.kind });

@@ -30,7 +30,24 @@ export const childKinds: readonly ChildKind[] = [
   { kind: 'Ingress', apiVersion: 'networking.k8s.io/v1', group: 'networking.k8s.io', plural: 'ingresses', order: 5 },
 ];
 
-const byKind = new Map(childKinds.map((k) => [k.kind, k]));
+/**
+ * The Prometheus Operator's kinds a monitored app owns (spec.monitoring). Watched, applied and pruned only where
+ * the cluster serves them (discovery at start): the operator runs the same on clusters without those CRDs.
+ */
+export const monitoringKinds: readonly ChildKind[] = [
+  { kind: 'PodMonitor', apiVersion: 'monitoring.coreos.com/v1', group: 'monitoring.coreos.com', plural: 'podmonitors', order: 5 },
+  { kind: 'PrometheusRule', apiVersion: 'monitoring.coreos.com/v1', group: 'monitoring.coreos.com', plural: 'prometheusrules', order: 5 },
+];
+
+/** Every kind an app can own, the optional ones included (RBAC covers them all). */
+export const allChildKinds: readonly ChildKind[] = [...childKinds, ...monitoringKinds];
+
+/** The kinds the operator watches on a cluster: the monitoring ones only when it serves them. */
+export function watchedKinds(monitoringApi: boolean): readonly ChildKind[] {
+  return monitoringApi ? allChildKinds : childKinds;
+}
+
+const byKind = new Map(allChildKinds.map((k) => [k.kind, k]));
 
 /** The ChildKind of an object; throws for a kind the operator does not manage. */
 export function childKindOf(obj: KubernetesObject): ChildKind {

@@ -10,6 +10,7 @@ import type {
   V1StatefulSet,
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
+import { renderPrometheusRule, type PrometheusRule } from './alerts.render.js';
 import { renderApiDeployment, renderApiHpa, renderApiPdb, renderApiService } from './api.render.js';
 import {
   renderRedisClusterJob,
@@ -33,6 +34,7 @@ import { renderImageMoveJobs } from './images.render.js';
 import { renderIngress } from './ingress.render.js';
 import { renderMigrateJob } from './migrate.render.js';
 import { renderNetworkPolicies, type NetworkPolicy } from './network-policy.render.js';
+import { renderPodMonitors, type PodMonitor } from './monitoring.render.js';
 import { renderOriginHeadlessService, renderOriginService, renderOriginStatefulSet } from './origin.render.js';
 import { VERSION_LABEL, serviceVersion } from './names.render.js';
 import type { Plan } from './plan.render.js';
@@ -53,7 +55,9 @@ export type RenderedObject =
   | V2HorizontalPodAutoscaler
   | V1PodDisruptionBudget
   | V1Ingress
-  | NetworkPolicy;
+  | NetworkPolicy
+  | PodMonitor
+  | PrometheusRule;
 
 /** The order of kinds in renderApp's output: what others depend on comes first. */
 export const KIND_ORDER = [
@@ -67,6 +71,8 @@ export const KIND_ORDER = [
   'PodDisruptionBudget',
   'Ingress',
   'NetworkPolicy',
+  'PodMonitor',
+  'PrometheusRule',
 ] as const;
 
 /** Sorts objects by KIND_ORDER, then by name. */
@@ -139,6 +145,8 @@ export function renderApp(plan: Plan, ctx: RenderContext): RenderedObject[] {
     renderRedisPdb(p),
     renderRedisClusterJob(p),
     ...renderNetworkPolicies(p),
+    ...renderPodMonitors(p),
+    renderPrometheusRule(p),
   ];
   const sorted = sortObjects(objects.filter((o): o is RenderedObject => o !== null)).map((o) => withVersion(o, plan));
   // A JSON copy: plain data in which no two places share an object that a caller could mutate.

@@ -11,6 +11,7 @@ import type {
 } from '@kubernetes/client-node';
 import { JOB_DEADLINE_SECONDS, JOB_TTL_SECONDS, REDIS_PORT } from './constants.render.js';
 import { redisPasswordEnv } from './env.render.js';
+import { redisExporterContainer } from './monitoring.render.js';
 import { hashOf } from './hash.render.js';
 import { labels, objectMeta, selectorLabels, serviceHost } from './names.render.js';
 import type { CachePlan, Plan, ResolvedPlan } from './plan.render.js';
@@ -104,7 +105,7 @@ export function renderRedisStatefulSet(plan: ResolvedPlan): V1StatefulSet | null
     parallel: true,
     spec: podSpec({
       uid: REDIS_UID,
-      containers: [redisContainer(plan, cache)],
+      containers: [redisContainer(plan, cache), ...[redisExporterContainer(plan)].filter((c) => c !== null)],
       volumes: [scriptsVolume(plan)],
       spreadLabels: selectorLabels(plan.names, 'cache'),
     }),

@@ -2,6 +2,12 @@
 
 /** Port every mode of the photo service listens on. */
 export const SERVICE_PORT = 8080;
+/** Port of every service-image container's metrics listener (GRAMINSTA_METRICS_PORT): never in a Service. */
+export const METRICS_PORT = 9090;
+/** Port of the Postgres metrics sidecar (postgres_exporter's usual port). */
+export const POSTGRES_EXPORTER_PORT = 9187;
+/** Port of the Redis metrics sidecar (redis_exporter's usual port). */
+export const REDIS_EXPORTER_PORT = 9121;
 /** Postgres port. */
 export const POSTGRES_PORT = 5432;
 /** Redis port. */

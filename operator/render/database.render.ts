@@ -18,6 +18,7 @@ import { DB_SECRET_KEYS, type InClusterDatabasePlan, type Plan, type ResolvedPla
 import { resourcesFor } from './resources.render.js';
 import { REPLICA_SLOTS_KEY, replicaSlotPrefix, SCRIPT_FILES, SCRIPTS_MOUNT, scriptCommand, scriptsVolume } from './scripts-configmap.render.js';
 import { containerSecurityContext, POSTGRES_UID } from './security.render.js';
+import { postgresExporterContainer } from './monitoring.render.js';
 import { dataClaim, pdb, podSpec, service, statefulSet, TMP_MOUNT } from './workload.render.js';
 
 const POSTGRES_SERVICE_PORT: V1ServicePort = {
@@ -131,6 +132,12 @@ export function postgresContainer(plan: Plan, role: 'primary' | 'replica'): V1Co
   };
 }
 
+/** `containers` and, when the app is monitored, the Postgres metrics sidecar after them. */
+export function withExporter(plan: Plan, containers: V1Container[]): V1Container[] {
+  const exporter = postgresExporterContainer(plan);
+  return exporter ? [...containers, exporter] : containers;
+}
+
 /**
  * The StatefulSet `<app>-db` that runs the primary, alone or with the API in the single-machine pod: its name,
  * Service and volume claim are the same in both, so moving between the two keeps the database volume.
@@ -157,7 +164,7 @@ export function primaryStatefulSet(
 /** The primary's StatefulSet (one pod); null unless Postgres runs in its own StatefulSet. */
 export function renderDatabaseStatefulSet(plan: ResolvedPlan): V1StatefulSet | null {
   if (plan.database.placement !== 'in-cluster') return null;
-  return primaryStatefulSet(plan, plan.hashes.database, { containers: [postgresContainer(plan, 'primary')] });
+  return primaryStatefulSet(plan, plan.hashes.database, { containers: withExporter(plan, [postgresContainer(plan, 'primary')]) });
 }
 
 /** The headless Service that names the primary's pod (also of the single-machine pod); null with an external database. */
@@ -200,7 +207,7 @@ export function renderDatabaseReplicaStatefulSet(plan: ResolvedPlan): V1Stateful
     parallel: true,
     spec: podSpec({
       uid: POSTGRES_UID,
-      containers: [postgresContainer(plan, 'replica')],
+      containers: withExporter(plan, [postgresContainer(plan, 'replica')]),
       volumes: [scriptsVolume(plan), SHM_VOLUME],
       spreadLabels: selectorLabels(plan.names, 'database-replica'),
       avoidLabels: selectorLabels(plan.names, 'database'),

@@ -56,9 +56,12 @@ export function parseApps(text: string, source: string, namespace: string): Gram
   return apps;
 }
 
-/** A render context for offline output: no existing Secrets, every password the placeholder. */
+/**
+ * A render context for offline output: no existing Secrets, every password the placeholder, and the
+ * Prometheus Operator's kinds assumed served (a monitored app's PodMonitors and rule are part of its manifests).
+ */
 export function placeholderContext(): RenderContext {
-  return { existingSecrets: {}, generatePassword: () => GENERATED_PLACEHOLDER };
+  return { existingSecrets: {}, generatePassword: () => GENERATED_PLACEHOLDER, monitoringApi: true };
 }
 
 /** The objects of every app of a YAML stream, rendered offline. */

@@ -12,6 +12,7 @@ export type Component =
   | 'origin'
   | 'migrate'
   | 'ingress'
+  | 'monitoring'
   | 'config';
 
 /** The field manager and managed-by label value of this operator. */

@@ -54,6 +54,8 @@ export interface Plan {
   names: AppNames;
   stage: EffectiveSpec['stage'];
   paused: boolean;
+  /** Metrics sidecars, PodMonitors and alerts (spec.monitoring.enabled); null: not monitored. */
+  monitoring: EffectiveSpec['monitoring'];
   /** Resolved images: the spec's, else the operator's settings; null where the app runs no such container. */
   images: { service: string; postgres: string | null; redis: string | null };
   api: EffectiveWorkload;
@@ -181,6 +183,7 @@ export function planOf(app: GraminstaApp, images: ImageSettings): Plan {
     names,
     stage: spec.stage,
     paused: spec.paused,
+    monitoring: spec.monitoring,
     images: {
       service: spec.image || images.service,
       postgres:
@@ -237,4 +240,6 @@ export interface ResolvedPlan extends Plan {
   hashes: ConfigHashes;
   /** Jobs named after what they run, so a change runs a new Job; null where the app has none. */
   jobs: { migrate: string | null; redisInit: string | null };
+  /** Whether the cluster serves PodMonitors and PrometheusRules (RenderContext.monitoringApi). */
+  monitoringApi: boolean;
 }

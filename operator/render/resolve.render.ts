@@ -35,5 +35,6 @@ export function resolvePlan(plan: Plan, ctx: RenderContext): ResolvedPlan {
     secrets,
     hashes: configHashes(plan, secrets, ctx),
     jobs: { migrate: migrateJobName(plan), redisInit: redisInitJobName(plan) },
+    monitoringApi: ctx.monitoringApi ?? false,
   };
 }

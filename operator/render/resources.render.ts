@@ -3,7 +3,7 @@ import type { V1ResourceRequirements } from '@kubernetes/client-node';
 import type { ResourceRequirements } from '../api/types.gen.js';
 
 /** The kinds of containers rendered, each with its own default resources. */
-export type ContainerKind = 'api' | 'web' | 'migrate' | 'origin' | 'postgres' | 'redis' | 'tool';
+export type ContainerKind = 'api' | 'web' | 'migrate' | 'origin' | 'postgres' | 'redis' | 'exporter' | 'tool';
 
 const DEFAULTS: Record<ContainerKind, V1ResourceRequirements> = {
   api: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
@@ -12,6 +12,7 @@ const DEFAULTS: Record<ContainerKind, V1ResourceRequirements> = {
   origin: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
   postgres: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } },
   redis: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } },
+  exporter: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '96Mi' } },
   tool: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
 };
 

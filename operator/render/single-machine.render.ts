@@ -2,7 +2,7 @@
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { apiContainer } from './api.render.js';
 import { SINGLE_MACHINE_DATA_DIR } from './constants.render.js';
-import { postgresContainer, primaryStatefulSet } from './database.render.js';
+import { postgresContainer, primaryStatefulSet, withExporter } from './database.render.js';
 import { migrateEnv } from './env.render.js';
 import type { ResolvedPlan } from './plan.render.js';
 import { serviceContainer } from './workload.render.js';
@@ -23,5 +23,5 @@ export function renderSingleMachineStatefulSet(plan: ResolvedPlan): V1StatefulSe
     env: migrateEnv(plan),
   });
   const api = apiContainer(plan, [{ name: 'data', mountPath: SINGLE_MACHINE_DATA_DIR }]);
-  return primaryStatefulSet(plan, plan.hashes.singleMachine, { initContainers: [postgres, migrate], containers: [api] });
+  return primaryStatefulSet(plan, plan.hashes.singleMachine, { initContainers: [postgres, migrate], containers: withExporter(plan, [api]) });
 }

@@ -17,7 +17,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { EffectiveAutoscaling, EffectiveWorkload } from '../api/presets.api.js';
 import type { ResourceRequirements } from '../api/types.gen.js';
-import { SERVICE_PORT } from './constants.render.js';
+import { METRICS_PORT, SERVICE_PORT } from './constants.render.js';
 import {
   CONFIG_HASH_ANNOTATION,
   labels,
@@ -36,7 +36,7 @@ export const TMP_VOLUME: V1Volume = { name: 'tmp', emptyDir: { sizeLimit: '64Mi'
 export const TMP_MOUNT: V1VolumeMount = { name: 'tmp', mountPath: '/tmp' };
 
 /** The mode a service-image container runs in. */
-export type ServiceMode = 'api' | 'web' | 'migrate' | 'origin' | 'sync-images';
+export type ServiceMode = 'api' | 'web' | 'migrate' | 'origin' | 'sync-images' | 'exporter';
 
 function httpProbe(path: string, periodSeconds: number, failureThreshold: number, timeoutSeconds = 2): V1Probe {
   return { httpGet: { path, port: 'http' }, periodSeconds, failureThreshold, timeoutSeconds };
@@ -53,11 +53,17 @@ export function serviceContainer(opts: {
   env?: V1EnvVar[];
   mounts?: V1VolumeMount[];
 }): V1Container {
-  const http = opts.mode !== 'migrate' && opts.mode !== 'sync-images';
+  const http = opts.mode !== 'migrate' && opts.mode !== 'sync-images' && opts.mode !== 'exporter';
   const container: V1Container = { name: opts.name, image: opts.image, imagePullPolicy: 'IfNotPresent' };
-  if (http) container.ports = [{ name: 'http', containerPort: SERVICE_PORT, protocol: 'TCP' }];
+  // The metrics port is on the pod only: no Service lists it, so user traffic (Services, Ingress) never reaches /metrics.
+  if (http) {
+    container.ports = [
+      { name: 'http', containerPort: SERVICE_PORT, protocol: 'TCP' },
+      { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
+    ];
+  }
   if (opts.configMap) container.envFrom = [{ configMapRef: { name: opts.configMap } }];
-  container.env = [{ name: 'GRAMINSTA_MODE', value: opts.mode }, ...(opts.env ?? [])];
+  container.env = [{ name: 'GRAMINSTA_MODE', value: opts.mode }, ...(http ? [{ name: 'GRAMINSTA_METRICS_PORT', value: String(METRICS_PORT) }] : []), ...(opts.env ?? [])];
   container.resources = resourcesFor(opts.kind, opts.resources);
   if (http) {
     container.startupProbe = httpProbe('/healthz', 2, 30);

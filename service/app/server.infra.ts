@@ -31,11 +31,17 @@ import { memoryWindowCounter, redisWindowCounter } from '../ratelimit/window.rep
 import { listPhotoKeys, photoKeyExists } from '../sync/photo-keys.repository.js';
 import { createHashLimiter, type HashLimiter } from '../auth/hash-limiter.js';
 import { createSweeper, type Sweeper } from '../sweep/sweeper.service.js';
+import { serveMetrics, type MetricsServer } from './metrics-server.infra.js';
+import { postgresExporter, redisExporter, type Exporter } from '../exporter/exporter.service.js';
+import { readPostgresStats } from '../exporter/postgres-stats.repository.js';
+import { readRedisInfo } from '../exporter/redis-info.repository.js';
 
 /** A listening server of any mode. */
 export interface RunningServer {
   url: string;
   port: number;
+  /** The metrics listener (GRAMINSTA_METRICS_PORT): GET /metrics, apart from the public port. */
+  metricsUrl: string;
   metrics: Metrics;
   /** Fails readiness and keeps serving for the shutdown delay, then stops accepting connections, drains in-flight requests (up to `timeoutMs`) and closes dependencies. */
   shutdown: (timeoutMs?: number) => Promise<void>;
@@ -49,6 +55,9 @@ export interface RunningServer {
 /** How `serve` listens and shuts down. */
 interface ServeOptions {
   port: number;
+  /** The metrics listener's port and what it serves. */
+  metricsPort: number;
+  metrics: Metrics;
   log: Logger;
   /** Closes the mode's dependencies once no request is left. */
   onClose: () => Promise<void>;
@@ -70,7 +79,7 @@ interface ServeOptions {
 const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Listens with `app` and tracks in-flight requests so shutdown can drain them. */
-async function serve(app: Koa, opts: ServeOptions): Promise<{ url: string; port: number; shutdown: (t?: number) => Promise<void> }> {
+async function serve(app: Koa, opts: ServeOptions): Promise<{ url: string; port: number; metricsUrl: string; shutdown: (t?: number) => Promise<void> }> {
   const { log, draining, onClose } = opts;
   const sleep = opts.sleep ?? sleepMs;
   let inflight = 0;
@@ -96,10 +105,16 @@ async function serve(app: Koa, opts: ServeOptions): Promise<{ url: string; port:
     void handle(req, res);
   });
   server.on('connection', (socket) => opened.set(socket, Date.now()));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, '0.0.0.0', () => resolve());
-  });
+  const metricsServer = await serveMetrics(opts.metrics.registry, opts.metricsPort, log);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, '0.0.0.0', () => resolve());
+    });
+  } catch (err) {
+    await metricsServer.close();
+    throw err;
+  }
   const addr = server.address();
   const actual = typeof addr === 'object' && addr ? addr.port : opts.port;
   log.info('listening', { port: actual });
@@ -123,9 +138,11 @@ async function serve(app: Koa, opts: ServeOptions): Promise<{ url: string; port:
       server.closeAllConnections();
       await closed;
       await onClose();
+      // Last: a scrape during the drain still sees the final counts.
+      await metricsServer.close();
       log.info('shut down');
     })());
-  return { url: `http://127.0.0.1:${actual}`, port: actual, shutdown };
+  return { url: `http://127.0.0.1:${actual}`, port: actual, metricsUrl: metricsServer.url, shutdown };
 }
 
 /** The storage driver the settings ask for. */
@@ -141,8 +158,8 @@ export function createStorage(storage: StorageConfig): ObjectStorage {
 }
 
 /** The listening and shutdown settings every mode shares. */
-function serveOptions(cfg: Config, log: Logger, draining: { value: boolean }): Omit<ServeOptions, 'onClose'> {
-  return { port: cfg.port, log, draining, shutdownDelayMs: cfg.shutdownDelaySeconds * 1000, maxConnectionAgeMs: cfg.maxConnectionAgeSeconds * 1000, http: cfg.http };
+function serveOptions(cfg: Config, log: Logger, draining: { value: boolean }, metrics: Metrics): Omit<ServeOptions, 'onClose'> {
+  return { port: cfg.port, metricsPort: cfg.metricsPort, metrics, log, draining, shutdownDelayMs: cfg.shutdownDelaySeconds * 1000, maxConnectionAgeMs: cfg.maxConnectionAgeSeconds * 1000, http: cfg.http };
 }
 
 /** Ready unless the server is draining. */
@@ -203,7 +220,7 @@ export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesM
   const limiter = cfg.rateLimits.enabled ? createLimiter({ counter: redis ? redisWindowCounter(redis, metrics) : memoryWindowCounter(), now: opts.now }) : null;
   const { app } = createApiApp({ log, metrics, users, photos, ready, origin, limits: { limiter, rules: cfg.rateLimits }, trustProxyHops: cfg.trustProxyHops });
   const s = await serve(app, {
-    ...serveOptions(cfg, log, draining),
+    ...serveOptions(cfg, log, draining, metrics),
     onClose: async () => {
       await sweeper.stop();
       await cache.close();
@@ -219,7 +236,7 @@ export async function startOrigin(cfg: Config, log: Logger): Promise<RunningServ
   const metrics = createMetrics();
   const draining = { value: false };
   const app = createOriginApp({ log, metrics, storage: volumeStorage(cfg.storage.volumePath), token: cfg.storage.originToken, maxUploadBytes: cfg.maxUploadBytes, ready: notDraining(draining) });
-  const s = await serve(app, { ...serveOptions(cfg, log, draining), onClose: async () => undefined });
+  const s = await serve(app, { ...serveOptions(cfg, log, draining, metrics), onClose: async () => undefined });
   return { ...s, metrics };
 }
 
@@ -229,8 +246,38 @@ export async function startWeb(cfg: Config, log: Logger): Promise<RunningServer>
   const root = cfg.webRoot || path.join(packageRoot(), 'service', 'web', 'dist');
   const draining = { value: false };
   const app = createWebApp({ log, metrics, root, apiBaseUrl: cfg.publicApiUrl, cdnBaseUrl: cfg.cdnBaseUrl, ready: notDraining(draining) });
-  const s = await serve(app, { ...serveOptions(cfg, log, draining), onClose: async () => undefined });
+  const s = await serve(app, { ...serveOptions(cfg, log, draining, metrics), onClose: async () => undefined });
   return { ...s, metrics };
+}
+
+/** A running exporter: its metrics listener, closed with the connection it reads through. */
+export interface RunningExporter extends MetricsServer {
+  exporter: Exporter;
+}
+
+/** Starts exporter mode: the metrics sidecar of a Postgres or Redis pod, serving only GRAMINSTA_METRICS_PORT. */
+export async function startExporter(cfg: Config, log: Logger): Promise<RunningExporter> {
+  let exporter: Exporter;
+  let closeSource: () => Promise<void>;
+  if (cfg.exporter?.target === 'redis') {
+    const redis = createRedis({ mode: 'standalone', nodes: cfg.redis.nodes, password: cfg.redis.password }, log) as Redis;
+    exporter = redisExporter(() => readRedisInfo(redis));
+    closeSource = async () => void redis.disconnect();
+  } else {
+    // Statistics only: no retries (a scrape that cannot read says pg_up 0), two connections at most.
+    const db = new Database({ ...cfg.db, replicas: [], poolSize: 2, retrySeconds: 0 }, createMetrics(), log);
+    exporter = postgresExporter(() => readPostgresStats(db.write()));
+    closeSource = () => db.close();
+  }
+  const server = await serveMetrics(exporter, cfg.metricsPort, log);
+  return {
+    ...server,
+    exporter,
+    close: async () => {
+      await server.close();
+      await closeSource();
+    },
+  };
 }
 
 /** Runs migrate mode to completion. */

@@ -36,7 +36,7 @@ export function createWebApp(deps: WebAppDeps): Koa {
   app.proxy = true;
   app.use(requestContext(deps.log, deps.metrics));
   app.use(errorHandler());
-  app.use(probeRoutes({ metrics: deps.metrics, ready: deps.ready ?? (() => ({ ok: true })) }).routes());
+  app.use(probeRoutes({ ready: deps.ready ?? (() => ({ ok: true })) }).routes());
   app.use(async (ctx) => {
     if (ctx.path === '/config.json') {
       ctx.set('Cache-Control', 'no-cache');

@@ -48,11 +48,11 @@ describe('Helm chart with helm and the API server', function () {
     expect(out.stdout).to.match(/0 chart\(s\) failed/);
   });
 
-  it('renders the default install: CRD, 2 replicas with leader election, cluster-wide binding, metrics Service, PDB, no ServiceMonitor', async () => {
+  it('renders the default install: CRD, 2 replicas with leader election, cluster-wide binding, metrics Service, PDB, dashboard, no ServiceMonitor', async () => {
     const objects = docs(await template());
     const kinds = objects.map((o) => o.kind).sort();
     expect(kinds).to.deep.equal([
-      'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+      'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
     ]);
     const deployment = objects.find((o) => o.kind === 'Deployment')!;
     expect(deployment.spec!.replicas).to.equal(2);
@@ -117,10 +117,29 @@ describe('Helm chart with helm and the API server', function () {
     const objects = docs(await template('watchNamespace=photos', 'metrics.serviceMonitor.enabled=true'));
     expect(objects.filter((o) => o.kind === 'ClusterRoleBinding')).to.have.length(0);
     expect(objects.filter((o) => o.kind === 'RoleBinding').map((o) => o.metadata.namespace).sort()).to.deep.equal([ns, 'photos']);
-    expect(objects.filter((o) => o.kind === 'ServiceMonitor')).to.have.length(1);
+    const monitors = objects.filter((o) => o.kind === 'ServiceMonitor') as (Doc & { spec: { endpoints: { port: string; path: string }[]; selector: { matchLabels: Record<string, string> } } })[];
+    expect(monitors).to.have.length(1);
+    // It scrapes the operator's metrics Service by its port name, and that port reaches the container's /metrics.
+    const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name.endsWith('-metrics')) as Doc & { metadata: { labels: Record<string, string> }; spec: { ports: { name: string; targetPort: string }[] } };
+    expect(monitors[0]!.spec.endpoints.map((e) => [e.port, e.path])).to.deep.equal([['http-metrics', '/metrics']]);
+    expect(svc.metadata.labels).to.include(monitors[0]!.spec.selector.matchLabels);
+    expect(svc.spec.ports.map((p) => [p.name, p.targetPort])).to.deep.equal([['http-metrics', 'http-metrics']]);
+    const operator = objects.find((o) => o.kind === 'Deployment') as Doc & { spec: { template: { spec: { containers: { ports: { name: string }[] }[] } } } };
+    expect(operator.spec.template.spec.containers[0]!.ports.map((p) => p.name)).to.include('http-metrics');
     const failing = await helm(['template', 'x', CHART, '--kube-version', '1.36.0', '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.service.enabled=false']);
     expect(failing.code).to.not.equal(0);
     expect(failing.stderr).to.match(/metrics.serviceMonitor.enabled needs metrics.service.enabled/);
+  });
+
+  it('ships the Grafana dashboard as a ConfigMap labelled grafana_dashboard "1" (dashboards/graminsta.json, unchanged), or not at all', async () => {
+    const dashboards = (objs: Doc[]) => objs.filter((o) => o.kind === 'ConfigMap') as (Doc & { metadata: { labels: Record<string, string> }; data: Record<string, string> })[];
+    const [cm, ...more] = dashboards(docs(await template()));
+    expect(more).to.deep.equal([]);
+    expect(cm!.metadata.labels).to.include({ grafana_dashboard: '1' });
+    const file = readFileSync(join(CHART, 'dashboards', 'graminsta.json'), 'utf8');
+    expect(JSON.parse(cm!.data['graminsta.json']!)).to.deep.equal(JSON.parse(file));
+    expect(dashboards(docs(await template('dashboards.enabled=false')))).to.deep.equal([]);
+    expect(dashboards(docs(await template('dashboards.namespace=monitoring')))[0]!.metadata.namespace).to.equal('monitoring');
   });
 
   for (const variant of [[], ['watchNamespace=photos', 'replicaCount=1', 'leaderElection.enabled=false']]) {

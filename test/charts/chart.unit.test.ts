@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { CHART_CRD_PATH, RBAC_TEMPLATE_PATH, chartCrd, chartRbac, rbacTemplate } from '../../hack/gen-chart-rbac.js';
 import { DEFAULT_SERVICE_IMAGE, OPERATOR_VERSION } from '../../operator/config.js';
 import { childWritesOf, operatorRbac, permissionsOf } from '../../operator/rbac.js';
-import { childKinds } from '../../operator/reconcile/children.reconcile.js';
+import { allChildKinds } from '../../operator/reconcile/children.reconcile.js';
 import { MIN_KUBERNETES_VERSION } from '../../operator/kube/version.kube.js';
 import { GENERATED_SECRET_ANNOTATION } from '../../operator/render/names.render.js';
 
@@ -41,7 +41,7 @@ describe('Helm chart', () => {
 describe('operatorRbac', () => {
   it('lists and watches every owned kind and deletes any of them when pruning', () => {
     const perms = permissionsOf(chartRbac().cluster);
-    for (const k of childKinds) {
+    for (const k of allChildKinds) {
       for (const verb of ['list', 'watch', 'delete']) expect(perms).to.include(`${k.group || 'core'}/${k.plural} ${verb}`);
     }
   });
@@ -57,6 +57,9 @@ describe('operatorRbac', () => {
       'core/persistentvolumeclaims patch',
       'core/services patch',
       'graminsta.io/graminstaapps/status patch',
+      // A monitored app's PodMonitors and PrometheusRule (examples/monitored.yaml); on clusters without the CRDs never used.
+      'monitoring.coreos.com/podmonitors patch',
+      'monitoring.coreos.com/prometheusrules patch',
       'networking.k8s.io/ingresses patch',
       'networking.k8s.io/networkpolicies patch',
       'policy/poddisruptionbudgets patch',

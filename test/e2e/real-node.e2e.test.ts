@@ -155,6 +155,79 @@ describe('real node: the rendered topology runs', function () {
     await waitReady('graminsta', 'split-database');
   });
 
+  it('survives the loss of the Postgres primary at data-layer: reads go on from the replicas, writes come back when the pod returns on its volume', async () => {
+    ns = await createRealNodeNamespace('real-primary-loss');
+    const s3 = await startS3('graminsta-photos', NODE_IP);
+    try {
+      await kubectl('create', 'secret', 'generic', 'graminsta-s3', '-n', ns, `--from-literal=AWS_ACCESS_KEY_ID=${s3.accessKeyId}`, `--from-literal=AWS_SECRET_ACCESS_KEY=${s3.secretAccessKey}`);
+      operator = await startOperatorProcess('real-node-primary-loss', ns, imageSettings(node));
+      const spec = fitToNode(example('stage-6-data-layer.yaml'), { small: true, s3 });
+      await applyApp('graminsta', spec);
+      await waitReady('graminsta', 'data-layer');
+      await allRunning();
+      const replicas = (spec.database as { readReplicas: number }).readReplicas;
+      const streaming = async () =>
+        Number((await kubectl('exec', '-n', ns!, 'graminsta-db-0', '-c', 'postgres', '--', 'psql', '-h', '/tmp', '-U', 'postgres', '-tAc', "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")).trim());
+      await waitFor(`${replicas} replicas streaming`, 120_000, async () => (await streaming()) === replicas, 2000);
+
+      const base = `http://${(await kubectl('get', 'service', 'graminsta-api', '-n', ns, '-o', 'jsonpath={.spec.clusterIP}')).trim()}`;
+      const signUp = async (username: string) => (await httpRequest(base, 'POST', '/api/v1/users', { json: { username, password: 'correct horse battery' } })).json<{ token: string }>().token;
+      const writer = await signUp('writer');
+      const reader = await signUp('reader');
+      expect((await httpRequest(base, 'PUT', '/api/v1/users/writer/follow', { token: reader })).status).to.be.oneOf([200, 204]);
+
+      // Reads (the reader's feed, never cached, and a profile) and writes (the writer's bio) every 250 ms.
+      type Sample = { t: number; ms: number; ok: boolean; what: string };
+      const samples: Sample[] = [];
+      let lastAcked = '';
+      let stop = false;
+      const loop = async (what: string, send: (i: number) => Promise<boolean>) => {
+        for (let i = 0; !stop; i++) {
+          const t = Date.now();
+          const ok = await send(i).catch(() => false);
+          samples.push({ t, ms: Date.now() - t, ok, what });
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      };
+      const loops = [
+        loop('read', async () => (await httpRequest(base, 'GET', '/api/v1/feed', { token: reader })).status === 200 && (await httpRequest(base, 'GET', '/api/v1/users/writer')).status === 200),
+        loop('write', async (i) => {
+          const ok = (await httpRequest(base, 'PATCH', '/api/v1/me', { token: writer, json: { bio: `bio ${i}` } })).status === 200;
+          if (ok) lastAcked = `bio ${i}`;
+          return ok;
+        }),
+      ];
+      await new Promise((r) => setTimeout(r, 3000));
+      const uid = (await kubectl('get', 'pod', 'graminsta-db-0', '-n', ns, '-o', 'jsonpath={.metadata.uid}')).trim();
+      const lostAt = Date.now();
+      await kubectl('delete', 'pod', 'graminsta-db-0', '-n', ns, '--wait=false');
+      // Until the new primary pod is Ready and writes have gone through for 5 s.
+      await waitFor('writes to succeed again after the primary returned', 240_000, async () => {
+        const pod = JSON.parse(await kubectl('get', 'pod', 'graminsta-db-0', '-n', ns!, '-o', 'json').catch(() => '{}')) as { metadata?: { uid?: string }; status?: { conditions?: { type: string; status: string }[] } };
+        const back = pod.metadata?.uid !== undefined && pod.metadata.uid !== uid && pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        const writes = samples.filter((x) => x.what === 'write' && x.t > Date.now() - 5000);
+        return !!back && writes.length >= 5 && writes.every((x) => x.ok);
+      }, 1000);
+      stop = true;
+      await Promise.all(loops);
+
+      const during = samples.filter((x) => x.t >= lostAt);
+      const failedWrites = during.filter((x) => x.what === 'write' && !x.ok);
+      const reads = during.filter((x) => x.what === 'read');
+      const writeOutage = failedWrites.length ? (Math.max(...failedWrites.map((x) => x.t + x.ms)) - lostAt) / 1000 : 0;
+      const slowest = Math.max(...reads.map((x) => x.ms));
+      console.log(`      primary loss: writes failed for ${writeOutage.toFixed(1)} s (${failedWrites.length} of ${during.filter((x) => x.what === 'write').length}); reads ${reads.filter((x) => x.ok).length} of ${reads.length} served, slowest ${slowest} ms`);
+      expect(reads.filter((x) => !x.ok), 'reads that failed while the primary was away').to.deep.equal([]);
+      // The replicas stream from the returned primary, and every acknowledged write is there.
+      await waitFor(`${replicas} replicas streaming again`, 120_000, async () => (await streaming()) === replicas, 2000);
+      const me = (await httpRequest(base, 'GET', '/api/v1/me', { token: writer })).json<{ user: { bio: string } }>();
+      expect(me.user.bio).to.equal(lastAcked);
+      await allRunning();
+    } finally {
+      await s3.stop();
+    }
+  });
+
   const stages: [string, string][] = [
     ['stage-1-single-machine.yaml', 'single-machine'],
     ['stage-2-split-database.yaml', 'split-database'],

@@ -117,10 +117,23 @@ describe('photo service API (real Postgres + replica, Redis, volume storage)', f
       expect((await call('GET', `/api/v1/photos/${second.body.photo.id}`, { token: alice.token })).status).to.equal(404);
     });
 
+    it('serves /metrics on the metrics port only: the public port answers 404, the metrics port nothing else', async () => {
+      expect(stack.api.metricsUrl).to.not.equal(stack.api.url);
+      const pub = await call('GET', '/metrics');
+      expect(pub.status).to.equal(404);
+      expect(pub.body.error.code).to.equal('not_found');
+      expect(String(pub.body.error.message)).to.not.match(/graminsta_|http_request/);
+      const m = await fetch(stack.api.metricsUrl + '/metrics');
+      expect(m.status).to.equal(200);
+      expect(m.headers.get('content-type')).to.match(/^text\/plain; version=0\.0\.4/);
+      expect(await m.text()).to.match(/^http_request_duration_seconds_count\{/m);
+      for (const p of ['/healthz', '/api/v1/users/alice', '/metrics/x']) expect((await fetch(stack.api.metricsUrl + p)).status, p).to.equal(404);
+    });
+
     it('serves probes, metrics and the OpenAPI document', async () => {
       expect((await call('GET', '/healthz')).status).to.equal(200);
       expect((await call('GET', '/readyz')).status).to.equal(200);
-      const m = await fetch(stack.api.url + '/metrics').then((r) => r.text());
+      const m = await fetch(stack.api.metricsUrl + '/metrics').then((r) => r.text());
       expect(m).to.include('http_request_duration_seconds_bucket');
       // Requests are labelled with the router's template, never the raw path.
       expect(m).to.match(/http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/users\/:username",status="200"\}/);
@@ -271,7 +284,7 @@ describe('photo service API (real Postgres + replica, Redis, volume storage)', f
       const seen = await ro.query(`SELECT query FROM pg_stat_statements WHERE query LIKE '%profile.read%' OR query LIKE '%feed.read%'`);
       await ro.end();
       expect(seen.rows.length).to.be.greaterThan(0);
-      const m = await fetch(stack.api.url + '/metrics').then((r) => r.text());
+      const m = await fetch(stack.api.metricsUrl + '/metrics').then((r) => r.text());
       expect(m).to.match(/graminsta_db_reads_total\{target="replica"\} [1-9]/);
     });
   });

@@ -14,6 +14,8 @@ describe('loadConfig', () => {
       expect(cfg).to.deep.equal({
         mode: 'api',
         port: 8080,
+        metricsPort: 9090,
+        exporter: null,
         db: { host: 'db-rw', port: 5432, name: 'graminsta', user: 'graminsta', password: 'pw', ssl: false, replicas: [], poolSize: 10, retrySeconds: 20, queryTimeoutMs: 10000 },
         redis: { mode: 'none', nodes: [], password: '' },
         cacheTtlSeconds: 30,
@@ -60,15 +62,29 @@ describe('loadConfig', () => {
       expect(loadConfig({ GRAMINSTA_MODE: 'web' }).mode).to.equal('web');
     });
     it('refuses an unknown mode, naming both places', () => {
-      fails({ GRAMINSTA_MODE: 'worker' }, /mode must be one of api, web, migrate, origin, sync-images \(argv\[2\] or GRAMINSTA_MODE\), got "worker"/);
+      fails({ GRAMINSTA_MODE: 'worker' }, /mode must be one of api, web, migrate, origin, sync-images, exporter \(argv\[2\] or GRAMINSTA_MODE\), got "worker"/);
       fails({}, /got "API"/, 'API');
     });
   });
 
   describe('ports and integers', () => {
     it('parses PORT, including 0 for an ephemeral port', () => {
-      expect(loadConfig({ PORT: '9090' }, 'web').port).to.equal(9090);
+      expect(loadConfig({ PORT: '9191' }, 'web').port).to.equal(9191);
       expect(loadConfig({ PORT: '0' }, 'web').port).to.equal(0);
+    });
+    it('serves metrics on GRAMINSTA_METRICS_PORT (9090), which must not be the public port', () => {
+      expect(loadConfig({ GRAMINSTA_METRICS_PORT: '9191' }, 'web').metricsPort).to.equal(9191);
+      expect(loadConfig({ PORT: '0', GRAMINSTA_METRICS_PORT: '0' }, 'web')).to.include({ port: 0, metricsPort: 0 });
+      fails({ PORT: '9090' }, 'GRAMINSTA_METRICS_PORT must differ from PORT (9090): /metrics is not served on the public port', 'web');
+      fails({ GRAMINSTA_METRICS_PORT: 'x' }, /^GRAMINSTA_METRICS_PORT must be an integer/, 'web');
+    });
+    it('exporter mode needs its target and the server it reads, naming the variable', () => {
+      fails({}, 'GRAMINSTA_EXPORTER_TARGET is required', 'exporter');
+      fails({ GRAMINSTA_EXPORTER_TARGET: 'mysql' }, /^GRAMINSTA_EXPORTER_TARGET must be one of postgres, redis, got "mysql"/, 'exporter');
+      fails({ GRAMINSTA_EXPORTER_TARGET: 'postgres' }, 'GRAMINSTA_DB_HOST is required', 'exporter');
+      fails({ GRAMINSTA_EXPORTER_TARGET: 'redis' }, /GRAMINSTA_REDIS_NODES must name the one Redis server/, 'exporter');
+      expect(loadConfig({ GRAMINSTA_EXPORTER_TARGET: 'redis', GRAMINSTA_REDIS_NODES: '127.0.0.1:6379' }, 'exporter').exporter).to.deep.equal({ target: 'redis' });
+      expect(loadConfig({ GRAMINSTA_EXPORTER_TARGET: 'postgres', GRAMINSTA_DB_HOST: '127.0.0.1', GRAMINSTA_DB_PASSWORD: 'x' }, 'exporter').db.host).to.equal('127.0.0.1');
     });
     for (const bad of ['http', '80.5', '-1', ' 80', '0x50', '1e3']) {
       it(`refuses PORT=${JSON.stringify(bad)} naming PORT`, () => fails({ PORT: bad }, /^PORT must be an integer, got /, 'web'));

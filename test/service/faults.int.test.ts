@@ -10,7 +10,7 @@ for (const redisMode of ['standalone', 'cluster'] as const) {
     let token: string;
     let id: number;
     const metric = async (re: RegExp) => {
-      const m = await fetch(stack.api.url + '/metrics').then((r) => r.text());
+      const m = await fetch(stack.api.metricsUrl + '/metrics').then((r) => r.text());
       const match = re.exec(m);
       return match ? Number(match[1]) : 0;
     };

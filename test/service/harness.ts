@@ -29,7 +29,7 @@ export async function startStack(opts: { replica?: boolean; redis?: 'standalone'
   const s3 = opts.storage === 's3' ? await startS3() : null;
   const volume = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-vol-'));
   const env: Record<string, string> = {
-    PORT: '0',
+    PORT: '0', GRAMINSTA_METRICS_PORT: '0',
     GRAMINSTA_DB_HOST: pg.primary.host,
     GRAMINSTA_DB_PORT: String(pg.primary.port),
     GRAMINSTA_DB_PASSWORD: pg.password,

@@ -118,7 +118,7 @@ describe('origin mode', function () {
   this.timeout(30000);
   it('closes a keep-alive connection older than GRAMINSTA_MAX_CONNECTION_AGE_SECONDS after its next response, so clients follow endpoint changes', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-origin-'));
-    const env = { PORT: '0', GRAMINSTA_ORIGIN_TOKEN: 't', GRAMINSTA_VOLUME_PATH: dir, GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0', GRAMINSTA_MAX_CONNECTION_AGE_SECONDS: '1', LOG_LEVEL: 'error' };
+    const env = { PORT: '0', GRAMINSTA_METRICS_PORT: '0', GRAMINSTA_ORIGIN_TOKEN: 't', GRAMINSTA_VOLUME_PATH: dir, GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0', GRAMINSTA_MAX_CONNECTION_AGE_SECONDS: '1', LOG_LEVEL: 'error' };
     const origin = await startOrigin(loadConfig(env, 'origin'), createLogger('error'));
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const get = () =>
@@ -143,7 +143,7 @@ describe('origin mode', function () {
 
   it('is read and written through a restart of the origin: the client waits for it to come back (a pod roll)', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-origin-'));
-    const env = { PORT: '0', GRAMINSTA_ORIGIN_TOKEN: 'origin-secret', GRAMINSTA_VOLUME_PATH: dir, GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0', LOG_LEVEL: 'error' };
+    const env = { PORT: '0', GRAMINSTA_METRICS_PORT: '0', GRAMINSTA_ORIGIN_TOKEN: 'origin-secret', GRAMINSTA_VOLUME_PATH: dir, GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0', LOG_LEVEL: 'error' };
     const first = await startOrigin(loadConfig(env, 'origin'), createLogger('error'));
     const port = first.port;
     const storage = originStorage(first.url, 'origin-secret');
@@ -166,7 +166,7 @@ describe('origin mode', function () {
 
   it('accepts authenticated PUTs, serves with long-lived cache headers, refuses traversal and forged tokens', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-origin-'));
-    const cfg = loadConfig({ PORT: '0', GRAMINSTA_ORIGIN_TOKEN: 'origin-secret', GRAMINSTA_VOLUME_PATH: dir, GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0', LOG_LEVEL: 'error' }, 'origin');
+    const cfg = loadConfig({ PORT: '0', GRAMINSTA_METRICS_PORT: '0', GRAMINSTA_ORIGIN_TOKEN: 'origin-secret', GRAMINSTA_VOLUME_PATH: dir, GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0', LOG_LEVEL: 'error' }, 'origin');
     const origin = await startOrigin(cfg, createLogger('error'));
     try {
       const storage = originStorage(origin.url, 'origin-secret');

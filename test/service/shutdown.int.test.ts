@@ -65,7 +65,7 @@ describe('graceful shutdown of the service process', function () {
       const port = await freePort();
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'service', 'main.ts'), mode], {
         cwd: repoRoot,
-        env: { ...process.env, ...base, PORT: String(port) },
+        env: { ...process.env, ...base, PORT: String(port), GRAMINSTA_METRICS_PORT: String(await freePort()) },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let stderr = '';

@@ -233,7 +233,7 @@ export async function runJourney(cluster: TestCluster, node: RealNode, ns: strin
     const streaming = (await exec(`${name}-db-0`, 'postgres', 'psql', '-h', '/tmp', '-U', 'postgres', '-tAc', "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")).trim();
     if (Number(streaming) < 1) stageProblems.push(`data-layer: ${streaming} replicas streaming`);
     const apiPod = (await kubectl('get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/component=api', '-o', 'jsonpath={.items[0].metadata.name}')).trim();
-    const metrics = await exec(apiPod, undefined, 'node', '-e', "fetch('http://127.0.0.1:8080/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))");
+    const metrics = await exec(apiPod, undefined, 'node', '-e', "fetch('http://127.0.0.1:9090/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))");
     const replicaReads = [...metrics.matchAll(/^graminsta_db_reads_total\{[^}]*target="replica"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
     if (replicaReads === 0) stageProblems.push('data-layer: no read was served by a replica (graminsta_db_reads_total{target="replica"} is 0)');
     const info = await exec(`${name}-redis-0`, undefined, 'sh', '-c', 'REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")" redis-cli --no-auth-warning cluster info');

@@ -7,7 +7,7 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { DEFAULT_IMAGES, type ImageSettings } from '../../operator/api/images.api.js';
 import type { GraminstaApp } from '../../operator/api/types.gen.js';
-import { APP_RESOURCE, Controller } from '../../operator/controller.js';
+import { APP_RESOURCE, Controller, discoverMonitoringApi } from '../../operator/controller.js';
 import { createKubeClients, type KubeClients } from '../../operator/kube/client.kube.js';
 import { createLogger, nopLogger } from '../../operator/kube/logger.kube.js';
 import { createMetrics, type Metrics } from '../../operator/kube/metrics.kube.js';
@@ -46,6 +46,7 @@ export async function startOperator(
     images: opts.images ?? TEST_IMAGES,
     identity: 'test',
     reconcileTimeoutMs: 120_000,
+    monitoringApi: await discoverMonitoringApi(clients),
   });
   await controller.start();
   controller.lead();

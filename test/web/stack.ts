@@ -137,8 +137,8 @@ export async function startWebStack(): Promise<WebStack> {
     procs.push(migrate);
     const code = await exited(migrate);
     if (code !== 0) throw new Error(`migrate mode exited with ${code}`);
-    procs.push(startService('api', 'api', { ...env, PORT: String(apiPort) }));
-    procs.push(startService('web', 'web', { ...env, PORT: String(webPort) }));
+    procs.push(startService('api', 'api', { ...env, PORT: String(apiPort), GRAMINSTA_METRICS_PORT: String(await freePort()) }));
+    procs.push(startService('web', 'web', { ...env, PORT: String(webPort), GRAMINSTA_METRICS_PORT: String(await freePort()) }));
     for (const url of [`${apiURL}/readyz`, `${webURL}/readyz`]) {
       await waitFor(url, async () => (await fetch(url)).ok, 60000, 200);
     }

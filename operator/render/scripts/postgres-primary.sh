@@ -165,7 +165,7 @@ local_sql_failed() {
   fail "could not $1"
 }
 
-# Roles and passwords from the environment (roles created when missing), max_wal_senders and
+# Roles and passwords from the environment (roles created when missing; the app role in pg_monitor), max_wal_senders and
 # max_replication_slots raised to POSTGRES_MAX_WAL_SENDERS (never lowered: replicas may use them),
 # and max_slot_wal_keep_size set to POSTGRES_MAX_SLOT_WAL_KEEP_SIZE (it follows the volume's size).
 converge_sql=$(cat <<'SQL'
@@ -175,6 +175,9 @@ SELECT format('CREATE ROLE %I', :'repl_user') WHERE NOT EXISTS (SELECT FROM pg_r
 ALTER ROLE :"repl_user" WITH REPLICATION LOGIN PASSWORD :'repl_password';
 SELECT format('CREATE ROLE %I', :'app_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') \gexec
 ALTER ROLE :"app_user" WITH LOGIN PASSWORD :'app_password';
+-- Read-only statistics for the metrics sidecar (spec.monitoring), which logs in as the app role: other sessions'
+-- states and the standbys' replay lag in pg_stat_replication are visible to members of pg_monitor only.
+GRANT pg_monitor TO :"app_user";
 \if :set_superuser
 \getenv superuser_password POSTGRES_SUPERUSER_PASSWORD
 ALTER ROLE CURRENT_USER WITH PASSWORD :'superuser_password';

@@ -97,6 +97,9 @@ const INVALID: [string, unknown, RegExp][] = [
     /spec\.cache\.replicasPerShard/,
   ],
   ['ttlSeconds = 0', { cache: { ttlSeconds: 0 } }, /spec\.cache\.ttlSeconds/],
+  ['monitoring enabled as a string', { monitoring: { enabled: 'yes' } }, /spec\.monitoring\.enabled/],
+  ['a monitoring label value that is not a label value', { monitoring: { enabled: true, labels: { release: 'kube prometheus' } } }, /spec\.monitoring\.labels\.release/],
+  ['more than 16 monitoring labels', { monitoring: { labels: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`l${i}`, 'x'])) } }, /spec\.monitoring\.labels/],
   [
     'publicBaseURL with an ftp scheme',
     { cdn: { publicBaseURL: 'ftp://cdn.example.com' } },

@@ -26,7 +26,7 @@ describe('server timeouts (origin mode, real sockets)', function () {
   let server: RunningServer;
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-timeouts-'));
-    const env = { PORT: '0', GRAMINSTA_VOLUME_PATH: dir, GRAMINSTA_ORIGIN_TOKEN: 'origin-token-0123456789', GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0', LOG_LEVEL: 'error', GRAMINSTA_HTTP_HEADERS_TIMEOUT_SECONDS: '1', GRAMINSTA_HTTP_REQUEST_TIMEOUT_SECONDS: '2' };
+    const env = { PORT: '0', GRAMINSTA_METRICS_PORT: '0', GRAMINSTA_VOLUME_PATH: dir, GRAMINSTA_ORIGIN_TOKEN: 'origin-token-0123456789', GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0', LOG_LEVEL: 'error', GRAMINSTA_HTTP_HEADERS_TIMEOUT_SECONDS: '1', GRAMINSTA_HTTP_REQUEST_TIMEOUT_SECONDS: '2' };
     server = await startOrigin(loadConfig(env, 'origin'), createLogger('error'));
   });
   after(async () => {

@@ -71,7 +71,7 @@ describe('password hashing in the API (real Postgres)', function () {
     expect(statuses).to.include('201');
     expect(statuses).to.include('503 server_busy');
     expect(statuses.every((s) => s === '201' || s === '503 server_busy'), statuses.join(',')).to.equal(true);
-    const metrics = await call('GET', '/metrics');
+    const metrics = { body: await fetch(stack.api.metricsUrl + '/metrics').then((r) => r.text()) };
     expect(String(metrics.body)).to.match(/graminsta_password_hashes\{state="max_in_flight"\} 2/);
     expect(String(metrics.body)).to.match(/graminsta_password_hash_rejected_total [1-9]/);
   });

@@ -52,7 +52,7 @@ for (const redisMode of ['standalone', 'cluster'] as const) {
     let token: string;
     let id: number;
     const metric = async (server: RunningServer, re: RegExp) => {
-      const m = await fetch(server.url + '/metrics').then((r) => r.text());
+      const m = await fetch(server.metricsUrl + '/metrics').then((r) => r.text());
       const match = re.exec(m);
       return match ? Number(match[1]) : 0;
     };

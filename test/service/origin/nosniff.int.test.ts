@@ -15,7 +15,7 @@ describe('origin mode: X-Content-Type-Options', function () {
   let origin: RunningServer;
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-nosniff-'));
-    origin = await startOrigin(loadConfig({ PORT: '0', GRAMINSTA_VOLUME_PATH: dir, GRAMINSTA_ORIGIN_TOKEN: token, GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0', LOG_LEVEL: 'error' }, 'origin'), createLogger('error'));
+    origin = await startOrigin(loadConfig({ PORT: '0', GRAMINSTA_METRICS_PORT: '0', GRAMINSTA_VOLUME_PATH: dir, GRAMINSTA_ORIGIN_TOKEN: token, GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0', LOG_LEVEL: 'error' }, 'origin'), createLogger('error'));
   });
   after(async () => {
     await origin?.shutdown(1000);

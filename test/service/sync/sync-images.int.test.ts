@@ -74,7 +74,7 @@ describe('sync-images mode (real Postgres, s3rver, volumes, origin)', function (
     for (const d of ['a', 'b', 'origin']) await fs.mkdir(dir(d));
     base = { GRAMINSTA_DB_HOST: pgc.primary.host, GRAMINSTA_DB_PORT: String(pgc.primary.port), GRAMINSTA_DB_PASSWORD: pgc.password, LOG_LEVEL: 'info' };
     await runMigrate(loadConfig(base, 'migrate'), createLogger('error'));
-    origin = await startOrigin(loadConfig({ PORT: '0', GRAMINSTA_ORIGIN_TOKEN: 'origin-secret', GRAMINSTA_VOLUME_PATH: dir('origin'), GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0', LOG_LEVEL: 'error' }, 'origin'), createLogger('error'));
+    origin = await startOrigin(loadConfig({ PORT: '0', GRAMINSTA_METRICS_PORT: '0', GRAMINSTA_ORIGIN_TOKEN: 'origin-secret', GRAMINSTA_VOLUME_PATH: dir('origin'), GRAMINSTA_SHUTDOWN_DELAY_SECONDS: '0', LOG_LEVEL: 'error' }, 'origin'), createLogger('error'));
     db = new pg.Client({ host: pgc.primary.host, port: pgc.primary.port, database: pgc.database, user: pgc.user, password: pgc.password });
     await db.connect();
     const { rows } = await db.query<{ id: string }>(`INSERT INTO users (username, password_hash, display_name) VALUES ('syncer', 'x', 'Syncer') RETURNING id`);

@@ -193,6 +193,9 @@ describe('postgres data-tier scripts against real postgres processes', function 
       expect(role).to.deep.equal({ rolreplication: true, rolcanlogin: true });
       const [db] = await query<{ owner: string }>(primaryPort, `SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = 'graminsta'`, 'superuser');
       expect(db?.owner).to.equal('graminsta');
+      // The metrics sidecar logs in as the app role and reads other sessions' states and the standbys' lag.
+      const [monitor] = await query<{ member: boolean }>(primaryPort, `SELECT pg_has_role('graminsta', 'pg_monitor', 'MEMBER') AS member`, 'superuser');
+      expect(monitor).to.deep.equal({ member: true });
       const settings = await query<{ name: string; setting: string }>(
         primaryPort,
         `SELECT name, setting FROM pg_settings WHERE name IN ('wal_level', 'max_wal_senders', 'max_replication_slots', 'hot_standby', 'password_encryption') ORDER BY name`,
