@@ -202,9 +202,11 @@ describe('real node: the rendered topology runs', function () {
       const lostAt = Date.now();
       await kubectl('delete', 'pod', 'graminsta-db-0', '-n', ns, '--wait=false');
       // Until the new primary pod is Ready and writes have gone through for 5 s.
+      let backAt = 0;
       await waitFor('writes to succeed again after the primary returned', 240_000, async () => {
         const pod = JSON.parse(await kubectl('get', 'pod', 'graminsta-db-0', '-n', ns!, '-o', 'json').catch(() => '{}')) as { metadata?: { uid?: string }; status?: { conditions?: { type: string; status: string }[] } };
         const back = pod.metadata?.uid !== undefined && pod.metadata.uid !== uid && pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        if (back && !backAt) backAt = Date.now();
         const writes = samples.filter((x) => x.what === 'write' && x.t > Date.now() - 5000);
         return !!back && writes.length >= 5 && writes.every((x) => x.ok);
       }, 1000);
@@ -215,8 +217,10 @@ describe('real node: the rendered topology runs', function () {
       const failedWrites = during.filter((x) => x.what === 'write' && !x.ok);
       const reads = during.filter((x) => x.what === 'read');
       const writeOutage = failedWrites.length ? (Math.max(...failedWrites.map((x) => x.t + x.ms)) - lostAt) / 1000 : 0;
-      const slowest = Math.max(...reads.map((x) => x.ms));
-      console.log(`      primary loss: writes failed for ${writeOutage.toFixed(1)} s (${failedWrites.length} of ${during.filter((x) => x.what === 'write').length}); reads ${reads.filter((x) => x.ok).length} of ${reads.length} served, slowest ${slowest} ms`);
+      const slowest = (what: string) => Math.max(...during.filter((x) => x.what === what).map((x) => x.ms));
+      console.log(
+        `      primary loss: new primary Ready after ${((backAt - lostAt) / 1000).toFixed(1)} s; writes failed for ${writeOutage.toFixed(1)} s (${failedWrites.length} of ${during.filter((x) => x.what === 'write').length} failed, slowest ${slowest('write')} ms, held by the service's retry); reads ${reads.filter((x) => x.ok).length} of ${reads.length} served, slowest ${slowest('read')} ms`,
+      );
       expect(reads.filter((x) => !x.ok), 'reads that failed while the primary was away').to.deep.equal([]);
       // The replicas stream from the returned primary, and every acknowledged write is there.
       await waitFor(`${replicas} replicas streaming again`, 120_000, async () => (await streaming()) === replicas, 2000);
