@@ -18,6 +18,7 @@ import { childKinds } from '../operator/reconcile/children.reconcile.js';
 import { repoRoot } from '../test/support/cluster.js';
 import { OPERATOR_NODE_FLAGS } from '../operator/config.js';
 import { freePort } from '../test/support/local-process.js';
+import { compileForBench } from './compile.js';
 
 const STAGE_FILES: Record<string, string> = {
   '1': 'stage-1-single-machine.yaml',
@@ -102,18 +103,6 @@ interface Bench {
   operatorArgs: string[];
 }
 
-const DIST_DIR = join(repoRoot, '.tmp', 'bench-dist');
-
-/** Compiles the project with tsc into .tmp/bench-dist, as the image's `npm run build` does, and returns the operator's entry point. */
-function buildOperator(): string {
-  say('compiling the operator with tsc into .tmp/bench-dist (the image runs compiled JavaScript)');
-  const tsc = spawnSync(join(repoRoot, 'node_modules/.bin/tsc'), ['-p', join(repoRoot, 'tsconfig.json'), '--outDir', DIST_DIR, '--noEmit', 'false'], { encoding: 'utf8' });
-  const main = join(DIST_DIR, 'operator', 'main.js');
-  if (!existsSync(main)) throw new Error(`tsc did not emit ${main} (exit code ${tsc.status}): ${tsc.stdout.slice(0, 2000)}`);
-  if (tsc.status !== 0) say(`tsc reported type errors elsewhere in the tree (exit code ${tsc.status}); the emitted JavaScript is used anyway`);
-  return main;
-}
-
 function say(msg: string): void {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 }
@@ -129,7 +118,7 @@ async function localApiAnswers(): Promise<boolean> {
 
 async function openBench(mode: 'dist' | 'tsx'): Promise<Bench> {
   // The operator runs with the Node.js flags it ships with (Dockerfile.operator).
-  const operatorArgs = [...OPERATOR_NODE_FLAGS, ...(mode === 'dist' ? [buildOperator()] : ['--import', 'tsx', join(repoRoot, 'operator/main.ts')])];
+  const operatorArgs = [...OPERATOR_NODE_FLAGS, ...(mode === 'dist' ? compileForBench(['operator/main.ts'], say) : ['--import', 'tsx', join(repoRoot, 'operator/main.ts')])];
   let kubeconfig = process.env.KUBECONFIG;
   let startedCluster = false;
   const local = join(repoRoot, '.cluster', 'admin.kubeconfig');

@@ -16,6 +16,7 @@ import { createLogger } from '../service/log.js';
 import { runMigrate } from '../service/app/server.infra.js';
 import { apiProcessEnv, type LoadResult, type Workload } from './service/workload.js';
 import { pngBytes } from '../test/service/fakes.js';
+import { compileForBench } from './compile.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const num = (name: string, def: number) => {
@@ -33,7 +34,8 @@ const profiles = num('BENCH_PROFILES', 10000);
 const zipfS = num('BENCH_ZIPF_S', 1);
 const uploadsPerRun = num('BENCH_UPLOADS', 1000);
 const uploadConnections = 10;
-const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
+// '|'-separated: figure names contain commas.
+const only = (process.env.BENCH_ONLY ?? '').split('|').filter(Boolean);
 const serverFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 // A complete 32 KiB PNG (random grey pixels): the service validates the whole body.
@@ -55,11 +57,11 @@ async function cpuSeconds(pid: number | undefined): Promise<number> {
   }
 }
 
-/** Starts `argv` with `env`, resolving once `url`/healthz (or `listening` on stdout) answers. */
-async function startServer(name: string, argv: string[], env: Record<string, string>, logDir: string): Promise<string> {
+/** Starts the compiled `script` with `args` and `env` as the image does (NODE_ENV=production), resolving once /healthz answers. */
+async function startServer(name: string, script: string, args: string[], env: Record<string, string>, logDir: string): Promise<string> {
   const port = await freePort();
   const out = await fs.open(path.join(logDir, `${name}.log`), 'w');
-  const child = spawn(process.execPath, [...serverFlags, '--import', 'tsx', ...argv], { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port), GRAMINSTA_METRICS_PORT: String(await freePort()) }, stdio: ['ignore', out.fd, out.fd] });
+  const child = spawn(process.execPath, [...serverFlags, script, ...args], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', ...env, PORT: String(port), GRAMINSTA_METRICS_PORT: String(await freePort()) }, stdio: ['ignore', out.fd, out.fd] });
   children.push(child);
   await out.close(); // the child holds its own copy of the descriptor
   child.once('exit', (code) => {
@@ -96,6 +98,8 @@ async function json<T>(url: string, init: RequestInit = {}): Promise<T> {
   return (await res.json()) as T;
 }
 
+// The servers run the JavaScript tsc emits, as Dockerfile.service runs dist/service/main.js (tsx would add its loader's cost).
+const [bareJs, mainJs] = compileForBench(['bench/service/bare-koa.server.ts', 'service/main.ts']);
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-bench-'));
 let stopping = false;
 const pgc = await startPostgres({ replica: true });
@@ -128,11 +132,11 @@ try {
 
   const api = (extra: Record<string, string>) => ({ ...env, ...extra });
   const urls = {
-    bare: await startServer('bare-koa', ['bench/service/bare-koa.server.ts'], {}, tmp),
-    cached: await startServer('api-cached', ['service/main.ts', 'api'], api({ GRAMINSTA_REDIS_MODE: 'standalone', GRAMINSTA_REDIS_NODES: redis.nodes[0]! }), tmp),
-    redisOnly: await startServer('api-redis-only', ['service/main.ts', 'api'], api({ GRAMINSTA_REDIS_MODE: 'standalone', GRAMINSTA_REDIS_NODES: redis.nodes[0]!, GRAMINSTA_NEAR_CACHE_MS: '0' }), tmp),
-    uncached: await startServer('api-uncached', ['service/main.ts', 'api'], api({}), tmp),
-    s3: await startServer('api-s3', ['service/main.ts', 'api'], api({ GRAMINSTA_STORAGE: 's3', GRAMINSTA_S3_BUCKET: s3.bucket, GRAMINSTA_S3_ENDPOINT: s3.endpoint, GRAMINSTA_S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey }), tmp),
+    bare: await startServer('bare-koa', bareJs!, [], {}, tmp),
+    cached: await startServer('api-cached', mainJs!, ['api'], api({ GRAMINSTA_REDIS_MODE: 'standalone', GRAMINSTA_REDIS_NODES: redis.nodes[0]! }), tmp),
+    redisOnly: await startServer('api-redis-only', mainJs!, ['api'], api({ GRAMINSTA_REDIS_MODE: 'standalone', GRAMINSTA_REDIS_NODES: redis.nodes[0]!, GRAMINSTA_NEAR_CACHE_MS: '0' }), tmp),
+    uncached: await startServer('api-uncached', mainJs!, ['api'], api({}), tmp),
+    s3: await startServer('api-s3', mainJs!, ['api'], api({ GRAMINSTA_STORAGE: 's3', GRAMINSTA_S3_BUCKET: s3.bucket, GRAMINSTA_S3_ENDPOINT: s3.endpoint, GRAMINSTA_S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey }), tmp),
   };
   const jsonPost = (token: string, body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
   const { token } = await json<{ token: string }>(`${urls.cached}/api/v1/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench', password: 'password123' }) });
@@ -169,20 +173,30 @@ try {
     /** Before that, GET every profile once (so the cache, and the id-by-username map on both sides, start warm). */
     touchAll?: boolean;
     countQueries?: boolean;
+    /** Its ratio is taken against bare Koa under the same Zipf request stream (the generator's cost per request is part of the workload). */
+    zipfLimit?: boolean;
   }
+  const zipfLimitName = 'bare Koa, Zipf paths (the Zipf limit)';
   const everyProfile = Array.from({ length: profiles }, (_, i) => `/api/v1/users/user${i + 1}`);
   const figures: Figure[] = [
-    { name: 'bare Koa (the limit)', workload: () => ({ url: urls.bare, connections, seconds, path: '/' }) },
+    // warm: only for the unrecorded pass before round 1 (the limits run without a warm-up in the rounds).
+    { name: 'bare Koa (the limit)', workload: () => ({ url: urls.bare, connections, seconds, path: '/' }), warm: true },
+    { name: zipfLimitName, workload: () => zipfGet(urls.bare), warm: true },
     { name: 'profile GET, hot key, cached', workload: () => profileGet(urls.cached), warm: true },
     { name: 'profile GET, hot key, Redis only (no near)', workload: () => profileGet(urls.redisOnly), warm: true },
     { name: 'profile GET, hot key, uncached', workload: () => profileGet(urls.uncached), warm: true },
-    { name: `profile GET, Zipf ${profiles}, cached`, workload: () => zipfGet(urls.cached), warm: true, touchAll: true, countQueries: true },
-    { name: `profile GET, Zipf ${profiles}, Redis only (no near)`, workload: () => zipfGet(urls.redisOnly), warm: true, touchAll: true, countQueries: true },
-    { name: `profile GET, Zipf ${profiles}, uncached`, workload: () => zipfGet(urls.uncached), warm: true, touchAll: true, countQueries: true },
+    { name: `profile GET, Zipf ${profiles}, cached`, workload: () => zipfGet(urls.cached), warm: true, touchAll: true, countQueries: true, zipfLimit: true },
+    { name: `profile GET, Zipf ${profiles}, Redis only (no near)`, workload: () => zipfGet(urls.redisOnly), warm: true, touchAll: true, countQueries: true, zipfLimit: true },
+    { name: `profile GET, Zipf ${profiles}, uncached`, workload: () => zipfGet(urls.uncached), warm: true, touchAll: true, countQueries: true, zipfLimit: true },
     { name: 'feed GET (50 followees)', workload: () => ({ url: urls.cached, connections, seconds, path: '/api/v1/feed', headers: { authorization: `Bearer ${token}` } }), warm: true },
     { name: `upload ${PNG.length} B through the API`, workload: () => upload(urls.cached, false) },
     { name: `upload ${PNG.length} B via presigned S3`, workload: () => upload(urls.s3, true) },
-  ].filter((f, i) => i === 0 || only.length === 0 || only.some((o) => f.name.includes(o)));
+  ]
+    .filter((f) => f.name.startsWith('bare Koa') || only.length === 0 || only.some((o) => f.name.includes(o)))
+    // The limits run first in every round; the Zipf one only when a Zipf figure is measured.
+    .filter((f, _, all) => f.name !== zipfLimitName || all.some((g) => g.zipfLimit));
+  const limits = figures.filter((f) => f.name.startsWith('bare Koa'));
+  const measured = figures.filter((f) => !limits.includes(f));
 
   console.log(`service bench: ${connections} connections (uploads ${uploadConnections}), ${seconds} s per run (+${warmSeconds} s warm-up), ${rounds} rounds, ${profiles} profiles (Zipf s=${zipfS}), ${uploadsPerRun} uploads per run`);
   console.log(`machine: ${os.cpus().length} cores, load average ${load()} (1/5/15 min); LOG_LEVEL=${env.LOG_LEVEL}; autocannon in its own process, servers in their own processes`);
@@ -190,25 +204,29 @@ try {
   for (const f of figures) if (f.warm) await generate({ ...(await f.workload()), seconds: warmSeconds });
   const results = new Map<string, { r: Run; ratio: number; queriesPerK?: number; load: string }[]>();
   for (let round = 0; round < rounds; round++) {
-    // Alternate the order: odd rounds run the figures backwards (bare Koa always first, so every ratio has its limit).
-    const order = round % 2 === 0 ? figures.slice(1) : figures.slice(1).reverse();
-    const bareRun = await generate(await figures[0]!.workload());
-    const bareRps = bareRun.rps;
-    const record = (name: string, r: Run, queriesPerK?: number) => {
-      const list = results.get(name) ?? [];
+    // Alternate the order: odd rounds run the figures backwards (the limits always first, so every ratio has its limit).
+    const order = round % 2 === 0 ? measured : [...measured].reverse();
+    const limitRps = new Map<string, number>();
+    const record = (f: Figure, r: Run, queriesPerK?: number) => {
+      const bareRps = limitRps.get(f.zipfLimit ? zipfLimitName : figures[0]!.name) ?? r.rps;
+      const list = results.get(f.name) ?? [];
       list.push({ r, ratio: r.rps / bareRps, ...(queriesPerK === undefined ? {} : { queriesPerK }), load: load() });
-      results.set(name, list);
+      results.set(f.name, list);
       const q = queriesPerK === undefined ? '' : `  profile queries/1k req ${queriesPerK.toFixed(1)}`;
-      console.log(`round ${round + 1}  ${name.padEnd(40)} ${r.rps.toFixed(0).padStart(7)} req/s  ${(r.rps / bareRps).toFixed(2)}x bare  p50 ${r.p50} ms  p99 ${r.p99} ms  server CPU ${r.cpuUsPerRequest.toFixed(0)} µs/req  non2xx ${r.non2xx}  errors ${r.errors + r.timeouts}${q}  load ${load()}`);
+      console.log(`round ${round + 1}  ${f.name.padEnd(40)} ${r.rps.toFixed(0).padStart(7)} req/s  ${(r.rps / bareRps).toFixed(2)}x bare  p50 ${r.p50} ms  p99 ${r.p99} ms  server CPU ${r.cpuUsPerRequest.toFixed(0)} µs/req  non2xx ${r.non2xx}  errors ${r.errors + r.timeouts}${q}  load ${load()}`);
     };
-    record(figures[0]!.name, bareRun);
+    for (const f of limits) {
+      const r = await generate(await f.workload());
+      limitRps.set(f.name, r.rps);
+      record(f, r);
+    }
     for (const f of order) {
       const w = await f.workload();
       if (f.touchAll) await generate({ url: w.url, connections, seconds, paths: everyProfile });
       if (f.warm) await generate({ ...w, seconds: warmSeconds });
       const q0 = f.countQueries ? await profileQueries() : 0;
       const r = await generate(w);
-      record(f.name, r, f.countQueries ? ((await profileQueries()) - q0) / (r.requests / 1000) : undefined);
+      record(f, r, f.countQueries ? ((await profileQueries()) - q0) / (r.requests / 1000) : undefined);
     }
   }
   await replica.end();

@@ -292,7 +292,7 @@ export function loadConfig(rawEnv: Env = process.env, argvMode?: string, readSec
     },
     redis: { mode: redisMode, nodes: hostList(env, 'GRAMINSTA_REDIS_NODES', 6379), password: str(env, 'GRAMINSTA_REDIS_PASSWORD', '') },
     cacheTtlSeconds: int(env, 'GRAMINSTA_CACHE_TTL_SECONDS', 30, 1, 86400),
-    nearCache: { maxAgeMs: int(env, 'GRAMINSTA_NEAR_CACHE_MS', 5000, 0, 60000), maxEntries: int(env, 'GRAMINSTA_NEAR_CACHE_ENTRIES', 20000, 1, 10000000) },
+    nearCache: { maxAgeMs: int(env, 'GRAMINSTA_NEAR_CACHE_MS', 30000, 0, 60000), maxEntries: int(env, 'GRAMINSTA_NEAR_CACHE_ENTRIES', 20000, 1, 10000000) },
     storage: withFileCredentials(storageConfig(env, 'GRAMINSTA_', storageKind), rawEnv, env),
     syncFrom: mode === 'sync-images' ? syncSource(env) : null,
     cdnBaseUrl: url(env, 'GRAMINSTA_CDN_BASE_URL'),

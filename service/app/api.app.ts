@@ -1,4 +1,4 @@
-// The API's Koa application: middleware composed once, then the probes, /openapi.json, images and the /api/v1 routers.
+// The API's Koa application: middleware composed once, then one router with the probes, /openapi.json, images and the /api/v1 routes.
 import Koa from 'koa';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
@@ -43,26 +43,26 @@ export function createApiApp(deps: ApiAppDeps): { app: Koa; routers: Router[] } 
   openapi.get('/openapi.json', (ctx) => {
     ctx.body = openApiDocument;
   });
+  // One router holds every route (nested routers are mounted as layers of it), so a request is matched once,
+  // not once per router; the body parser is one of its layers, after the routes that take no JSON body.
+  const jsonBody = bodyParser({
+    enableTypes: ['json'],
+    jsonLimit: '64kb',
+    encoding: 'utf-8',
+    onError: (err) => {
+      if ((err as { status?: number }).status === 413) throw new AppError('payload_too_large', 'body: is larger than 64 KiB', { field: 'body' });
+      throw new AppError('malformed_json', 'body: is not valid JSON', { field: 'body', cause: err });
+    },
+  });
+  // Reads carry no body: they skip the parser's async frame.
+  const parseJson: Koa.Middleware = (ctx, next) => (ctx.method === 'GET' || ctx.method === 'HEAD' ? next() : jsonBody(ctx, next));
+  const images = deps.origin ? originRoutes(deps.origin) : imageRoutes(deps.photos);
+  const router = new Router();
+  router.use(probeRoutes(deps).routes(), openapi.routes(), images.routes(), parseJson, ...routers.map((r) => r.routes()));
   app.use(cors());
   app.use(requestContext(deps.log, deps.metrics));
   app.use(errorHandler());
-  // Probes, the document and images need no JSON body; they answer before the body parser runs.
-  const images = deps.origin ? originRoutes(deps.origin) : imageRoutes(deps.photos);
-  for (const r of [probeRoutes(deps), openapi, images]) app.use(r.routes());
-  app.use(
-    bodyParser({
-      enableTypes: ['json'],
-      jsonLimit: '64kb',
-      encoding: 'utf-8',
-      onError: (err) => {
-        if ((err as { status?: number }).status === 413) throw new AppError('payload_too_large', 'body: is larger than 64 KiB', { field: 'body' });
-        throw new AppError('malformed_json', 'body: is not valid JSON', { field: 'body', cause: err });
-      },
-    }),
-  );
-  for (const r of routers) {
-    app.use(r.routes());
-    app.use(r.allowedMethods());
-  }
+  app.use(router.routes());
+  app.use(router.allowedMethods());
   return { app, routers };
 }

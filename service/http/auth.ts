@@ -28,10 +28,14 @@ export function requireAuth(users: Authenticator): Koa.Middleware {
 
 /** Sets ctx.state.principal when a valid token is present; a bad token is still a 401. */
 export function optionalAuth(users: Authenticator): Koa.Middleware {
-  return async (ctx, next) => {
+  // Not async: an anonymous request (most reads) passes straight through without a promise of its own.
+  return (ctx, next) => {
     const token = bearer(ctx);
-    if (token) ctx.state.principal = await users.authenticate(token);
-    await next();
+    if (!token) return next();
+    return users.authenticate(token).then((p) => {
+      ctx.state.principal = p;
+      return next();
+    });
   };
 }
 

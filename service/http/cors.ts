@@ -4,7 +4,7 @@ import type Koa from 'koa';
 
 /** Answers preflight requests and marks every response as readable from any origin. */
 export function cors(): Koa.Middleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     ctx.set('Access-Control-Allow-Origin', '*');
     ctx.set('Access-Control-Expose-Headers', 'x-request-id');
     if (ctx.method === 'OPTIONS' && ctx.get('Access-Control-Request-Method')) {
@@ -12,8 +12,8 @@ export function cors(): Koa.Middleware {
       ctx.set('Access-Control-Allow-Headers', 'authorization,content-type');
       ctx.set('Access-Control-Max-Age', '600');
       ctx.status = 204;
-      return;
+      return Promise.resolve();
     }
-    await next();
+    return next();
   };
 }

@@ -52,12 +52,16 @@ export function statusOf(code: ErrorCode): number {
 // Codes for the HTTP errors Koa and its middleware throw themselves (http-errors with a status).
 const HTTP_CODES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 411: 'length_required', 413: 'payload_too_large', 415: 'unsupported_media_type', 501: 'not_implemented' };
 
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
 /** Assigns a request id (kept from a sane X-Request-Id), sets `X-Content-Type-Options: nosniff`, logs the request as JSON and records its duration. */
 export function requestContext(log: Logger, metrics: Metrics): Koa.Middleware {
+  // The level is fixed for the process: below info the access line's fields are never built.
+  const accessLog = log.enabled('info');
   return async (ctx, next) => {
     const start = process.hrtime.bigint();
     const given = ctx.get('x-request-id');
-    const requestId = /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : crypto.randomUUID();
+    const requestId = given !== '' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     ctx.state.requestId = requestId;
     ctx.state.log = log.child({ requestId });
     ctx.set('X-Request-Id', requestId);
@@ -70,7 +74,7 @@ export function requestContext(log: Logger, metrics: Metrics): Koa.Middleware {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const route = (ctx as Partial<RouterContext>).routerPath ?? (ctx.status === 404 ? 'unmatched' : ctx.path);
       metrics.httpDuration.observe({ method: ctx.method, route: String(route), status: String(ctx.status) }, seconds);
-      ctx.state.log.info('request', { method: ctx.method, path: ctx.path, route, status: ctx.status, durationMs: Math.round(seconds * 1e6) / 1e3 });
+      if (accessLog) ctx.state.log.info('request', { method: ctx.method, path: ctx.path, route, status: ctx.status, durationMs: Math.round(seconds * 1e6) / 1e3 });
     }
   };
 }

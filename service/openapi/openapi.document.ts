@@ -50,7 +50,15 @@ export const openApiDocument = {
       },
     },
     '/api/v1/users/{username}': {
-      get: { operationId: 'getUser', parameters: [username], responses: { '200': { description: 'profile', ...json({ type: 'object', properties: { user: ref('User') } }) }, ...errors(400, 404) } },
+      get: {
+        operationId: 'getUser',
+        parameters: [username, { name: 'If-None-Match', in: 'header', required: false, description: 'an ETag from an earlier answer: 304 while the profile is unchanged', schema: { type: 'string' } }],
+        responses: {
+          '200': { description: 'profile (with a strong ETag of the body)', headers: { ETag: { description: 'SHA-1 of the body', schema: { type: 'string' } } }, ...json({ type: 'object', properties: { user: ref('User') } }) },
+          '304': { description: 'not modified: If-None-Match names the current ETag' },
+          ...errors(400, 404),
+        },
+      },
     },
     '/api/v1/users/{username}/follow': {
       put: { operationId: 'follow', security: auth, parameters: [username], responses: { '204': { description: 'following' }, ...errors(401, 404, 422, 503) } },

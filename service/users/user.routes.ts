@@ -4,7 +4,8 @@ import type Koa from 'koa';
 import * as v from '../http/validate.js';
 import { limits } from '../limits.js';
 import { optionalAuth, principal, requireAuth, viewerId } from '../http/auth.js';
-import type { UserService } from './user.service.js';
+import type { ProfileView, UserService } from './user.service.js';
+import { jsonResponder } from '../http/json-response.js';
 import { rateLimit, rulePolicies, type RouteLimits } from '../http/rate-limit.js';
 
 /** The /api/v1 routes of the user service. */
@@ -55,8 +56,10 @@ export function userRoutes(users: UserService, rateLimits: RouteLimits | null = 
     ctx.body = { user: await users.updateMe(principal(ctx).userId, patch) };
   });
 
+  // An anonymous viewer gets the near-cached profile object itself: its response bytes are serialized once.
+  const profileResponse = jsonResponder((user: ProfileView) => ({ user }));
   r.get('/users/:username', maybeAuth, async (ctx: Koa.Context) => {
-    ctx.body = { user: await users.profileByUsername(v.username(ctx.params.username), viewerId(ctx)) };
+    profileResponse(ctx, await users.profileByUsername(v.username(ctx.params.username), viewerId(ctx)));
   });
 
   r.put('/users/:username/follow', auth, async (ctx: Koa.Context) => {

@@ -1,6 +1,7 @@
 // Every route's happy path and bad input against a real Postgres primary + replica, Redis and a volume.
 import { expect } from 'chai';
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import pg from 'pg';
 import { startStack, client, PNG, JPEG, type Stack } from './harness.js';
 import { signToken } from '../../service/auth/token.js';
@@ -75,6 +76,32 @@ describe('photo service API (real Postgres + replica, Redis, volume storage)', f
       const again = await call('GET', '/api/v1/users/alice', { token: bob.token });
       expect(again.body.user).to.include({ followers: 0, followedByMe: false });
       expect((await call('PUT', '/api/v1/users/alice/follow', { token: bob.token })).status).to.equal(204);
+    });
+
+    it('answers a profile with an ETag, 304 while it is unchanged, and the new profile with a new ETag after a write', async () => {
+      // node:http, not fetch: fetch adds Cache-Control: no-cache to a request carrying If-None-Match.
+      const get = (headers: Record<string, string> = {}) =>
+        new Promise<{ status: number; etag: string | undefined; body: string }>((resolve, reject) => {
+          http
+            .get(`${stack.api.url}/api/v1/users/alice`, { headers }, (res) => {
+              let body = '';
+              res.on('data', (c: Buffer) => (body += c.toString('utf8')));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, etag: res.headers.etag, body }));
+            })
+            .on('error', reject);
+        });
+      const first = await get();
+      expect(first.status).to.equal(200);
+      expect(first.etag).to.match(/^"[A-Za-z0-9_-]{27}"$/);
+      expect((await get()).etag, 'the same bytes, the same ETag').to.equal(first.etag);
+      const unchanged = await get({ 'if-none-match': first.etag! });
+      expect(unchanged.status).to.equal(304);
+      expect(unchanged.body).to.equal('');
+      expect((await call('PATCH', '/api/v1/me', { token: alice.token, body: { bio: 'etag test' } })).status).to.equal(200);
+      const changed = await get({ 'if-none-match': first.etag! });
+      expect(changed.status).to.equal(200);
+      expect(changed.etag).to.not.equal(first.etag);
+      expect(JSON.parse(changed.body).user.bio).to.equal('etag test');
     });
 
     it('uploads through the API, creates, lists, gets, likes and deletes photos; the feed shows followed users', async () => {

@@ -19,7 +19,7 @@ describe('loadConfig', () => {
         db: { host: 'db-rw', port: 5432, name: 'graminsta', user: 'graminsta', password: 'pw', ssl: false, replicas: [], poolSize: 10, retrySeconds: 20, queryTimeoutMs: 10000 },
         redis: { mode: 'none', nodes: [], password: '' },
         cacheTtlSeconds: 30,
-        nearCache: { maxAgeMs: 5000, maxEntries: 20000 },
+        nearCache: { maxAgeMs: 30000, maxEntries: 20000 },
         storage: { kind: 'volume', volumePath: '/data/images', originUrl: '', originToken: '', s3: { bucket: '', region: 'us-east-1', endpoint: '', forcePathStyle: false } },
         cdnBaseUrl: '',
         publicApiUrl: '',
