@@ -174,10 +174,9 @@ export class Controller {
     return this.pool.stop();
   }
 
-  /** Why the workers look stuck (a reconcile running past boundMs, beyond its deadline), or undefined. */
-  stuck(boundMs: number): string | undefined {
-    const longest = this.pool.longestReconcileMs();
-    return longest > boundMs ? `a reconcile has run for ${Math.round(longest / 1000)} s (bound ${Math.round(boundMs / 1000)} s)` : undefined;
+  /** Why the workers look stuck (a reconcile its deadline did not free: WorkerPool.stuck), or undefined; /healthz fails on it. */
+  stuck(): string | undefined {
+    return this.pool.stuck();
   }
 
   /** Stops the workers and the informers. */
