@@ -15,6 +15,7 @@ import { CLAIM_SELECTOR, MANAGED_BY } from './render/names.render.js';
 import { AppReconciler, type ClusterClient } from './reconcile/app.reconcile.js';
 import { childKinds, ownerKey, type ChildKind } from './reconcile/children.reconcile.js';
 import { createEventRecorder } from './reconcile/events.reconcile.js';
+import { slimClaim } from './reconcile/volumes.reconcile.js';
 
 /** The API group, version and plural of GraminstaApp. */
 export const APP_RESOURCE = { group: 'graminsta.io', version: 'v1alpha1', plural: 'graminstaapps' } as const;
@@ -89,7 +90,7 @@ export class Controller {
     const labelSelector = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
     for (const kind of childKinds) this.children.set(kind.kind, this.childInformer(kind, labelSelector, informerLogger));
     this.pods = this.childInformer(POD_KIND, labelSelector, informerLogger) as SupervisedInformer<V1Pod>;
-    this.claims = this.childInformer(CLAIM_KIND, CLAIM_SELECTOR, informerLogger) as SupervisedInformer<V1PersistentVolumeClaim>;
+    this.claims = this.childInformer(CLAIM_KIND, CLAIM_SELECTOR, informerLogger, slimClaim as (o: KubernetesObject) => KubernetesObject) as SupervisedInformer<V1PersistentVolumeClaim>;
 
     const cluster = clusterClient(clients, logger);
     this.reconciler = new AppReconciler({
@@ -141,7 +142,7 @@ export class Controller {
     }
   }
 
-  private childInformer(kind: ChildKind, labelSelector: string, logger: Logger): SupervisedInformer<KubernetesObject> {
+  private childInformer(kind: ChildKind, labelSelector: string, logger: Logger, slim?: (obj: KubernetesObject) => KubernetesObject): SupervisedInformer<KubernetesObject> {
     const { clients, watchNamespace: ns } = this.opts;
     return createInformer<KubernetesObject>(clients, {
       path: watchPath(kind.group, kind.apiVersion, kind.plural, ns),
@@ -151,6 +152,7 @@ export class Controller {
       resyncMs: 0,
       clock: this.clock,
       logger: logger.child({ kind: kind.kind }),
+      slim,
     });
   }
 
