@@ -42,7 +42,7 @@ export interface OperatorConfig {
   retryPeriodMs: number;
   /** An API request without an answer after this long is aborted. */
   requestTimeoutMs: number;
-  /** A reconcile's deadline; /healthz fails when one runs for twice as long. */
+  /** A reconcile's deadline (its requests are aborted); /healthz fails when one still runs at twice that (the abort did not free it). */
   reconcileTimeoutMs: number;
 }
 

@@ -1,7 +1,7 @@
 // Wires the GraminstaApp controller: informers on the apps and every owned kind, a work queue fed by
 // their events, workers running the reconciler while this process leads, and the cluster API behind it.
 import { randomBytes } from 'node:crypto';
-import { PatchStrategy, setHeaderOptions, type KubernetesListObject, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type KubernetesListObject, type KubernetesObject, type V1PersistentVolumeClaim, type V1Pod } from '@kubernetes/client-node';
 import type { ImageSettings } from './api/images.api.js';
 import type { GraminstaApp } from './api/types.gen.js';
 import { applyObject, deleteObject, withRequestSignal, type KubeClients } from './kube/client.kube.js';
@@ -11,11 +11,12 @@ import { createInformer, type SupervisedInformer } from './kube/informer.kube.js
 import type { Logger } from './kube/logger.kube.js';
 import type { Metrics } from './kube/metrics.kube.js';
 import { WorkerPool } from './kube/worker-pool.kube.js';
-import { MANAGED_BY } from './render/names.render.js';
+import { CLAIM_SELECTOR, MANAGED_BY } from './render/names.render.js';
 import { AppReconciler, type ClusterClient } from './reconcile/app.reconcile.js';
 import { monitoringKinds, ownerKey, watchedKinds, type ChildKind } from './reconcile/children.reconcile.js';
 import { servesAll } from './kube/discovery.kube.js';
 import { createEventRecorder } from './reconcile/events.reconcile.js';
+import { slimClaim } from './reconcile/volumes.reconcile.js';
 
 /** The API group, version and plural of GraminstaApp. */
 export const APP_RESOURCE = { group: 'graminsta.io', version: 'v1alpha1', plural: 'graminstaapps' } as const;
@@ -65,6 +66,8 @@ function watchPath(group: string, apiVersion: string, plural: string, namespace:
 
 /** Pods are watched, never written: not a child kind (nothing applies or prunes them). */
 const POD_KIND: ChildKind = { kind: 'Pod', apiVersion: 'v1', group: '', plural: 'pods', order: 0 };
+/** Claims are watched and expanded, never applied or pruned (the StatefulSet controller creates them): not a child kind either. */
+const CLAIM_KIND: ChildKind = { kind: 'PersistentVolumeClaim', apiVersion: 'v1', group: '', plural: 'persistentvolumeclaims', order: 0 };
 
 /** The GraminstaApp controller. Informers run from start(); the reconcile workers only between lead() and unlead(). */
 export class Controller {
@@ -72,6 +75,8 @@ export class Controller {
   readonly children = new Map<string, SupervisedInformer<KubernetesObject>>();
   /** The pods of the operator's workloads: read only, for the containers that cannot start (status). */
   readonly pods: SupervisedInformer<V1Pod>;
+  /** The claims of the operator's StatefulSets, for growing volumes with the spec without a read per claim per pass. */
+  readonly claims: SupervisedInformer<V1PersistentVolumeClaim>;
   readonly reconciler: AppReconciler;
   private readonly pool: WorkerPool;
   private readonly clock: Clock;
@@ -94,11 +99,13 @@ export class Controller {
     const kinds = watchedKinds(opts.monitoringApi ?? false);
     for (const kind of kinds) this.children.set(kind.kind, this.childInformer(kind, labelSelector, informerLogger));
     this.pods = this.childInformer(POD_KIND, labelSelector, informerLogger) as SupervisedInformer<V1Pod>;
+    this.claims = this.childInformer(CLAIM_KIND, CLAIM_SELECTOR, informerLogger, slimClaim as (o: KubernetesObject) => KubernetesObject) as SupervisedInformer<V1PersistentVolumeClaim>;
 
     const cluster = clusterClient(clients, logger);
     this.reconciler = new AppReconciler({
       apps: this.apps,
       pods: this.pods,
+      claims: this.claims,
       children: (kind) => {
         const informer = this.children.get(kind);
         if (!informer) throw new Error(`no informer for kind ${kind}`);
@@ -135,15 +142,17 @@ export class Controller {
           if (key) this.enqueue(key);
         });
       }
-      // Pods are owned by ReplicaSets and StatefulSets, not by the app: their instance label names it.
-      this.pods.on(event, (pod) => {
-        const app = pod.metadata?.labels?.['app.kubernetes.io/instance'];
-        if (app && pod.metadata?.namespace) this.enqueue(`${pod.metadata.namespace}/${app}`);
-      });
+      // Pods are owned by ReplicaSets and StatefulSets, claims by no one: their instance label names the app.
+      const enqueueInstance = (obj: KubernetesObject) => {
+        const app = obj.metadata?.labels?.['app.kubernetes.io/instance'];
+        if (app && obj.metadata?.namespace) this.enqueue(`${obj.metadata.namespace}/${app}`);
+      };
+      this.pods.on(event, enqueueInstance);
+      this.claims.on(event, enqueueInstance);
     }
   }
 
-  private childInformer(kind: ChildKind, labelSelector: string, logger: Logger): SupervisedInformer<KubernetesObject> {
+  private childInformer(kind: ChildKind, labelSelector: string, logger: Logger, slim?: (obj: KubernetesObject) => KubernetesObject): SupervisedInformer<KubernetesObject> {
     const { clients, watchNamespace: ns } = this.opts;
     return createInformer<KubernetesObject>(clients, {
       path: watchPath(kind.group, kind.apiVersion, kind.plural, ns),
@@ -153,17 +162,18 @@ export class Controller {
       resyncMs: 0,
       clock: this.clock,
       logger: logger.child({ kind: kind.kind }),
+      slim,
     });
   }
 
   /** Starts every informer and resolves once all have synced. */
   async start(): Promise<void> {
-    await Promise.all([this.apps.start(), this.pods.start(), ...[...this.children.values()].map((i) => i.start())]);
+    await Promise.all([this.apps.start(), this.pods.start(), this.claims.start(), ...[...this.children.values()].map((i) => i.start())]);
   }
 
   /** True once every informer has listed once. */
   synced(): boolean {
-    return this.apps.hasSynced() && this.pods.hasSynced() && [...this.children.values()].every((i) => i.hasSynced());
+    return this.apps.hasSynced() && this.pods.hasSynced() && this.claims.hasSynced() && [...this.children.values()].every((i) => i.hasSynced());
   }
 
   /** Starts the workers (once the last term's have stopped) and queues every known app: this process now leads. */
@@ -176,10 +186,9 @@ export class Controller {
     return this.pool.stop();
   }
 
-  /** Why the workers look stuck (a reconcile running past boundMs, beyond its deadline), or undefined. */
-  stuck(boundMs: number): string | undefined {
-    const longest = this.pool.longestReconcileMs();
-    return longest > boundMs ? `a reconcile has run for ${Math.round(longest / 1000)} s (bound ${Math.round(boundMs / 1000)} s)` : undefined;
+  /** Why the workers look stuck (a reconcile its deadline did not free: WorkerPool.stuck), or undefined; /healthz fails on it. */
+  stuck(): string | undefined {
+    return this.pool.stuck();
   }
 
   /** Stops the workers and the informers. */
@@ -188,6 +197,7 @@ export class Controller {
     this.apps.stop();
     for (const informer of this.children.values()) informer.stop();
     this.pods.stop();
+    this.claims.stop();
   }
 
   private enqueue(key: string): void {

@@ -65,7 +65,7 @@ export async function main(): Promise<void> {
     host: config.httpHost,
     port: config.httpPort,
     registry,
-    probes: { synced: () => controller.synced(), unhealthy: () => controller.stuck(2 * config.reconcileTimeoutMs) },
+    probes: { synced: () => controller.synced(), unhealthy: () => controller.stuck() },
   });
   const address = server.address();
   logger.info('serving /metrics, /healthz and /readyz', { address: typeof address === 'object' ? address : undefined });

@@ -90,8 +90,8 @@ export function operatorRbac(writes: ChildWrites, opts: { kinds?: readonly Child
       {
         apiGroups: [''],
         resources: ['persistentvolumeclaims'],
-        verbs: ['get', 'patch'],
-        why: 'volumes grow with the spec: read the claims of the StatefulSets and raise their storage request',
+        verbs: ['list', 'watch', 'patch'],
+        why: 'volumes grow with the spec: PersistentVolumeClaim informer (list, watch; the claims of the StatefulSets, by their selector labels), raise their storage request (patch)',
       },
       {
         apiGroups: ['storage.k8s.io'],

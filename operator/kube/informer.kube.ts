@@ -28,6 +28,11 @@ export interface InformerOptions<T extends KubernetesObject> {
   watch?: Pick<Watch, 'watch'>;
   /** Keep metadata.managedFields in the cache; by default they are dropped, as they are most of an object's size. */
   keepManagedFields?: boolean;
+  /**
+   * Reduces each listed or watched object to what its readers use, before it is cached; it must keep
+   * metadata.name, namespace, uid and resourceVersion (the cache and the watch read them).
+   */
+  slim?: (obj: T) => T;
   /** Random numbers in [0, 1) for the watch timeout (tests pin it); default Math.random. */
   random?: () => number;
 }
@@ -101,6 +106,7 @@ class Supervisor<T extends KubernetesObject> implements SupervisedInformer<T> {
         if (kind) item.kind ??= kind;
         if (!opts.keepManagedFields) dropManagedFields(item);
       }
+      if (opts.slim) list.items = list.items.map(opts.slim);
       this.listedInRound = true;
       return list;
     };
@@ -114,7 +120,13 @@ class Supervisor<T extends KubernetesObject> implements SupervisedInformer<T> {
         inner.watch(
           path,
           { ...params, allowWatchBookmarks: true, timeoutSeconds: Math.floor(MIN_WATCH_TIMEOUT_SECONDS * (1 + random())) },
-          opts.keepManagedFields ? callback : (phase, obj, watchObj) => callback(phase, dropManagedFields(obj as KubernetesObject), watchObj),
+          (phase, obj, watchObj) => {
+            let o = obj as T;
+            if (!opts.keepManagedFields) o = dropManagedFields(o);
+            // ERROR carries a Status (its code), BOOKMARK only a resourceVersion: left as they are.
+            if (opts.slim && (phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED')) o = opts.slim(o);
+            callback(phase, o, watchObj);
+          },
           done,
         ),
     } as Watch;

@@ -23,6 +23,11 @@ export interface WorkerPoolOptions {
   metrics?: Metrics;
 }
 
+/** A reconcile in flight for this many times its deadline makes the pool report itself stuck (/healthz fails). */
+export const STUCK_AFTER_DEADLINES = 2;
+
+const seconds = (ms: number) => String(Math.round(ms / 100) / 10);
+
 interface Term {
   queue: WorkQueue;
   cancel: AbortController;
@@ -81,6 +86,20 @@ export class WorkerPool {
   /** Whether a term runs (between start() and stop()). */
   running(): boolean {
     return this.term !== undefined;
+  }
+
+  /**
+   * Why the workers look stuck, or undefined: a reconcile still in flight at STUCK_AFTER_DEADLINES times its
+   * deadline. The deadline aborts every request of a reconcile, so a hung API server never keeps a worker that
+   * long (nor does it fail /healthz: a restart would not help against it); what does is a wait that ignores the
+   * abort, which only a restart ends. Without a deadline there is no bound and nothing is reported.
+   */
+  stuck(): string | undefined {
+    const deadline = this.opts.reconcileTimeoutMs;
+    if (!deadline) return undefined;
+    const longest = this.longestReconcileMs();
+    if (longest <= STUCK_AFTER_DEADLINES * deadline) return undefined;
+    return `a reconcile has run for ${seconds(longest)} s, past its deadline of ${seconds(deadline)} s, whose abort did not free its worker (bound ${seconds(STUCK_AFTER_DEADLINES * deadline)} s)`;
   }
 
   /** How long the oldest reconcile in flight has been running, in ms (0 when none is). */

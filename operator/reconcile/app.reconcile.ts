@@ -66,6 +66,8 @@ export interface AppReconcilerDeps {
   kinds?: readonly ChildKind[];
   /** The cache of the pods the operator's workloads run (labelled managed-by); absent: pod problems are not reported. */
   pods?: ObjectCache<V1Pod>;
+  /** The cache of the claims of the app's StatefulSets (labelled by the StatefulSet controller, see CLAIM_SELECTOR). */
+  claims: ObjectCache<V1PersistentVolumeClaim>;
   cluster: ClusterClient;
   events: EventRecorder;
   logger: Logger;
@@ -461,7 +463,8 @@ export class AppReconciler {
           const size = template.spec?.resources?.requests?.storage;
           if (!size) continue;
           const name = `${template.metadata!.name}-${stsName}-${ordinal}`;
-          const pvc = (await this.deps.cluster.read('v1', 'PersistentVolumeClaim', namespace, name)) as V1PersistentVolumeClaim | undefined;
+          // From the cache: a read per claim per pass would be requests at rest.
+          const pvc = this.deps.claims.get(name, namespace);
           if (!pvc || pvc.metadata?.deletionTimestamp) continue;
           const storageClassName = pvc.spec?.storageClassName;
           const claim = {

@@ -13,8 +13,8 @@ export interface ChildKind {
 
 /**
  * Every kind an app can own. The operator watches each, filtered by its managed-by label. Volume claims
- * come from StatefulSet volumeClaimTemplates (the StatefulSet controller owns them) and pods use no
- * ServiceAccount of their own, so neither kind is watched.
+ * come from StatefulSet volumeClaimTemplates (the StatefulSet controller creates them, the operator only
+ * watches and expands them: controller.ts) and pods use no ServiceAccount of their own, so neither is a child kind.
  */
 export const childKinds: readonly ChildKind[] = [
   { kind: 'ConfigMap', apiVersion: 'v1', group: '', plural: 'configmaps', order: 0 },

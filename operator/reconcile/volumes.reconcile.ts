@@ -1,4 +1,28 @@
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { parseQuantity } from './compare.reconcile.js';
+
+/**
+ * A claim as its informer caches it: identity, the instance label (which app to enqueue) and the fields
+ * growVolumes reads. Several thousand claims sit in the cache with many apps; the rest of each is never read.
+ */
+export function slimClaim(pvc: V1PersistentVolumeClaim): V1PersistentVolumeClaim {
+  const { name, namespace, uid, resourceVersion, labels, deletionTimestamp } = pvc.metadata ?? {};
+  const storage = pvc.spec?.resources?.requests?.storage;
+  const capacity = pvc.status?.capacity?.storage;
+  return {
+    apiVersion: pvc.apiVersion,
+    kind: pvc.kind,
+    metadata: { name, namespace, uid, resourceVersion, labels, ...(deletionTimestamp ? { deletionTimestamp } : {}) },
+    spec: {
+      ...(pvc.spec?.storageClassName !== undefined ? { storageClassName: pvc.spec.storageClassName } : {}),
+      ...(storage !== undefined ? { resources: { requests: { storage } } } : {}),
+    },
+    status: {
+      ...(capacity !== undefined ? { capacity: { storage: capacity } } : {}),
+      ...(pvc.status?.conditions ? { conditions: pvc.status.conditions.map(({ type, status }) => ({ type, status })) } : {}),
+    },
+  };
+}
 
 /** The parts of a live PersistentVolumeClaim the volume decision reads. */
 export interface ClaimView {

@@ -18,6 +18,17 @@ export type Component =
 /** The field manager and managed-by label value of this operator. */
 export const MANAGED_BY = 'graminsta-operator';
 
+/** The app.kubernetes.io/name label of every object and pod of an app (one of the selector labels). */
+export const APP_NAME = 'graminsta';
+
+/**
+ * The label selector of the claims of the app's StatefulSets. The StatefulSet controller labels each claim it
+ * creates from a volumeClaimTemplate with the StatefulSet's selector labels (getPersistentVolumeClaims in
+ * pkg/controller/statefulset), so every claim, old or new, carries this one; the templates themselves stay
+ * unlabelled, as a change to them would re-create every existing StatefulSet.
+ */
+export const CLAIM_SELECTOR = `app.kubernetes.io/name=${APP_NAME}`;
+
 /** Annotation on pod templates: hash of the configuration (ConfigMaps and Secrets) the pod reads. */
 export const CONFIG_HASH_ANNOTATION = 'graminsta.io/config-hash';
 
@@ -112,7 +123,7 @@ export function appNames(app: GraminstaApp): AppNames {
 /** The labels that select a component's pods; they never change for the life of the app. */
 export function selectorLabels(names: AppNames, component: Component): Record<string, string> {
   return {
-    'app.kubernetes.io/name': 'graminsta',
+    'app.kubernetes.io/name': APP_NAME,
     'app.kubernetes.io/instance': names.app,
     'app.kubernetes.io/component': component,
   };

@@ -71,6 +71,11 @@ describe('operatorRbac', () => {
     expect(perms.filter((p) => / (update|deletecollection|\*)$/.test(p))).to.deep.equal([]);
   });
 
+  it('watches claims and patches them (expansion), and never reads, creates or deletes one by one', () => {
+    const perms = permissionsOf(chartRbac().cluster).filter((p) => p.startsWith('core/persistentvolumeclaims '));
+    expect(perms).to.deep.equal(['core/persistentvolumeclaims list', 'core/persistentvolumeclaims patch', 'core/persistentvolumeclaims watch']);
+  });
+
   it('confines the Lease rules to get/update on the configured name, plus create', () => {
     const { leaderElection } = operatorRbac({ applied: [], created: [] }, { leaseName: 'my-lease' });
     expect(leaderElection.map((r) => [r.verbs, r.resourceNames])).to.deep.equal([

@@ -1,19 +1,28 @@
-// Liveness of the operator process when the API server stops answering: its requests go through a TCP
-// proxy that the test stalls, with a request timeout far beyond the reconcile deadline. The deadline
-// aborts each hung reconcile, so the workers never stay stuck up to the health bound (twice the
-// deadline): /healthz keeps passing, reconciles keep failing fast, and the app converges once the stall
-// ends. Without the deadline's abort the workers would hang on the stalled requests and /healthz fail.
+// Liveness of the operator: /healthz fails only when a worker is stuck in a way its reconcile deadline
+// cannot end (WorkerPool.stuck: still in flight at twice the deadline, i.e. it waits on something the
+// deadline's abort does not reach), which only a restart frees. A stalled API server is not such a case:
+// the deadline aborts every request of a reconcile, so the workers are freed and a restart would not help.
+// The first test stalls the API server behind a TCP proxy (request timeout far beyond the deadline) and
+// checks that /healthz keeps passing while reconciles are cut at their deadline; it fails if the deadline
+// stops freeing workers. The second holds a worker on a wait that ignores its abort and checks that
+// /healthz fails past the bound and passes once the worker is freed; it fails without the health check.
 import { expect } from 'chai';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Server } from 'node:http';
+import { Registry } from 'prom-client';
 import { createKubeClients, type KubeClients } from '../../operator/kube/client.kube.js';
+import { nopLogger } from '../../operator/kube/logger.kube.js';
+import { STUCK_AFTER_DEADLINES, WorkerPool } from '../../operator/kube/worker-pool.kube.js';
+import { startHttpServer } from '../../operator/server.js';
+import { freePort } from '../support/local-process.js';
 import { createTestNamespace, deleteTestNamespace, getCluster } from '../support/cluster.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
 import { applyApp, exampleApp, readApp, waitForCondition } from '../support/operator.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
-const healthz = async (p: OperatorProcess) => {
+const healthz = async (p: { port: number }) => {
   const res = await fetch(`http://127.0.0.1:${p.port}/healthz`);
   return { status: res.status, body: await res.text() };
 };
@@ -76,5 +85,59 @@ describe('the operator process behind a stalled API server', function () {
     proxy.resume();
     const after = await waitForCondition(clients, ns, 'stalled', 'Ready', 'True');
     expect(after.status?.stage).to.equal('split-clients');
+  });
+});
+
+describe('/healthz with a worker its deadline cannot free', function () {
+  this.timeout(30_000);
+  let server: Server | undefined;
+  let pool: WorkerPool | undefined;
+  let release: (() => void) | undefined;
+
+  after(async () => {
+    release?.();
+    await pool?.stop();
+    server?.close();
+  });
+
+  it('fails past the bound while the worker waits on something its abort does not end, and passes once it is freed', async () => {
+    const deadlineMs = 300;
+    let aborted = false;
+    pool = new WorkerPool({
+      name: 'health',
+      controller: 'health',
+      workers: 1,
+      reconcileTimeoutMs: deadlineMs,
+      initialKeys: () => ['ns/deaf'],
+      logger: nopLogger,
+      // Waits for the test, not for its signal: the deadline fires but cannot end it.
+      reconcile: (_key, signal) => {
+        signal.addEventListener('abort', () => (aborted = true), { once: true });
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+    });
+    const port = await freePort();
+    // The probes main.ts serves.
+    server = await startHttpServer({ host: '127.0.0.1', port, registry: new Registry(), probes: { synced: () => true, unhealthy: () => pool!.stuck() } });
+    const startedAt = Date.now();
+    pool.start();
+    expect((await healthz({ port })).status).to.equal(200);
+
+    const bound = STUCK_AFTER_DEADLINES * deadlineMs;
+    let first: { status: number; body: string; at: number } | undefined;
+    while (!first && Date.now() - startedAt < bound + 5_000) {
+      const h = await healthz({ port });
+      if (h.status !== 200) first = { ...h, at: Date.now() - startedAt };
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(aborted, 'the deadline fired').to.equal(true);
+    expect(first, '/healthz failed').to.not.equal(undefined);
+    expect(first!.status).to.equal(500);
+    expect(first!.at, 'not before the bound').to.be.greaterThan(bound);
+    expect(first!.body).to.contain('past its deadline of 0.3 s');
+
+    release!();
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await healthz({ port })).status, 'freed').to.equal(200);
   });
 });

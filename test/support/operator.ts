@@ -24,6 +24,8 @@ export interface RunningOperator {
   registry: Registry;
   /** Write requests (anything but GET) the operator's clients made so far. */
   writes(): Promise<number>;
+  /** Requests of any method (watches aside) the operator's clients made so far. */
+  requests(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ export async function startOperator(
     metrics,
     registry,
     writes: () => countWrites(registry),
+    requests: () => countRequests(registry),
     stop: () => controller.stop(),
   };
 }
@@ -64,6 +67,12 @@ export async function startOperator(
 export async function countWrites(registry: Registry): Promise<number> {
   const metric = await registry.getSingleMetric('rest_client_requests_total')?.get();
   return (metric?.values ?? []).filter((v) => v.labels.method !== 'GET').reduce((n, v) => n + v.value, 0);
+}
+
+/** Sums rest_client_requests_total over every method. */
+export async function countRequests(registry: Registry): Promise<number> {
+  const metric = await registry.getSingleMetric('rest_client_requests_total')?.get();
+  return (metric?.values ?? []).reduce((n, v) => n + v.value, 0);
 }
 
 /** Reads an example app from examples/. */

@@ -47,7 +47,7 @@ describe('createInformer (supervision, with a fake watch transport)', () => {
     if (next instanceof Error) throw next;
     return next;
   };
-  const make = (extra: { resyncMs?: number } = {}) =>
+  const make = (extra: { resyncMs?: number; slim?: (o: V1ConfigMap) => V1ConfigMap } = {}) =>
     createInformer<V1ConfigMap>(offlineKubeConfig(), {
       path: '/api/v1/namespaces/ns/configmaps',
       listFn,
@@ -81,6 +81,24 @@ describe('createInformer (supervision, with a fake watch transport)', () => {
     watch.current.callback('DELETED', cm('b', '8'));
     expect(seen).to.deep.equal(['add a', 'add bare', 'add b', 'update a', 'delete b']);
     expect(informer.list('ns').map((o) => o.metadata!.name)).to.deep.equal(['a', 'bare']);
+    informer.stop();
+  });
+
+  it('caches listed and watched objects as slim makes them, and hands ERROR and BOOKMARK events on untouched', async () => {
+    lists.push(listOf([cm('a', '1', { big: 'x'.repeat(100) })], '5'), listOf([cm('c', '20', { big: 'zzz' })], '20'));
+    const informer = make({ slim: (o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, data: { size: String(Object.values(o.data ?? {}).join('').length) } }) });
+    await informer.start();
+    expect(informer.get('a', 'ns')?.data).to.deep.equal({ size: '100' });
+    watch.current.callback('MODIFIED', cm('a', '6', { big: 'yy' }));
+    expect(informer.get('a', 'ns')?.data).to.deep.equal({ size: '2' });
+    watch.current.callback('BOOKMARK', { metadata: { resourceVersion: '9' } } as V1ConfigMap);
+    expect(informer.get('a', 'ns')?.metadata?.resourceVersion, 'a bookmark is no object').to.equal('6');
+    watch.current.callback('ERROR', { code: 410 } as unknown as V1ConfigMap);
+    watch.current.done(null);
+    await flushPromises();
+    // The 410 reached the ListWatch with its code: the watch's end brings a relist, slimmed too.
+    expect(listCalls).to.equal(2);
+    expect(informer.get('c', 'ns')?.data).to.deep.equal({ size: '3' });
     informer.stop();
   });
 

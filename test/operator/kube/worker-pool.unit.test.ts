@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { nopLogger } from '../../../operator/kube/logger.kube.js';
-import { WorkerPool } from '../../../operator/kube/worker-pool.kube.js';
+import { STUCK_AFTER_DEADLINES, WorkerPool } from '../../../operator/kube/worker-pool.kube.js';
 import { FakeClock, flushPromises } from '../../support/fake-clock.js';
 
 // A reconcile that stays in flight until the test releases it (or its signal aborts, when it honours it).
@@ -98,6 +98,44 @@ describe('WorkerPool', () => {
     r.release('slow');
     await flushPromises();
     expect(p.longestReconcileMs()).to.equal(0);
+    await p.stop();
+  });
+
+  it('reports itself stuck only when a reconcile outlives its deadline by the bound: one that honours the abort never is', async () => {
+    const freed = new Reconciles(true);
+    const a = pool(freed, ['hung-request'], { reconcileTimeoutMs: 1_000 });
+    a.start();
+    await flushPromises();
+    await clock.advance(1_000);
+    await flushPromises();
+    expect(freed.signals.get('hung-request')!.aborted).to.equal(true);
+    await clock.advance(STUCK_AFTER_DEADLINES * 1_000 + 1);
+    expect(a.stuck(), 'the deadline freed the worker').to.equal(undefined);
+    await a.stop();
+
+    const deaf = new Reconciles(false); // waits on something its abort does not end
+    const b = pool(deaf, ['deaf'], { reconcileTimeoutMs: 1_000 });
+    b.start();
+    await flushPromises();
+    await clock.advance(STUCK_AFTER_DEADLINES * 1_000);
+    expect(deaf.signals.get('deaf')!.aborted).to.equal(true);
+    expect(b.stuck(), 'at the bound').to.equal(undefined);
+    await clock.advance(1);
+    expect(b.stuck()).to.match(/a reconcile has run for 2 s, past its deadline of 1 s, whose abort did not free its worker \(bound 2 s\)/);
+    deaf.release('deaf');
+    await flushPromises();
+    expect(b.stuck(), 'released').to.equal(undefined);
+    await b.stop();
+  });
+
+  it('has no stuck bound without a deadline', async () => {
+    const r = new Reconciles(false);
+    const p = pool(r, ['slow']);
+    p.start();
+    await flushPromises();
+    await clock.advance(3_600_000);
+    expect(p.stuck()).to.equal(undefined);
+    r.release('slow');
     await p.stop();
   });
 

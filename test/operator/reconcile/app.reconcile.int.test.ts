@@ -298,3 +298,31 @@ describe('GraminstaApp reconcile loop (real API server)', function () {
     await expect(readApp(op.clients, ns, name)).to.be.rejectedWith(Error).then((err: unknown) => expect(isNotFound(err)).to.equal(true));
   });
 });
+
+describe('GraminstaApp reconcile loop at rest (real API server, an operator of its own namespace)', function () {
+  this.timeout(240_000);
+  let op: RunningOperator;
+  let ns: string;
+
+  before(async () => {
+    ns = await createTestNamespace('at-rest');
+    op = await startOperator({ watchNamespace: ns, resyncMs: 3_000 });
+  });
+
+  after(async () => {
+    await op?.stop();
+    if (ns) await deleteTestNamespace(ns);
+  });
+
+  // Stage 4: a database StatefulSet with a claim, and no user Secret (an app with S3 credentials reads them each pass).
+  it('makes no request at all while nothing changes, reads included: claims and the other children come from the caches', async () => {
+    const name = 'quiet';
+    await applyApp(op.clients, ns, exampleApp('stage-4-load-balanced.yaml', name));
+    await waitForCondition(op.clients, ns, name, 'Ready', 'True');
+    await waitFor('the claim of the database StatefulSet in the cache', 30_000, () => !!op.controller.claims.get(`data-${name}-db-0`, ns));
+    await new Promise((r) => setTimeout(r, 4_000)); // let the last status write and events settle
+    const before = await op.requests();
+    await new Promise((r) => setTimeout(r, 10_000)); // resync every 3 s: several passes over the app
+    expect((await op.requests()) - before).to.equal(0);
+  });
+});

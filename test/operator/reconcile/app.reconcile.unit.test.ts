@@ -2,7 +2,7 @@
 // apply order, the migrate Job gate, prune rules, paused apps, zero writes at rest. The same behaviour
 // against the real API server is covered by app.reconcile.int.test.ts.
 import { expect } from 'chai';
-import type { KubernetesObject, V1Deployment, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment, V1PersistentVolumeClaim, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import type { GraminstaApp, GraminstaAppSpec } from '../../../operator/api/types.gen.js';
 import type { Clock } from '../../../operator/kube/clock.kube.js';
 import { nopLogger } from '../../../operator/kube/logger.kube.js';
@@ -61,11 +61,15 @@ class FakeCluster implements ClusterClient {
     this.cache(obj.kind).put(live);
     return live;
   }
-  /** PersistentVolumeClaims and StorageClasses, which no informer caches: by kind/namespace/name. */
-  readonly volumes = new Map<string, KubernetesObject>();
+  /** StorageClasses, which no informer caches: by name. */
+  readonly storageClasses = new Map<string, KubernetesObject>();
+  /** The claims' informer cache (the operator only watches and expands claims). */
+  readonly claims = new MemoryCache<V1PersistentVolumeClaim>();
   async read(_apiVersion: string, kind: string, namespace: string, name: string) {
-    if (kind === 'PersistentVolumeClaim' || kind === 'StorageClass') return this.volumes.get(`${kind}/${namespace}/${name}`);
     this.calls.push(`read ${kind}/${name}`);
+    if (kind === 'StorageClass') return this.storageClasses.get(name);
+    // A claim is never read from the API server: the reconciler has their cache.
+    if (kind === 'PersistentVolumeClaim') throw new Error(`uncached read of PersistentVolumeClaim ${namespace}/${name}`);
     return this.cache(kind).get(name, namespace);
   }
   async delete(obj: KubernetesObject) {
@@ -82,8 +86,8 @@ class FakeCluster implements ClusterClient {
   }
   async expandClaim(namespace: string, name: string, size: string) {
     this.calls.push(`expand PersistentVolumeClaim/${name} ${size}`);
-    const pvc = this.volumes.get(`PersistentVolumeClaim/${namespace}/${name}`) as { spec: { resources: { requests: { storage: string } } } };
-    pvc.spec.resources.requests.storage = size;
+    const pvc = this.claims.get(name, namespace)!;
+    pvc.spec!.resources!.requests!.storage = size;
   }
   writes(): string[] {
     return this.calls.filter((c) => !c.startsWith('read'));
@@ -109,6 +113,7 @@ function setup(spec: GraminstaAppSpec) {
   const reconciler = new AppReconciler({
     apps,
     children: (kind) => caches.get(kind)!,
+    claims: cluster.claims,
     cluster,
     events: { record: (_app, type, reason) => events.push(`${type} ${reason}`) },
     logger: nopLogger,
@@ -218,14 +223,14 @@ describe('AppReconciler (in-memory fakes)', () => {
       const sts = t.caches.get('StatefulSet')!.get('graminsta-db', NS) as V1StatefulSet;
       const template = sts.spec!.volumeClaimTemplates![0]!;
       const name = `${template.metadata!.name}-graminsta-db-0`;
-      t.cluster.volumes.set(`StorageClass//local`, { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'local' }, allowVolumeExpansion } as KubernetesObject);
-      t.cluster.volumes.set(`PersistentVolumeClaim/${NS}/${name}`, {
+      t.cluster.storageClasses.set('local', { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'local' }, allowVolumeExpansion } as KubernetesObject);
+      t.cluster.claims.put({
         apiVersion: 'v1',
         kind: 'PersistentVolumeClaim',
         metadata: { name, namespace: NS },
         spec: { storageClassName: 'local', resources: { requests: { storage: size } } },
         status: { capacity: { storage: size } },
-      } as KubernetesObject);
+      });
       return { t, name, want: template.spec!.resources!.requests!.storage! };
     };
     const dbCondition = (t: ReturnType<typeof setup>) => t.cluster.statuses.at(-1)!.conditions.find((c) => c.type === 'DatabaseReady')!;
@@ -244,6 +249,19 @@ describe('AppReconciler (in-memory fakes)', () => {
       expect(dbCondition(t)).to.include({ status: 'True', reason: 'VolumeExpansionNotAllowed' });
       expect(dbCondition(t).message).to.contain(name).and.contain('local');
       expect(t.events).to.include('Warning VolumeExpansionNotAllowed');
+    });
+
+    it('reads claims from their cache and the StorageClass only for a claim that would grow: an expanded claim costs no request at rest', async () => {
+      const { t, name, want } = await withSmallClaim(true);
+      await t.reconcile();
+      expect(t.cluster.calls.filter((c) => c.startsWith('read StorageClass/'))).to.deep.equal(['read StorageClass/local']);
+      // The resize completes: the claim's capacity reaches its request, as its watch event would bring it.
+      t.cluster.claims.get(name, NS)!.status = { capacity: { storage: want } };
+      await t.reconcile();
+      const before = t.cluster.calls.length;
+      await t.reconcile();
+      expect(t.cluster.calls.slice(before), 'requests of a pass at rest').to.deep.equal([]);
+      expect(dbCondition(t)).to.include({ status: 'True' }).and.not.include({ reason: 'VolumeResizing' });
     });
 
     it('never shrinks a claim larger than the template', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { decideVolume } from '../../../operator/reconcile/volumes.reconcile.js';
+import { decideVolume, slimClaim } from '../../../operator/reconcile/volumes.reconcile.js';
 
 describe('volumes.reconcile', () => {
   const claim = { name: 'data-db-0', storageClassName: 'graminsta-local', requested: '10Gi', capacity: '10Gi' };
@@ -40,5 +40,31 @@ describe('volumes.reconcile', () => {
 
   it('names the claim when the desired size is not a quantity', () => {
     expect(() => decideVolume('big', claim, true)).to.throw(/data-db-0/);
+  });
+
+  it('slims a claim to what the reconciler reads: identity, labels, class, request, capacity, condition types', () => {
+    const slim = slimClaim({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: {
+        name: 'data-g-db-0',
+        namespace: 'photos',
+        uid: 'u1',
+        resourceVersion: '42',
+        labels: { 'app.kubernetes.io/instance': 'g' },
+        annotations: { 'pv.kubernetes.io/bind-completed': 'yes' },
+        finalizers: ['kubernetes.io/pvc-protection'],
+      },
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'local', volumeName: 'pv-1', resources: { requests: { storage: '10Gi' } } },
+      status: { phase: 'Bound', capacity: { storage: '10Gi' }, conditions: [{ type: 'Resizing', status: 'True', message: 'long text' }] },
+    });
+    expect(slim).to.deep.equal({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'data-g-db-0', namespace: 'photos', uid: 'u1', resourceVersion: '42', labels: { 'app.kubernetes.io/instance': 'g' } },
+      spec: { storageClassName: 'local', resources: { requests: { storage: '10Gi' } } },
+      status: { capacity: { storage: '10Gi' }, conditions: [{ type: 'Resizing', status: 'True' }] },
+    });
+    expect(slimClaim({ metadata: { name: 'x', deletionTimestamp: new Date(0) } }).metadata).to.have.property('deletionTimestamp');
   });
 });
