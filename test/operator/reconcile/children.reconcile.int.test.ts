@@ -1,5 +1,5 @@
 // Ownership of children against the real API server: an object under a wanted name that the app did not
-// create is left untouched and reported (never adopted), and a Job re-created for a new template takes
+// create is left untouched and reported (never adopted), and a stale Job deleted for a new template takes
 // its pods with it.
 import { expect } from 'chai';
 import { BatchV1Api, type CoreV1Event, type V1Job, type V1Service } from '@kubernetes/client-node';
@@ -57,7 +57,7 @@ describe('children: ownership (real API server)', function () {
     expect(ours.metadata?.ownerReferences?.map((r) => r.uid)).to.deep.equal([uid]);
   });
 
-  it('deletes a Job it re-creates for a changed template together with its pods', async () => {
+  it('deletes a stale Job under its name (an older template) together with its pods, and does not run again a Job that succeeded', async () => {
     const name = 'rejob';
     const app = exampleApp('stage-2-split-database.yaml', name);
     await applyApp(op.clients, ns, app);
@@ -84,14 +84,18 @@ describe('children: ownership (real API server)', function () {
     const oldPods = await jobPods(created.metadata!.uid!);
 
     await applyApp(op.clients, ns, { ...app, spec: { ...app.spec, paused: false } });
-    await waitFor('the Job to be re-created', 60_000, async () => {
+    // The stale Job is deleted; the Job of the current template already succeeded (status.completedJobs records
+    // it), so it is not run again, and the app stays Ready.
+    await waitFor('the stale Job to be deleted', 60_000, async () => {
       const now = await batch.readNamespacedJob({ namespace: ns, name: jobName }).catch(() => undefined);
-      return !!now && now.metadata?.uid !== created.metadata?.uid;
+      return now?.metadata?.uid !== created.metadata?.uid;
     });
     await waitFor('the old Job’s pods to be deleted', 60_000, async () => {
       const left = await Promise.all(oldPods.map((pod) => op.clients.core.readNamespacedPod({ namespace: ns, name: pod }).then(() => true, (err: unknown) => !isNotFound(err))));
       return !left.some(Boolean);
     });
+    const status = (await waitForCondition(op.clients, ns, name, 'Ready', 'True', { timeoutMs: 60_000 })).status as { completedJobs?: string[] };
+    expect(status.completedJobs).to.include(jobName);
 
     async function jobPods(uid: string): Promise<string[]> {
       const pods = await op.clients.core.listNamespacedPod({ namespace: ns, labelSelector: `batch.kubernetes.io/controller-uid=${uid}` });
