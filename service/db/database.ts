@@ -56,6 +56,19 @@ function markNotExecuted(err: unknown): unknown {
   return err;
 }
 
+/** Resolves when `pool` answers a trivial query within `timeoutMs`; rejects naming `what` otherwise. */
+async function ping(pool: pg.Pool, what: string, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      pool.query('SELECT 1'),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} ping timed out`)), timeoutMs))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Runs one statement on `client` with the extended protocol and marks a failure that provably came before the server
  * processed it. How we decide: the server answers a Parse with ParseComplete, and a backend that is terminated flushes
@@ -342,32 +355,13 @@ export class Database {
 
   /** Resolves when the primary answers a trivial query within `timeoutMs`. */
   async pingPrimary(timeoutMs = 1000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        this.primary.query('SELECT 1'),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('primary ping timed out')), timeoutMs))),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await ping(this.primary, 'primary', timeoutMs);
   }
 
   /** True when at least one read replica answers a trivial query within `timeoutMs` (false without replicas). */
   async replicaAnswers(timeoutMs = 1000): Promise<boolean> {
     for (const r of this.replicas) {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([
-          r.pool.query('SELECT 1'),
-          new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('replica ping timed out')), timeoutMs))),
-        ]);
-        return true;
-      } catch {
-        // the next one
-      } finally {
-        clearTimeout(timer);
-      }
+      if (await ping(r.pool, 'replica', timeoutMs).then(() => true, () => false)) return true;
     }
     return false;
   }
