@@ -70,10 +70,15 @@ escaped_password=$(printf '%s' "$POSTGRES_REPLICATION_PASSWORD" | sed 's/[\\:]/\
 unset POSTGRES_REPLICATION_PASSWORD escaped_password
 conninfo="host=$POSTGRES_PRIMARY_HOST port=$POSTGRES_PRIMARY_PORT user=$POSTGRES_REPLICATION_USER passfile=$passfile application_name=$POSTGRES_REPLICATION_SLOT"
 
+# primary_answers: true when the primary accepts connections (within 5 s).
+primary_answers() {
+  pg_isready -q -t 5 -h "$POSTGRES_PRIMARY_HOST" -p "$POSTGRES_PRIMARY_PORT" -U "$POSTGRES_REPLICATION_USER" -d postgres
+}
+
 wait_for_primary() {
   waited=0
   delay=1
-  until pg_isready -q -t 5 -h "$POSTGRES_PRIMARY_HOST" -p "$POSTGRES_PRIMARY_PORT" -U "$POSTGRES_REPLICATION_USER" -d postgres; do
+  until primary_answers; do
     if [ "$POSTGRES_WAIT_TIMEOUT_SECONDS" -gt 0 ] && [ "$waited" -ge "$POSTGRES_WAIT_TIMEOUT_SECONDS" ]; then
       fail "primary $POSTGRES_PRIMARY_HOST:$POSTGRES_PRIMARY_PORT not ready after ${waited}s; giving up"
     fi
@@ -114,7 +119,7 @@ clone_primary() {
 # replica was away, or invalidated past max_slot_wal_keep_size): the WAL this data needs may be gone with it.
 # False when the primary does not answer (nothing can be known; keep the data and retry streaming).
 slot_is_gone() {
-  pg_isready -q -t 5 -h "$POSTGRES_PRIMARY_HOST" -p "$POSTGRES_PRIMARY_PORT" -U "$POSTGRES_REPLICATION_USER" -d postgres || return 1
+  primary_answers || return 1
   # One row: slot_type|restart_lsn|restart_tli, all empty when the slot does not exist; no restart_lsn once invalidated.
   slot=$(psql -X -A -t -q "$conninfo dbname=replication replication=true" -c "READ_REPLICATION_SLOT $POSTGRES_REPLICATION_SLOT") || return 1
   restart_lsn=$(printf '%s' "$slot" | cut -d '|' -f 2)
