@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { DatabaseConnection } from './db/database.js';
 
 /** The process modes one image runs in. */
-export type Mode = 'api' | 'web' | 'migrate' | 'origin' | 'sync-images' | 'exporter';
+export type Mode = 'api' | 'web' | 'migrate' | 'origin' | 'sync-images' | 'exporter' | 'backup' | 'restore';
 
 /** Where images live: the storage settings under one prefix (GRAMINSTA_ for the mode's own store, GRAMINSTA_SYNC_FROM_ for sync-images' source). */
 export interface StorageConfig {
@@ -30,6 +30,8 @@ export interface Config {
   storage: StorageConfig;
   /** sync-images only: the store images are copied from (null in every other mode). */
   syncFrom: StorageConfig | null;
+  /** backup and restore only: where the backups are (the bucket is the S3 storage settings') and what to do (null in every other mode). */
+  backup: BackupConfig | null;
   cdnBaseUrl: string;
   publicApiUrl: string;
   tokenSecret: string;
@@ -47,6 +49,23 @@ export interface Config {
   /** How many proxies in front of the API append to X-Forwarded-For (0: the peer address is the client). */
   trustProxyHops: number;
   rateLimits: RateLimitsConfig;
+}
+
+/** The backup and restore modes' settings (GRAMINSTA_BACKUP_*, GRAMINSTA_RESTORE_*). */
+export interface BackupConfig {
+  /** Key prefix of the backups in the bucket, without slashes at its ends. */
+  prefix: string;
+  /** backup: the directory shared with the dump container (its pipe and status). */
+  dir: string;
+  /** backup: which backups to keep after a successful one; null keeps all. */
+  retention: { count: number } | { days: number } | null;
+  /** restore: the backup to fetch, a name or latest. */
+  restoreBackup: string;
+  /** restore: the data directory whose PG_VERSION says a database exists, and where the fetched dump goes. */
+  restorePgdata: string;
+  restoreDir: string;
+  /** Where the outcome goes for Kubernetes to show (the container's terminationMessagePath); '' for nowhere. */
+  terminationMessagePath: string;
 }
 
 /** Bounds on password hashing and on pending uploads, and the clean-up sweeper's schedule. */
@@ -252,6 +271,26 @@ function hygieneConfig(env: Env): HygieneConfig {
   };
 }
 
+/** backup and restore modes: GRAMINSTA_BACKUP_* and GRAMINSTA_RESTORE_*. */
+function backupConfig(env: Env, mode: 'backup' | 'restore'): BackupConfig {
+  const prefix = str(env, 'GRAMINSTA_BACKUP_PREFIX', '');
+  if (!/^([A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*)?$/.test(prefix)) throw new ConfigError(`GRAMINSTA_BACKUP_PREFIX must be path segments of letters, digits, '.', '_' and '-' separated by '/', got ${JSON.stringify(prefix)}`);
+  const count = env.GRAMINSTA_BACKUP_RETENTION_COUNT ? int(env, 'GRAMINSTA_BACKUP_RETENTION_COUNT', 0, 1, 10000) : undefined;
+  const days = env.GRAMINSTA_BACKUP_RETENTION_DAYS ? int(env, 'GRAMINSTA_BACKUP_RETENTION_DAYS', 0, 1, 36500) : undefined;
+  if (count !== undefined && days !== undefined) throw new ConfigError('GRAMINSTA_BACKUP_RETENTION_COUNT and GRAMINSTA_BACKUP_RETENTION_DAYS exclude each other; set one of them');
+  const restoreBackup = str(env, 'GRAMINSTA_RESTORE_BACKUP', 'latest');
+  if (restoreBackup !== 'latest' && !/^\d{8}T\d{6}Z$/.test(restoreBackup)) throw new ConfigError(`GRAMINSTA_RESTORE_BACKUP must be latest or a backup name such as 20261202T031500Z, got ${JSON.stringify(restoreBackup)}`);
+  return {
+    prefix,
+    dir: mode === 'backup' ? required(env, 'GRAMINSTA_BACKUP_DIR') : '',
+    retention: count !== undefined ? { count } : days !== undefined ? { days } : null,
+    restoreBackup,
+    restorePgdata: mode === 'restore' ? required(env, 'GRAMINSTA_RESTORE_PGDATA') : '',
+    restoreDir: mode === 'restore' ? required(env, 'GRAMINSTA_RESTORE_DIR') : '',
+    terminationMessagePath: str(env, 'GRAMINSTA_TERMINATION_MESSAGE_PATH', '/dev/termination-log'),
+  };
+}
+
 /** exporter mode: which server's statistics the sidecar exposes (GRAMINSTA_EXPORTER_TARGET, required). */
 function exporterConfig(env: Env): NonNullable<Config['exporter']> {
   required(env, 'GRAMINSTA_EXPORTER_TARGET');
@@ -265,7 +304,7 @@ function exporterConfig(env: Env): NonNullable<Config['exporter']> {
 export function loadConfig(rawEnv: Env = process.env, argvMode?: string, readSecretFile: ReadSecretFile = (path) => readFileSync(path, 'utf8')): Config {
   const env = withSecretFiles(rawEnv, readSecretFile);
   const modeRaw = argvMode ?? str(env, 'GRAMINSTA_MODE', 'api');
-  const modes: Mode[] = ['api', 'web', 'migrate', 'origin', 'sync-images', 'exporter'];
+  const modes: Mode[] = ['api', 'web', 'migrate', 'origin', 'sync-images', 'exporter', 'backup', 'restore'];
   if (!modes.includes(modeRaw as Mode)) throw new ConfigError(`mode must be one of ${modes.join(', ')} (argv[2] or GRAMINSTA_MODE), got ${JSON.stringify(modeRaw)}`);
   const mode = modeRaw as Mode;
   const exporter = mode === 'exporter' ? exporterConfig(env) : null;
@@ -295,6 +334,7 @@ export function loadConfig(rawEnv: Env = process.env, argvMode?: string, readSec
     nearCache: { maxAgeMs: int(env, 'GRAMINSTA_NEAR_CACHE_MS', 30000, 0, 60000), maxEntries: int(env, 'GRAMINSTA_NEAR_CACHE_ENTRIES', 20000, 1, 10000000) },
     storage: withFileCredentials(storageConfig(env, 'GRAMINSTA_', storageKind), rawEnv, env),
     syncFrom: mode === 'sync-images' ? syncSource(env) : null,
+    backup: mode === 'backup' || mode === 'restore' ? backupConfig(env, mode) : null,
     cdnBaseUrl: url(env, 'GRAMINSTA_CDN_BASE_URL'),
     publicApiUrl: url(env, 'GRAMINSTA_PUBLIC_API_URL'),
     tokenSecret: mode === 'api' ? required(env, 'GRAMINSTA_TOKEN_SECRET') : str(env, 'GRAMINSTA_TOKEN_SECRET', ''),
@@ -321,6 +361,14 @@ export function loadConfig(rawEnv: Env = process.env, argvMode?: string, readSec
   if (cfg.syncFrom) {
     checkStorage(cfg.syncFrom, 'GRAMINSTA_SYNC_FROM_', false);
     if (sameStore(cfg.syncFrom, cfg.storage)) throw new ConfigError(`GRAMINSTA_SYNC_FROM_* names the same store as GRAMINSTA_* (${describeStore(cfg.storage)}); sync-images needs a different source`);
+  }
+  if ((mode === 'backup' || mode === 'restore') && cfg.storage.kind !== 's3') throw new ConfigError(`GRAMINSTA_STORAGE must be s3 in ${mode} mode (the bucket of the backups), got ${cfg.storage.kind}`);
+  if ((mode === 'backup' || mode === 'restore') && cfg.storage.kind === 's3') {
+    checkStorage(cfg.storage, 'GRAMINSTA_', false);
+    // Explicit, so that the settings parsed here are the ones used (the SDK's chain would read the process environment again).
+    if (!cfg.storage.s3.credentials && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
+      cfg.storage.s3.credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY };
+    }
   }
   if (mode === 'origin' && !cfg.storage.originToken) throw new ConfigError('GRAMINSTA_ORIGIN_TOKEN is required in origin mode');
   return cfg;

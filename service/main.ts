@@ -1,6 +1,7 @@
 // Entry point: picks the mode (argv[2] or GRAMINSTA_MODE), starts it, and shuts down on SIGTERM/SIGINT.
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
+import { runBackup, runRestore } from './app/backup.infra.js';
 import { runMigrate, runSyncImages, startApi, startExporter, startOrigin, startWeb, type RunningServer } from './app/server.infra.js';
 
 async function main(): Promise<void> {
@@ -18,6 +19,16 @@ async function main(): Promise<void> {
   if (cfg.mode === 'migrate') {
     await runMigrate(cfg, log);
     return;
+  }
+  if (cfg.mode === 'backup' || cfg.mode === 'restore') {
+    try {
+      await (cfg.mode === 'backup' ? runBackup(cfg, log) : runRestore(cfg, log));
+    } catch (err) {
+      log.error(`${cfg.mode} failed`, { err });
+      process.exit(1);
+    }
+    // The S3 client's kept-alive sockets must not hold the Job's pod open.
+    process.exit(0);
   }
   if (cfg.mode === 'sync-images') {
     // 1 when photos lost their bytes: the caller must not treat the move as done.

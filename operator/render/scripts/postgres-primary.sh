@@ -23,11 +23,15 @@
 #   POSTGRES_REPLICA_SLOT_PREFIX    default (empty: never drop a slot)        slots named with this prefix belong to the app's replicas: one inactive and not listed in POSTGRES_REPLICA_SLOTS_PATH is dropped
 #   POSTGRES_REPLICA_SLOTS_PATH     default (empty)                           file naming the slots of the replicas that exist (whitespace-separated), read at every check: a ConfigMap key, so it changes without a restart
 #   POSTGRES_SLOT_CHECK_SECONDS     default 60                                time between two checks of the slots
+#   POSTGRES_RESTORE_DIR            default (empty: never restore)            where the restore container left a backup (restore.pgdump, named in restore.name): a new cluster loads it before it serves; an existing one is never touched
 #   POSTGRES_SLOT_DROP_AFTER_SECONDS default 300                              a slot is dropped only after it was inactive and unlisted at every check for this long (a ConfigMap reaches the pod late)
 # mounts:
 #   dirname of PGDATA   the data volume (PersistentVolumeClaim), writable by the container's uid (999 in the image)
 #   /tmp                emptyDir (unix socket, the slot checks' state; the root filesystem is read-only)
 #   POSTGRES_REPLICA_SLOTS_PATH   the scripts ConfigMap (key replica-slots)
+# A new cluster with POSTGRES_RESTORE_DIR set loads restore.pgdump into the application database (pg_restore, as
+# the application role) before it is moved into place; once it is, the dump is deleted and restore.name becomes
+# restored-from. A failed restore leaves no PGDATA, so the next start tries again; a missing dump is an error.
 # On every start, before postgres listens on TCP, a temporary server on the unix socket only sets
 # the passwords of the application and replication roles (and the superuser's, when given) from the
 # environment, creating missing roles, and raises max_wal_senders and max_replication_slots to
@@ -56,6 +60,7 @@ POSTGRES_REPLICA_SLOT_PREFIX="${POSTGRES_REPLICA_SLOT_PREFIX:-}"
 POSTGRES_REPLICA_SLOTS_PATH="${POSTGRES_REPLICA_SLOTS_PATH:-}"
 POSTGRES_SLOT_CHECK_SECONDS="${POSTGRES_SLOT_CHECK_SECONDS:-60}"
 POSTGRES_SLOT_DROP_AFTER_SECONDS="${POSTGRES_SLOT_DROP_AFTER_SECONDS:-300}"
+POSTGRES_RESTORE_DIR="${POSTGRES_RESTORE_DIR:-}"
 
 use_bin_dir "$POSTGRES_BIN_DIR"
 
@@ -210,6 +215,15 @@ printf '%s\n' "$converge_sql" | local_psql || local_sql_failed "set roles and pa
 if [ "$datadir" != "$PGDATA" ]; then
   log "creating the application database"
   printf '%s\n' "$create_database_sql" | local_psql || local_sql_failed "create the application database"
+  if [ -n "$POSTGRES_RESTORE_DIR" ]; then
+    [ -s "$POSTGRES_RESTORE_DIR/restore.pgdump" ] || local_sql_failed "restore: $POSTGRES_RESTORE_DIR/restore.pgdump is missing (the restore container fetches it)"
+    log "restoring backup $(cat "$POSTGRES_RESTORE_DIR/restore.name" 2>/dev/null || echo '?') into $POSTGRES_DB"
+    restore_started=$(date +%s)
+    pg_restore --exit-on-error --no-owner --no-privileges --role="$POSTGRES_APP_USER" \
+      -h "$POSTGRES_SOCKET_DIR" -p "$POSTGRES_PORT" -d "$POSTGRES_DB" "$POSTGRES_RESTORE_DIR/restore.pgdump" >&2 \
+      || local_sql_failed "restore the backup into $POSTGRES_DB (pg_restore failed)"
+    log "restored in $(( $(date +%s) - restore_started ))s"
+  fi
 fi
 stop_local
 stop_if_asked
@@ -217,6 +231,10 @@ if [ "$datadir" != "$PGDATA" ]; then
   if [ -d "$PGDATA" ]; then rmdir "$PGDATA" || fail "$PGDATA exists but is not an empty directory"; fi
   mv "$staging" "$PGDATA"
   log "initialised $PGDATA"
+  if [ -n "$POSTGRES_RESTORE_DIR" ]; then
+    mv "$POSTGRES_RESTORE_DIR/restore.name" "$POSTGRES_RESTORE_DIR/restored-from" 2>/dev/null || true
+    rm -f "$POSTGRES_RESTORE_DIR/restore.pgdump"
+  fi
 fi
 
 # Slots of replicas that are gone hold WAL until max_slot_wal_keep_size: drop_stale_slots drops, at each
