@@ -3,6 +3,8 @@ import { STAGES, type Stage } from './schema.api.js';
 import type { V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import type {
   AutoscalingSpec,
+  DatabaseBackupSpec,
+  DatabaseRestoreSpec,
   GraminstaApp,
   GraminstaAppSpec,
   IngressTLSSpec,
@@ -93,6 +95,10 @@ export interface EffectiveSpec {
     storage: EffectiveStorage;
     version: string;
     resources: ResourceRequirements;
+    /** spec.database.backup as written; null: no backups. */
+    backup: DatabaseBackupSpec | null;
+    /** spec.database.restoreFrom as written; null: a new database starts empty. */
+    restoreFrom: DatabaseRestoreSpec | null;
   };
   cache: {
     /** standalone: one Redis; cluster: a Redis Cluster of `shards` primaries. */
@@ -352,6 +358,8 @@ export function effectiveSpec(app: Pick<GraminstaApp, 'spec'>): EffectiveSpec {
     storage: storageOf(db.storage, preset.databaseStorage),
     version: db.version ?? DEFAULT_DATABASE_VERSION,
     resources: db.resources ?? DATABASE_RESOURCES,
+    backup: db.backup ?? null,
+    restoreFrom: db.restoreFrom ?? null,
   };
 
   let cache: EffectiveSpec['cache'] = null;

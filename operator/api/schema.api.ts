@@ -438,7 +438,94 @@ const cdn: SchemaNode = {
   },
 };
 
-const EXTERNAL_EXCLUDES = ['readReplicas', 'maxReplicaLagSeconds', 'storage', 'version', 'image', 'resources'];
+const EXTERNAL_EXCLUDES = ['readReplicas', 'maxReplicaLagSeconds', 'storage', 'version', 'image', 'resources', 'backup', 'restoreFrom'];
+
+// A bucket of backups: where, and with which credentials.
+const backupS3: SchemaNode = {
+  type: 'object',
+  tsName: 'BackupS3Spec',
+  description: 'An S3-compatible bucket that holds the backups: <prefix>/<name>.pgdump (pg_dump custom format) and <prefix>/<name>.json (its manifest, written once the dump is complete).',
+  required: ['bucket'],
+  properties: {
+    bucket: {
+      type: 'string',
+      description: 'Bucket name (S3 naming rules: 3-63 lowercase letters, digits, dots and hyphens).',
+      minLength: 3,
+      maxLength: 63,
+      pattern: '^[a-z0-9][a-z0-9.-]*[a-z0-9]$',
+    },
+    region: { type: 'string', description: 'Region of the bucket. Omitted: us-east-1.', maxLength: 64, pattern: '^[a-z0-9]+(-[a-z0-9]+)*$' },
+    endpoint: {
+      type: 'string',
+      description: 'Endpoint URL of an S3-compatible service (MinIO, R2, ...); empty or omitted uses AWS. A custom endpoint uses path-style addressing.',
+      maxLength: 2048,
+      pattern: '^$|' + HTTP_URL_PATTERN,
+    },
+    credentialsSecret: secretName(
+      'Name of a Secret in the app namespace with the keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Omitted: the pod identity of the cluster.',
+    ),
+    prefix: {
+      type: 'string',
+      description: 'Key prefix of the backups in the bucket, e.g. graminsta/photos (path segments separated by /, no slash at either end). Omitted: the bucket\'s root.',
+      maxLength: 512,
+      pattern: '^([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$',
+    },
+  },
+};
+
+const backup: SchemaNode = {
+  type: 'object',
+  tsName: 'DatabaseBackupSpec',
+  description:
+    'Scheduled logical backups (pg_dump) of the in-cluster database to S3-compatible storage, by a CronJob <app>-backup. The time of the last successful one is status.database.lastBackup; the BackupReady condition says when one failed and why.',
+  required: ['schedule', 'destination'],
+  properties: {
+    schedule: {
+      type: 'string',
+      description: 'When to back up, a cron expression in UTC (five fields, e.g. "0 3 * * *"; or @hourly, @daily, @weekly, @monthly).',
+      minLength: 1,
+      maxLength: 128,
+      pattern: '^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|([0-9*/,-]+|[A-Za-z*/,-]+)( +([0-9*/,?-]+|[A-Za-z*/,?-]+)){4})$',
+    },
+    retention: {
+      type: 'object',
+      tsName: 'BackupRetentionSpec',
+      description: 'Which backups are kept; after each successful backup the others are deleted (the newest is always kept). Exactly one of count or days. Omitted: every backup is kept.',
+      properties: {
+        count: { type: 'integer', format: 'int32', description: 'Keep the newest count backups.', minimum: 1, maximum: 10000 },
+        days: { type: 'integer', format: 'int32', description: 'Keep the backups of the last days days.', minimum: 1, maximum: 36500 },
+      },
+      'x-kubernetes-validations': [
+        { rule: 'has(self.count) != has(self.days)', message: 'set exactly one of count or days', reason: 'FieldValueInvalid' },
+      ],
+    },
+    destination: {
+      type: 'object',
+      tsName: 'BackupDestinationSpec',
+      description: 'Where the backups go.',
+      required: ['s3'],
+      properties: { s3: backupS3 },
+    },
+    suspend: { type: 'boolean', description: 'Stops scheduling backups (the CronJob\'s suspend); the backups made are kept.' },
+  },
+};
+
+const restoreFrom: SchemaNode = {
+  type: 'object',
+  tsName: 'DatabaseRestoreSpec',
+  description:
+    'Starts a new app from a backup: on its first start, with an empty volume, the primary loads the backup before it serves (then the migrate Job runs as usual). A volume that holds a database is never overwritten: the Restored condition says so. It can stay set once the app runs.',
+  required: ['s3'],
+  properties: {
+    s3: backupS3,
+    backup: {
+      type: 'string',
+      description: 'The backup to restore: its name (the UTC time it started, e.g. 20261202T031500Z) or latest, the newest complete backup. Omitted: latest.',
+      pattern: '^(latest|[0-9]{8}T[0-9]{6}Z)$',
+      maxLength: 16,
+    },
+  },
+};
 
 const database: SchemaNode = {
   type: 'object',
@@ -450,7 +537,7 @@ const database: SchemaNode = {
       type: 'object',
       tsName: 'ExternalDatabaseSpec',
       description:
-        'A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, storage, version, image and resources.',
+        'A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, storage, version, image, resources, backup and restoreFrom.',
       required: ['secretName'],
       properties: {
         secretName: secretName(
@@ -476,6 +563,8 @@ const database: SchemaNode = {
       description: 'Major version of the in-cluster Postgres.',
       enum: ['15', '16', '17'],
     },
+    backup,
+    restoreFrom,
     image: image(
       'Image of the in-cluster Postgres (primary and replicas), e.g. for an air-gapped registry; a Debian-based postgres image of the major version in version (uid 999, binaries in /usr/lib/postgresql/<version>/bin). Empty or omitted: the operator\'s Postgres image setting (GRAMINSTA_POSTGRES_IMAGE, default docker.io/library/postgres:<version>-bookworm).',
     ),
@@ -829,6 +918,11 @@ export const statusSchema: SchemaNode = {
         summary: {
           type: 'string',
           description: 'Short summary shown by kubectl get, e.g. ready, ready+2/2 or external.',
+        },
+        lastBackup: {
+          type: 'string',
+          format: 'date-time',
+          description: 'When the last successful backup (spec.database.backup) completed; kept when a later one fails.',
         },
       },
     },

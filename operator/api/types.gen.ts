@@ -180,7 +180,7 @@ export interface VolumeOriginSpec {
 
 /** The Postgres database: in the API pod (single-machine), its own StatefulSet (from split-database on) or an external managed database. */
 export interface DatabaseSpec {
-  /** A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, storage, version, image and resources. */
+  /** A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, storage, version, image, resources, backup and restoreFrom. */
   external?: ExternalDatabaseSpec;
   /** Number of in-cluster streaming replicas; reads go to them through a -ro Service beside the -rw one. */
   readReplicas?: number;
@@ -190,13 +190,17 @@ export interface DatabaseSpec {
   storage?: StorageSpec;
   /** Major version of the in-cluster Postgres. */
   version?: '15' | '16' | '17';
+  /** Scheduled logical backups (pg_dump) of the in-cluster database to S3-compatible storage, by a CronJob <app>-backup. The time of the last successful one is status.database.lastBackup; the BackupReady condition says when one failed and why. */
+  backup?: DatabaseBackupSpec;
+  /** Starts a new app from a backup: on its first start, with an empty volume, the primary loads the backup before it serves (then the migrate Job runs as usual). A volume that holds a database is never overwritten: the Restored condition says so. It can stay set once the app runs. */
+  restoreFrom?: DatabaseRestoreSpec;
   /** Image of the in-cluster Postgres (primary and replicas), e.g. for an air-gapped registry; a Debian-based postgres image of the major version in version (uid 999, binaries in /usr/lib/postgresql/<version>/bin). Empty or omitted: the operator's Postgres image setting (GRAMINSTA_POSTGRES_IMAGE, default docker.io/library/postgres:<version>-bookworm). */
   image?: string;
   /** Compute resources of the containers of this tier (core/v1 ResourceRequirements: limits and requests). Omitted: the stage preset. */
   resources?: ResourceRequirements;
 }
 
-/** A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, storage, version, image and resources. */
+/** A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, storage, version, image, resources, backup and restoreFrom. */
 export interface ExternalDatabaseSpec {
   /** Name of a Secret in the app namespace with the keys host and password, and optionally port, database, user, sslmode (disable or require) and replicaHosts (comma-separated host[:port] of read replicas). */
   secretName: string;
@@ -208,6 +212,54 @@ export interface StorageSpec {
   size?: number | string;
   /** StorageClass of the volume claim; empty or omitted uses the cluster default StorageClass. Immutable once set. */
   storageClassName?: string;
+}
+
+/** Scheduled logical backups (pg_dump) of the in-cluster database to S3-compatible storage, by a CronJob <app>-backup. The time of the last successful one is status.database.lastBackup; the BackupReady condition says when one failed and why. */
+export interface DatabaseBackupSpec {
+  /** When to back up, a cron expression in UTC (five fields, e.g. "0 3 * * *"; or @hourly, @daily, @weekly, @monthly). */
+  schedule: string;
+  /** Which backups are kept; after each successful backup the others are deleted (the newest is always kept). Exactly one of count or days. Omitted: every backup is kept. */
+  retention?: BackupRetentionSpec;
+  /** Where the backups go. */
+  destination: BackupDestinationSpec;
+  /** Stops scheduling backups (the CronJob's suspend); the backups made are kept. */
+  suspend?: boolean;
+}
+
+/** Which backups are kept; after each successful backup the others are deleted (the newest is always kept). Exactly one of count or days. Omitted: every backup is kept. */
+export interface BackupRetentionSpec {
+  /** Keep the newest count backups. */
+  count?: number;
+  /** Keep the backups of the last days days. */
+  days?: number;
+}
+
+/** Where the backups go. */
+export interface BackupDestinationSpec {
+  /** An S3-compatible bucket that holds the backups: <prefix>/<name>.pgdump (pg_dump custom format) and <prefix>/<name>.json (its manifest, written once the dump is complete). */
+  s3: BackupS3Spec;
+}
+
+/** An S3-compatible bucket that holds the backups: <prefix>/<name>.pgdump (pg_dump custom format) and <prefix>/<name>.json (its manifest, written once the dump is complete). */
+export interface BackupS3Spec {
+  /** Bucket name (S3 naming rules: 3-63 lowercase letters, digits, dots and hyphens). */
+  bucket: string;
+  /** Region of the bucket. Omitted: us-east-1. */
+  region?: string;
+  /** Endpoint URL of an S3-compatible service (MinIO, R2, ...); empty or omitted uses AWS. A custom endpoint uses path-style addressing. */
+  endpoint?: string;
+  /** Name of a Secret in the app namespace with the keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Omitted: the pod identity of the cluster. */
+  credentialsSecret?: string;
+  /** Key prefix of the backups in the bucket, e.g. graminsta/photos (path segments separated by /, no slash at either end). Omitted: the bucket's root. */
+  prefix?: string;
+}
+
+/** Starts a new app from a backup: on its first start, with an empty volume, the primary loads the backup before it serves (then the migrate Job runs as usual). A volume that holds a database is never overwritten: the Restored condition says so. It can stay set once the app runs. */
+export interface DatabaseRestoreSpec {
+  /** An S3-compatible bucket that holds the backups: <prefix>/<name>.pgdump (pg_dump custom format) and <prefix>/<name>.json (its manifest, written once the dump is complete). */
+  s3: BackupS3Spec;
+  /** The backup to restore: its name (the UTC time it started, e.g. 20261202T031500Z) or latest, the newest complete backup. Omitted: latest. */
+  backup?: string;
 }
 
 /** A Redis cache in front of profile reads (cache-aside), from stage data-layer on. */
@@ -308,6 +360,8 @@ export interface DatabaseStatus {
   readyReplicas?: number;
   /** Short summary shown by kubectl get, e.g. ready, ready+2/2 or external. */
   summary?: string;
+  /** When the last successful backup (spec.database.backup) completed; kept when a later one fails. */
+  lastBackup?: string;
 }
 
 /** Observed state of the cache tier. */

@@ -1,6 +1,6 @@
 // The GraminstaApp reconciler: re-read the app from the cache, render, apply what differs, prune what
 // is no longer desired, and write the status when it changed.
-import type { KubernetesObject, V1Deployment, V1Job, V1PersistentVolumeClaim, V1Pod, V1StatefulSet, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { KubernetesObject, V1CronJob, V1Deployment, V1Job, V1PersistentVolumeClaim, V1Pod, V1StatefulSet, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { GraminstaApp, ImageStoreStatus } from '../api/types.gen.js';
 import type { Clock } from '../kube/clock.kube.js';
 import type { Logger } from '../kube/logger.kube.js';
@@ -8,7 +8,7 @@ import type { ReconcileResult } from '../kube/workqueue.kube.js';
 import type { ImageSettings } from '../api/images.api.js';
 import { TerminalError, apiMessageOf as messageOf, isAlreadyExists, isNotFound } from '../kube/errors.kube.js';
 import { renderApp } from '../render/app.render.js';
-import { EXTERNAL_DB_KEYS, REQUIRED_EXTERNAL_DB_KEYS } from '../render/constants.render.js';
+import { BACKUP_CREDENTIAL_KEYS, EXTERNAL_DB_KEYS, REQUIRED_EXTERNAL_DB_KEYS } from '../render/constants.render.js';
 import { AFTER_JOB_ANNOTATION, appNames, selectorLabels } from '../render/names.render.js';
 import { planOf, type Plan } from '../render/plan.render.js';
 import { generatedSecretData, isGeneratedSecret, renderGeneratedSecrets } from '../render/secrets.render.js';
@@ -117,6 +117,8 @@ interface Convergence {
   requeueAfterMs?: number;
   /** What keeps existing volumes from their desired size (volumes.reconcile.ts), for the tier conditions. */
   volumes?: VolumeNote[];
+  /** Why the credentials Secret of the backups, or of the restore, cannot work (BackupReady, Restored). */
+  credentials?: { backup?: string; restore?: string };
 }
 
 /** Reconciles GraminstaApps by namespace/name key. */
@@ -159,6 +161,7 @@ export class AppReconciler {
     try {
       if (!plan.paused) {
         desired = await this.render(app, plan);
+        progress.credentials = await this.checkBackupCredentials(app.metadata.namespace!, plan);
         progress = await this.converge(app, desired, log);
         progress.volumes = await this.growVolumes(app, plan, desired, log);
         await this.replaceStuckPods(app, log);
@@ -294,6 +297,26 @@ export class AppReconciler {
     const existingSecrets = { ...userSecrets, ...(await this.ensureGeneratedSecrets(app, plan)) };
     const monitoringApi = (this.deps.kinds ?? childKinds).some((k) => k.kind === 'PodMonitor');
     return renderApp(plan, { existingSecrets, generatePassword: () => this.deps.generatePassword(), monitoringApi });
+  }
+
+  /** Why the credentials Secret of spec.database.backup or restoreFrom cannot work: missing, or without a key. */
+  private async checkBackupCredentials(namespace: string, plan: Plan): Promise<{ backup?: string; restore?: string }> {
+    const db = plan.database;
+    if (db.placement === 'external') return {};
+    const check = async (field: string, secret: string | undefined): Promise<string | undefined> => {
+      if (!secret) return undefined;
+      const live = await this.deps.cluster.read('v1', 'Secret', namespace, secret);
+      if (!live) return `${field}: Secret ${namespace}/${secret} does not exist; create it with the keys ${BACKUP_CREDENTIAL_KEYS.join(' and ')}`;
+      const data = (live as { data?: Record<string, string> }).data ?? {};
+      const missing = BACKUP_CREDENTIAL_KEYS.filter((k) => !data[k]);
+      return missing.length ? `${field}: Secret ${namespace}/${secret} lacks the key(s) ${missing.join(', ')}` : undefined;
+    };
+    const out: { backup?: string; restore?: string } = {};
+    const backup = await check('spec.database.backup.destination.s3.credentialsSecret', db.backup?.s3.credentialsSecret);
+    const restore = await check('spec.database.restoreFrom.s3.credentialsSecret', db.restore?.s3.credentialsSecret);
+    if (backup) out.backup = backup;
+    if (restore) out.restore = restore;
+    return out;
   }
 
   private async checkExternalSecret(namespace: string, name: string): Promise<Record<string, string>> {
@@ -578,8 +601,33 @@ export class AppReconciler {
       imageStore: imageStoreNow(app, plan, !problem && !!progress && progress.waiting.length === 0),
       completedJobs,
       diagram,
+      ...this.observeBackups(namespace, plan, progress),
       paused: plan?.paused ?? !!app.spec?.paused,
     };
+  }
+
+  /** The backup CronJob with its Jobs and pods, and the primary's pod for a restore, when the spec asks for them. */
+  private observeBackups(namespace: string, plan: Plan | undefined, progress: Convergence | undefined): Pick<Observation, 'backup' | 'restore'> {
+    if (!plan || plan.database.placement === 'external') return {};
+    const { names } = plan;
+    const out: Pick<Observation, 'backup' | 'restore'> = {};
+    const pods = this.deps.pods?.list(namespace) ?? [];
+    if (plan.database.backup) {
+      const ours = (o: KubernetesObject) => o.metadata?.labels?.['app.kubernetes.io/instance'] === names.app && o.metadata?.labels?.['app.kubernetes.io/component'] === 'backup';
+      out.backup = {
+        cronJob: this.deps.children('CronJob').get(names.backup, namespace) as V1CronJob | undefined,
+        jobs: (this.deps.children('Job').list(namespace) as V1Job[]).filter(ours),
+        pods: pods.filter(ours),
+        ...(progress?.credentials?.backup ? { credentialsProblem: progress.credentials.backup } : {}),
+      };
+    }
+    if (plan.database.restore) {
+      out.restore = {
+        pod: pods.find((p) => p.metadata?.name === `${names.database}-0`),
+        ...(progress?.credentials?.restore ? { credentialsProblem: progress.credentials.restore } : {}),
+      };
+    }
+    return out;
   }
 
   /** The status the app has now: the one this process last wrote while the cache has not caught up, else the cached one. */

@@ -24,6 +24,7 @@ export const childKinds: readonly ChildKind[] = [
   { kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1', group: 'networking.k8s.io', plural: 'networkpolicies', order: 1 },
   { kind: 'StatefulSet', apiVersion: 'apps/v1', group: 'apps', plural: 'statefulsets', order: 2 },
   { kind: 'Job', apiVersion: 'batch/v1', group: 'batch', plural: 'jobs', order: 3 },
+  { kind: 'CronJob', apiVersion: 'batch/v1', group: 'batch', plural: 'cronjobs', order: 3 },
   { kind: 'Deployment', apiVersion: 'apps/v1', group: 'apps', plural: 'deployments', order: 4 },
   { kind: 'HorizontalPodAutoscaler', apiVersion: 'autoscaling/v2', group: 'autoscaling', plural: 'horizontalpodautoscalers', order: 5 },
   { kind: 'PodDisruptionBudget', apiVersion: 'policy/v1', group: 'policy', plural: 'poddisruptionbudgets', order: 5 },

@@ -3,8 +3,9 @@
 import type { V1Deployment, V1StatefulSet, V1Job, V1Pod, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { DatabasePlacement } from '../api/presets.api.js';
 import type { Stage } from '../api/schema.api.js';
-import type { Condition, GraminstaAppStatus, ImageStoreStatus } from '../api/types.gen.js';
+import type { Condition, DatabaseStatus, GraminstaAppStatus, ImageStoreStatus } from '../api/types.gen.js';
 import { jobFailure } from './transition.reconcile.js';
+import { backupState, restoreState, type BackupObservation, type ConditionState, type RestoreObservation } from './backup-status.reconcile.js';
 import type { VolumeNote } from './volumes.reconcile.js';
 
 /** A condition shaped like metav1.Condition (the generated type, from schema.api.ts). */
@@ -51,6 +52,10 @@ export interface Observation {
   imageStore?: ImageStoreStatus;
   /** Names of the desired Jobs that have succeeded (completedJobsOf), for status.completedJobs. */
   completedJobs?: string[];
+  /** The backup CronJob, its Jobs and pods, when the app has backups (spec.database.backup). */
+  backup?: BackupObservation;
+  /** The primary's pod, when the app restores from a backup (spec.database.restoreFrom). */
+  restore?: RestoreObservation;
   /** The Mermaid text of the app's topology, for status.diagram. */
   diagram?: string;
   paused: boolean;
@@ -121,7 +126,8 @@ type Filled<T> = {
 };
 
 /** The status subtree the operator writes: the generated GraminstaAppStatus with every field filled in but imageStore. */
-export type AppStatus = Filled<Omit<GraminstaAppStatus, 'imageStore'>> & Pick<GraminstaAppStatus, 'imageStore'>;
+export type AppStatus = Filled<Omit<GraminstaAppStatus, 'imageStore' | 'database'>> &
+  Pick<GraminstaAppStatus, 'imageStore'> & { database: Filled<Omit<DatabaseStatus, 'lastBackup'>> & Pick<DatabaseStatus, 'lastBackup'> };
 
 function rolledOut(d: V1Deployment | V1StatefulSet | undefined, want: number): TierState | undefined {
   if (!d) return { status: 'False', reason: 'NotCreated', message: 'waiting for the workload to be created' };
@@ -265,6 +271,14 @@ export function computeStatus(o: Observation, previous: Partial<AppStatus> | und
       : { type: 'Stalled', status: 'False', reason: 'AsExpected', message: 'no problem needs attention' },
   );
   for (const t of tierConditions) put({ type: t, ...tiers[t] });
+  // Backups and restores are reported beside the tiers, not in Ready: a failed backup does not stop the app serving.
+  const backup = o.backup ? backupState(o.backup, previous?.database?.lastBackup) : undefined;
+  if (backup) put({ type: 'BackupReady', ...backup.condition });
+  if (o.restore) {
+    const before = previous?.conditions?.find((c) => c.type === 'Restored');
+    put({ type: 'Restored', ...restoreState(o.restore, before as ConditionState | undefined) });
+  }
+  const lastBackup = backup ? backup.lastBackup : previous?.database?.lastBackup;
 
   const apiReady = o.apiWorkload?.status?.readyReplicas ?? 0;
   const apiReplicas = o.apiWorkload?.status?.replicas ?? 0;
@@ -284,7 +298,7 @@ export function computeStatus(o: Observation, previous: Partial<AppStatus> | und
       readyReplicas: webReady,
       summary: o.webEnabled ? `${webReady}/${webWanted(o)}` : 'api',
     },
-    database: { primaryReady, readyReplicas: dbReplicasReady, summary: databaseSummary(o, primaryReady, dbReplicasReady) },
+    database: { primaryReady, readyReplicas: dbReplicasReady, summary: databaseSummary(o, primaryReady, dbReplicasReady), ...(lastBackup ? { lastBackup } : {}) },
     cache: { readyNodes: cacheReady, summary: o.cache.enabled ? `${cacheReady}/${o.cache.desiredNodes}` : 'off' },
     endpoints: o.endpoints,
     ...(o.imageStore ? { imageStore: o.imageStore } : {}),

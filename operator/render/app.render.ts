@@ -1,6 +1,7 @@
 // The entry point of rendering: one GraminstaApp in, every desired child object out, in a stable order.
 import type {
   V1ConfigMap,
+  V1CronJob,
   V1Deployment,
   V1Ingress,
   V1Job,
@@ -31,6 +32,7 @@ import {
   renderDatabaseStatefulSet,
 } from './database.render.js';
 import { renderImageMoveJobs } from './images.render.js';
+import { renderBackupCronJob } from './backup.render.js';
 import { renderIngress } from './ingress.render.js';
 import { renderMigrateJob } from './migrate.render.js';
 import { renderNetworkPolicies, type NetworkPolicy } from './network-policy.render.js';
@@ -51,6 +53,7 @@ export type RenderedObject =
   | V1Service
   | V1StatefulSet
   | V1Job
+  | V1CronJob
   | V1Deployment
   | V2HorizontalPodAutoscaler
   | V1PodDisruptionBudget
@@ -66,6 +69,7 @@ export const KIND_ORDER = [
   'Service',
   'StatefulSet',
   'Job',
+  'CronJob',
   'Deployment',
   'HorizontalPodAutoscaler',
   'PodDisruptionBudget',
@@ -126,6 +130,7 @@ export function renderApp(plan: Plan, ctx: RenderContext): RenderedObject[] {
     renderDatabaseRoService(p),
     renderDatabaseReplicaPdb(p),
     renderMigrateJob(p),
+    renderBackupCronJob(p),
     ...renderImageMoveJobs(p),
     renderApiDeployment(p),
     renderApiService(p),

@@ -52,3 +52,6 @@ export const EXTERNAL_DB_KEYS = {
 
 /** The keys an external database Secret must have. */
 export const REQUIRED_EXTERNAL_DB_KEYS = [EXTERNAL_DB_KEYS.host, EXTERNAL_DB_KEYS.password] as const;
+
+/** The keys a credentials Secret of a bucket must have (spec.database.backup and restoreFrom). */
+export const BACKUP_CREDENTIAL_KEYS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;

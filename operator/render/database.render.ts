@@ -19,6 +19,7 @@ import { resourcesFor } from './resources.render.js';
 import { REPLICA_SLOTS_KEY, replicaSlotPrefix, SCRIPT_FILES, SCRIPTS_MOUNT, scriptCommand, scriptsVolume } from './scripts-configmap.render.js';
 import { containerSecurityContext, POSTGRES_UID } from './security.render.js';
 import { postgresExporterContainer } from './monitoring.render.js';
+import { RESTORE_DIR, restoreContainer } from './backup.render.js';
 import { dataClaim, pdb, podSpec, service, statefulSet, TMP_MOUNT } from './workload.render.js';
 
 const POSTGRES_SERVICE_PORT: V1ServicePort = {
@@ -105,6 +106,7 @@ export function postgresContainer(plan: Plan, role: 'primary' | 'replica'): V1Co
       { name: 'POSTGRES_REPLICA_SLOT_PREFIX', value: replicaSlotPrefix(plan) },
       { name: 'POSTGRES_REPLICA_SLOTS_PATH', value: `${SCRIPTS_DIR}/${REPLICA_SLOTS_KEY}` },
     );
+    if (db.restore) env.push({ name: 'POSTGRES_RESTORE_DIR', value: RESTORE_DIR });
   } else {
     env.push(
       { name: 'POSTGRES_PRIMARY_HOST', value: serviceHost(plan.names, plan.names.databaseRw) },
@@ -148,6 +150,9 @@ export function primaryStatefulSet(
   pod: Pick<V1PodSpec, 'initContainers' | 'containers'>,
 ): V1StatefulSet {
   const db = inCluster(plan);
+  // A restore fetches its backup before Postgres starts (on an empty volume only: restoreContainer).
+  const restore = restoreContainer(plan);
+  if (restore) pod = { ...pod, initContainers: [restore, ...(pod.initContainers ?? [])] };
   return statefulSet(plan.names, {
     name: plan.names.database,
     component: 'database',

@@ -11,6 +11,7 @@ export type Component =
   | 'cache-init'
   | 'origin'
   | 'migrate'
+  | 'backup'
   | 'ingress'
   | 'monitoring'
   | 'config';
@@ -78,6 +79,8 @@ export interface AppNames {
   originConfig: string;
   migratePrefix: string;
   redisInitPrefix: string;
+  /** The backup CronJob (spec.database.backup); its Jobs are <app>-backup-<schedule time>. */
+  backup: string;
 }
 
 /** Names of all child objects of an app; throws when the app has no usable name or namespace. */
@@ -117,6 +120,7 @@ export function appNames(app: GraminstaApp): AppNames {
     originConfig: `${name}-origin-config`,
     migratePrefix: `${name}-migrate-`,
     redisInitPrefix: `${name}-redis-init-`,
+    backup: `${name}-backup`,
   };
 }
 

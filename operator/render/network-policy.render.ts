@@ -59,7 +59,8 @@ export function renderWebNetworkPolicy(plan: Plan): NetworkPolicy | null {
 }
 
 /**
- * The primary's pod (also the single-machine pod): Postgres from the API, migrate (and sync-images) and replica pods.
+ * The primary's pod (also the single-machine pod): Postgres from the API, migrate (and sync-images) and replica pods,
+ * and the backup CronJob's pods when the app has backups.
  * Its HTTP port exists only while the pod holds the API too: users reach it as they reach the API, and sync-images
  * Jobs read its photos. The rule stays at every stage (it matches no port of a Postgres-only pod), so the single
  * pod keeps answering while the app grows out of it. Null with an external database.
@@ -67,7 +68,7 @@ export function renderWebNetworkPolicy(plan: Plan): NetworkPolicy | null {
 export function renderDatabaseNetworkPolicy(plan: Plan): NetworkPolicy | null {
   if (!plan.networkPolicy || plan.database.placement === 'external') return null;
   return networkPolicy(plan, plan.names.database, 'database', [
-    allow(POSTGRES_PORT, appPods(plan, ['api', 'migrate', 'database-replica'])),
+    allow(POSTGRES_PORT, appPods(plan, ['api', 'migrate', 'database-replica', ...(plan.database.backup ? (['backup'] as const) : [])])),
     allow('http', userFacing(plan, ['migrate'])),
   ]);
 }

@@ -7,7 +7,7 @@ import {
   type EffectiveWorkload,
 } from '../api/presets.api.js';
 import { postgresImageFor, type ImageSettings } from '../api/images.api.js';
-import type { GraminstaApp, ImageStoreStatus, ResourceRequirements, S3OriginSpec } from '../api/types.gen.js';
+import type { BackupS3Spec, GraminstaApp, ImageStoreStatus, ResourceRequirements, S3OriginSpec } from '../api/types.gen.js';
 import { REDIS_PORT } from './constants.render.js';
 import { endpointsOf, type Endpoints } from './endpoints.render.js';
 import { appNames, serviceHost, type AppNames } from './names.render.js';
@@ -23,6 +23,27 @@ export interface InClusterDatabasePlan {
   /** A replica further behind than this leaves the -ro Service (its readiness probe). */
   maxReplicaLagSeconds: number;
   resources: ResourceRequirements;
+  /** Scheduled backups (spec.database.backup); null: none. */
+  backup: BackupPlan | null;
+  /** The backup a new database starts from (spec.database.restoreFrom); null: it starts empty. */
+  restore: RestorePlan | null;
+}
+
+/** A bucket of backups with its defaults applied. */
+export type BackupBucket = BackupS3Spec & { region: string; prefix: string };
+
+/** Scheduled backups: when, which to keep, where. */
+export interface BackupPlan {
+  schedule: string;
+  retention: { count: number } | { days: number } | null;
+  suspend: boolean;
+  s3: BackupBucket;
+}
+
+/** The backup a new database is loaded from: a name or latest. */
+export interface RestorePlan {
+  s3: BackupBucket;
+  backup: string;
 }
 
 /** Where Postgres runs and how it is configured. */
@@ -91,8 +112,24 @@ export const ORIGIN_SECRET_KEY = 'token';
 /** Key of the generated token Secret (HMAC key of bearer tokens). */
 export const TOKEN_SECRET_KEY = 'token-secret';
 
+function bucketOf(s3: BackupS3Spec): BackupBucket {
+  return { ...s3, region: s3.region || 'us-east-1', prefix: s3.prefix ?? '' };
+}
+
+function backupPlan(backup: EffectiveSpec['database']['backup']): BackupPlan | null {
+  if (!backup) return null;
+  const r = backup.retention;
+  if (r && (r.count === undefined) === (r.days === undefined)) throw new Error('spec.database.backup.retention: set exactly one of count or days');
+  const retention = r?.count !== undefined ? { count: r.count } : r?.days !== undefined ? { days: r.days } : null;
+  return { schedule: backup.schedule, retention, suspend: backup.suspend ?? false, s3: bucketOf(backup.destination.s3) };
+}
+
 function databasePlan(db: EffectiveSpec['database']): DatabasePlan {
-  if (db.placement === 'external' && db.external) return { placement: 'external', secretName: db.external.secretName };
+  if (db.placement === 'external' && db.external) {
+    if (db.backup) throw new Error('spec.database.backup: not possible with spec.database.external (it backs up the in-cluster database)');
+    if (db.restoreFrom) throw new Error('spec.database.restoreFrom: not possible with spec.database.external (it restores into the in-cluster database)');
+    return { placement: 'external', secretName: db.external.secretName };
+  }
   return {
     placement: db.placement === 'embedded' ? 'embedded' : 'in-cluster',
     version: db.version,
@@ -101,6 +138,8 @@ function databasePlan(db: EffectiveSpec['database']): DatabasePlan {
     readReplicas: db.placement === 'embedded' ? 0 : db.readReplicas,
     maxReplicaLagSeconds: db.maxReplicaLagSeconds,
     resources: db.resources,
+    backup: backupPlan(db.backup),
+    restore: db.restoreFrom ? { s3: bucketOf(db.restoreFrom.s3), backup: db.restoreFrom.backup ?? 'latest' } : null,
   };
 }
 

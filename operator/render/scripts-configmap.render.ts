@@ -10,6 +10,7 @@ export const SCRIPT_FILES = {
   postgresPrimary: 'postgres-primary.sh',
   postgresReplica: 'postgres-replica.sh',
   postgresReplicaReady: 'postgres-replica-ready.sh',
+  postgresBackup: 'postgres-backup.sh',
   redisNode: 'redis-node.sh',
   redisClusterForm: 'redis-cluster-form.sh',
 } as const satisfies Record<string, keyof typeof SCRIPTS>;
@@ -35,6 +36,7 @@ export function renderScriptsConfigMap(plan: Plan): V1ConfigMap | null {
     // Read by the running primary (not part of its config hash: the kubelet refreshes the file, nothing restarts).
     const slots = Array.from({ length: plan.database.readReplicas }, (_, i) => replicationSlotOf(`${plan.names.databaseReplica}-${i}`));
     data[REPLICA_SLOTS_KEY] = slots.map((s) => `${s}\n`).join('');
+    if (plan.database.backup) data[SCRIPT_FILES.postgresBackup] = SCRIPTS[SCRIPT_FILES.postgresBackup];
     if (plan.database.readReplicas > 0) {
       data[SCRIPT_FILES.postgresReplica] = SCRIPTS[SCRIPT_FILES.postgresReplica];
       data[SCRIPT_FILES.postgresReplicaReady] = SCRIPTS[SCRIPT_FILES.postgresReplicaReady];

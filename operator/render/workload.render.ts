@@ -36,7 +36,7 @@ export const TMP_VOLUME: V1Volume = { name: 'tmp', emptyDir: { sizeLimit: '64Mi'
 export const TMP_MOUNT: V1VolumeMount = { name: 'tmp', mountPath: '/tmp' };
 
 /** The mode a service-image container runs in. */
-export type ServiceMode = 'api' | 'web' | 'migrate' | 'origin' | 'sync-images' | 'exporter';
+export type ServiceMode = 'api' | 'web' | 'migrate' | 'origin' | 'sync-images' | 'exporter' | 'backup' | 'restore';
 
 function httpProbe(path: string, periodSeconds: number, failureThreshold: number, timeoutSeconds = 2): V1Probe {
   return { httpGet: { path, port: 'http' }, periodSeconds, failureThreshold, timeoutSeconds };
@@ -53,7 +53,7 @@ export function serviceContainer(opts: {
   env?: V1EnvVar[];
   mounts?: V1VolumeMount[];
 }): V1Container {
-  const http = opts.mode !== 'migrate' && opts.mode !== 'sync-images' && opts.mode !== 'exporter';
+  const http = opts.mode === 'api' || opts.mode === 'web' || opts.mode === 'origin';
   const container: V1Container = { name: opts.name, image: opts.image, imagePullPolicy: 'IfNotPresent' };
   // The metrics port is on the pod only: no Service lists it, so user traffic (Services, Ingress) never reaches /metrics.
   if (http) {

@@ -85,7 +85,7 @@ describe('operatorRbac', () => {
   });
 
   it('rejects a written kind that is not an owned kind, naming it', () => {
-    expect(() => operatorRbac({ applied: ['CronJob'], created: [] }, { leaseName: 'x' })).to.throw(/CronJob is written but is not one of the owned kinds/);
+    expect(() => operatorRbac({ applied: ['ReplicaSet'], created: [] }, { leaseName: 'x' })).to.throw(/ReplicaSet is written but is not one of the owned kinds/);
   });
 
   it('sorts generated Secrets into created and everything else into applied', () => {

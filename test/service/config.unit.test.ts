@@ -38,6 +38,7 @@ describe('loadConfig', () => {
           uploads: { perIP: 120, perAccount: 60, windowSeconds: 60 },
         },
         syncFrom: null,
+        backup: null,
         hygiene: { hashConcurrency: 2, hashQueue: 64, maxOpenUploads: 20, uploadTtlSeconds: 3600, sweepIntervalSeconds: 300 },
       });
     });
@@ -62,7 +63,7 @@ describe('loadConfig', () => {
       expect(loadConfig({ GRAMINSTA_MODE: 'web' }).mode).to.equal('web');
     });
     it('refuses an unknown mode, naming both places', () => {
-      fails({ GRAMINSTA_MODE: 'worker' }, /mode must be one of api, web, migrate, origin, sync-images, exporter \(argv\[2\] or GRAMINSTA_MODE\), got "worker"/);
+      fails({ GRAMINSTA_MODE: 'worker' }, /mode must be one of api, web, migrate, origin, sync-images, exporter, backup, restore \(argv\[2\] or GRAMINSTA_MODE\), got "worker"/);
       fails({}, /got "API"/, 'API');
     });
   });

@@ -31,12 +31,6 @@ secret_value() {
   cat "$3" || fail "$1_FILE: cannot read $3"
 }
 
-# write_passfile FILE PASSWORD: a libpq passfile (mode 0600) giving PASSWORD for every host, port, database and
-# user, with ':' and '\' escaped; libpq reads it (passfile=FILE or PGPASSFILE), so no environment carries the password.
-write_passfile() {
-  (umask 077; printf '*:*:*:*:%s\n' "$(printf '%s' "$2" | sed 's/[\\:]/\\&/g')" > "$1")
-}
-
 # backoff_sleep MAX: the retry of a wait loop: sleeps $delay, adds it to $waited and doubles $delay within 1..MAX.
 backoff_sleep() {
   sleep "$delay"

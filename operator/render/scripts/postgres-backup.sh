@@ -40,8 +40,10 @@ number POSTGRES_WAIT_TIMEOUT_SECONDS "$POSTGRES_WAIT_TIMEOUT_SECONDS"
 [ -n "$POSTGRES_BACKUP_DIR" ] || fail "POSTGRES_BACKUP_DIR is required"
 [ -d "$POSTGRES_BACKUP_DIR" ] || fail "POSTGRES_BACKUP_DIR: $POSTGRES_BACKUP_DIR is not a directory"
 
+# A passfile, as postgres-replica.sh writes one (not a helper of lib.sh: every script inlines lib.sh, so a change
+# there would roll every data-tier pod): no environment carries the password.
 passfile="${TMPDIR:-/tmp}/.backup.pgpass"
-write_passfile "$passfile" "$POSTGRES_APP_PASSWORD"
+(umask 077; printf '*:*:*:*:%s\n' "$(printf '%s' "$POSTGRES_APP_PASSWORD" | sed 's/[\\:]/\\&/g')" > "$passfile")
 unset POSTGRES_APP_PASSWORD
 PGPASSFILE="$passfile"
 export PGPASSFILE

@@ -64,9 +64,10 @@ esac
 supervise INT
 
 passfile="$POSTGRES_SOCKET_DIR/.replication.pgpass"
-write_passfile "$passfile" "$POSTGRES_REPLICATION_PASSWORD"
+escaped_password=$(printf '%s' "$POSTGRES_REPLICATION_PASSWORD" | sed 's/[\\:]/\\&/g')
+(umask 077; printf '*:*:*:*:%s\n' "$escaped_password" > "$passfile")
 # From here on the passfile carries it; postgres and pg_basebackup need it in no environment.
-unset POSTGRES_REPLICATION_PASSWORD
+unset POSTGRES_REPLICATION_PASSWORD escaped_password
 conninfo="host=$POSTGRES_PRIMARY_HOST port=$POSTGRES_PRIMARY_PORT user=$POSTGRES_REPLICATION_USER passfile=$passfile application_name=$POSTGRES_REPLICATION_SLOT"
 
 # primary_answers: true when the primary accepts connections (within 5 s).
