@@ -85,6 +85,41 @@ const INVALID: [string, unknown, RegExp][] = [
     /spec\.database\.resources.*external/,
   ],
   [
+    'external database with backup',
+    { database: { external: { secretName: 'rds' }, backup: { schedule: '@daily', destination: { s3: { bucket: 'backups' } } } } },
+    /spec\.database\.backup: Forbidden: backup must not be set together with external/,
+  ],
+  [
+    'external database with restoreFrom',
+    { database: { external: { secretName: 'rds' }, restoreFrom: { s3: { bucket: 'backups' } } } },
+    /spec\.database\.restoreFrom: Forbidden: restoreFrom must not be set together with external/,
+  ],
+  [
+    'backup retention by count and days at once',
+    { users: 10, database: { backup: { schedule: '@daily', retention: { count: 3, days: 7 }, destination: { s3: { bucket: 'backups' } } } } },
+    /spec\.database\.backup\.retention.*exactly one of count or days/,
+  ],
+  [
+    'backup schedule that is not a cron expression',
+    { users: 10, database: { backup: { schedule: 'every night', destination: { s3: { bucket: 'backups' } } } } },
+    /spec\.database\.backup\.schedule/,
+  ],
+  [
+    'backup without a destination',
+    { users: 10, database: { backup: { schedule: '@daily' } } },
+    /spec\.database\.backup\.destination: Required/,
+  ],
+  [
+    'backup prefix with a leading slash',
+    { users: 10, database: { backup: { schedule: '@daily', destination: { s3: { bucket: 'backups', prefix: '/graminsta' } } } } },
+    /spec\.database\.backup\.destination\.s3\.prefix/,
+  ],
+  [
+    'restoreFrom a backup name that is neither latest nor a backup name',
+    { users: 10, database: { restoreFrom: { s3: { bucket: 'backups' }, backup: 'yesterday' } } },
+    /spec\.database\.restoreFrom\.backup/,
+  ],
+  [
     'external database without secretName',
     { database: { external: {} } },
     /spec\.database\.external\.secretName/,
@@ -353,6 +388,24 @@ describe('GraminstaApp CRD against the API server', function () {
         true,
       );
     });
+  });
+
+  it('accepts backups and a restore of the in-cluster database', async () => {
+    await create(
+      {
+        apiVersion: 'graminsta.io/v1alpha1',
+        kind: 'GraminstaApp',
+        metadata: { name: 'backed-up', namespace },
+        spec: {
+          users: 10,
+          database: {
+            backup: { schedule: '0 3 * * *', retention: { days: 14 }, destination: { s3: { bucket: 'backups', endpoint: 'http://minio.storage:9000', region: 'eu-west-1', credentialsSecret: 'backup-s3', prefix: 'graminsta/photos' } } },
+            restoreFrom: { s3: { bucket: 'backups', prefix: 'graminsta/photos' }, backup: '20261202T031500Z' },
+          },
+        },
+      },
+      true,
+    );
   });
 
   describe('rejects invalid specs at admission, naming the field', () => {
