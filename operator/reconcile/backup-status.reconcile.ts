@@ -62,12 +62,14 @@ function later(a: string | undefined, b: string | undefined): string | undefined
 
 /**
  * BackupReady and lastBackup: the last finished backup Job decides (failed: why, from its pod; succeeded: when);
- * a credentials Secret the operator found unusable says so first. lastBackup is the CronJob's lastSuccessfulTime,
- * never older than the one recorded before.
+ * a credentials Secret the operator found unusable says so first. lastBackup is the latest of the CronJob's
+ * lastSuccessfulTime and the completion of its succeeded Jobs, never older than the one recorded before.
  */
 export function backupState(o: BackupObservation, previousLastBackup: string | undefined): { condition: TierState; lastBackup?: string } {
-  const fromCron = o.cronJob?.status?.lastSuccessfulTime;
-  const lastBackup = later(previousLastBackup, fromCron === undefined ? undefined : new Date(fromCron as unknown as string).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+  // The CronJob's lastSuccessfulTime counts only the Jobs it scheduled; a Job made by hand from it (kubectl create job --from) counts too.
+  const iso = (t: Date | string | undefined) => (t === undefined ? undefined : new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+  const completions = o.jobs.filter((j) => finished(j) === 'succeeded').map((j) => iso(j.status?.completionTime));
+  const lastBackup = [iso(o.cronJob?.status?.lastSuccessfulTime), ...completions].reduce(later, previousLastBackup);
   const out = (condition: TierState) => ({ condition, ...(lastBackup ? { lastBackup } : {}) });
   if (o.credentialsProblem) return out({ status: 'False', reason: 'BackupCredentialsInvalid', message: o.credentialsProblem });
   const done = o.jobs

@@ -4,30 +4,14 @@
 // answers through the ingress controller on 127.0.0.1.
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parse } from 'yaml';
-import { getCluster, repoRoot, waitFor, type TestCluster } from '../support/cluster.js';
+import { getCluster, waitFor, type TestCluster } from '../support/cluster.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
-import { createRealNodeNamespace, deleteRealNodeNamespace, imageSettings, NODE_IP, podProblems, realNode, realNodeMissing, type RealNode } from '../support/real-node.js';
-import { httpRequest, type RequestOptions, type Response } from '../support/http-request.js';
+import { createRealNodeNamespace, deleteRealNodeNamespace, imageSettings, NODE_IP, realNode, realNodeMissing, type RealNode } from '../support/real-node.js';
+import { example, realNodeApps, viaIngress, type AppView } from '../support/real-node-apps.js';
+import { httpRequest } from '../support/http-request.js';
 import { startS3, type S3Server } from '../support/s3.js';
 import { PNG } from '../service/harness.js';
-import { fitToNode, type Spec } from '../../hack/node/fit-app.js';
-
-interface AppView {
-  metadata: { generation: number };
-  status?: { observedGeneration?: number; stage?: string; conditions?: { type: string; status: string; reason: string; message?: string }[] };
-}
-
-/** An HTTP request through the ingress controller, with the Host header the Ingress routes on. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies of several shapes, checked by the assertions
-async function viaIngress(node: RealNode, method: string, url: string, opts: RequestOptions & { host: string }): Promise<Omit<Response, 'json'> & { json: () => any }> {
-  // Absolute URLs (upload slots, image URLs) name the app's host: only their path goes to the ingress, the host rides in Host.
-  const target = new URL(url, 'http://placeholder');
-  const res = await httpRequest(node.ingressURL, method, target.pathname + target.search, opts);
-  return { ...res, json: () => res.json() };
-}
+import { fitToNode } from '../../hack/node/fit-app.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -38,41 +22,7 @@ describe('real node: the rendered topology runs', function () {
   let operator: OperatorProcess | undefined;
   let ns: string | undefined;
 
-  const kubectl = async (...args: string[]) => {
-    const res = await cluster.kubectl(args);
-    if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${res.stderr}`);
-    return res.stdout;
-  };
-  const app = async (name: string): Promise<AppView> => JSON.parse(await kubectl('get', 'graminstaapp', name, '-n', ns!, '-o', 'json')) as AppView;
-  const waitReady = async (name: string, stage: string, timeoutMs = 300_000) => {
-    let last: AppView | undefined;
-    await waitFor(`${name} Ready at stage ${stage}`, timeoutMs, async () => {
-      last = await app(name);
-      const ready = last.status?.conditions?.find((c) => c.type === 'Ready');
-      return last.status?.observedGeneration === last.metadata.generation && ready?.status === 'True' && last.status?.stage === stage;
-    }, 1000).catch(async (err: Error) => {
-      const pods = await cluster.kubectl(['get', 'pods', '-n', ns!, '-o', 'wide']);
-      throw new Error(`${err.message}; last status: ${JSON.stringify(last?.status)}\n${pods.stdout}`);
-    });
-    return last!;
-  };
-  /** Waits until every pod of the namespace runs as it should (probes may need a moment after Ready). */
-  const allRunning = async () => {
-    let problems: { pod: string; problem: string }[] = [];
-    await waitFor('every pod running with no restarts', 120_000, async () => {
-      problems = await podProblems(cluster, ns!, node.name);
-      return problems.length === 0;
-    }, 1000).catch(() => {
-      throw new Error(`pods not running as they should: ${JSON.stringify(problems)}`);
-    });
-  };
-  const applyApp = async (name: string, spec: Spec) => {
-    const doc = { apiVersion: 'graminsta.io/v1alpha1', kind: 'GraminstaApp', metadata: { name, namespace: ns }, spec };
-    const res = await cluster.kubectl(['apply', '--server-side', '-f', '-'], { input: JSON.stringify(doc) });
-    if (res.code !== 0) throw new Error(`applying ${name} failed: ${res.stderr}`);
-  };
-  const example = (file: string): Spec => (parse(readFileSync(join(repoRoot, 'examples', file), 'utf8')) as { spec: Spec }).spec;
-  const podOf = async (selector: string) => (await kubectl('get', 'pods', '-n', ns!, '-l', selector, '-o', 'jsonpath={.items[0].metadata.name}')).trim();
+  const { kubectl, app, waitReady, allRunning, applyApp, podOf } = realNodeApps(() => cluster, () => node, () => ns!);
 
   before(async function () {
     const missing = realNodeMissing();

@@ -53,6 +53,13 @@ describe('backup-status.reconcile', () => {
       expect(s.condition).to.deep.equal({ status: 'True', reason: 'BackupSucceeded', message: 'backup 20261202T030001Z (123 bytes) in s3://b/p' });
     });
 
+    it('counts a succeeded Job made by hand from the CronJob (not in its lastSuccessfulTime)', () => {
+      const manual = { ...job('graminsta-backup-manual', '2026-12-03T10:00:00Z', 'Complete') };
+      manual.status = { ...manual.status, completionTime: new Date('2026-12-03T10:00:07Z') };
+      const s = backupState({ cronJob: { spec: { schedule: '@daily', jobTemplate: {} }, status: { lastSuccessfulTime: new Date('2026-12-02T03:00:12Z') } }, jobs: [manual], pods: [] }, undefined);
+      expect(s.lastBackup).to.equal('2026-12-03T10:00:07Z');
+    });
+
     it('is False naming the problem when the newest finished backup failed, and keeps the last good time', () => {
       const s = backupState(
         {
