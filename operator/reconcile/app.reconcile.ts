@@ -161,9 +161,10 @@ export class AppReconciler {
     try {
       if (!plan.paused) {
         desired = await this.render(app, plan);
-        progress.credentials = await this.checkBackupCredentials(app.metadata.namespace!, plan);
+        const credentials = await this.checkBackupCredentials(app.metadata.namespace!, plan);
         progress = await this.converge(app, desired, log);
         progress.volumes = await this.growVolumes(app, plan, desired, log);
+        progress.credentials = credentials;
         await this.replaceStuckPods(app, log);
       }
     } catch (err) {
