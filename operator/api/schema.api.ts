@@ -365,6 +365,35 @@ const ingress: SchemaNode = {
   ],
 };
 
+/** The properties of an S3-compatible bucket: the photos' (cdn.origin.s3) and the backups' (database.backup, restoreFrom). */
+function s3BucketProperties(): Record<string, SchemaNode> {
+  return {
+    bucket: {
+      type: 'string',
+      description: 'Bucket name (S3 naming rules: 3-63 lowercase letters, digits, dots and hyphens).',
+      minLength: 3,
+      maxLength: 63,
+      pattern: '^[a-z0-9][a-z0-9.-]*[a-z0-9]$',
+    },
+    region: {
+      type: 'string',
+      description: 'Region of the bucket. Omitted: us-east-1.',
+      maxLength: 64,
+      pattern: '^[a-z0-9]+(-[a-z0-9]+)*$',
+    },
+    endpoint: {
+      type: 'string',
+      description:
+        'Endpoint URL of an S3-compatible service (MinIO, R2, ...); empty or omitted uses AWS. A custom endpoint uses path-style addressing.',
+      maxLength: 2048,
+      pattern: '^$|' + HTTP_URL_PATTERN,
+    },
+    credentialsSecret: secretName(
+      'Name of a Secret in the app namespace with the keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Omitted: the pod identity of the cluster.',
+    ),
+  };
+}
+
 const cdn: SchemaNode = {
   type: 'object',
   tsName: 'CdnSpec',
@@ -393,31 +422,7 @@ const cdn: SchemaNode = {
           tsName: 'S3OriginSpec',
           description: 'An S3-compatible bucket outside the cluster.',
           required: ['bucket'],
-          properties: {
-            bucket: {
-              type: 'string',
-              description: 'Bucket name (S3 naming rules: 3-63 lowercase letters, digits, dots and hyphens).',
-              minLength: 3,
-              maxLength: 63,
-              pattern: '^[a-z0-9][a-z0-9.-]*[a-z0-9]$',
-            },
-            region: {
-              type: 'string',
-              description: 'Region of the bucket. Omitted: us-east-1.',
-              maxLength: 64,
-              pattern: '^[a-z0-9]+(-[a-z0-9]+)*$',
-            },
-            endpoint: {
-              type: 'string',
-              description:
-                'Endpoint URL of an S3-compatible service (MinIO, R2, ...); empty or omitted uses AWS. A custom endpoint uses path-style addressing.',
-              maxLength: 2048,
-              pattern: '^$|' + HTTP_URL_PATTERN,
-            },
-            credentialsSecret: secretName(
-              'Name of a Secret in the app namespace with the keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Omitted: the pod identity of the cluster.',
-            ),
-          },
+          properties: s3BucketProperties(),
         },
         volume: {
           type: 'object',
@@ -447,23 +452,7 @@ const backupS3: SchemaNode = {
   description: 'An S3-compatible bucket that holds the backups: <prefix>/<name>.pgdump (pg_dump custom format) and <prefix>/<name>.json (its manifest, written once the dump is complete).',
   required: ['bucket'],
   properties: {
-    bucket: {
-      type: 'string',
-      description: 'Bucket name (S3 naming rules: 3-63 lowercase letters, digits, dots and hyphens).',
-      minLength: 3,
-      maxLength: 63,
-      pattern: '^[a-z0-9][a-z0-9.-]*[a-z0-9]$',
-    },
-    region: { type: 'string', description: 'Region of the bucket. Omitted: us-east-1.', maxLength: 64, pattern: '^[a-z0-9]+(-[a-z0-9]+)*$' },
-    endpoint: {
-      type: 'string',
-      description: 'Endpoint URL of an S3-compatible service (MinIO, R2, ...); empty or omitted uses AWS. A custom endpoint uses path-style addressing.',
-      maxLength: 2048,
-      pattern: '^$|' + HTTP_URL_PATTERN,
-    },
-    credentialsSecret: secretName(
-      'Name of a Secret in the app namespace with the keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Omitted: the pod identity of the cluster.',
-    ),
+    ...s3BucketProperties(),
     prefix: {
       type: 'string',
       description: 'Key prefix of the backups in the bucket, e.g. graminsta/photos (path segments separated by /, no slash at either end). Omitted: the bucket\'s root.',

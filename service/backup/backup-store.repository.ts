@@ -7,11 +7,11 @@ import {
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
   UploadPartCommand,
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
+import { s3Client } from '../storage/s3.storage.js';
 import { BackupError, type BackupLocation, type ListedObject } from './backups.js';
 
 /** How to reach the bucket; credentials omitted: the SDK's default chain (pod identity). */
@@ -82,14 +82,7 @@ async function* parts(body: AsyncIterable<Buffer>, size: number): AsyncGenerator
 
 /** The backup bucket over the S3 API (AWS or an S3-compatible server). */
 export function backupStore(opts: BackupStoreOptions): BackupStore {
-  const client = new S3Client({
-    region: opts.region,
-    endpoint: opts.endpoint || undefined,
-    forcePathStyle: opts.forcePathStyle,
-    credentials: opts.credentials,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    maxAttempts: 3,
-  });
+  const client = s3Client(opts, { maxAttempts: 3 });
   const Bucket = opts.bucket;
   const where = `s3://${opts.bucket}/${opts.prefix}${opts.endpoint ? ` at ${opts.endpoint}` : ''}`;
   const partSize = Math.max(MIN_PART, opts.partSize ?? 16 * 1024 * 1024);

@@ -19,16 +19,22 @@ function isNotFound(err: unknown): boolean {
   return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
 }
 
-/** An ObjectStorage on S3 (or any S3-compatible server). */
-export function s3Storage(opts: S3StorageOptions): ObjectStorage {
-  const client = new S3Client({
+/** An S3 client for these settings (also the backups' store). */
+export function s3Client(opts: Omit<S3StorageOptions, 'bucket'>, extra: { maxAttempts?: number } = {}): S3Client {
+  return new S3Client({
     region: opts.region,
     endpoint: opts.endpoint || undefined,
     forcePathStyle: opts.forcePathStyle,
     credentials: opts.credentials,
     // A streamed PUT with a default checksum goes out aws-chunked, which S3-compatible servers (s3rver, older MinIO) store verbatim.
     requestChecksumCalculation: 'WHEN_REQUIRED',
+    ...extra,
   });
+}
+
+/** An ObjectStorage on S3 (or any S3-compatible server). */
+export function s3Storage(opts: S3StorageOptions): ObjectStorage {
+  const client = s3Client(opts);
   const Bucket = opts.bucket;
   return {
     kind: 's3',

@@ -3,11 +3,11 @@
 // the app and its volumes deleted, a new app restored from "latest" with the data there; bad credentials and an
 // unreachable bucket give conditions naming the problem.
 import { expect } from 'chai';
-import { getCluster, waitFor, type TestCluster } from '../support/cluster.js';
+import { waitFor, type TestCluster } from '../support/cluster.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
-import { createRealNodeNamespace, deleteRealNodeNamespace, imageSettings, NODE_IP, realNode, realNodeMissing, type RealNode } from '../support/real-node.js';
+import { createRealNodeNamespace, imageSettings, NODE_IP, type RealNode } from '../support/real-node.js';
 import { freePort } from '../support/local-process.js';
-import { realNodeApps, type AppView } from '../support/real-node-apps.js';
+import { endRealNodeTest, realNodeApps, realNodeOrSkip, type AppView } from '../support/real-node-apps.js';
 import { startS3, type S3Server } from '../support/s3.js';
 import { fitToNode, type Spec } from '../../hack/node/fit-app.js';
 import { backupNameAt } from '../../service/backup/backups.js';
@@ -31,14 +31,7 @@ describe('real node: database backups to S3 and a restore into a new app', funct
   const splitDatabase = (database: Record<string, unknown>): Spec => fitToNode({ users: 10, database } as Spec, { small: true });
 
   before(async function () {
-    const missing = realNodeMissing();
-    if (missing) {
-      if (process.env.GRAMINSTA_REQUIRE_REAL_NODE === '1') throw new Error(`GRAMINSTA_REQUIRE_REAL_NODE=1 but ${missing}`);
-      console.log(`      skipped: ${missing}`);
-      this.skip();
-    }
-    cluster = await getCluster();
-    node = realNode();
+    ({ cluster, node } = await realNodeOrSkip(this));
   });
 
   beforeEach(async () => {
@@ -49,10 +42,8 @@ describe('real node: database backups to S3 and a restore into a new app', funct
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && operator) console.error(operator.logs.join('').slice(-8000));
-    operator?.child.kill('SIGTERM');
+    await endRealNodeTest(this, operator, ns, 8000);
     operator = undefined;
-    if (ns) await deleteRealNodeNamespace(ns);
     ns = undefined;
     await s3?.stop();
     s3 = undefined;

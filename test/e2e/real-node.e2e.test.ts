@@ -4,10 +4,10 @@
 // answers through the ingress controller on 127.0.0.1.
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { getCluster, waitFor, type TestCluster } from '../support/cluster.js';
+import { waitFor, type TestCluster } from '../support/cluster.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
-import { createRealNodeNamespace, deleteRealNodeNamespace, imageSettings, NODE_IP, realNode, realNodeMissing, type RealNode } from '../support/real-node.js';
-import { example, realNodeApps, viaIngress, type AppView } from '../support/real-node-apps.js';
+import { createRealNodeNamespace, imageSettings, NODE_IP, type RealNode } from '../support/real-node.js';
+import { endRealNodeTest, example, realNodeApps, realNodeOrSkip, viaIngress, type AppView } from '../support/real-node-apps.js';
 import { httpRequest } from '../support/http-request.js';
 import { startS3, type S3Server } from '../support/s3.js';
 import { PNG } from '../service/harness.js';
@@ -25,21 +25,12 @@ describe('real node: the rendered topology runs', function () {
   const { kubectl, app, waitReady, allRunning, applyApp, podOf } = realNodeApps(() => cluster, () => node, () => ns!);
 
   before(async function () {
-    const missing = realNodeMissing();
-    if (missing) {
-      if (process.env.GRAMINSTA_REQUIRE_REAL_NODE === '1') throw new Error(`GRAMINSTA_REQUIRE_REAL_NODE=1 but ${missing}`);
-      console.log(`      skipped: ${missing}`);
-      this.skip();
-    }
-    cluster = await getCluster();
-    node = realNode();
+    ({ cluster, node } = await realNodeOrSkip(this));
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && operator) console.error(operator.logs.join('').slice(-6000));
-    operator?.child.kill('SIGTERM');
+    await endRealNodeTest(this, operator, ns);
     operator = undefined;
-    if (ns) await deleteRealNodeNamespace(ns);
     ns = undefined;
   });
 

@@ -4,9 +4,28 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { Spec } from '../../hack/node/fit-app.js';
-import { repoRoot, waitFor, type TestCluster } from './cluster.js';
+import { getCluster, repoRoot, waitFor, type TestCluster } from './cluster.js';
+import type { OperatorProcess } from './operator-process.js';
 import { httpRequest, type RequestOptions, type Response } from './http-request.js';
-import { podProblems, type RealNode } from './real-node.js';
+import { deleteRealNodeNamespace, podProblems, realNode, realNodeMissing, type RealNode } from './real-node.js';
+
+/** The cluster and the real node, or the suite skipped (failed under GRAMINSTA_REQUIRE_REAL_NODE=1) when there is none. */
+export async function realNodeOrSkip(ctx: Mocha.Context): Promise<{ cluster: TestCluster; node: RealNode }> {
+  const missing = realNodeMissing();
+  if (missing) {
+    if (process.env.GRAMINSTA_REQUIRE_REAL_NODE === '1') throw new Error(`GRAMINSTA_REQUIRE_REAL_NODE=1 but ${missing}`);
+    console.log(`      skipped: ${missing}`);
+    ctx.skip();
+  }
+  return { cluster: await getCluster(), node: realNode() };
+}
+
+/** After a test: the operator's last logs when it failed, the operator stopped, the namespace deleted. */
+export async function endRealNodeTest(ctx: Mocha.Context, operator: OperatorProcess | undefined, ns: string | undefined, logChars = 6000): Promise<void> {
+  if (ctx.currentTest?.state === 'failed' && operator) console.error(operator.logs.join('').slice(-logChars));
+  operator?.child.kill('SIGTERM');
+  if (ns) await deleteRealNodeNamespace(ns);
+}
 
 /** The parts of a GraminstaApp the tests read. */
 export interface AppView {

@@ -17,6 +17,19 @@ export interface S3Server {
   stop: () => Promise<void>;
 }
 
+/** The service's settings (GRAMINSTA_STORAGE=s3 and the rest) for the server's bucket. */
+export function s3ServiceEnv(s3: S3Server): Record<string, string> {
+  return {
+    GRAMINSTA_STORAGE: 's3',
+    GRAMINSTA_S3_BUCKET: s3.bucket,
+    GRAMINSTA_S3_REGION: s3.region,
+    GRAMINSTA_S3_ENDPOINT: s3.endpoint,
+    GRAMINSTA_S3_FORCE_PATH_STYLE: 'true',
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+  };
+}
+
 /** Starts s3rver with `bucket` created on `address` (loopback, or the real node's address for pods); call `stop()` when done. */
 export async function startS3(bucket = 'photos', address = '127.0.0.1'): Promise<S3Server> {
   const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-s3-'));

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { PutBucketCorsCommand, S3Client } from '@aws-sdk/client-s3';
 import { freePort, startPostgres, waitFor, type PgCluster } from '../support/postgres.js';
 import { startRedis, type RedisDeployment } from '../support/redis.js';
-import { startS3, type S3Server } from '../support/s3.js';
+import { s3ServiceEnv, startS3, type S3Server } from '../support/s3.js';
 
 /** The repository root. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -117,13 +117,7 @@ export async function startWebStack(): Promise<WebStack> {
       GRAMINSTA_DB_PASSWORD: pg.password,
       GRAMINSTA_REDIS_MODE: 'standalone',
       GRAMINSTA_REDIS_NODES: redis.nodes.join(','),
-      GRAMINSTA_STORAGE: 's3',
-      GRAMINSTA_S3_BUCKET: s3.bucket,
-      GRAMINSTA_S3_REGION: s3.region,
-      GRAMINSTA_S3_ENDPOINT: s3.endpoint,
-      GRAMINSTA_S3_FORCE_PATH_STYLE: 'true',
-      AWS_ACCESS_KEY_ID: s3.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      ...s3ServiceEnv(s3),
       GRAMINSTA_CDN_BASE_URL: cdnBaseURL,
       GRAMINSTA_PUBLIC_API_URL: apiURL,
       GRAMINSTA_TOKEN_SECRET: 'browser-test-token-secret-0123456789',

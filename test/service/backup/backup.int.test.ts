@@ -12,7 +12,7 @@ import { runBackup, runRestore } from '../../../service/app/backup.infra.js';
 import { backupStore } from '../../../service/backup/backup-store.repository.js';
 import { backupsIn } from '../../../service/backup/backups.js';
 import { IS_ROOT } from '../../support/local-process.js';
-import { startS3, type S3Server } from '../../support/s3.js';
+import { s3ServiceEnv, startS3, type S3Server } from '../../support/s3.js';
 import { freePort, makeTempDir, runScript, waitFor, type ScriptProcess } from '../../operator/render/scripts/script-process.js';
 
 use(chaiAsPromised);
@@ -79,13 +79,7 @@ describe('database backup to S3 and restore into a new database (real Postgres, 
 
   function serviceEnv(extra: Record<string, string>): Record<string, string> {
     return {
-      GRAMINSTA_STORAGE: 's3',
-      GRAMINSTA_S3_BUCKET: s3.bucket,
-      GRAMINSTA_S3_REGION: s3.region,
-      GRAMINSTA_S3_ENDPOINT: s3.endpoint,
-      GRAMINSTA_S3_FORCE_PATH_STYLE: 'true',
-      AWS_ACCESS_KEY_ID: s3.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      ...s3ServiceEnv(s3),
       GRAMINSTA_BACKUP_PREFIX: PREFIX,
       GRAMINSTA_DB_NAME: APP.database,
       ...extra,
