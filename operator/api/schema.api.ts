@@ -842,7 +842,7 @@ const condition: SchemaNode = {
     type: {
       type: 'string',
       description:
-        'Condition type in CamelCase: Ready, Reconciling, Stalled, ApiReady, WebReady, DatabaseReady, CacheReady.',
+        'Condition type in CamelCase: Ready, Reconciling, Stalled, ApiReady, WebReady, DatabaseReady, CacheReady, and BackupReady and Restored with database backups and restores.',
       maxLength: 316,
       pattern:
         '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
@@ -889,7 +889,7 @@ export const statusSchema: SchemaNode = {
     conditions: {
       type: 'array',
       description:
-        'Ready, Reconciling and Stalled (the kstatus conventions), plus ApiReady, WebReady, DatabaseReady and CacheReady.',
+        'Ready, Reconciling and Stalled (the kstatus conventions), plus ApiReady, WebReady, DatabaseReady and CacheReady; BackupReady with spec.database.backup (why the last backup failed, if it did) and Restored with spec.database.restoreFrom (Restored, Restoring, DatabaseExists or why the restore fails). Neither is part of Ready.',
       maxItems: 16,
       items: condition,
       'x-kubernetes-list-type': 'map',

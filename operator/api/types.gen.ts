@@ -302,7 +302,7 @@ export interface GraminstaAppStatus {
   observedGeneration?: number;
   /** The stage the app runs at, resolved from users and the configured tiers. */
   stage?: 'single-machine' | 'split-database' | 'split-clients' | 'load-balanced' | 'cdn' | 'data-layer';
-  /** Ready, Reconciling and Stalled (the kstatus conventions), plus ApiReady, WebReady, DatabaseReady and CacheReady. */
+  /** Ready, Reconciling and Stalled (the kstatus conventions), plus ApiReady, WebReady, DatabaseReady and CacheReady; BackupReady with spec.database.backup (why the last backup failed, if it did) and Restored with spec.database.restoreFrom (Restored, Restoring, DatabaseExists or why the restore fails). Neither is part of Ready. */
   conditions?: Array<Condition>;
   /** Observed pods of the API tier. */
   api?: TierReplicasStatus;
@@ -328,7 +328,7 @@ export interface GraminstaAppStatus {
 
 /** One aspect of the current state (metav1.Condition). */
 export interface Condition {
-  /** Condition type in CamelCase: Ready, Reconciling, Stalled, ApiReady, WebReady, DatabaseReady, CacheReady. */
+  /** Condition type in CamelCase: Ready, Reconciling, Stalled, ApiReady, WebReady, DatabaseReady, CacheReady, and BackupReady and Restored with database backups and restores. */
   type: string;
   /** True, False or Unknown. */
   status: 'True' | 'False' | 'Unknown';
