@@ -13,6 +13,7 @@
 #   POSTGRES_APP_PASSWORD_FILE      default (empty)                           a file holding POSTGRES_APP_PASSWORD (the Secret key mounted as a volume); set one of the two
 #   POSTGRES_BACKUP_DIR             required                                  directory shared with the uploader (an emptyDir): dump.fifo, then dump.status and dump.err
 #   POSTGRES_WAIT_TIMEOUT_SECONDS   default 300                               give up (exit 1) when the primary does not answer for this long
+#   TMPDIR                          default /tmp                              where the passfile goes (must be writable)
 # mounts:
 #   POSTGRES_BACKUP_DIR   emptyDir shared with the uploader container
 #   /tmp                  emptyDir (the passfile; the root filesystem is read-only)
