@@ -82,14 +82,18 @@ export function restoreFiles(pgdata: string, dir: string) {
     },
     /** Writes the dump streamed from `body` as restore.pgdump (through a partial file), then names it in restore.name. */
     async write(name: string, body: Readable): Promise<number> {
-      // Group-writable (the pod's fsGroup is Postgres' group), so that postgres can delete the dump once loaded.
-      await fs.mkdir(dir, { recursive: true, mode: 0o2770 });
-      await fs.chmod(dir, 0o2770).catch(() => undefined);
+      // Postgres (another uid) reads the dump and then deletes and renames in this directory. The pod's fsGroup
+      // would make group access enough, but volumes that ignore fsGroup (hostPath, kind's local-path) keep the
+      // creator's group: so open to every user of the volume, which only this pod's containers mount.
+      await fs.mkdir(dir, { recursive: true });
+      await fs.chmod(dir, 0o777);
       const partial = path.join(dir, 'restore.pgdump.partial');
-      await pipeline(body, createWriteStream(partial, { mode: 0o660 }));
+      await pipeline(body, createWriteStream(partial));
+      await fs.chmod(partial, 0o644);
       const { size } = await fs.stat(partial);
       await fs.rename(partial, path.join(dir, 'restore.pgdump'));
-      await fs.writeFile(path.join(dir, 'restore.name'), `${name}\n`, { mode: 0o660 });
+      await fs.writeFile(path.join(dir, 'restore.name'), `${name}\n`);
+      await fs.chmod(path.join(dir, 'restore.name'), 0o644);
       return size;
     },
   };

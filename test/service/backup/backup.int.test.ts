@@ -30,8 +30,9 @@ describe('database backup to S3 and restore into a new database (real Postgres, 
   let s3: S3Server;
   const running: ScriptProcess[] = [];
 
-  async function chownToPostgres(p: string): Promise<void> {
-    if (IS_ROOT) execFileSync('chown', ['-R', `${OS_USER}:${OS_USER}`, p]);
+  /** Gives directories (not what is in them) to the postgres user, as a volume is the database container's. */
+  function chownToPostgres(...dirs: string[]): void {
+    if (IS_ROOT) execFileSync('chown', [`${OS_USER}:${OS_USER}`, ...dirs]);
   }
 
   async function query<T extends pg.QueryResultRow>(port: number, sql: string): Promise<T[]> {
@@ -48,7 +49,7 @@ describe('database backup to S3 and restore into a new database (real Postgres, 
   async function startPrimary(name: string, extraEnv: Record<string, string> = {}): Promise<{ port: number; proc: ScriptProcess; volume: string }> {
     const dir = path.join(root, name);
     await fs.mkdir(path.join(dir, 'volume'), { recursive: true });
-    await chownToPostgres(dir);
+    chownToPostgres(dir, path.join(dir, 'volume'));
     const port = await freePort();
     const proc = await runScript({
       script: 'postgres-primary.sh',
@@ -198,8 +199,7 @@ describe('database backup to S3 and restore into a new database (real Postgres, 
     const r = await restoreInto('latest', 'latest');
     expect(r.result).to.include({ outcome: 'fetched', name: second.name });
     expect(r.message).to.match(/^Restoring: backup /);
-    // The pod's fsGroup makes the fetched dump Postgres' to read and delete; here the test hands it over.
-    await chownToPostgres(r.volume);
+    // The fetched files stay the fetching user's (here root): Postgres, another user, reads the dump and clears it away.
     const restored = await startPrimary('latest', { POSTGRES_RESTORE_DIR: path.join(r.volume, 'restore') });
     console.log(`      restore of latest (${second.snap.rows} rows): fetch + pg_restore + start in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     expect(await snapshot(restored.port)).to.deep.equal(second.snap);
@@ -220,7 +220,6 @@ describe('database backup to S3 and restore into a new database (real Postgres, 
   it('restores a named backup: the data is that of the time of the backup', async () => {
     const r = await restoreInto('named', first.name);
     expect(r.result).to.include({ outcome: 'fetched', name: first.name });
-    await chownToPostgres(r.volume);
     const restored = await startPrimary('named', { POSTGRES_RESTORE_DIR: path.join(r.volume, 'restore') });
     expect(await snapshot(restored.port)).to.deep.equal(first.snap);
   });
