@@ -145,7 +145,10 @@ describe('Helm chart RBAC (operator runs as the chart ServiceAccount)', function
     // The user (admin) writes and reads the app; only the operator runs as the ServiceAccount.
     const user = createKubeClients(cluster.kc);
     const name = 'graminsta';
-    await applyApp(user, appNs, exampleApp('stage-6-data-layer.yaml', name));
+    // With backups, so that the CronJob is applied here and pruned at stage 1.
+    const stage6 = exampleApp('stage-6-data-layer.yaml', name);
+    const spec6 = stage6.spec as { database?: Record<string, unknown> };
+    await applyApp(user, appNs, { ...stage6, spec: { ...spec6, database: { ...spec6.database, backup: { schedule: '0 3 * * *', destination: { s3: { bucket: 'backups' } } } } } });
     await readyOrDenied(user, name);
 
     // Objects the app controls but the renderer does not want: the reconciler prunes them, whatever their kind.
@@ -178,7 +181,7 @@ describe('Helm chart RBAC (operator runs as the chart ServiceAccount)', function
       return left.every((exists) => !exists);
     });
 
-    // Shrinking to stage 1 prunes the tiers stage 6 added.
+    // Shrinking to stage 1 prunes the tiers stage 6 added, and the backup CronJob.
     await applyApp(user, appNs, exampleApp('stage-1-single-machine.yaml', name));
     await readyOrDenied(user, name);
 
