@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type KubernetesObject, type V1StatefulSet } from '@kubernetes/client-node';
 import { chartRbac } from '../../hack/gen-chart-rbac.js';
-import { discoverMonitoringApi } from '../../operator/controller.js';
+import { discoverOptionalApis } from '../../operator/controller.js';
 import { createKubeClients, type KubeClients } from '../../operator/kube/client.kube.js';
 import { createTestNamespace, deleteTestNamespace, getCluster, repoRoot, waitFor, type TestCluster } from '../support/cluster.js';
 import { applyApp, exampleApp, listChildren, readApp, startOperator, waitForCondition, type RunningOperator } from '../support/operator.js';
@@ -70,7 +70,7 @@ describe('spec.monitoring on a real API server', function () {
   });
 
   it('without the Prometheus Operator CRDs: starts, watches no monitoring kind, and renders the metrics sidecars only', async function () {
-    if (await discoverMonitoringApi(clients)) this.skip(); // a cluster (kind, KUBECONFIG) that has them
+    if ((await discoverOptionalApis(clients)).has('monitoring')) this.skip(); // a cluster (kind, KUBECONFIG) that has them
     const ns = await createTestNamespace('mon-off');
     namespaces.push(ns);
     op = await startOperator({ kubeconfig: await chartServiceAccount(cluster, ns), watchNamespace: ns });
@@ -96,7 +96,7 @@ describe('spec.monitoring on a real API server', function () {
     installed = true;
     const established = await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/podmonitors.monitoring.coreos.com', 'crd/prometheusrules.monitoring.coreos.com']);
     expect(established.code, established.stderr).to.equal(0);
-    await waitFor('discovery to serve monitoring.coreos.com/v1', 30_000, () => discoverMonitoringApi(clients));
+    await waitFor('discovery to serve monitoring.coreos.com/v1', 30_000, async () => (await discoverOptionalApis(clients)).has('monitoring'));
 
     const ns = await createTestNamespace('mon-on');
     namespaces.push(ns);

@@ -7,7 +7,7 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { DEFAULT_IMAGES, type ImageSettings } from '../../operator/api/images.api.js';
 import type { GraminstaApp } from '../../operator/api/types.gen.js';
-import { APP_RESOURCE, Controller, discoverMonitoringApi } from '../../operator/controller.js';
+import { APP_RESOURCE, Controller, discoverOptionalApis } from '../../operator/controller.js';
 import { createKubeClients, type KubeClients } from '../../operator/kube/client.kube.js';
 import { createLogger, nopLogger } from '../../operator/kube/logger.kube.js';
 import { createMetrics, type Metrics } from '../../operator/kube/metrics.kube.js';
@@ -31,7 +31,15 @@ export interface RunningOperator {
 
 /** Starts a leading controller on the test cluster (as `kubeconfig`'s user when given, else the harness's admin). */
 export async function startOperator(
-  opts: { watchNamespace?: string; resyncMs?: number; workers?: number; kubeconfig?: KubeConfig; images?: ImageSettings } = {},
+  opts: {
+    watchNamespace?: string;
+    resyncMs?: number;
+    workers?: number;
+    kubeconfig?: KubeConfig;
+    images?: ImageSettings;
+    /** How often to look for optional APIs (Gateway API, Prometheus Operator) installed after the start; omitted: never. */
+    discoveryIntervalMs?: number;
+  } = {},
 ): Promise<RunningOperator> {
   const cluster = await getCluster();
   const registry = new Registry();
@@ -48,7 +56,8 @@ export async function startOperator(
     images: opts.images ?? TEST_IMAGES,
     identity: 'test',
     reconcileTimeoutMs: 120_000,
-    monitoringApi: await discoverMonitoringApi(clients),
+    servedApis: await discoverOptionalApis(clients),
+    discoveryIntervalMs: opts.discoveryIntervalMs ?? 0,
   });
   await controller.start();
   controller.lead();
