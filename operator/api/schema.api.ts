@@ -354,6 +354,12 @@ const ingress: SchemaNode = {
           maxLength: 253,
           pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
         },
+        scheme: {
+          type: 'string',
+          enum: ['http', 'https'],
+          description:
+            "How clients reach the Gateway's listener: https when it terminates TLS. It makes the URLs in status.endpoints and those the API hands out (uploads, images), as tls does for an Ingress. Omitted: http.",
+        },
       },
     },
     apiHost: {

@@ -144,6 +144,8 @@ export interface GatewayRefSpec {
   namespace?: string;
   /** Name of the Gateway listener to attach to; omitted: every listener that admits the routes. */
   sectionName?: string;
+  /** How clients reach the Gateway's listener: https when it terminates TLS. It makes the URLs in status.endpoints and those the API hands out (uploads, images), as tls does for an Ingress. Omitted: http. */
+  scheme?: 'http' | 'https';
 }
 
 /** Terminates TLS for apiHost and webHost with a certificate from a Secret; needs at least one host. */

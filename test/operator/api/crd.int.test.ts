@@ -148,6 +148,7 @@ const INVALID: [string, unknown, RegExp][] = [
   ],
   ['gatewayRef without a name', { ingress: { gatewayRef: { namespace: 'infra' } } }, /spec\.ingress\.gatewayRef\.name: Required/],
   ['gatewayRef namespace that is not a DNS label', { ingress: { gatewayRef: { name: 'public', namespace: 'infra.example' } } }, /spec\.ingress\.gatewayRef\.namespace/],
+  ['gatewayRef scheme other than http or https', { ingress: { gatewayRef: { name: 'public', scheme: 'tcp' } } }, /spec\.ingress\.gatewayRef\.scheme/],
   ['gatewayRef sectionName with capitals', { ingress: { gatewayRef: { name: 'public', sectionName: 'HTTPS' } } }, /spec\.ingress\.gatewayRef\.sectionName/],
   [
     'annotation value that is a number',

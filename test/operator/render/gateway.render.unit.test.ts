@@ -10,7 +10,7 @@ const routesOf = (r: HTTPRoute) => r.spec.rules.map((x) => `${x.matches[0]!.path
 describe('gateway.render', () => {
   it('attaches one HTTPRoute per host to the Gateway: apiHost to the API, webHost to web', () => {
     const routes = renderHTTPRoutes(
-      resolved(app({ users: 1000, ingress: { gatewayRef: { name: 'public', namespace: 'infra', sectionName: 'https' }, apiHost: 'api.x.example', webHost: 'x.example' } }), served),
+      resolved(app({ users: 1000, ingress: { gatewayRef: { name: 'public', namespace: 'infra', sectionName: 'https', scheme: 'https' }, apiHost: 'api.x.example', webHost: 'x.example' } }), served),
     );
     expect(routes.map((r) => [r.metadata.name, r.spec.hostnames, routesOf(r)])).to.deep.equal([
       ['graminsta-api', ['api.x.example'], ['/->graminsta-api:80']],
@@ -55,5 +55,15 @@ describe('gateway.render', () => {
     expect(renderHTTPRoutes(resolved(app({ users: 1000 }), served))).to.deep.equal([]);
     expect(() => planOf(app({ users: 1000, ingress: { gatewayRef: { name: 'gw' }, className: 'nginx' } }), IMAGES)).to.throw(/spec\.ingress\.gatewayRef: excludes .*className and tls/);
     expect(() => planOf(app({ users: 1000, ingress: { gatewayRef: { name: 'gw' }, webHost: 'x.example', tls: { secretName: 't' } } }), IMAGES)).to.throw(/spec\.ingress\.gatewayRef/);
+  });
+
+  it('gives endpoints with the scheme of the Gateway listener (scheme), http when omitted', () => {
+    const withScheme = (scheme?: 'http' | 'https') =>
+      planOf(app({ users: 1000, ingress: { gatewayRef: { name: 'gw', ...(scheme ? { scheme } : {}) }, apiHost: 'api.x.example', webHost: 'x.example' } }), IMAGES).endpoints;
+    expect(withScheme('https')).to.deep.equal({ api: 'https://api.x.example', web: 'https://x.example', cdn: 'https://api.x.example/images/' });
+    expect(withScheme().api).to.equal('http://api.x.example');
+    expect(withScheme('http').api).to.equal('http://api.x.example');
+    // The scheme is ours, not the Gateway API's: it is not part of the parentRef.
+    expect(renderHTTPRoutes(resolved(app({ users: 1000, ingress: { gatewayRef: { name: 'gw', scheme: 'https' } } }), served))[0]!.spec.parentRefs[0]).to.not.have.property('scheme');
   });
 });
