@@ -20,7 +20,7 @@ import { applyAfter, completedJobsOf, holdOf, jobFailure, notDone, SWITCH_SETTLE
 import { toMermaid } from '../diagram/mermaid.diagram.js';
 import { topologyOf } from '../diagram/topology.diagram.js';
 import type { RenderedObject } from '../render/app.render.js';
-import { gatewayParentRef } from '../render/gateway.render.js';
+import { gatewayParentRef, httpRouteNames } from '../render/gateway.render.js';
 import type { IngressObservation, ObservedRoute } from './ingress-status.reconcile.js';
 import { computeStatus, podIssues, statusChanged, type AppStatus, type Observation } from './status.reconcile.js';
 import type { EventRecorder } from './events.reconcile.js';
@@ -583,7 +583,7 @@ export class AppReconciler {
         formJob: desiredJob(names.redisInitPrefix),
       },
       migrateJob: desiredJob(names.migratePrefix),
-      ingress: plan ? this.observeIngress(plan, desired) : undefined,
+      ingress: plan ? this.observeIngress(plan) : undefined,
       podIssues: podIssues((this.deps.pods?.list(namespace) ?? []).filter((p) => p.metadata?.labels?.['app.kubernetes.io/instance'] === names.app)),
       endpoints,
       selector,
@@ -597,14 +597,14 @@ export class AppReconciler {
     };
   }
 
-  /** The app's Ingress or HTTPRoutes as the caches hold them (the desired ones: pruned leftovers do not count). */
-  private observeIngress(plan: Plan, desired: KubernetesObject[]): IngressObservation {
+  /** The app's Ingress or HTTPRoutes as the caches hold them (those the plan wants: pruned leftovers do not count). */
+  private observeIngress(plan: Plan): IngressObservation {
     const namespace = plan.names.namespace;
     const parent = gatewayParentRef(plan);
     if (!plan.ingress) return { kind: 'none' };
     if (!parent) return { kind: 'Ingress', name: plan.names.ingress, live: this.deps.children('Ingress').get(plan.names.ingress, namespace) as V1Ingress | undefined };
     const served = servedApisOf(this.kinds()).has('gateway');
-    const routes = desired.filter((o) => o.kind === 'HTTPRoute').map((o) => o.metadata!.name!);
+    const routes = httpRouteNames(plan);
     return {
       kind: 'HTTPRoute',
       parent,

@@ -42,6 +42,16 @@ export function gatewayParentRef(plan: Plan): GatewayParentRef | null {
   };
 }
 
+/** The name of the HTTPRoute of one side of the routing table: `<app>-api` for apiHost, `<app>` for the web side. */
+export function httpRouteName(plan: Plan, side: 'api' | 'web'): string {
+  return side === 'api' ? plan.names.apiRoute : plan.names.ingress;
+}
+
+/** The names of the HTTPRoutes an app with spec.ingress.gatewayRef has (where the cluster serves them). */
+export function httpRouteNames(plan: Plan): string[] {
+  return gatewayParentRef(plan) ? ingressRoutes(plan).map((r) => httpRouteName(plan, r.side)) : [];
+}
+
 /**
  * The HTTPRoutes of an app with spec.ingress.gatewayRef, one per host of the routing table: `<app>-api` for apiHost,
  * `<app>` for the web side (webHost, or no hostnames). Empty without gatewayRef, and where the cluster does not serve
@@ -53,7 +63,7 @@ export function renderHTTPRoutes(plan: ResolvedPlan): HTTPRoute[] {
   return ingressRoutes(plan).map((r) => ({
     apiVersion: GATEWAY_API_VERSION,
     kind: 'HTTPRoute',
-    metadata: objectMeta(plan.names, r.side === 'api' ? plan.names.apiRoute : plan.names.ingress, 'ingress', plan.ingress!.annotations),
+    metadata: objectMeta(plan.names, httpRouteName(plan, r.side), 'ingress', plan.ingress!.annotations),
     spec: {
       parentRefs: [parent],
       ...(r.host ? { hostnames: [r.host] } : {}),

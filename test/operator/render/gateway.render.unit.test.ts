@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { renderHTTPRoutes, type HTTPRoute } from '../../../operator/render/gateway.render.js';
+import { httpRouteNames, renderHTTPRoutes, type HTTPRoute } from '../../../operator/render/gateway.render.js';
 import { renderIngress } from '../../../operator/render/ingress.render.js';
 import { planOf } from '../../../operator/render/plan.render.js';
 import { app, ctx, IMAGES, render, resolved } from './helpers.js';
@@ -65,5 +65,13 @@ describe('gateway.render', () => {
     expect(withScheme('http').api).to.equal('http://api.x.example');
     // The scheme is ours, not the Gateway API's: it is not part of the parentRef.
     expect(renderHTTPRoutes(resolved(app({ users: 1000, ingress: { gatewayRef: { name: 'gw', scheme: 'https' } } }), served))[0]!.spec.parentRefs[0]).to.not.have.property('scheme');
+  });
+
+  it('names the routes the status looks for as they are rendered, and none without gatewayRef', () => {
+    for (const ingress of [{ gatewayRef: { name: 'gw' } }, { gatewayRef: { name: 'gw' }, apiHost: 'api.x.example' }, { gatewayRef: { name: 'gw' }, apiHost: 'api.x.example', webHost: 'x.example' }]) {
+      const a = app({ users: 1000, ingress });
+      expect(httpRouteNames(planOf(a, IMAGES)), JSON.stringify(ingress)).to.deep.equal(renderHTTPRoutes(resolved(a, served)).map((r) => r.metadata.name));
+    }
+    expect(httpRouteNames(planOf(app({ users: 1000 }), IMAGES))).to.deep.equal([]);
   });
 });
