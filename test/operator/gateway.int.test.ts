@@ -104,7 +104,7 @@ describe('spec.ingress.gatewayRef on a real API server', function () {
       body: { apiVersion: GW_API, kind: 'Gateway', metadata: { name: 'public' }, spec: { gatewayClassName, listeners: [{ name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'Same' } } }] } },
     });
     const accepted = await waitForCondition(clients, ns, 'gw', 'IngressReady', 'True', { reason: 'Accepted', timeoutMs: 90_000 });
-    expect(condition(accepted, 'IngressReady')!.message).to.match(new RegExp(`HTTPRoute\\(s\\) gw, gw-api accepted by Gateway ${ns}/public \\(listener http\\)`));
+    expect(condition(accepted, 'IngressReady')!.message).to.match(new RegExp(`HTTPRoute\\(s\\) gw-api, gw accepted by Gateway ${ns}/public \\(listener http\\)`));
     await waitForCondition(clients, ns, 'gw', 'Ready', 'True');
 
     // A listener the Gateway does not have: the fixture says NoMatchingParent, and the condition names the route.
