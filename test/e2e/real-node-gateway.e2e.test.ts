@@ -62,15 +62,19 @@ describe('real node: uploads through the Ingress, and apps behind a Gateway', fu
     // The control: at the limit the controller has by default (1m), a 2 MiB upload is refused by the ingress (413).
     await s.applyApp('graminsta', { ...spec, ingress: { ...(spec.ingress as object), annotations: { [BODY_SIZE_ANNOTATIONS.ingressNginx]: '1m' } } });
     const small = photoNear(2 * 1024 * 1024);
+    // Until the fixture runs the new config, probe with a slot that does not exist (the API answers 4xx, never 413),
+    // so that no real upload goes through early; then a real one.
+    const answer = async (url: string) => {
+      const put = await call('PUT', url, { token: alice, raw: small, headers: { 'content-type': 'image/png' } }).catch((err: Error) => err);
+      return put instanceof Error ? put.message : String(put.status);
+    };
     let last = '';
-    await waitFor('the ingress to refuse a 2 MiB upload at 1m', 60_000, async () => {
-      const up = (await call('POST', '/api/v1/uploads', { token: alice, json: { contentType: 'image/png', size: small.length } })).json() as { url: string; headers: Record<string, string> };
-      const put = await call('PUT', up.url, { token: alice, raw: small, headers: up.headers }).catch((err: Error) => err);
-      last = put instanceof Error ? put.message : String(put.status);
-      return last === '413';
-    }, 1000).catch((err: Error) => {
+    await waitFor('the ingress to refuse 2 MiB bodies at 1m', 60_000, async () => (last = await answer('/api/v1/uploads/00000000-0000-0000-0000-000000000000/content')) === '413', 1000).catch((err: Error) => {
       throw new Error(`${err.message}: last answer ${last}`);
     });
+    const up = (await call('POST', '/api/v1/uploads', { token: alice, json: { contentType: 'image/png', size: small.length } })).json() as { url: string; headers: Record<string, string> };
+    const refused = await call('PUT', up.url, { token: alice, raw: small, headers: up.headers });
+    expect(refused.status, refused.body.toString().slice(0, 200)).to.equal(413);
   });
 
   it('serves an app with spec.ingress.gatewayRef through a Gateway of the fixture: API, web and images', async () => {
