@@ -3,6 +3,7 @@
 // while it runs (picked up without a restart), a GatewayClass and Gateway of the ingress fixture (test/fixtures/
 // ingress-controller), which writes the routes' status.parents[]: IngressReady follows Accepted and ResolvedRefs. Then
 // the switch to an Ingress and back prunes the other kind. As the chart's RBAC allows (operator/rbac.ts).
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { CustomObjectsApi, RbacAuthorizationV1Api, type KubernetesObject, type V1Ingress } from '@kubernetes/client-node';
@@ -43,12 +44,16 @@ describe('spec.ingress.gatewayRef on a real API server', function () {
     absentAtStart = !(await discoverOptionalApis(clients)).has('gateway');
     ns = await createTestNamespace('gateway');
   });
+  let failed = false;
   afterEach(function () {
-    if (this.currentTest?.state === 'failed' && fixture) console.error(`--- ingress fixture log ---\n${fixture.log()}`);
+    if (this.currentTest?.state !== 'failed') return;
+    failed = true;
+    if (fixture) console.error(`--- ingress fixture log (all of it stays in ${fixture.stateDir}) ---\n${fixture.log()}`);
   });
   after(async () => {
     await op?.stop();
-    await fixture?.kill();
+    await fixture?.stop();
+    if (fixture && !failed) rmSync(fixture.stateDir, { recursive: true, force: true });
     if (ns) await deleteTestNamespace(ns);
     await cluster.kc.makeApiClient(RbacAuthorizationV1Api).deleteClusterRole({ name: `${ns}-operator` }).catch(() => undefined);
     await custom?.deleteClusterCustomObject({ ...GW, plural: 'gatewayclasses', name: gatewayClassName }).catch(() => undefined);

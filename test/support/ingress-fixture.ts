@@ -18,8 +18,8 @@ export interface IngressFixture {
   stateDir: string;
   /** The last lines of its log. */
   log(lines?: number): string;
-  /** SIGKILL unless it has exited already; resolves once it has. */
-  kill(): Promise<void>;
+  /** SIGTERM (the fixture stops its nginx, then exits), SIGKILL after 10 s; resolves once it has exited. */
+  stop(): Promise<void>;
 }
 
 /** Starts the fixture on 127.0.0.1 (a free port), logging to <stateDir>/fixture.log. */
@@ -47,9 +47,13 @@ export async function startIngressFixture(opts: { kubeconfigPath: string; stateD
         return '(no log)';
       }
     },
-    kill: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      // A SIGKILL would leave its nginx running: only when it does not stop by itself.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exit;
+      clearTimeout(timer);
     },
   };
 }
