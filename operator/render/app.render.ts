@@ -31,6 +31,7 @@ import {
   renderDatabaseStatefulSet,
 } from './database.render.js';
 import { renderImageMoveJobs } from './images.render.js';
+import { renderHTTPRoutes, type HTTPRoute } from './gateway.render.js';
 import { renderIngress } from './ingress.render.js';
 import { renderMigrateJob } from './migrate.render.js';
 import { renderNetworkPolicies, type NetworkPolicy } from './network-policy.render.js';
@@ -55,6 +56,7 @@ export type RenderedObject =
   | V2HorizontalPodAutoscaler
   | V1PodDisruptionBudget
   | V1Ingress
+  | HTTPRoute
   | NetworkPolicy
   | PodMonitor
   | PrometheusRule;
@@ -70,6 +72,7 @@ export const KIND_ORDER = [
   'HorizontalPodAutoscaler',
   'PodDisruptionBudget',
   'Ingress',
+  'HTTPRoute',
   'NetworkPolicy',
   'PodMonitor',
   'PrometheusRule',
@@ -136,6 +139,7 @@ export function renderApp(plan: Plan, ctx: RenderContext): RenderedObject[] {
     renderWebHpa(p),
     renderWebPdb(p),
     renderIngress(p),
+    ...renderHTTPRoutes(p),
     renderOriginStatefulSet(p),
     renderOriginService(p),
     renderOriginHeadlessService(p),

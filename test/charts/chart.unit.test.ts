@@ -56,6 +56,8 @@ describe('operatorRbac', () => {
       'core/configmaps patch',
       'core/persistentvolumeclaims patch',
       'core/services patch',
+      // An app's HTTPRoutes with spec.ingress.gatewayRef (examples/gateway.yaml); on clusters without the Gateway API never used.
+      'gateway.networking.k8s.io/httproutes patch',
       'graminsta.io/graminstaapps/status patch',
       // A monitored app's PodMonitors and PrometheusRule (examples/monitored.yaml); on clusters without the CRDs never used.
       'monitoring.coreos.com/podmonitors patch',
