@@ -14,7 +14,7 @@ import { planOf, type Plan } from '../render/plan.render.js';
 import { generatedSecretData, isGeneratedSecret, renderGeneratedSecrets } from '../render/secrets.render.js';
 import { hashOf } from '../render/hash.render.js';
 import { firstDifference } from './compare.reconcile.js';
-import { alreadyOwnedMessage, applyWaves, childKinds, isControlledBy, notOursReason, objectKey, type ChildKind } from './children.reconcile.js';
+import { alreadyOwnedMessage, applyWaves, childKinds, decodeSecret, isControlledBy, notOursReason, objectKey, type ChildKind } from './children.reconcile.js';
 import { stuckPodsToReplace } from './rollout.reconcile.js';
 import { applyAfter, completedJobsOf, holdOf, jobFailure, notDone, SWITCH_SETTLE_MS, type Hold } from './transition.reconcile.js';
 import { toMermaid } from '../diagram/mermaid.diagram.js';
@@ -23,6 +23,8 @@ import type { RenderedObject } from '../render/app.render.js';
 import { computeStatus, podIssues, statusChanged, type AppStatus, type Observation } from './status.reconcile.js';
 import type { EventRecorder } from './events.reconcile.js';
 import { decideVolume, type VolumeNote } from './volumes.reconcile.js';
+import type { CertificatePolicy } from './certificates.reconcile.js';
+import { reconcileDatabaseTls } from './tls.reconcile.js';
 
 /** How often a failed Job (migrate, Redis cluster forming, photo copy) runs before the app is Stalled. */
 export const JOB_ATTEMPTS = 3;
@@ -77,6 +79,8 @@ export interface AppReconcilerDeps {
   generatePassword(): string;
   /** How long to wait before looking again at a problem a user must fix (a missing Secret). */
   problemRetryMs?: number;
+  /** Lifetimes and renewal margins of the database certificates; omitted: CERTIFICATE_POLICY (tests shorten them). */
+  certificatePolicy?: CertificatePolicy;
 }
 
 /** An error a user must act on: it sets Degraded with its reason and is retried slowly, not with backoff. */
@@ -156,9 +160,10 @@ export class AppReconciler {
     let desired: KubernetesObject[] = [];
     let failure: unknown;
     let progress: Convergence = { recreating: false, waiting: [] };
+    let certificatesDueMs: number | undefined;
     try {
       if (!plan.paused) {
-        desired = await this.render(app, plan);
+        ({ objects: desired, certificatesDueMs } = await this.render(app, plan, log));
         progress = await this.converge(app, desired, log);
         progress.volumes = await this.growVolumes(app, plan, desired, log);
         await this.replaceStuckPods(app, log);
@@ -174,7 +179,9 @@ export class AppReconciler {
     if (failure) throw failure;
     if (problem) return { requeueAfterMs: this.deps.problemRetryMs ?? 30_000 };
     if (progress.recreating) return { requeueAfterMs: 1_000 };
-    if (progress.requeueAfterMs !== undefined) return { requeueAfterMs: progress.requeueAfterMs };
+    if (progress.requeueAfterMs !== undefined) return { requeueAfterMs: Math.min(progress.requeueAfterMs, certificatesDueMs ?? Infinity) };
+    // Renewals are due long after anything else: a pass then renews them (the apply writes the new certificate).
+    if (certificatesDueMs !== undefined) return { requeueAfterMs: certificatesDueMs };
   }
 
   /**
@@ -281,7 +288,7 @@ export class AppReconciler {
     }
   }
 
-  private async render(app: GraminstaApp, plan: Plan): Promise<KubernetesObject[]> {
+  private async render(app: GraminstaApp, plan: Plan, log: Logger): Promise<{ objects: KubernetesObject[]; certificatesDueMs?: number }> {
     const namespace = app.metadata.namespace!;
     // The user's Secrets the pods read go into the config hash, so rotating one rolls the pods.
     const userSecrets: Record<string, Record<string, string>> = {};
@@ -291,9 +298,22 @@ export class AppReconciler {
       const live = await this.deps.cluster.read('v1', 'Secret', namespace, s3Secret);
       if (live) userSecrets[s3Secret] = decodeSecret(live);
     }
-    const existingSecrets = { ...userSecrets, ...(await this.ensureGeneratedSecrets(app, plan)) };
+    const tls = await reconcileDatabaseTls(app, plan, {
+      secrets: this.deps.children('Secret'),
+      cluster: this.deps.cluster,
+      prepare: (obj) => withAppliedHash(withOwner(app, obj)),
+      now: this.deps.clock.now(),
+      policy: this.deps.certificatePolicy,
+    });
+    if (tls && 'foreign' in tls) throw new UserActionRequired('AlreadyOwned', alreadyOwnedMessage([tls.foreign]));
+    if (tls?.issued.length) {
+      log.info('issued database certificates', { reasons: tls.issued });
+      this.deps.events.record(app, 'Normal', 'CertificateIssued', tls.issued.join('; '));
+    }
+    const existingSecrets = { ...userSecrets, ...(await this.ensureGeneratedSecrets(app, plan)), ...tls?.data };
     const monitoringApi = (this.deps.kinds ?? childKinds).some((k) => k.kind === 'PodMonitor');
-    return renderApp(plan, { existingSecrets, generatePassword: () => this.deps.generatePassword(), monitoringApi });
+    const objects = renderApp(plan, { existingSecrets, generatePassword: () => this.deps.generatePassword(), monitoringApi });
+    return tls ? { objects, certificatesDueMs: tls.requeueAfterMs } : { objects };
   }
 
   private async checkExternalSecret(namespace: string, name: string): Promise<Record<string, string>> {
@@ -683,11 +703,6 @@ function diagramOf(plan: Plan, desired: KubernetesObject[]): string {
 
 function jobSucceeded(job: V1Job | undefined): boolean {
   return (job?.status?.succeeded ?? 0) > 0;
-}
-
-function decodeSecret(secret: KubernetesObject | undefined): Record<string, string> {
-  const data = (secret as { data?: Record<string, string> } | undefined)?.data ?? {};
-  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 }
 
 /** Fields that cannot change in place, by kind: a change to one means deleting and re-creating the object. */
