@@ -196,6 +196,8 @@ else
   datadir="$staging"
 fi
 write_hba "$datadir" "$POSTGRES_REPLICATION_USER" "$POSTGRES_ALLOWED_CIDRS"
+# The temporary server too, so that a certificate or key postgres refuses fails before clients are let in.
+[ "$tls" = off ] || set -- -c ssl=on -c "ssl_cert_file=$POSTGRES_TLS_CERT_FILE" -c "ssl_key_file=$POSTGRES_TLS_KEY_FILE" "$@"
 log "setting roles, passwords and replication limits"
 start_local "$datadir" "$@"
 printf '%s\n' "$converge_sql" | local_psql || local_sql_failed "set roles and passwords"
@@ -248,7 +250,6 @@ SQL
 log "starting postgres on port $POSTGRES_PORT"
 # The server needs none of the passwords: keep them out of its environment.
 unset POSTGRES_APP_PASSWORD POSTGRES_REPLICATION_PASSWORD POSTGRES_SUPERUSER_PASSWORD
-[ "$tls" = off ] || set -- -c ssl=on -c "ssl_cert_file=$POSTGRES_TLS_CERT_FILE" -c "ssl_key_file=$POSTGRES_TLS_KEY_FILE" "$@"
 start_server postgres -D "$PGDATA" -c port="$POSTGRES_PORT" -c listen_addresses="$POSTGRES_LISTEN_ADDRESSES" \
   -c unix_socket_directories="$POSTGRES_SOCKET_DIR" "$@"
 watch_tls "$POSTGRES_TLS_CHECK_SECONDS" "${POSTGRES_TLS_CERT_FILE:-}" "${POSTGRES_TLS_KEY_FILE:-}"

@@ -55,8 +55,8 @@ class FakeCluster implements ClusterClient {
   async create(obj: KubernetesObject) {
     this.calls.push(`create ${obj.kind}/${obj.metadata?.name}`);
     if (this.cache(obj.kind).get(obj.metadata!.name!, obj.metadata!.namespace)) throw Object.assign(new Error('exists'), { code: 409 });
-    const { stringData, ...rest } = obj as KubernetesObject & { stringData?: Record<string, string> };
-    const data = Object.fromEntries(Object.entries(stringData ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+    const { stringData, ...rest } = obj as KubernetesObject & { stringData?: Record<string, string>; data?: Record<string, string> };
+    const data = { ...rest.data, ...Object.fromEntries(Object.entries(stringData ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) };
     const live = { ...rest, data } as KubernetesObject;
     this.cache(obj.kind).put(live);
     return live;
@@ -285,6 +285,32 @@ describe('AppReconciler (in-memory fakes)', () => {
     t.apps.put({ ...app, status: last } as GraminstaApp);
     await t.reconcile();
     expect(t.cluster.writes().slice(before)).to.deep.equal([]);
+  });
+
+  it('issues the database certificates, looks again when a renewal is due, and renews by updating the Secret only: no pod restarts', async () => {
+    const t = setup({ users: 10 });
+    await t.settle();
+    expect(t.cluster.writes()).to.include('create Secret/graminsta-db-ca');
+    // Once: the CA as created is the one kept (the pass after its creation reads it back from the cache).
+    expect(t.events.filter((e) => e === 'Normal CertificateIssued')).to.have.length(1);
+    const secret = (name: string) => t.caches.get('Secret')!.get(name, NS) as { data: Record<string, string> };
+    const serverBefore = secret('graminsta-db-tls').data;
+    const caBefore = secret('graminsta-db-ca').data;
+    expect(Object.keys(serverBefore).sort()).to.deep.equal(['ca.crt', 'tls.crt', 'tls.key']);
+    // Settled: the next look is as late as timers allow, long before the 60 days after which the renewal is due.
+    const result = await t.reconcile();
+    expect(result).to.deep.equal({ requeueAfterMs: 12 * 3_600_000 });
+    const before = t.cluster.writes().length;
+    nowMs += 61 * 86_400_000;
+    await t.reconcile();
+    const writes = t.cluster.writes().slice(before).filter((w) => w !== 'status');
+    expect(writes).to.deep.equal(['apply Secret/graminsta-db-tls']);
+    expect(secret('graminsta-db-tls').data['tls.crt']).not.to.equal(serverBefore['tls.crt']);
+    expect(secret('graminsta-db-ca').data).to.deep.equal(caBefore);
+    // And at rest again.
+    const after = t.cluster.writes().length;
+    await t.reconcile();
+    expect(t.cluster.writes().slice(after).filter((w) => w !== 'status')).to.deep.equal([]);
   });
 
   it('prunes only objects this app controls that are no longer desired', async () => {
