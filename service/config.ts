@@ -264,8 +264,9 @@ function hygieneConfig(env: Env): HygieneConfig {
  * connects) and read again at every new connection (db/tls.ts); it needs verify-ca or verify-full.
  */
 function databaseTls(env: Env, needsDb: boolean, read: ReadSecretFile): DatabaseTls {
-  const mode = oneOf(env, 'GRAMINSTA_DB_SSLMODE', 'disable', SSL_MODES);
   const rootCertPath = str(env, `${PATH_FILE_VARIABLES[0]}_FILE`, '');
+  // A CA to verify with means verifying, as libpq does with a root certificate file.
+  const mode = oneOf(env, 'GRAMINSTA_DB_SSLMODE', rootCertPath ? 'verify-full' : 'disable', SSL_MODES);
   if (rootCertPath && mode !== 'verify-ca' && mode !== 'verify-full') {
     throw new ConfigError(`GRAMINSTA_DB_SSLROOTCERT_FILE is set but GRAMINSTA_DB_SSLMODE is ${mode}: the CA is used by verify-ca and verify-full only`);
   }

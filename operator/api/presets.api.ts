@@ -84,7 +84,8 @@ export interface EffectiveSpec {
   database: {
     /** embedded: a Postgres container in the API pod; in-cluster: its own StatefulSets; external: a managed database. */
     placement: DatabasePlacement;
-    external: { secretName: string } | null;
+    /** spec.database.external, with sslRootCert's key defaulted (ca.crt). */
+    external: { secretName: string; sslRootCert: { secretName: string; key: string } | null } | null;
     /** spec.database.image; empty: the operator's default Postgres image (resolved by the plan). */
     image: string;
     readReplicas: number;
@@ -356,7 +357,12 @@ export function effectiveSpec(app: Pick<GraminstaApp, 'spec'>): EffectiveSpec {
   const readReplicas = db.external ? 0 : (db.readReplicas ?? preset.readReplicas);
   const database: EffectiveSpec['database'] = {
     placement: db.external ? 'external' : preset.databaseSeparate || readReplicas > 0 ? 'in-cluster' : 'embedded',
-    external: db.external ? { secretName: db.external.secretName } : null,
+    external: db.external
+      ? {
+          secretName: db.external.secretName,
+          sslRootCert: db.external.sslRootCert ? { secretName: db.external.sslRootCert.secretName, key: db.external.sslRootCert.key ?? 'ca.crt' } : null,
+        }
+      : null,
     image: db.image ?? '',
     readReplicas,
     maxReplicaLagSeconds: db.maxReplicaLagSeconds ?? DEFAULT_MAX_REPLICA_LAG_SECONDS,

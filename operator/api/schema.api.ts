@@ -454,8 +454,19 @@ const database: SchemaNode = {
       required: ['secretName'],
       properties: {
         secretName: secretName(
-          'Name of a Secret in the app namespace with the keys host and password, and optionally port, database, user, sslmode (disable, require, verify-ca or verify-full, as libpq means them; verify-ca and verify-full check the server certificate against the CA certificates the service image trusts; omitted: disable) and replicaHosts (comma-separated host[:port] of read replicas).',
+          'Name of a Secret in the app namespace with the keys host and password, and optionally port, database, user, sslmode (disable, require, verify-ca or verify-full, as libpq means them; verify-ca and verify-full check the server certificate against sslRootCert, or without it the public CAs the service image trusts; omitted: verify-full with sslRootCert, else disable) and replicaHosts (comma-separated host[:port] of read replicas).',
         ),
+        sslRootCert: {
+          type: 'object',
+          tsName: 'ExternalDatabaseCASpec',
+          description:
+            'The CA certificate(s) that sign the external database server\'s certificate (PEM, e.g. the provider\'s CA bundle), as a key of a Secret in the app namespace, mounted as a file into every pod that connects. With it the connections verify the server (sslmode verify-full unless the database Secret says verify-ca; disable and require are refused). The file is read again for each new connection, so a rotated bundle applies without a restart.',
+          required: ['secretName'],
+          properties: {
+            secretName: secretName('Name of the Secret holding the CA certificate(s).'),
+            key: { type: 'string', description: 'Key of the CA certificate(s) in that Secret. Omitted: ca.crt.', minLength: 1, maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$' },
+          },
+        },
       },
     },
     readReplicas: replicas(

@@ -8,7 +8,7 @@ import type { ReconcileResult } from '../kube/workqueue.kube.js';
 import type { ImageSettings } from '../api/images.api.js';
 import { TerminalError, apiMessageOf as messageOf, isAlreadyExists, isNotFound } from '../kube/errors.kube.js';
 import { renderApp } from '../render/app.render.js';
-import { EXTERNAL_DB_KEYS, REQUIRED_EXTERNAL_DB_KEYS } from '../render/constants.render.js';
+import { EXTERNAL_DB_KEYS, REQUIRED_EXTERNAL_DB_KEYS, SSL_MODES } from '../render/constants.render.js';
 import { AFTER_JOB_ANNOTATION, appNames, selectorLabels } from '../render/names.render.js';
 import { planOf, type Plan } from '../render/plan.render.js';
 import { generatedSecretData, isGeneratedSecret, renderGeneratedSecrets } from '../render/secrets.render.js';
@@ -292,7 +292,10 @@ export class AppReconciler {
     const namespace = app.metadata.namespace!;
     // The user's Secrets the pods read go into the config hash, so rotating one rolls the pods.
     const userSecrets: Record<string, Record<string, string>> = {};
-    if (plan.database.placement === 'external') userSecrets[plan.database.secretName] = await this.checkExternalSecret(namespace, plan.database.secretName);
+    if (plan.database.placement === 'external') {
+      userSecrets[plan.database.secretName] = await this.checkExternalSecret(namespace, plan.database.secretName, plan.database.sslRootCert !== null);
+      if (plan.database.sslRootCert) await this.checkExternalCa(namespace, plan.database.sslRootCert);
+    }
     const s3Secret = plan.storage.kind === 's3' ? plan.storage.s3.credentialsSecret : undefined;
     if (s3Secret) {
       const live = await this.deps.cluster.read('v1', 'Secret', namespace, s3Secret);
@@ -316,7 +319,17 @@ export class AppReconciler {
     return tls ? { objects, certificatesDueMs: tls.requeueAfterMs } : { objects };
   }
 
-  private async checkExternalSecret(namespace: string, name: string): Promise<Record<string, string>> {
+  /** Refuses a spec.database.external.sslRootCert whose Secret, key or content is missing, naming the field. */
+  private async checkExternalCa(namespace: string, ca: { secretName: string; key: string }): Promise<void> {
+    const secret = await this.deps.cluster.read('v1', 'Secret', namespace, ca.secretName);
+    const field = 'spec.database.external.sslRootCert';
+    if (!secret) throw new UserActionRequired('ExternalDatabaseCAInvalid', `${field}: Secret ${namespace}/${ca.secretName} does not exist; create it with the CA certificate(s) (PEM) under the key ${ca.key}`);
+    const pem = decodeSecret(secret)[ca.key];
+    if (pem === undefined) throw new UserActionRequired('ExternalDatabaseCAInvalid', `${field}: Secret ${namespace}/${ca.secretName} lacks the key ${ca.key}`);
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UserActionRequired('ExternalDatabaseCAInvalid', `${field}: key ${ca.key} of Secret ${namespace}/${ca.secretName} holds no PEM certificate`);
+  }
+
+  private async checkExternalSecret(namespace: string, name: string, withCa: boolean): Promise<Record<string, string>> {
     const secret = await this.deps.cluster.read('v1', 'Secret', namespace, name);
     if (!secret) {
       const optional = Object.values(EXTERNAL_DB_KEYS).filter((k) => !(REQUIRED_EXTERNAL_DB_KEYS as readonly string[]).includes(k));
@@ -333,7 +346,15 @@ export class AppReconciler {
         `spec.database.external.secretName: Secret ${namespace}/${name} lacks the key(s) ${missing.join(', ')}`,
       );
     }
-    return decodeSecret(secret);
+    const decoded = decodeSecret(secret);
+    const sslmode = decoded[EXTERNAL_DB_KEYS.sslmode];
+    if (sslmode !== undefined && sslmode !== '' && !(SSL_MODES as readonly string[]).includes(sslmode)) {
+      throw new UserActionRequired('ExternalDatabaseSecretInvalid', `spec.database.external.secretName: Secret ${namespace}/${name}: sslmode must be one of ${SSL_MODES.join(', ')}, got ${JSON.stringify(sslmode)}`);
+    }
+    if (withCa && (sslmode === 'disable' || sslmode === 'require')) {
+      throw new UserActionRequired('ExternalDatabaseSecretInvalid', `spec.database.external.sslRootCert is set but Secret ${namespace}/${name} has sslmode ${sslmode}, which does not verify the server: use verify-full or verify-ca, or remove the key`);
+    }
+    return decoded;
   }
 
   /**

@@ -59,5 +59,8 @@ export const EXTERNAL_DB_KEYS = {
   replicaHosts: 'replicaHosts',
 } as const;
 
+/** The sslmode values the service supports (service/db/tls.ts), for the external database Secret's sslmode key. */
+export const SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const;
+
 /** The keys an external database Secret must have. */
 export const REQUIRED_EXTERNAL_DB_KEYS = [EXTERNAL_DB_KEYS.host, EXTERNAL_DB_KEYS.password] as const;

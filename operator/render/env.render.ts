@@ -22,11 +22,14 @@ export const IN_CLUSTER_SSLMODE = 'verify-full';
 /**
  * Env entry of a client of the in-cluster Postgres: the CA certificate it verifies the server with, as a file
  * (GRAMINSTA_DB_SSLROOTCERT_FILE; the service reads it at every new connection, so a renewed CA applies without a
- * restart). Not part of any config hash: a renewal must restart nothing. Empty with an external database.
+ * restart). Not part of any config hash: a renewal must restart nothing. With an external database, the CA of
+ * spec.database.external.sslRootCert, if any.
  */
 export function databaseCaEnv(plan: Plan): V1EnvVar[] {
   const tls = plan.databaseTls;
-  return tls ? [secretEnv('GRAMINSTA_DB_SSLROOTCERT', tls.serverSecret, DB_TLS_KEYS.ca)] : [];
+  if (tls) return [secretEnv('GRAMINSTA_DB_SSLROOTCERT', tls.serverSecret, DB_TLS_KEYS.ca)];
+  const ca = plan.database.placement === 'external' ? plan.database.sslRootCert : null;
+  return ca ? [secretEnv('GRAMINSTA_DB_SSLROOTCERT', ca.secretName, ca.key)] : [];
 }
 
 /** Non-secret settings of the database connection (empty with an external database: they come from its Secret). */

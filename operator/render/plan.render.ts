@@ -28,7 +28,10 @@ export interface InClusterDatabasePlan {
 }
 
 /** Where Postgres runs and how it is configured. */
-export type DatabasePlan = InClusterDatabasePlan | { placement: 'external'; secretName: string };
+export type DatabasePlan =
+  | InClusterDatabasePlan
+  /** sslRootCert: the key of a Secret holding the CA certificate(s) the connections verify the server with; null: none. */
+  | { placement: 'external'; secretName: string; sslRootCert: { secretName: string; key: string } | null };
 
 /** Where images are stored: a directory of the single pod's volume, the in-cluster origin, or S3. */
 export type StoragePlan =
@@ -109,7 +112,7 @@ export const ORIGIN_SECRET_KEY = 'token';
 export const TOKEN_SECRET_KEY = 'token-secret';
 
 function databasePlan(db: EffectiveSpec['database']): DatabasePlan {
-  if (db.placement === 'external' && db.external) return { placement: 'external', secretName: db.external.secretName };
+  if (db.placement === 'external' && db.external) return { placement: 'external', secretName: db.external.secretName, sslRootCert: db.external.sslRootCert };
   // Loopback alone would lock out every pod but Postgres' own once the app grows past one pod.
   if (db.allowedCIDRs.length === 0) throw new Error('spec.database.allowedCIDRs: must name at least one network (omit it for the default ranges)');
   return {

@@ -136,6 +136,8 @@ describe('loadConfig', () => {
       expect(loadConfig(env, undefined, (p) => (p === '/run/ca.crt' ? pem : '')).db.tls).to.deep.equal({ mode: 'verify-full', rootCertPath: '/run/ca.crt' });
       expect(() => loadConfig(env, undefined, () => { throw Object.assign(new Error('no'), { code: 'ENOENT' }); })).to.throw(ConfigError, 'GRAMINSTA_DB_SSLROOTCERT_FILE: cannot read /run/ca.crt (ENOENT)');
       expect(() => loadConfig(env, undefined, () => 'not a certificate')).to.throw(ConfigError, 'GRAMINSTA_DB_SSLROOTCERT_FILE: /run/ca.crt holds no PEM certificate');
+      // A CA without an sslmode means verifying, as libpq does with a root certificate file.
+      expect(loadConfig({ ...env, GRAMINSTA_DB_SSLMODE: undefined }, undefined, () => pem).db.tls.mode).to.equal('verify-full');
     });
     it('refuses a CA file with an sslmode that does not verify', () => {
       fails({ ...API, GRAMINSTA_DB_SSLMODE: 'require', GRAMINSTA_DB_SSLROOTCERT_FILE: '/run/ca.crt' }, 'GRAMINSTA_DB_SSLROOTCERT_FILE is set but GRAMINSTA_DB_SSLMODE is require');

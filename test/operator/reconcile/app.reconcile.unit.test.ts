@@ -544,6 +544,33 @@ describe('AppReconciler (in-memory fakes)', () => {
     expect(t.cluster.calls.some((c) => c.startsWith('apply'))).to.equal(false);
   });
 
+  it('refuses an external database Secret whose sslmode is not one the service knows, or that does not verify with sslRootCert, naming the fields', async () => {
+    const secret = (name: string, data: Record<string, string>) => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace: NS },
+      data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    });
+    const stalledWith = async (spec: GraminstaAppSpec, secrets: KubernetesObject[]) => {
+      const t = setup(spec);
+      for (const o of secrets) t.caches.get('Secret')!.put(o);
+      await t.reconcile();
+      return t.cluster.statuses.at(-1)!.conditions.find((c) => c.type === 'Stalled')!;
+    };
+    const rds = (sslmode: string) => secret('rds', { host: 'db.example', password: 'pw', sslmode });
+    const withCa = { users: 10, database: { external: { secretName: 'rds', sslRootCert: { secretName: 'rds-ca' } } } };
+    expect(await stalledWith({ users: 10, database: { external: { secretName: 'rds' } } }, [rds('prefer')])).to.include({
+      status: 'True',
+      reason: 'ExternalDatabaseSecretInvalid',
+      message: 'spec.database.external.secretName: Secret photos/rds: sslmode must be one of disable, require, verify-ca, verify-full, got "prefer"',
+    });
+    expect((await stalledWith(withCa, [rds('require')])).message).to.match(/^spec\.database\.external\.sslRootCert is set but Secret photos\/rds has sslmode require/);
+    expect(await stalledWith(withCa, [rds('verify-full')])).to.include({ reason: 'ExternalDatabaseCAInvalid', message: 'spec.database.external.sslRootCert: Secret photos/rds-ca does not exist; create it with the CA certificate(s) (PEM) under the key ca.crt' });
+    expect((await stalledWith(withCa, [rds('verify-full'), secret('rds-ca', { 'bundle.pem': 'x' })])).message).to.equal('spec.database.external.sslRootCert: Secret photos/rds-ca lacks the key ca.crt');
+    expect((await stalledWith(withCa, [rds('verify-full'), secret('rds-ca', { 'ca.crt': 'not a certificate' })])).message).to.equal('spec.database.external.sslRootCert: key ca.crt of Secret photos/rds-ca holds no PEM certificate');
+    expect(await stalledWith(withCa, [rds(''), secret('rds-ca', { 'ca.crt': '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' })])).to.include({ status: 'False' });
+  });
+
   it('stops retrying an unrealisable spec: Stalled InvalidSpec and a terminal error naming the field', async () => {
     const t = setup({ users: 1, api: { replicas: 2 } });
     let error: unknown;

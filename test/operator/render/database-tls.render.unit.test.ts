@@ -3,6 +3,8 @@ import type { V1ConfigMap, V1Container, V1PodSpec, V1Secret } from '@kubernetes/
 import { DEFAULT_DB_ALLOWED_CIDRS } from '../../../operator/api/presets.api.js';
 import { checkedCIDR, ipVersion } from '../../../operator/render/plan.render.js';
 import { SECRETS_DIR } from '../../../operator/render/secret-files.render.js';
+import { SSL_MODES as RENDER_SSL_MODES } from '../../../operator/render/constants.render.js';
+import { SSL_MODES } from '../../../service/db/tls.js';
 import { app, ctx, plan, render } from './helpers.js';
 
 const TLS_DATA = {
@@ -92,6 +94,22 @@ describe('database TLS (render)', () => {
         .map((o) => (o as { spec: { template: { metadata: { annotations: Record<string, string> } } } }).spec.template.metadata.annotations['graminsta.io/config-hash']);
     const renewed = { ...TLS_DATA, 'graminsta-db-tls': { 'tls.crt': 'NEW CERT', 'tls.key': 'NEW KEY', 'ca.crt': 'CA CERT' } };
     expect(hashes(renewed)).to.deep.equal(hashes(TLS_DATA));
+  });
+
+  it('mounts an external database\'s CA (spec.database.external.sslRootCert) into every pod that connects, and no certificate of its own', () => {
+    const spec = { users: 1000, database: { external: { secretName: 'rds', sslRootCert: { secretName: 'rds-ca', key: 'bundle.pem' } } } };
+    const objects = render(app(spec), ctx());
+    expect(objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata?.name)).to.not.include.members(['graminsta-db-ca', 'graminsta-db-tls']);
+    const cs = containers(objects);
+    const api = cs.get('Deployment/graminsta-api/api')!;
+    expect(env(api).GRAMINSTA_DB_SSLROOTCERT_FILE).to.equal(`${SECRETS_DIR}/rds-ca/bundle.pem`);
+    const migrate = [...cs.entries()].find(([k]) => k.startsWith('Job/graminsta-migrate-'))![1];
+    expect(env(migrate).GRAMINSTA_DB_SSLROOTCERT_FILE).to.equal(`${SECRETS_DIR}/rds-ca/bundle.pem`);
+    expect(env(containers(render(app({ users: 1000, database: { external: { secretName: 'rds' } } }), ctx())).get('Deployment/graminsta-api/api')).GRAMINSTA_DB_SSLROOTCERT_FILE).to.equal(undefined);
+  });
+
+  it('knows the same sslmode values as the service', () => {
+    expect([...RENDER_SSL_MODES]).to.deep.equal([...SSL_MODES]);
   });
 
   it('refuses an allowedCIDRs entry that is not a CIDR, and an empty list, naming the field', () => {
