@@ -14,6 +14,7 @@ import { DB_TLS_KEYS } from '../../../../operator/render/constants.render.js';
 // After certificates.reconcile.js, which loads the reflect polyfill @peculiar/x509 needs.
 import { X509Certificate } from '@peculiar/x509';
 import { Database } from '../../../../service/db/database.js';
+import { migrate } from '../../../../service/db/migrate.js';
 import { createLogger } from '../../../../service/log.js';
 import { createMetrics } from '../../../../service/metrics.js';
 import { pgSsl, type DatabaseTls } from '../../../../service/db/tls.js';
@@ -181,7 +182,7 @@ describe('postgres TLS against real postgres processes (the operator\'s certific
     await fs.rm(root, { recursive: true, force: true });
   });
 
-  it('serves TLS with the key file as a Secret volume holds it (root-owned, 0440, the postgres group), from the rendered pg_hba', async () => {
+  it('serves TLS with the key file as a Secret volume holds it (root-owned, 0440, the postgres group), from the rendered pg_hba; the service and migrate connect with verify-full', async () => {
     const env = renderedPrimaryEnv();
     expect(env.POSTGRES_ALLOWED_CIDRS).to.match(/^127\.0\.0\.1\/32 ::1\/128 10\.0\.0\.0\/8 /);
     primary = await startServer('postgres-primary.sh', 'primary', primaryPort, {
@@ -199,6 +200,9 @@ describe('postgres TLS against real postgres processes (the operator\'s certific
     } finally {
       await db.close();
     }
+    // The migrate mode (the migrate Job, the single pod's init container) connects the same way.
+    const applied = await migrate({ host: '127.0.0.1', port: primaryPort, name: APP.database, user: APP.user, password: APP.password, tls: verifyFull }, createLogger('error'));
+    expect(applied.length).to.be.greaterThan(0);
     if (IS_ROOT) {
       const st = await fs.stat(volume.file(DB_TLS_KEYS.key));
       expect({ uid: st.uid, mode: st.mode & 0o777 }).to.deep.equal({ uid: 0, mode: 0o440 });
