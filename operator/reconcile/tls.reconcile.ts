@@ -55,8 +55,11 @@ export async function reconcileDatabaseTls(app: GraminstaApp, plan: Plan, deps: 
   }
   const ca = await ensureCa(tls.caSecret, caCurrent, deps.now, policy);
   if (ca.issued && cachedCa) issued.push(`Secret ${tls.caSecret}: ${ca.issued}`);
-  const serverLive = deps.secrets.get(tls.serverSecret, namespace);
-  const server = await ensureServerCertificate(tls, ca.data, serverLive ? decodeSecret(serverLive) : undefined, deps.now, policy);
+  // Uncached when the cache has none: a server certificate applied by the pass before is kept, not issued again.
+  const serverLive = deps.secrets.get(tls.serverSecret, namespace) ?? (await deps.cluster.read('v1', 'Secret', namespace, tls.serverSecret));
+  // One the app did not create is not read: the apply reports it (AlreadyOwned).
+  const serverOurs = serverLive && !notOursReason({ ...serverLive, kind: 'Secret' }, app.metadata.uid);
+  const server = await ensureServerCertificate(tls, ca.data, serverOurs ? decodeSecret(serverLive) : undefined, deps.now, policy);
   if (server.issued) issued.push(`Secret ${tls.serverSecret}: ${server.issued}`);
   const renewAt = nextRenewalAt(ca.data, server.data, policy);
   return {
