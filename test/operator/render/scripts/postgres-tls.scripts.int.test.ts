@@ -18,7 +18,7 @@ import { migrate } from '../../../../service/db/migrate.js';
 import { createLogger } from '../../../../service/log.js';
 import { createMetrics } from '../../../../service/metrics.js';
 import { pgSsl, type DatabaseTls } from '../../../../service/db/tls.js';
-import { IS_ROOT } from '../../../support/local-process.js';
+import { IS_ROOT, asUser } from '../../../support/local-process.js';
 import { app, ctx, plan, render } from '../helpers.js';
 import { freePort, makeTempDir, runScript, waitFor, type ScriptProcess } from './script-process.js';
 
@@ -252,6 +252,19 @@ describe('postgres TLS against real postgres processes (the operator\'s certific
       await primaryDb.write().query('INSERT INTO tls_probe VALUES (1)');
       await waitFor('the row on the replica', async () => (await replicaDb.write().query('SELECT 1 FROM tls_probe').catch(() => ({ rowCount: 0 }))).rowCount === 1);
       await expect(plainQuery({ host: '127.0.0.1', port: replicaPort, user: APP.user, password: APP.password, database: APP.database, ssl: false }, 'SELECT 1')).to.be.rejectedWith(/no encryption/);
+      // The probes as the containers run them: pg_isready on loopback (startup, liveness, the primary's readiness)
+      // and the replica's readiness script, which asks the primary with pg_isready when the replica does not stream.
+      for (const port of [primaryPort, replicaPort]) {
+        const [cmd, ...args] = asUser(OS_USER, [path.join(BIN_DIR, 'pg_isready'), '-q', '-h', '127.0.0.1', '-p', String(port)]);
+        expect(() => execFileSync(cmd!, args), `pg_isready on ${port}`).not.to.throw();
+      }
+      const ready = await runScript({
+        script: 'postgres-replica-ready.sh',
+        dir: path.join(root, 'replica'),
+        user: OS_USER,
+        env: { POSTGRES_BIN_DIR: BIN_DIR, POSTGRES_PORT: String(replicaPort), POSTGRES_SOCKET_DIR: path.join(root, 'replica'), POSTGRES_PRIMARY_HOST: '127.0.0.1', POSTGRES_PRIMARY_PORT: String(primaryPort) },
+      });
+      expect(await ready.exited, ready.output()).to.equal(0);
     } finally {
       await primaryDb.close();
       await replicaDb.close();
