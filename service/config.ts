@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { DatabaseConnection } from './db/database.js';
 import { SSL_MODES, type DatabaseTls } from './db/tls.js';
+import { DEFAULT_MAX_UPLOAD_BYTES } from './limits.js';
 
 /** The process modes one image runs in. */
 export type Mode = 'api' | 'web' | 'migrate' | 'origin' | 'sync-images' | 'exporter';
@@ -328,7 +329,7 @@ export function loadConfig(rawEnv: Env = process.env, argvMode?: string, readSec
     cdnBaseUrl: url(env, 'GRAMINSTA_CDN_BASE_URL'),
     publicApiUrl: url(env, 'GRAMINSTA_PUBLIC_API_URL'),
     tokenSecret: mode === 'api' ? required(env, 'GRAMINSTA_TOKEN_SECRET') : str(env, 'GRAMINSTA_TOKEN_SECRET', ''),
-    maxUploadBytes: int(env, 'GRAMINSTA_MAX_UPLOAD_BYTES', 10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    maxUploadBytes: int(env, 'GRAMINSTA_MAX_UPLOAD_BYTES', DEFAULT_MAX_UPLOAD_BYTES, 1, 1024 * 1024 * 1024),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error'] as const),
     webRoot: str(env, 'GRAMINSTA_WEB_ROOT', ''),
     shutdownDelaySeconds: int(env, 'GRAMINSTA_SHUTDOWN_DELAY_SECONDS', 5, 0, 300),

@@ -5,6 +5,7 @@ import type {
   AutoscalingSpec,
   GraminstaApp,
   GraminstaAppSpec,
+  GatewayRefSpec,
   IngressTLSSpec,
   RateLimitsSpec,
   ResourceRequirements,
@@ -73,6 +74,8 @@ export interface EffectiveSpec {
     apiHost?: string;
     webHost?: string;
     tls?: IngressTLSSpec;
+    /** HTTPRoutes attached to this Gateway instead of an Ingress. */
+    gatewayRef?: GatewayRefSpec;
     annotations: Record<string, string>;
   } | null;
   cdn: {

@@ -311,7 +311,7 @@ const ingress: SchemaNode = {
   type: 'object',
   tsName: 'IngressSpec',
   description:
-    'An Ingress in front of the API and web tiers (from stage load-balanced on). Without hosts, one host-less Ingress routes /api to the API and everything else to web.',
+    'An Ingress in front of the API and web tiers (from stage load-balanced on), or with gatewayRef Gateway API HTTPRoutes instead. Without hosts, one host-less Ingress (or HTTPRoute) routes /api to the API and everything else to web.',
   properties: {
     enabled: {
       type: 'boolean',
@@ -320,9 +320,47 @@ const ingress: SchemaNode = {
     },
     className: {
       type: 'string',
-      description: 'IngressClass that implements the Ingress; omitted uses the cluster default IngressClass.',
+      description:
+        'IngressClass that implements the Ingress; omitted uses the cluster default IngressClass. It also picks the request body size annotations the Ingress gets for uploads (docs/rendering.md). Not with gatewayRef.',
       maxLength: 253,
       pattern: DNS_SUBDOMAIN_PATTERN,
+    },
+    gatewayRef: {
+      type: 'object',
+      tsName: 'GatewayRefSpec',
+      description:
+        'A Gateway API Gateway to attach gateway.networking.k8s.io/v1 HTTPRoutes to, instead of rendering an Ingress (same routes). Needs the Gateway API CRDs in the cluster; the Gateway\'s listeners terminate TLS, so className and tls do not go with it.',
+      required: ['name'],
+      properties: {
+        name: {
+          type: 'string',
+          description: 'Name of the Gateway.',
+          minLength: 1,
+          maxLength: 253,
+          pattern: DNS_SUBDOMAIN_PATTERN,
+        },
+        namespace: {
+          type: 'string',
+          description:
+            "Namespace of the Gateway; omitted: the app's namespace. A Gateway elsewhere must allow routes from the app's namespace (its listeners' allowedRoutes).",
+          minLength: 1,
+          maxLength: 63,
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+        },
+        sectionName: {
+          type: 'string',
+          description: 'Name of the Gateway listener to attach to; omitted: every listener that admits the routes.',
+          minLength: 1,
+          maxLength: 253,
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+        },
+        scheme: {
+          type: 'string',
+          enum: ['http', 'https'],
+          description:
+            "How clients reach the Gateway's listener: https when it terminates TLS. It makes the URLs in status.endpoints and those the API hands out (uploads, images), as tls does for an Ingress. Omitted: http.",
+        },
+      },
     },
     apiHost: {
       type: 'string',
@@ -350,7 +388,8 @@ const ingress: SchemaNode = {
     },
     annotations: {
       type: 'object',
-      description: 'Annotations copied onto the Ingress, e.g. for the ingress controller or cert-manager.',
+      description:
+        'Annotations copied onto the Ingress (or, with gatewayRef, the HTTPRoutes), e.g. for the ingress controller, cert-manager or external-dns; they win over the body size annotations the operator renders.',
       maxProperties: 64,
       additionalProperties: { type: 'string', description: 'Annotation value.', maxLength: 4096 },
     },
@@ -361,6 +400,13 @@ const ingress: SchemaNode = {
       message: 'tls requires apiHost or webHost',
       fieldPath: '.tls',
       reason: 'FieldValueInvalid',
+    },
+    {
+      rule: '!has(self.gatewayRef) || (!has(self.className) && !has(self.tls))',
+      message:
+        'gatewayRef excludes the Ingress-only fields className and tls: the Gateway chooses the implementation and its listeners terminate TLS; remove them or gatewayRef',
+      fieldPath: '.gatewayRef',
+      reason: 'FieldValueForbidden',
     },
   ],
 };
@@ -786,7 +832,7 @@ const condition: SchemaNode = {
     type: {
       type: 'string',
       description:
-        'Condition type in CamelCase: Ready, Reconciling, Stalled, ApiReady, WebReady, DatabaseReady, CacheReady.',
+        'Condition type in CamelCase: Ready, Reconciling, Stalled, ApiReady, WebReady, DatabaseReady, CacheReady, IngressReady.',
       maxLength: 316,
       pattern:
         '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
@@ -833,7 +879,7 @@ export const statusSchema: SchemaNode = {
     conditions: {
       type: 'array',
       description:
-        'Ready, Reconciling and Stalled (the kstatus conventions), plus ApiReady, WebReady, DatabaseReady and CacheReady.',
+        'Ready, Reconciling and Stalled (the kstatus conventions), plus ApiReady, WebReady, DatabaseReady, CacheReady and IngressReady (the Ingress, or the HTTPRoutes\' Accepted and ResolvedRefs from the Gateway\'s controller).',
       maxItems: 16,
       items: condition,
       'x-kubernetes-list-type': 'map',

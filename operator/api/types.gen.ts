@@ -26,7 +26,7 @@ export interface GraminstaAppSpec {
   api?: ApiSpec;
   /** The web client tier: the photo service in web mode, its own Deployment and Service (from stage split-clients on). */
   web?: WebSpec;
-  /** An Ingress in front of the API and web tiers (from stage load-balanced on). Without hosts, one host-less Ingress routes /api to the API and everything else to web. */
+  /** An Ingress in front of the API and web tiers (from stage load-balanced on), or with gatewayRef Gateway API HTTPRoutes instead. Without hosts, one host-less Ingress (or HTTPRoute) routes /api to the API and everything else to web. */
   ingress?: IngressSpec;
   /** Images in object storage, served to clients from a CDN (from stage cdn on). The API hands out upload URLs and image URLs on publicBaseURL. */
   cdn?: CdnSpec;
@@ -118,20 +118,34 @@ export interface WebSpec {
   resources?: ResourceRequirements;
 }
 
-/** An Ingress in front of the API and web tiers (from stage load-balanced on). Without hosts, one host-less Ingress routes /api to the API and everything else to web. */
+/** An Ingress in front of the API and web tiers (from stage load-balanced on), or with gatewayRef Gateway API HTTPRoutes instead. Without hosts, one host-less Ingress (or HTTPRoute) routes /api to the API and everything else to web. */
 export interface IngressSpec {
   /** Whether the Ingress exists. Omitted: true from stage load-balanced on, or whenever other ingress fields are set. */
   enabled?: boolean;
-  /** IngressClass that implements the Ingress; omitted uses the cluster default IngressClass. */
+  /** IngressClass that implements the Ingress; omitted uses the cluster default IngressClass. It also picks the request body size annotations the Ingress gets for uploads (docs/rendering.md). Not with gatewayRef. */
   className?: string;
+  /** A Gateway API Gateway to attach gateway.networking.k8s.io/v1 HTTPRoutes to, instead of rendering an Ingress (same routes). Needs the Gateway API CRDs in the cluster; the Gateway's listeners terminate TLS, so className and tls do not go with it. */
+  gatewayRef?: GatewayRefSpec;
   /** Public host name of the API, e.g. api.graminsta.example.com. */
   apiHost?: string;
   /** Public host name of the web client, e.g. graminsta.example.com. */
   webHost?: string;
   /** Terminates TLS for apiHost and webHost with a certificate from a Secret; needs at least one host. */
   tls?: IngressTLSSpec;
-  /** Annotations copied onto the Ingress, e.g. for the ingress controller or cert-manager. */
+  /** Annotations copied onto the Ingress (or, with gatewayRef, the HTTPRoutes), e.g. for the ingress controller, cert-manager or external-dns; they win over the body size annotations the operator renders. */
   annotations?: Record<string, string>;
+}
+
+/** A Gateway API Gateway to attach gateway.networking.k8s.io/v1 HTTPRoutes to, instead of rendering an Ingress (same routes). Needs the Gateway API CRDs in the cluster; the Gateway's listeners terminate TLS, so className and tls do not go with it. */
+export interface GatewayRefSpec {
+  /** Name of the Gateway. */
+  name: string;
+  /** Namespace of the Gateway; omitted: the app's namespace. A Gateway elsewhere must allow routes from the app's namespace (its listeners' allowedRoutes). */
+  namespace?: string;
+  /** Name of the Gateway listener to attach to; omitted: every listener that admits the routes. */
+  sectionName?: string;
+  /** How clients reach the Gateway's listener: https when it terminates TLS. It makes the URLs in status.endpoints and those the API hands out (uploads, images), as tls does for an Ingress. Omitted: http. */
+  scheme?: 'http' | 'https';
 }
 
 /** Terminates TLS for apiHost and webHost with a certificate from a Secret; needs at least one host. */
@@ -262,7 +276,7 @@ export interface GraminstaAppStatus {
   observedGeneration?: number;
   /** The stage the app runs at, resolved from users and the configured tiers. */
   stage?: 'single-machine' | 'split-database' | 'split-clients' | 'load-balanced' | 'cdn' | 'data-layer';
-  /** Ready, Reconciling and Stalled (the kstatus conventions), plus ApiReady, WebReady, DatabaseReady and CacheReady. */
+  /** Ready, Reconciling and Stalled (the kstatus conventions), plus ApiReady, WebReady, DatabaseReady, CacheReady and IngressReady (the Ingress, or the HTTPRoutes' Accepted and ResolvedRefs from the Gateway's controller). */
   conditions?: Array<Condition>;
   /** Observed pods of the API tier. */
   api?: TierReplicasStatus;
@@ -288,7 +302,7 @@ export interface GraminstaAppStatus {
 
 /** One aspect of the current state (metav1.Condition). */
 export interface Condition {
-  /** Condition type in CamelCase: Ready, Reconciling, Stalled, ApiReady, WebReady, DatabaseReady, CacheReady. */
+  /** Condition type in CamelCase: Ready, Reconciling, Stalled, ApiReady, WebReady, DatabaseReady, CacheReady, IngressReady. */
   type: string;
   /** True, False or Unknown. */
   status: 'True' | 'False' | 'Unknown';

@@ -1,6 +1,6 @@
 // The GraminstaApp reconciler: re-read the app from the cache, render, apply what differs, prune what
 // is no longer desired, and write the status when it changed.
-import type { KubernetesObject, V1Deployment, V1Job, V1PersistentVolumeClaim, V1Pod, V1StatefulSet, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment, V1Ingress, V1Job, V1PersistentVolumeClaim, V1Pod, V1StatefulSet, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { GraminstaApp, ImageStoreStatus } from '../api/types.gen.js';
 import type { Clock } from '../kube/clock.kube.js';
 import type { Logger } from '../kube/logger.kube.js';
@@ -14,12 +14,14 @@ import { planOf, type Plan } from '../render/plan.render.js';
 import { generatedSecretData, isGeneratedSecret, renderGeneratedSecrets } from '../render/secrets.render.js';
 import { hashOf } from '../render/hash.render.js';
 import { firstDifference } from './compare.reconcile.js';
-import { alreadyOwnedMessage, applyWaves, childKinds, decodeSecret, isControlledBy, notOursReason, objectKey, type ChildKind } from './children.reconcile.js';
+import { alreadyOwnedMessage, applyWaves, childKinds, decodeSecret, isControlledBy, notOursReason, objectKey, servedApisOf, type ChildKind } from './children.reconcile.js';
 import { stuckPodsToReplace } from './rollout.reconcile.js';
 import { applyAfter, completedJobsOf, holdOf, jobFailure, notDone, SWITCH_SETTLE_MS, type Hold } from './transition.reconcile.js';
 import { toMermaid } from '../diagram/mermaid.diagram.js';
 import { topologyOf } from '../diagram/topology.diagram.js';
 import type { RenderedObject } from '../render/app.render.js';
+import { gatewayParentRef, httpRouteNames } from '../render/gateway.render.js';
+import type { IngressObservation, ObservedRoute } from './ingress-status.reconcile.js';
 import { computeStatus, podIssues, statusChanged, type AppStatus, type Observation } from './status.reconcile.js';
 import type { EventRecorder } from './events.reconcile.js';
 import { decideVolume, type VolumeNote } from './volumes.reconcile.js';
@@ -64,8 +66,11 @@ export interface AppReconcilerDeps {
   apps: ObjectCache<GraminstaApp>;
   /** The cache of the owned kind, by kind name (Deployment, Service, ...). */
   children(kind: string): ObjectCache;
-  /** The kinds watched (and so pruned); omitted: childKinds. With the monitoring kinds, monitored apps get PodMonitors and alerts. */
-  kinds?: readonly ChildKind[];
+  /**
+   * The kinds watched now (and so pruned), read on every pass; omitted: childKinds. With an optional API's kinds
+   * (children.reconcile.ts optionalApis) apps get them: PodMonitors and alerts, HTTPRoutes.
+   */
+  kinds?: () => readonly ChildKind[];
   /** The cache of the pods the operator's workloads run (labelled managed-by); absent: pod problems are not reported. */
   pods?: ObjectCache<V1Pod>;
   /** The cache of the claims of the app's StatefulSets (labelled by the StatefulSet controller, see CLAIM_SELECTOR). */
@@ -137,6 +142,10 @@ export class AppReconciler {
   private readonly jobAttempts = new Map<string, number>();
 
   constructor(private readonly deps: AppReconcilerDeps) {}
+
+  private kinds(): readonly ChildKind[] {
+    return this.deps.kinds?.() ?? childKinds;
+  }
 
   /** Brings the cluster in line with the app named by key ("namespace/name"). */
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -314,8 +323,13 @@ export class AppReconciler {
       this.deps.events.record(app, 'Normal', 'CertificateIssued', tls.issued.join('; '));
     }
     const existingSecrets = { ...userSecrets, ...(await this.ensureGeneratedSecrets(app, plan)), ...tls?.data };
-    const monitoringApi = (this.deps.kinds ?? childKinds).some((k) => k.kind === 'PodMonitor');
-    const objects = renderApp(plan, { existingSecrets, generatePassword: () => this.deps.generatePassword(), monitoringApi });
+    const served = servedApisOf(this.kinds());
+    const objects = renderApp(plan, {
+      existingSecrets,
+      generatePassword: () => this.deps.generatePassword(),
+      monitoringApi: served.has('monitoring'),
+      gatewayApi: served.has('gateway'),
+    });
     return tls ? { objects, certificatesDueMs: tls.requeueAfterMs } : { objects };
   }
 
@@ -541,7 +555,7 @@ export class AppReconciler {
     const namespace = app.metadata.namespace!;
     const keep = new Set(desired.map(objectKey));
     const stale: KubernetesObject[] = [];
-    for (const kind of this.deps.kinds ?? childKinds) {
+    for (const kind of this.kinds()) {
       for (const obj of this.deps.children(kind.kind).list(namespace)) {
         if (isControlledBy(obj, app.metadata.uid) && !keep.has(objectKey({ ...obj, kind: kind.kind }))) {
           stale.push({ ...obj, apiVersion: kind.apiVersion, kind: kind.kind });
@@ -610,6 +624,7 @@ export class AppReconciler {
         formJob: desiredJob(names.redisInitPrefix),
       },
       migrateJob: desiredJob(names.migratePrefix),
+      ingress: plan ? this.observeIngress(plan) : undefined,
       podIssues: podIssues((this.deps.pods?.list(namespace) ?? []).filter((p) => p.metadata?.labels?.['app.kubernetes.io/instance'] === names.app)),
       endpoints,
       selector,
@@ -620,6 +635,22 @@ export class AppReconciler {
       completedJobs,
       diagram,
       paused: plan?.paused ?? !!app.spec?.paused,
+    };
+  }
+
+  /** The app's Ingress or HTTPRoutes as the caches hold them (those the plan wants: pruned leftovers do not count). */
+  private observeIngress(plan: Plan): IngressObservation {
+    const namespace = plan.names.namespace;
+    const parent = gatewayParentRef(plan);
+    if (!plan.ingress) return { kind: 'none' };
+    if (!parent) return { kind: 'Ingress', name: plan.names.ingress, live: this.deps.children('Ingress').get(plan.names.ingress, namespace) as V1Ingress | undefined };
+    const served = servedApisOf(this.kinds()).has('gateway');
+    const routes = httpRouteNames(plan);
+    return {
+      kind: 'HTTPRoute',
+      parent,
+      served,
+      routes: routes.map((name) => ({ name, live: served ? (this.deps.children('HTTPRoute').get(name, namespace) as ObservedRoute | undefined) : undefined })),
     };
   }
 

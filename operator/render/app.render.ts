@@ -32,6 +32,7 @@ import {
 } from './database.render.js';
 import { renderDatabaseTlsSecrets } from './database-tls.render.js';
 import { renderImageMoveJobs } from './images.render.js';
+import { renderHTTPRoutes, type HTTPRoute } from './gateway.render.js';
 import { renderIngress } from './ingress.render.js';
 import { renderMigrateJob } from './migrate.render.js';
 import { renderNetworkPolicies, type NetworkPolicy } from './network-policy.render.js';
@@ -56,6 +57,7 @@ export type RenderedObject =
   | V2HorizontalPodAutoscaler
   | V1PodDisruptionBudget
   | V1Ingress
+  | HTTPRoute
   | NetworkPolicy
   | PodMonitor
   | PrometheusRule;
@@ -71,6 +73,7 @@ export const KIND_ORDER = [
   'HorizontalPodAutoscaler',
   'PodDisruptionBudget',
   'Ingress',
+  'HTTPRoute',
   'NetworkPolicy',
   'PodMonitor',
   'PrometheusRule',
@@ -138,6 +141,7 @@ export function renderApp(plan: Plan, ctx: RenderContext): RenderedObject[] {
     renderWebHpa(p),
     renderWebPdb(p),
     renderIngress(p),
+    ...renderHTTPRoutes(p),
     renderOriginStatefulSet(p),
     renderOriginService(p),
     renderOriginHeadlessService(p),

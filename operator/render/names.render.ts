@@ -58,6 +58,8 @@ export interface AppNames {
   api: string;
   web: string;
   ingress: string;
+  /** The HTTPRoute of spec.ingress.apiHost (with gatewayRef); the web side's route is named like the Ingress. */
+  apiRoute: string;
   database: string;
   databaseHeadless: string;
   databaseRw: string;
@@ -101,6 +103,7 @@ export function appNames(app: GraminstaApp): AppNames {
     api: `${name}-api`,
     web: `${name}-web`,
     ingress: name,
+    apiRoute: `${name}-api`,
     database: `${name}-db`,
     databaseHeadless: `${name}-db-headless`,
     databaseRw: `${name}-db-rw`,

@@ -237,6 +237,9 @@ export function planOf(app: GraminstaApp, images: ImageSettings): Plan {
   if (spec.ingress?.tls && !spec.ingress.apiHost && !spec.ingress.webHost) {
     throw new Error('spec.ingress.tls: needs apiHost or webHost');
   }
+  if (spec.ingress?.gatewayRef && (spec.ingress.className || spec.ingress.tls)) {
+    throw new Error('spec.ingress.gatewayRef: excludes the Ingress-only fields className and tls');
+  }
 
   const cache = cachePlan(spec.cache, names, database);
   const storage = storagePlan(spec.cdn, database);
@@ -307,4 +310,6 @@ export interface ResolvedPlan extends Plan {
   jobs: { migrate: string | null; redisInit: string | null };
   /** Whether the cluster serves PodMonitors and PrometheusRules (RenderContext.monitoringApi). */
   monitoringApi: boolean;
+  /** Whether the cluster serves HTTPRoutes (RenderContext.gatewayApi). */
+  gatewayApi: boolean;
 }

@@ -49,5 +49,6 @@ export function resolvePlan(plan: Plan, ctx: RenderContext): ResolvedPlan {
     hashes: configHashes(plan, secrets, ctx),
     jobs: { migrate: migrateJobName(plan), redisInit: redisInitJobName(plan) },
     monitoringApi: ctx.monitoringApi ?? false,
+    gatewayApi: ctx.gatewayApi ?? false,
   };
 }

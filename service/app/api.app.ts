@@ -5,7 +5,7 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Logger } from '../log.js';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import { errorHandler, requestContext } from '../http/middleware.js';
+import { errorHandler, requestContext, createKoa } from '../http/middleware.js';
 import { cors } from '../http/cors.js';
 import { probeRoutes, type Readiness } from '../http/probes.js';
 import { userRoutes } from '../users/user.routes.js';
@@ -34,7 +34,7 @@ export interface ApiAppDeps {
 
 /** Builds the API application and exposes its /api/v1 routers (for the OpenAPI test). */
 export function createApiApp(deps: ApiAppDeps): { app: Koa; routers: Router[] } {
-  const app = new Koa();
+  const app = createKoa(deps.log);
   // ctx.ip (the rate limits' key) is the peer unless proxies are trusted; then the address the nearest trusted proxy saw.
   app.proxy = (deps.trustProxyHops ?? 0) > 0;
   app.maxIpsCount = deps.trustProxyHops ?? 0;

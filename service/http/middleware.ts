@@ -1,6 +1,6 @@
 // Request ids, JSON access logs, request metrics and the one place errors become statuses and the JSON error shape.
 import crypto from 'node:crypto';
-import type Koa from 'koa';
+import Koa from 'koa';
 import type { RouterContext } from '@koa/router';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -119,4 +119,21 @@ export function errorHandler(): Koa.Middleware {
     if (status === 401) ctx.set('WWW-Authenticate', 'Bearer');
     if (status === 503) ctx.set('Retry-After', '2');
   };
+}
+
+// Codes of a client that went away before its response ended: nothing is wrong on this side.
+const CLIENT_GONE = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+/**
+ * A Koa application whose late errors (after the response started, e.g. a client that closes while an image streams)
+ * are logged as one JSON line, a client's early close at debug; Koa's default prints a bare stack trace on stderr.
+ */
+export function createKoa(log: Logger): Koa {
+  const app = new Koa();
+  app.on('error', (err: unknown) => {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && CLIENT_GONE.has(code)) log.debug('client closed the connection before the response ended', { code });
+    else log.error('response failed after it started', { err });
+  });
+  return app;
 }

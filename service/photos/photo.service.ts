@@ -171,7 +171,8 @@ export function createPhotoService(deps: PhotoServiceDeps) {
 
     /** One photo. */
     async get(id: number, viewerId: number | null): Promise<PhotoView> {
-      const row = await photos.findPhoto(db.read(viewerId), id, viewerId);
+      // A replica may not have replayed a photo created a moment ago (a link shared at once): ask the primary before a 404.
+      const row = (await photos.findPhoto(db.read(viewerId), id, viewerId)) ?? (await photos.findPhoto(db.write(), id, viewerId));
       if (!row) throw notFound(`photo ${id}`);
       return view(row, viewerId);
     },
@@ -179,7 +180,8 @@ export function createPhotoService(deps: PhotoServiceDeps) {
     /** A page of `username`'s photos, newest first. */
     async listByUser(username: string, viewerId: number | null, before: number | null, limit: number): Promise<PhotoPage> {
       const q = db.read(viewerId);
-      const userId = await users.findIdByUsername(q, username);
+      // As for one photo: the primary before a 404, for an account signed up a moment ago.
+      const userId = (await users.findIdByUsername(q, username)) ?? (await users.findIdByUsername(db.write(), username));
       if (userId === null) throw notFound(`user ${username}`);
       return page(await photos.listByUser(q, userId, before, limit + 1, viewerId), limit, viewerId);
     },

@@ -82,7 +82,8 @@ export function createUserService(deps: UserServiceDeps) {
     if (pending) return pending;
     const p = (async () => {
       const since = cache.version();
-      const profile = await users.findProfile(db.read(viewerId), id);
+      // The id is known, so a replica without the row has not replayed the sign-up yet: the primary has it.
+      const profile = (await users.findProfile(db.read(viewerId), id)) ?? (await users.findProfile(db.write(), id));
       if (profile && redisUp) await cache.set(id, profile, since);
       return profile;
     })().finally(() => inflight.delete(id));
@@ -93,7 +94,8 @@ export function createUserService(deps: UserServiceDeps) {
   async function resolveId(username: string, viewerId: number | null): Promise<number> {
     const known = idsByUsername.get(username);
     if (known !== undefined) return known;
-    const id = await users.findIdByUsername(db.read(viewerId), username);
+    // Ask the primary before a 404: a replica may not have replayed a sign-up of a moment ago.
+    const id = (await users.findIdByUsername(db.read(viewerId), username)) ?? (await users.findIdByUsername(db.write(), username));
     if (id === null) throw notFound(`user ${username}`);
     if (idsByUsername.size > 100000) idsByUsername.clear();
     idsByUsername.set(username, id);

@@ -58,6 +58,8 @@ describe('operatorRbac', () => {
       // The certificate Secrets, applied at each renewal.
       'core/secrets patch',
       'core/services patch',
+      // An app's HTTPRoutes with spec.ingress.gatewayRef (examples/gateway.yaml); on clusters without the Gateway API never used.
+      'gateway.networking.k8s.io/httproutes patch',
       'graminsta.io/graminstaapps/status patch',
       // A monitored app's PodMonitors and PrometheusRule (examples/monitored.yaml); on clusters without the CRDs never used.
       'monitoring.coreos.com/podmonitors patch',

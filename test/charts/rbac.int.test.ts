@@ -213,6 +213,8 @@ describe('Helm chart RBAC (operator runs as the chart ServiceAccount)', function
     // The Prometheus Operator's kinds are watched and written only where the cluster serves them (this one does not):
     // test/operator/monitoring.int.test.ts installs their CRDs and exercises these as the chart's rules grant them.
     exercisedElsewhere.push(...['podmonitors', 'prometheusrules'].flatMap((r) => ['get', 'list', 'watch', 'create', 'patch', 'delete'].map((v) => `monitoring.coreos.com/${r} ${v}`)));
+    // HTTPRoutes likewise (spec.ingress.gatewayRef, the Gateway API CRDs): test/operator/gateway.int.test.ts.
+    exercisedElsewhere.push(...['get', 'list', 'watch', 'create', 'patch', 'delete'].map((v) => `gateway.networking.k8s.io/httproutes ${v}`));
     expect(granted.filter((p) => !used.includes(p) && !exercisedElsewhere.includes(p)), 'permissions granted but never used').to.deep.equal([]);
   });
 });

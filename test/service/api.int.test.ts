@@ -314,5 +314,34 @@ describe('photo service API (real Postgres + replica, Redis, volume storage)', f
       const m = await fetch(stack.api.metricsUrl + '/metrics').then((r) => r.text());
       expect(m).to.match(/graminsta_db_reads_total\{target="replica"\} [1-9]/);
     });
+
+    it('serves a photo and a profile created a moment ago to anyone while the replica has not replayed them yet', async () => {
+      const ro = new pg.Client({ connectionString: stack.pg.superuserUrl(stack.pg.replica!).replace(/\/postgres$/, '/graminsta') });
+      await ro.connect();
+      await ro.query('SELECT pg_wal_replay_pause()');
+      try {
+        const created = await call('POST', '/api/v1/photos', { token: alice.token, body: { uploadId: await upload(alice.token, PNG) } });
+        expect(created.status).to.equal(201);
+        const id = created.body.photo.id as number;
+        // the replica does not have it: a read there alone would answer 404
+        const onReplica = await ro.query('SELECT 1 FROM photos WHERE id = $1', [id]);
+        expect(onReplica.rowCount).to.equal(0);
+        const anon = await call('GET', `/api/v1/photos/${id}`);
+        expect(anon.status, JSON.stringify(anon.body)).to.equal(200);
+        expect((await call('GET', `/api/v1/photos/${id}`, { token: bob.token })).status).to.equal(200);
+        expect((await call('GET', '/api/v1/photos/987654321')).status).to.equal(404);
+        // and a profile signed up a moment ago
+        const carol = await call('POST', '/api/v1/users', { body: { username: 'carol', password: 'carol password' } });
+        expect(carol.status).to.equal(201);
+        const profile = await call('GET', '/api/v1/users/carol');
+        expect(profile.status, JSON.stringify(profile.body)).to.equal(200);
+        expect(profile.body.user.username).to.equal('carol');
+        expect((await call('GET', '/api/v1/users/carol/photos')).status).to.equal(200);
+        expect((await call('GET', '/api/v1/users/nobodyhere')).status).to.equal(404);
+      } finally {
+        await ro.query('SELECT pg_wal_replay_resume()');
+        await ro.end();
+      }
+    });
   });
 });

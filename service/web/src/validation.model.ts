@@ -1,5 +1,5 @@
 import { byteSize } from './format.model.js';
-import { limits } from '../../limits.js';
+import { DEFAULT_MAX_UPLOAD_BYTES, limits } from '../../limits.js';
 
 // Client-side checks with the API's own limits (service/limits.ts), so people hear about a mistake before a round trip.
 // The API stays the authority: its validation_failed answers are shown the same way.
@@ -8,7 +8,7 @@ import { limits } from '../../limits.js';
 export const imageTypes = ['image/jpeg', 'image/png', 'image/webp', 'image/gif'] as const;
 
 /** The largest upload the client lets through before asking the API (the API's default limit). */
-export const defaultMaxUploadBytes = 10 * 1024 * 1024;
+export const defaultMaxUploadBytes = DEFAULT_MAX_UPLOAD_BYTES;
 
 /** The longest caption the form accepts: the API's limit. */
 export const maxCaptionLength = limits.caption.max;
