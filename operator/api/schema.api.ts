@@ -484,7 +484,7 @@ const cdn: SchemaNode = {
   },
 };
 
-const EXTERNAL_EXCLUDES = ['readReplicas', 'maxReplicaLagSeconds', 'storage', 'version', 'image', 'resources'];
+const EXTERNAL_EXCLUDES = ['readReplicas', 'maxReplicaLagSeconds', 'allowedCIDRs', 'storage', 'version', 'image', 'resources'];
 
 const database: SchemaNode = {
   type: 'object',
@@ -496,12 +496,23 @@ const database: SchemaNode = {
       type: 'object',
       tsName: 'ExternalDatabaseSpec',
       description:
-        'A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, storage, version, image and resources.',
+        'A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, allowedCIDRs, storage, version, image and resources.',
       required: ['secretName'],
       properties: {
         secretName: secretName(
-          'Name of a Secret in the app namespace with the keys host and password, and optionally port, database, user, sslmode (disable or require) and replicaHosts (comma-separated host[:port] of read replicas).',
+          'Name of a Secret in the app namespace with the keys host and password, and optionally port, database, user, sslmode (disable, require, verify-ca or verify-full, as libpq means them; verify-ca and verify-full check the server certificate against sslRootCert, or without it the public CAs the service image trusts; omitted: verify-full with sslRootCert, else disable) and replicaHosts (comma-separated host[:port] of read replicas).',
         ),
+        sslRootCert: {
+          type: 'object',
+          tsName: 'ExternalDatabaseCASpec',
+          description:
+            'The CA certificate(s) that sign the external database server\'s certificate (PEM, e.g. the provider\'s CA bundle), as a key of a Secret in the app namespace, mounted as a file into every pod that connects. With it the connections verify the server (sslmode verify-full unless the database Secret says verify-ca; disable and require are refused). The file is read again for each new connection, so a rotated bundle applies without a restart.',
+          required: ['secretName'],
+          properties: {
+            secretName: secretName('Name of the Secret holding the CA certificate(s).'),
+            key: { type: 'string', description: 'Key of the CA certificate(s) in that Secret. Omitted: ca.crt.', minLength: 1, maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$' },
+          },
+        },
       },
     },
     readReplicas: replicas(
@@ -515,6 +526,17 @@ const database: SchemaNode = {
         'A read replica is taken out of the -ro Service while its replay is more than this many seconds behind, or while it does not stream from a primary that answers (a replica keeps serving while the primary is down). Omitted: 30.',
       minimum: 1,
       maximum: 86400,
+    },
+    allowedCIDRs: {
+      type: 'array',
+      description:
+        'Networks whose clients the in-cluster Postgres admits over TCP (its pg_hba.conf: TLS and a password required, hostssl; connections without TLS are rejected), typically the cluster\'s pod CIDR, e.g. [10.244.0.0/16]. Loopback (clients in the Postgres pod itself) is always admitted. The NetworkPolicies (spec.networkPolicy) narrow the sources further to the app\'s pods. Omitted: the ranges that are not globally reachable (10.0.0.0/8, 100.64.0.0/10, 172.16.0.0/12, 192.168.0.0/16, 198.18.0.0/15, fc00::/7), so public addresses are refused.',
+      maxItems: 32,
+      'x-kubernetes-list-type': 'atomic',
+      items: { type: 'string', description: 'A CIDR such as 10.244.0.0/16 or fd00:10:244::/56.', maxLength: 64 },
+      'x-kubernetes-validations': [
+        { rule: 'self.all(c, isCIDR(c))', message: 'every entry must be a CIDR such as 10.244.0.0/16', reason: 'FieldValueInvalid' },
+      ],
     },
     storage: storage('the in-cluster database', '10Gi'),
     version: {

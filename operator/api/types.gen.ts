@@ -194,12 +194,14 @@ export interface VolumeOriginSpec {
 
 /** The Postgres database: in the API pod (single-machine), its own StatefulSet (from split-database on) or an external managed database. */
 export interface DatabaseSpec {
-  /** A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, storage, version, image and resources. */
+  /** A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, allowedCIDRs, storage, version, image and resources. */
   external?: ExternalDatabaseSpec;
   /** Number of in-cluster streaming replicas; reads go to them through a -ro Service beside the -rw one. */
   readReplicas?: number;
   /** A read replica is taken out of the -ro Service while its replay is more than this many seconds behind, or while it does not stream from a primary that answers (a replica keeps serving while the primary is down). Omitted: 30. */
   maxReplicaLagSeconds?: number;
+  /** Networks whose clients the in-cluster Postgres admits over TCP (its pg_hba.conf: TLS and a password required, hostssl; connections without TLS are rejected), typically the cluster's pod CIDR, e.g. [10.244.0.0/16]. Loopback (clients in the Postgres pod itself) is always admitted. The NetworkPolicies (spec.networkPolicy) narrow the sources further to the app's pods. Omitted: the ranges that are not globally reachable (10.0.0.0/8, 100.64.0.0/10, 172.16.0.0/12, 192.168.0.0/16, 198.18.0.0/15, fc00::/7), so public addresses are refused. */
+  allowedCIDRs?: Array<string>;
   /** Persistent volume of the in-cluster database. */
   storage?: StorageSpec;
   /** Major version of the in-cluster Postgres. */
@@ -210,10 +212,20 @@ export interface DatabaseSpec {
   resources?: ResourceRequirements;
 }
 
-/** A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, storage, version, image and resources. */
+/** A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, allowedCIDRs, storage, version, image and resources. */
 export interface ExternalDatabaseSpec {
-  /** Name of a Secret in the app namespace with the keys host and password, and optionally port, database, user, sslmode (disable or require) and replicaHosts (comma-separated host[:port] of read replicas). */
+  /** Name of a Secret in the app namespace with the keys host and password, and optionally port, database, user, sslmode (disable, require, verify-ca or verify-full, as libpq means them; verify-ca and verify-full check the server certificate against sslRootCert, or without it the public CAs the service image trusts; omitted: verify-full with sslRootCert, else disable) and replicaHosts (comma-separated host[:port] of read replicas). */
   secretName: string;
+  /** The CA certificate(s) that sign the external database server's certificate (PEM, e.g. the provider's CA bundle), as a key of a Secret in the app namespace, mounted as a file into every pod that connects. With it the connections verify the server (sslmode verify-full unless the database Secret says verify-ca; disable and require are refused). The file is read again for each new connection, so a rotated bundle applies without a restart. */
+  sslRootCert?: ExternalDatabaseCASpec;
+}
+
+/** The CA certificate(s) that sign the external database server's certificate (PEM, e.g. the provider's CA bundle), as a key of a Secret in the app namespace, mounted as a file into every pod that connects. With it the connections verify the server (sslmode verify-full unless the database Secret says verify-ca; disable and require are refused). The file is read again for each new connection, so a rotated bundle applies without a restart. */
+export interface ExternalDatabaseCASpec {
+  /** Name of the Secret holding the CA certificate(s). */
+  secretName: string;
+  /** Key of the CA certificate(s) in that Secret. Omitted: ca.crt. */
+  key?: string;
 }
 
 /** Persistent volume of the in-cluster database. */

@@ -8,13 +8,13 @@ import type { ReconcileResult } from '../kube/workqueue.kube.js';
 import type { ImageSettings } from '../api/images.api.js';
 import { TerminalError, apiMessageOf as messageOf, isAlreadyExists, isNotFound } from '../kube/errors.kube.js';
 import { renderApp } from '../render/app.render.js';
-import { EXTERNAL_DB_KEYS, REQUIRED_EXTERNAL_DB_KEYS } from '../render/constants.render.js';
+import { EXTERNAL_DB_KEYS, REQUIRED_EXTERNAL_DB_KEYS, SSL_MODES } from '../render/constants.render.js';
 import { AFTER_JOB_ANNOTATION, appNames, selectorLabels } from '../render/names.render.js';
 import { planOf, type Plan } from '../render/plan.render.js';
 import { generatedSecretData, isGeneratedSecret, renderGeneratedSecrets } from '../render/secrets.render.js';
 import { hashOf } from '../render/hash.render.js';
 import { firstDifference } from './compare.reconcile.js';
-import { alreadyOwnedMessage, applyWaves, childKinds, isControlledBy, notOursReason, objectKey, servedApisOf, type ChildKind } from './children.reconcile.js';
+import { alreadyOwnedMessage, applyWaves, childKinds, decodeSecret, isControlledBy, notOursReason, objectKey, servedApisOf, type ChildKind } from './children.reconcile.js';
 import { stuckPodsToReplace } from './rollout.reconcile.js';
 import { applyAfter, completedJobsOf, holdOf, jobFailure, notDone, SWITCH_SETTLE_MS, type Hold } from './transition.reconcile.js';
 import { toMermaid } from '../diagram/mermaid.diagram.js';
@@ -25,6 +25,8 @@ import type { IngressObservation, ObservedRoute } from './ingress-status.reconci
 import { computeStatus, podIssues, statusChanged, type AppStatus, type Observation } from './status.reconcile.js';
 import type { EventRecorder } from './events.reconcile.js';
 import { decideVolume, type VolumeNote } from './volumes.reconcile.js';
+import type { CertificatePolicy } from './certificates.reconcile.js';
+import { reconcileDatabaseTls } from './tls.reconcile.js';
 
 /** How often a failed Job (migrate, Redis cluster forming, photo copy) runs before the app is Stalled. */
 export const JOB_ATTEMPTS = 3;
@@ -82,6 +84,8 @@ export interface AppReconcilerDeps {
   generatePassword(): string;
   /** How long to wait before looking again at a problem a user must fix (a missing Secret). */
   problemRetryMs?: number;
+  /** Lifetimes and renewal margins of the database certificates; omitted: CERTIFICATE_POLICY (tests shorten them). */
+  certificatePolicy?: CertificatePolicy;
 }
 
 /** An error a user must act on: it sets Degraded with its reason and is retried slowly, not with backoff. */
@@ -165,9 +169,10 @@ export class AppReconciler {
     let desired: KubernetesObject[] = [];
     let failure: unknown;
     let progress: Convergence = { recreating: false, waiting: [] };
+    let certificatesDueMs: number | undefined;
     try {
       if (!plan.paused) {
-        desired = await this.render(app, plan);
+        ({ objects: desired, certificatesDueMs } = await this.render(app, plan, log));
         progress = await this.converge(app, desired, log);
         progress.volumes = await this.growVolumes(app, plan, desired, log);
         await this.replaceStuckPods(app, log);
@@ -183,7 +188,9 @@ export class AppReconciler {
     if (failure) throw failure;
     if (problem) return { requeueAfterMs: this.deps.problemRetryMs ?? 30_000 };
     if (progress.recreating) return { requeueAfterMs: 1_000 };
-    if (progress.requeueAfterMs !== undefined) return { requeueAfterMs: progress.requeueAfterMs };
+    if (progress.requeueAfterMs !== undefined) return { requeueAfterMs: Math.min(progress.requeueAfterMs, certificatesDueMs ?? Infinity) };
+    // Renewals are due long after anything else: a pass then renews them (the apply writes the new certificate).
+    if (certificatesDueMs !== undefined) return { requeueAfterMs: certificatesDueMs };
   }
 
   /**
@@ -290,27 +297,53 @@ export class AppReconciler {
     }
   }
 
-  private async render(app: GraminstaApp, plan: Plan): Promise<KubernetesObject[]> {
+  private async render(app: GraminstaApp, plan: Plan, log: Logger): Promise<{ objects: KubernetesObject[]; certificatesDueMs?: number }> {
     const namespace = app.metadata.namespace!;
     // The user's Secrets the pods read go into the config hash, so rotating one rolls the pods.
     const userSecrets: Record<string, Record<string, string>> = {};
-    if (plan.database.placement === 'external') userSecrets[plan.database.secretName] = await this.checkExternalSecret(namespace, plan.database.secretName);
+    if (plan.database.placement === 'external') {
+      userSecrets[plan.database.secretName] = await this.checkExternalSecret(namespace, plan.database.secretName, plan.database.sslRootCert !== null);
+      if (plan.database.sslRootCert) await this.checkExternalCa(namespace, plan.database.sslRootCert);
+    }
     const s3Secret = plan.storage.kind === 's3' ? plan.storage.s3.credentialsSecret : undefined;
     if (s3Secret) {
       const live = await this.deps.cluster.read('v1', 'Secret', namespace, s3Secret);
       if (live) userSecrets[s3Secret] = decodeSecret(live);
     }
-    const existingSecrets = { ...userSecrets, ...(await this.ensureGeneratedSecrets(app, plan)) };
+    const tls = await reconcileDatabaseTls(app, plan, {
+      secrets: this.deps.children('Secret'),
+      cluster: this.deps.cluster,
+      prepare: (obj) => withAppliedHash(withOwner(app, obj)),
+      now: this.deps.clock.now(),
+      policy: this.deps.certificatePolicy,
+    });
+    if (tls && 'foreign' in tls) throw new UserActionRequired('AlreadyOwned', alreadyOwnedMessage([tls.foreign]));
+    if (tls?.issued.length) {
+      log.info('issued database certificates', { reasons: tls.issued });
+      this.deps.events.record(app, 'Normal', 'CertificateIssued', tls.issued.join('; '));
+    }
+    const existingSecrets = { ...userSecrets, ...(await this.ensureGeneratedSecrets(app, plan)), ...tls?.data };
     const served = servedApisOf(this.kinds());
-    return renderApp(plan, {
+    const objects = renderApp(plan, {
       existingSecrets,
       generatePassword: () => this.deps.generatePassword(),
       monitoringApi: served.has('monitoring'),
       gatewayApi: served.has('gateway'),
     });
+    return tls ? { objects, certificatesDueMs: tls.requeueAfterMs } : { objects };
   }
 
-  private async checkExternalSecret(namespace: string, name: string): Promise<Record<string, string>> {
+  /** Refuses a spec.database.external.sslRootCert whose Secret, key or content is missing, naming the field. */
+  private async checkExternalCa(namespace: string, ca: { secretName: string; key: string }): Promise<void> {
+    const secret = await this.deps.cluster.read('v1', 'Secret', namespace, ca.secretName);
+    const field = 'spec.database.external.sslRootCert';
+    if (!secret) throw new UserActionRequired('ExternalDatabaseCAInvalid', `${field}: Secret ${namespace}/${ca.secretName} does not exist; create it with the CA certificate(s) (PEM) under the key ${ca.key}`);
+    const pem = decodeSecret(secret)[ca.key];
+    if (pem === undefined) throw new UserActionRequired('ExternalDatabaseCAInvalid', `${field}: Secret ${namespace}/${ca.secretName} lacks the key ${ca.key}`);
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UserActionRequired('ExternalDatabaseCAInvalid', `${field}: key ${ca.key} of Secret ${namespace}/${ca.secretName} holds no PEM certificate`);
+  }
+
+  private async checkExternalSecret(namespace: string, name: string, withCa: boolean): Promise<Record<string, string>> {
     const secret = await this.deps.cluster.read('v1', 'Secret', namespace, name);
     if (!secret) {
       const optional = Object.values(EXTERNAL_DB_KEYS).filter((k) => !(REQUIRED_EXTERNAL_DB_KEYS as readonly string[]).includes(k));
@@ -327,7 +360,15 @@ export class AppReconciler {
         `spec.database.external.secretName: Secret ${namespace}/${name} lacks the key(s) ${missing.join(', ')}`,
       );
     }
-    return decodeSecret(secret);
+    const decoded = decodeSecret(secret);
+    const sslmode = decoded[EXTERNAL_DB_KEYS.sslmode];
+    if (sslmode !== undefined && sslmode !== '' && !(SSL_MODES as readonly string[]).includes(sslmode)) {
+      throw new UserActionRequired('ExternalDatabaseSecretInvalid', `spec.database.external.secretName: Secret ${namespace}/${name}: sslmode must be one of ${SSL_MODES.join(', ')}, got ${JSON.stringify(sslmode)}`);
+    }
+    if (withCa && (sslmode === 'disable' || sslmode === 'require')) {
+      throw new UserActionRequired('ExternalDatabaseSecretInvalid', `spec.database.external.sslRootCert is set but Secret ${namespace}/${name} has sslmode ${sslmode}, which does not verify the server: use verify-full or verify-ca, or remove the key`);
+    }
+    return decoded;
   }
 
   /**
@@ -714,11 +755,6 @@ function diagramOf(plan: Plan, desired: KubernetesObject[]): string {
 
 function jobSucceeded(job: V1Job | undefined): boolean {
   return (job?.status?.succeeded ?? 0) > 0;
-}
-
-function decodeSecret(secret: KubernetesObject | undefined): Record<string, string> {
-  const data = (secret as { data?: Record<string, string> } | undefined)?.data ?? {};
-  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 }
 
 /** Fields that cannot change in place, by kind: a change to one means deleting and re-creating the object. */

@@ -134,3 +134,9 @@ export function notOursReason(live: KubernetesObject, appUid: string | undefined
 export function alreadyOwnedMessage(reasons: string[]): string {
   return `${[...reasons].sort().join('; ')}: left untouched; delete or rename it, or choose another app name`;
 }
+
+/** The data of a Secret as read from the API (base64), decoded to strings; {} for none. */
+export function decodeSecret(secret: KubernetesObject | undefined): Record<string, string> {
+  const data = (secret as { data?: Record<string, string> } | undefined)?.data ?? {};
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}

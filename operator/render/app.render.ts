@@ -30,6 +30,7 @@ import {
   renderDatabaseRwService,
   renderDatabaseStatefulSet,
 } from './database.render.js';
+import { renderDatabaseTlsSecrets } from './database-tls.render.js';
 import { renderImageMoveJobs } from './images.render.js';
 import { renderHTTPRoutes, type HTTPRoute } from './gateway.render.js';
 import { renderIngress } from './ingress.render.js';
@@ -116,6 +117,7 @@ export function renderApp(plan: Plan, ctx: RenderContext): RenderedObject[] {
   const p = resolvePlan(plan, ctx);
   const objects: (RenderedObject | null)[] = [
     ...renderGeneratedSecrets(p),
+    ...renderDatabaseTlsSecrets(p),
     renderApiConfigMap(p),
     renderWebConfigMap(p),
     renderOriginConfigMap(p),

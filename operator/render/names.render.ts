@@ -67,6 +67,10 @@ export interface AppNames {
   databaseReplicaHeadless: string;
   databaseRo: string;
   databaseSecret: string;
+  /** The database's certificate authority (ca.crt, ca.key): read and written by the operator only, mounted nowhere. */
+  databaseCa: string;
+  /** The database server's certificate (tls.crt, tls.key) and the CA certificate clients verify it with (ca.crt). */
+  databaseTls: string;
   redis: string;
   redisHeadless: string;
   redisSecret: string;
@@ -107,6 +111,8 @@ export function appNames(app: GraminstaApp): AppNames {
     databaseReplicaHeadless: `${name}-db-replica-headless`,
     databaseRo: `${name}-db-ro`,
     databaseSecret: `${name}-db`,
+    databaseCa: `${name}-db-ca`,
+    databaseTls: `${name}-db-tls`,
     redis: `${name}-redis`,
     redisHeadless: `${name}-redis-headless`,
     redisSecret: `${name}-redis`,

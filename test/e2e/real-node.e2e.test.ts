@@ -84,6 +84,12 @@ describe('real node: the rendered topology runs', function () {
       const streaming = async () =>
         Number((await kubectl('exec', '-n', ns, 'graminsta-db-0', '-c', 'postgres', '--', 'psql', '-h', '/tmp', '-U', 'postgres', '-tAc', "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")).trim());
       await waitFor(`${replicas} replicas streaming`, 120_000, async () => (await streaming()) === replicas, 2000);
+      // TLS to Postgres (issue 14): every TCP session on the primary, the replicas' streams included, is encrypted.
+      const sessions = (await kubectl('exec', '-n', ns, 'graminsta-db-0', '-c', 'postgres', '--', 'psql', '-h', '/tmp', '-U', 'postgres', '-tAc',
+        "SELECT count(*) FILTER (WHERE NOT s.ssl) || ' ' || count(*) FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.client_addr IS NOT NULL")).trim();
+      const [plainSessions, tcpSessions] = sessions.split(' ').map(Number);
+      expect(plainSessions, `sessions without TLS of ${tcpSessions}`).to.equal(0);
+      expect(tcpSessions).to.be.at.least(replicas);
 
       const base = `http://${(await kubectl('get', 'service', 'graminsta-api', '-n', ns, '-o', 'jsonpath={.spec.clusterIP}')).trim()}`;
       const signUp = async (username: string) => (await httpRequest(base, 'POST', '/api/v1/users', { json: { username, password: 'correct horse battery' } })).json<{ token: string }>().token;
