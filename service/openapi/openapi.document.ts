@@ -149,7 +149,7 @@ export function buildOpenApiDocument(opts: OpenApiOptions) {
           operationId: 'putUploadContent',
           security: bearer,
           parameters: [{ name: 'uploadId', in: 'path', required: true, schema: uploadIdSchema }],
-          requestBody: { required: true, description: 'the image bytes (volume storage; with S3 the presigned URL takes them); the type is read from the bytes', content: { 'image/*': { schema: { type: 'string', format: 'binary' } }, 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+          requestBody: { required: true, description: 'the image bytes (volume storage; with S3 the presigned URL takes them); the type is read from the bytes', content: Object.fromEntries(['image/*', 'application/octet-stream'].map((t) => [t, { schema: { type: 'string', format: 'binary', minLength: 1, maxLength: opts.maxUploadBytes } }])) },
           responses: { '204': ok('stored'), ...errors(...write, 401, 404, 409, 410, 415, 503) },
         },
       },
