@@ -68,10 +68,32 @@ describe('request validation', () => {
       expect(v.text("  it's \"fine\"; -- ok  ", 'caption', { max: 2000 })).to.equal('it\'s "fine"; -- ok');
     });
     it('allows the empty caption when min is 0', () => expect(v.text('   ', 'caption', { max: 10 })).to.equal(''));
-    it('enforces min and max after trimming', () => {
+    it('counts the value as sent (as the OpenAPI maxLength does), in code points, and refuses a blank one when min > 0', () => {
       expectInvalid(() => v.text('  ', 'displayName', { min: 1, max: 50 }), 'displayName');
+      expectInvalid(() => v.text('\u3000\ufeff', 'displayName', { min: 1, max: 50 }), 'displayName');
       expectInvalid(() => v.text('x'.repeat(51), 'displayName', { min: 1, max: 50 }), 'displayName');
-      expect(v.text(` ${'x'.repeat(50)} `, 'displayName', { min: 1, max: 50 })).to.have.length(50);
+      expectInvalid(() => v.text(` ${'x'.repeat(50)}`, 'displayName', { min: 1, max: 50 }), 'displayName');
+      expect(v.text(` ${'x'.repeat(48)} `, 'displayName', { min: 1, max: 50 })).to.have.length(48);
+      // 50 emoji are 100 UTF-16 units but 50 characters.
+      expect(v.text('\u{1f600}'.repeat(50), 'displayName', { min: 1, max: 50 })).to.have.length(100);
+      expectInvalid(() => v.text('\u{1f600}'.repeat(51), 'displayName', { min: 1, max: 50 }), 'displayName');
+    });
+    it('accepts exactly the strings the OpenAPI pattern admits', () => {
+      const samples = ['a', ' a ', '  ', '\u00a0', '\u2028x', 'x\n', '\n', 'a\tb', 'a\u007f', '\ufeff', '\u3000z', 'é', '\u{1f600}', 'line\nline', ''];
+      for (const multiline of [false, true]) {
+        for (const min of [0, 1]) {
+          const re = new RegExp(v.textPattern({ multiline, nonBlank: min > 0 }));
+          for (const sample of samples) {
+            let accepted = true;
+            try {
+              v.text(sample, 'f', { min, max: 10, multiline });
+            } catch {
+              accepted = false;
+            }
+            expect(accepted, `${JSON.stringify(sample)} multiline=${multiline} min=${min}`).to.equal(re.test(sample) && sample.length >= min);
+          }
+        }
+      }
     });
     it('allows newlines only when multiline', () => {
       expect(v.text('line 1\nline 2', 'caption', { max: 100, multiline: true })).to.equal('line 1\nline 2');
