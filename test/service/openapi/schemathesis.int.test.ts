@@ -26,7 +26,8 @@ function schemathesis(url: string, examples: number): Promise<Run> {
   const args = ['--config-file', path.join(HERE, 'schemathesis.toml'), 'run', `${url}/openapi.json`, '--url', url, '--checks', 'all', '--phases', 'examples,coverage,fuzzing,stateful', '--max-examples', String(examples), '--seed', '20261202', '--workers', '1', '--request-timeout', '10', '--no-color'];
   const start = Date.now();
   // One worker: Hypothesis' lambda descriptions parse source with ast, which CPython 3.11 does not survive from several threads.
-  const child = spawn(SCHEMATHESIS, args, { env: { ...process.env, GRAMINSTA_ST_URL: url, SCHEMATHESIS_HOOKS: 'schemathesis_hooks', PYTHONPATH: HERE }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its working directory is a scratch one: Schemathesis leaves a .schemathesis/ cache there.
+  const child = spawn(SCHEMATHESIS, args, { cwd: fs.mkdtempSync(path.join(os.tmpdir(), 'graminsta-st-')), env: { ...process.env, GRAMINSTA_ST_URL: url, SCHEMATHESIS_HOOKS: 'schemathesis_hooks', PYTHONPATH: HERE }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
