@@ -13,7 +13,8 @@ import { buildOpenApiDocument } from '../../../service/openapi/openapi.document.
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** Where hack/setup.sh installs Schemathesis. */
 const SCHEMATHESIS = process.env.GRAMINSTA_SCHEMATHESIS ?? path.join(os.homedir(), '.cache/graminsta/schemathesis-venv/bin/schemathesis');
-const RUN_LIMIT_MS = 300_000;
+// A run takes about a minute on an idle machine; the limit leaves room for a loaded one (2 cores shared by several suites).
+const RUN_LIMIT_MS = 600_000;
 
 interface Run {
   code: number | null;
@@ -23,7 +24,7 @@ interface Run {
 
 /** Runs Schemathesis against `url` with every check and phase, a fixed seed and `examples` per operation; killed after RUN_LIMIT_MS. */
 function schemathesis(url: string, examples: number): Promise<Run> {
-  const args = ['--config-file', path.join(HERE, 'schemathesis.toml'), 'run', `${url}/openapi.json`, '--url', url, '--checks', 'all', '--phases', 'examples,coverage,fuzzing,stateful', '--max-examples', String(examples), '--seed', '20261202', '--workers', '1', '--request-timeout', '10', '--no-color'];
+  const args = ['--config-file', path.join(HERE, 'schemathesis.toml'), 'run', `${url}/openapi.json`, '--url', url, '--checks', 'all', '--phases', 'examples,coverage,fuzzing,stateful', '--max-examples', String(examples), '--seed', '20261202', '--workers', '1', '--request-timeout', '30', '--no-color'];
   const start = Date.now();
   // One worker: Hypothesis' lambda descriptions parse source with ast, which CPython 3.11 does not survive from several threads.
   // Its working directory is a scratch one: Schemathesis leaves a .schemathesis/ cache there.
