@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 import Koa from 'koa';
 import type { RouterContext } from '@koa/router';
-import { AppError, type ErrorCode } from '../errors.js';
+import { AppError, ERROR_CODES, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 
@@ -37,7 +37,7 @@ const STATUS: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   not_an_image: 415,
   content_type_mismatch: 415,
-  cannot_follow_self: 422,
+  cannot_follow_self: 403,
   too_many_open_uploads: 429,
   rate_limited: 429,
   database_unavailable: 503,
@@ -51,6 +51,13 @@ export function statusOf(code: ErrorCode): number {
 
 // Codes for the HTTP errors Koa and its middleware throw themselves (http-errors with a status).
 const HTTP_CODES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 411: 'length_required', 413: 'payload_too_large', 415: 'unsupported_media_type', 501: 'not_implemented' };
+
+/** Every error code an answer with `status` can carry: the service's own and the one for Koa's http errors of that status. */
+export function codesOf(status: number): string[] {
+  const codes: string[] = ERROR_CODES.filter((c) => STATUS[c] === status);
+  const http = HTTP_CODES[status];
+  return http && !codes.includes(http) ? [...codes, http] : codes;
+}
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 

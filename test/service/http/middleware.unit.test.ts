@@ -68,7 +68,7 @@ describe('errorHandler', () => {
   it('answers each code with its status', async () => {
     const cases: [AppError, number][] = [
       [new AppError('username_taken', 'username: taken', { field: 'username' }), 409],
-      [new AppError('cannot_follow_self', 'username: yourself'), 422],
+      [new AppError('cannot_follow_self', 'username: yourself'), 403],
       [new AppError('upload_too_large', 'content: too big'), 413],
       [new AppError('not_an_image', 'content: not an image'), 415],
       [new AppError('token_revoked', 'revoked'), 401],
