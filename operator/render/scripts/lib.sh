@@ -132,6 +132,7 @@ write_hba() {
 # the operator renews the certificate, and postgres loads the new one on SIGHUP for new connections (open ones keep
 # theirs; a pair that does not load leaves the old one in use, and the next check tries again). Sets $tls_watch to its
 # pid ('' with $tls off).
+# shellcheck disable=SC2034 # tls_watch is read by the entrypoints that source this library
 watch_tls() {
   tls_watch=""
   [ "$tls" = on ] || return 0
