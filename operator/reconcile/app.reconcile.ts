@@ -119,6 +119,9 @@ type Applied =
       hash: string;
     };
 
+/** Reads a user Secret of the app's namespace (undefined: it does not exist); one pass shares one. */
+type SecretReader = (name: string) => Promise<KubernetesObject | undefined>;
+
 /** How far a pass got: whether something is being re-created, what the app still waits for, when to look again. */
 interface Convergence {
   recreating: boolean;
@@ -300,14 +303,23 @@ export class AppReconciler {
   private async render(app: GraminstaApp, plan: Plan, log: Logger): Promise<{ objects: KubernetesObject[]; certificatesDueMs?: number }> {
     const namespace = app.metadata.namespace!;
     // The user's Secrets the pods read go into the config hash, so rotating one rolls the pods.
+    // They are not in the operator's caches (those hold only its own, labelled objects), so they are read
+    // from the API server; each once per pass, however many fields name it (the database credentials,
+    // their CA and the S3 credentials may well be one Secret).
+    const reads = new Map<string, Promise<KubernetesObject | undefined>>();
+    const readSecret: SecretReader = (name) => {
+      let read = reads.get(name);
+      if (!read) reads.set(name, (read = this.deps.cluster.read('v1', 'Secret', namespace, name)));
+      return read;
+    };
     const userSecrets: Record<string, Record<string, string>> = {};
     if (plan.database.placement === 'external') {
-      userSecrets[plan.database.secretName] = await this.checkExternalSecret(namespace, plan.database.secretName, plan.database.sslRootCert !== null);
-      if (plan.database.sslRootCert) await this.checkExternalCa(namespace, plan.database.sslRootCert);
+      userSecrets[plan.database.secretName] = await this.checkExternalSecret(namespace, plan.database.secretName, plan.database.sslRootCert !== null, readSecret);
+      if (plan.database.sslRootCert) await this.checkExternalCa(namespace, plan.database.sslRootCert, readSecret);
     }
     const s3Secret = plan.storage.kind === 's3' ? plan.storage.s3.credentialsSecret : undefined;
     if (s3Secret) {
-      const live = await this.deps.cluster.read('v1', 'Secret', namespace, s3Secret);
+      const live = await readSecret(s3Secret);
       if (live) userSecrets[s3Secret] = decodeSecret(live);
     }
     const tls = await reconcileDatabaseTls(app, plan, {
@@ -334,8 +346,8 @@ export class AppReconciler {
   }
 
   /** Refuses a spec.database.external.sslRootCert whose Secret, key or content is missing, naming the field. */
-  private async checkExternalCa(namespace: string, ca: { secretName: string; key: string }): Promise<void> {
-    const secret = await this.deps.cluster.read('v1', 'Secret', namespace, ca.secretName);
+  private async checkExternalCa(namespace: string, ca: { secretName: string; key: string }, readSecret: SecretReader): Promise<void> {
+    const secret = await readSecret(ca.secretName);
     const field = 'spec.database.external.sslRootCert';
     if (!secret) throw new UserActionRequired('ExternalDatabaseCAInvalid', `${field}: Secret ${namespace}/${ca.secretName} does not exist; create it with the CA certificate(s) (PEM) under the key ${ca.key}`);
     const pem = decodeSecret(secret)[ca.key];
@@ -343,8 +355,8 @@ export class AppReconciler {
     if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UserActionRequired('ExternalDatabaseCAInvalid', `${field}: key ${ca.key} of Secret ${namespace}/${ca.secretName} holds no PEM certificate`);
   }
 
-  private async checkExternalSecret(namespace: string, name: string, withCa: boolean): Promise<Record<string, string>> {
-    const secret = await this.deps.cluster.read('v1', 'Secret', namespace, name);
+  private async checkExternalSecret(namespace: string, name: string, withCa: boolean, readSecret: SecretReader): Promise<Record<string, string>> {
+    const secret = await readSecret(name);
     if (!secret) {
       const optional = Object.values(EXTERNAL_DB_KEYS).filter((k) => !(REQUIRED_EXTERNAL_DB_KEYS as readonly string[]).includes(k));
       throw new UserActionRequired(

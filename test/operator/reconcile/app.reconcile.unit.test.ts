@@ -14,6 +14,7 @@ import {
 import { childKinds } from '../../../operator/reconcile/children.reconcile.js';
 import type { AppStatus } from '../../../operator/reconcile/status.reconcile.js';
 import { IMAGES } from '../render/helpers.js';
+import { CONFIG_HASH_ANNOTATION } from '../../../operator/render/names.render.js';
 
 const NS = 'photos';
 const UID = 'uid-1';
@@ -569,6 +570,35 @@ describe('AppReconciler (in-memory fakes)', () => {
     expect((await stalledWith(withCa, [rds('verify-full'), secret('rds-ca', { 'bundle.pem': 'x' })])).message).to.equal('spec.database.external.sslRootCert: Secret photos/rds-ca lacks the key ca.crt');
     expect((await stalledWith(withCa, [rds('verify-full'), secret('rds-ca', { 'ca.crt': 'not a certificate' })])).message).to.equal('spec.database.external.sslRootCert: key ca.crt of Secret photos/rds-ca holds no PEM certificate');
     expect(await stalledWith(withCa, [rds(''), secret('rds-ca', { 'ca.crt': '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' })])).to.include({ status: 'False' });
+  });
+
+  it('rolls the API pods when the S3 credentials Secret is rotated: its data is in the config hash', async () => {
+    const t = setup({ users: 10000, cdn: { origin: { s3: { bucket: 'photos', credentialsSecret: 'photos-s3' } } } });
+    const s3 = (secret: string) => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'photos-s3', namespace: NS },
+      data: { AWS_ACCESS_KEY_ID: Buffer.from('id').toString('base64'), AWS_SECRET_ACCESS_KEY: Buffer.from(secret).toString('base64') },
+    });
+    // Passes enough for the migrate Job to complete and the API Deployment to be applied (the HPA's pods never
+    // all become ready here, so the app does not settle; the hash is what counts).
+    const passes = async () => {
+      for (let i = 0; i < 4; i++) {
+        t.completeJobs();
+        t.rollOut();
+        await t.reconcile();
+      }
+    };
+    t.caches.get('Secret')!.put(s3('first'));
+    await passes();
+    const hash = () => (t.caches.get('Deployment')!.get('graminsta-api', NS) as V1Deployment | undefined)?.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION];
+    const before = hash();
+    expect(before).to.be.a('string');
+    await passes();
+    expect(hash(), 'unchanged Secret').to.equal(before);
+    t.caches.get('Secret')!.put(s3('second'));
+    await passes();
+    expect(hash()).to.not.equal(before);
   });
 
   it('stops retrying an unrealisable spec: Stalled InvalidSpec and a terminal error naming the field', async () => {
