@@ -3,7 +3,7 @@
 // Run: npx tsx bench/operator.bench.ts [--only convergence|steady|memory]   (sizes: see docs/benchmarks.md)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,6 +40,8 @@ interface BenchConfig {
   resyncSeconds: number;
   memoryApps: number;
   memoryStages: string[];
+  /** Window at rest after the memory phase converged (0: none); the operator then resyncs every resyncSeconds. */
+  memoryRestSeconds: number;
   /** Bound of each wait (apps converging, Ready, namespaces gone). */
   waitSeconds: number;
   /** Bound of the whole run. */
@@ -80,6 +82,7 @@ function loadBenchConfig(): BenchConfig {
     resyncSeconds: envInt('GRAMINSTA_RESYNC_SECONDS', 30, 10),
     memoryApps: envInt('GRAMINSTA_BENCH_MEMORY_APPS', apps || 500, 1),
     memoryStages: envStages('GRAMINSTA_BENCH_MEMORY_STAGES', '1'),
+    memoryRestSeconds: envInt('GRAMINSTA_BENCH_MEMORY_REST_SECONDS', 0, 0),
     waitSeconds: envInt('GRAMINSTA_BENCH_WAIT_SECONDS', 900, 10),
     timeoutSeconds: envInt('GRAMINSTA_BENCH_TIMEOUT_SECONDS', 3600, 60),
     operatorMode: operatorMode(process.env.GRAMINSTA_BENCH_OPERATOR || 'dist'),
@@ -395,6 +398,49 @@ async function until(what: string, timeoutMs: number, check: () => Promise<boole
   return (performance.now() - t0) / 1000;
 }
 
+/** What the operator did in a window at rest. */
+interface Rest {
+  reads: number;
+  writes: number;
+  reconciles: number;
+  p99: { count: number; seconds: number | undefined };
+}
+
+/**
+ * Waits until the operator's write counter stayed still for one resync period plus 5 s, then counts its
+ * requests, reconciles and reconcile p99 over windowSeconds and prints them.
+ */
+async function restWindow(op: OperatorProcess, resyncSeconds: number, windowSeconds: number, waitSeconds: number, apps: number): Promise<Rest> {
+  let last = writesOf(await scrape(op));
+  let since = performance.now();
+  await until('the write counter to stay still for one resync period', waitSeconds * 1000, async () => {
+    const w = writesOf(await scrape(op));
+    if (w !== last) {
+      last = w;
+      since = performance.now();
+    }
+    return performance.now() - since > (resyncSeconds + 5) * 1000;
+  });
+  const before = await scrape(op);
+  say(`  writes stable; measuring at rest for ${windowSeconds} s (uptime: ${uptime()})`);
+  await sleep(windowSeconds * 1000);
+  const after = await scrape(op);
+  const b = requestsBy(before);
+  const diff = [...requestsBy(after)].map(([k, v]) => [k, v - (b.get(k) ?? 0)] as const).filter(([, v]) => v > 0);
+  const reads = diff.filter(([k]) => k.startsWith('GET ')).reduce((s, [, v]) => s + v, 0);
+  const writes = diff.filter(([k]) => !k.startsWith('GET ')).reduce((s, [, v]) => s + v, 0);
+  const reconciles = sum(after, 'controller_runtime_reconcile_total') - sum(before, 'controller_runtime_reconcile_total');
+  const p99 = reconcileP99(before, after);
+  say(`  requests in ${windowSeconds} s at rest by method and code: ${diff.length ? diff.map(([k, v]) => `${k}: ${v}`).join(', ') : 'none'}; writes: ${writes}`);
+  say(`  reconciles in the window: ${reconciles} (${apps} apps x ${Math.floor(windowSeconds / resyncSeconds)} resyncs expected at least); p99 ${formatP99(p99)} (uptime: ${uptime()})`);
+  return { reads, writes, reconciles, p99 };
+}
+
+/** The load averages, as `uptime` prints them: figures on the shared machine are read against them. */
+function uptime(): string {
+  return os.loadavg().map((l) => l.toFixed(2)).join(', ');
+}
+
 async function applyApps(bench: Bench, namespace: string, apps: GraminstaApp[]): Promise<void> {
   const r = await kubectl(bench, ['apply', '--server-side', '-n', namespace, '-f', '-'], yamlStream(apps));
   if (r.code !== 0) throw new Error(`kubectl apply of ${apps.length} GraminstaApps failed: ${r.stderr}`);
@@ -493,37 +539,14 @@ async function steady(bench: Bench, cfg: BenchConfig): Promise<Row[]> {
       throw new Error(`${(err as Error).message}; not Ready: ${notReady.slice(0, 10).join(' ')}`, { cause: err });
     });
     say(`  all ${n} apps Ready after ${readyAfter.toFixed(0)} s`);
-    // Stable: no write for longer than one resync period.
-    let last = writesOf(await scrape(op));
-    let since = performance.now();
-    await until('the write counter to stay still for one resync period', cfg.waitSeconds * 1000, async () => {
-      const w = writesOf(await scrape(op));
-      if (w !== last) {
-        last = w;
-        since = performance.now();
-      }
-      return performance.now() - since > (cfg.resyncSeconds + 5) * 1000;
-    });
-    const before = await scrape(op);
-    say(`  writes stable; measuring for ${cfg.steadySeconds} s`);
-    await sleep(cfg.steadySeconds * 1000);
-    const after = await scrape(op);
-    const b = requestsBy(before);
-    const a = requestsBy(after);
-    const diff = [...a].map(([k, v]) => [k, v - (b.get(k) ?? 0)] as const).filter(([, v]) => v > 0);
-    const reads = diff.filter(([k]) => k.startsWith('GET ')).reduce((s, [, v]) => s + v, 0);
-    const writes = diff.filter(([k]) => !k.startsWith('GET ')).reduce((s, [, v]) => s + v, 0);
-    const reconciles = sum(after, 'controller_runtime_reconcile_total') - sum(before, 'controller_runtime_reconcile_total');
-    const p99 = reconcileP99(before, after);
-    say(`  requests in ${cfg.steadySeconds} s by method and code: ${diff.length ? diff.map(([k, v]) => `${k}: ${v}`).join(', ') : 'none'}`);
-    say(`  reconciles in the window: ${reconciles} (${n} apps x ${Math.floor(cfg.steadySeconds / cfg.resyncSeconds)} resyncs expected at least)`);
+    const rest = await restWindow(op, cfg.resyncSeconds, cfg.steadySeconds, cfg.waitSeconds, n);
     const foreign = await foreignEvents(bench, ns, op.identity);
     if (foreign) say(`  WARNING: ${foreign} Events in ${ns} come from another graminsta operator: it reconciled these apps too`);
     return [
-      { figure: `steady state, ${n} apps, ${cfg.steadySeconds} s: reads (GET)`, value: String(reads), target: '', met: undefined },
-      { figure: `steady state: reconciles in the window (resync ${cfg.resyncSeconds} s)`, value: String(reconciles), target: '', met: undefined },
-      { figure: 'steady state: writes', value: String(writes), target: '0', met: writes === 0 },
-      { figure: 'steady state: reconcile duration p99 (at rest)', value: formatP99(p99), target: '', met: undefined },
+      { figure: `steady state, ${n} apps, ${cfg.steadySeconds} s: reads (GET)`, value: String(rest.reads), target: '', met: undefined },
+      { figure: `steady state: reconciles in the window (resync ${cfg.resyncSeconds} s)`, value: String(rest.reconciles), target: '', met: undefined },
+      { figure: 'steady state: writes', value: String(rest.writes), target: '0', met: rest.writes === 0 },
+      { figure: 'steady state: reconcile duration p99 (at rest)', value: formatP99(rest.p99), target: '', met: undefined },
     ];
   } finally {
     await stopOperator(bench, op);
@@ -534,7 +557,9 @@ async function steady(bench: Bench, cfg: BenchConfig): Promise<Row[]> {
 async function memory(bench: Bench, cfg: BenchConfig): Promise<Row[]> {
   const n = cfg.memoryApps;
   const ns = await createNamespace(bench, 'memory', true);
-  const op = await startOperator(bench, ns, 600, 'memory');
+  // With a window at rest the operator resyncs as in the steady phase, so that the window holds resyncs.
+  const resync = cfg.memoryRestSeconds ? cfg.resyncSeconds : 600;
+  const op = await startOperator(bench, ns, resync, 'memory');
   try {
     await sleep(5000);
     const idle = rssMiB(op.pid);
@@ -543,12 +568,12 @@ async function memory(bench: Bench, cfg: BenchConfig): Promise<Row[]> {
     const expected = renderAll(apps);
     const gated = expected.filter(isGated).length;
     const ungated = expected.length - gated;
-    say(`memory: ${n} apps (stages ${cfg.memoryStages.join(',')}), ${expected.length} rendered objects (${gated} wait for a Job, which the zero-pod quota never lets run); idle operator RSS ${idle.toFixed(1)} MiB`);
+    say(`memory: ${n} apps (stages ${cfg.memoryStages.join(',')}), ${expected.length} rendered objects (${gated} wait for a Job, which the zero-pod quota never lets run); resync ${resync} s; idle operator RSS ${idle.toFixed(1)} MiB (uptime: ${uptime()})`);
     const beforeApply = await scrape(op);
     const t0 = performance.now();
     await applyApps(bench, ns, apps);
     const seen = await waitForObjects(bench, ns, expected, t0, cfg.waitSeconds * 1000, true);
-    say(`  all ${ungated} objects not gated on a Job exist after ${seen.ungated.toFixed(1)} s`);
+    say(`  all ${ungated} objects not gated on a Job exist after ${seen.ungated.toFixed(1)} s (uptime: ${uptime()})`);
     let samples: Sample[] = [];
     const settled = await until(`${n} reconciles and an empty work queue`, cfg.waitSeconds * 1000, async () => {
       samples = await scrape(op);
@@ -567,13 +592,26 @@ async function memory(bench: Bench, cfg: BenchConfig): Promise<Row[]> {
     const requests = requestsBy(last);
     say(`  requests to reach this point: ${[...requests].map(([k, v]) => `${k}: ${v}`).join(', ')}`);
     const p99 = reconcileP99(beforeApply, last);
+    say(`  reconcile p99 during the apply: ${formatP99(p99)} (uptime: ${uptime()})`);
     const objects = gated ? `${ungated} objects + ${gated} gated on a Job` : `${expected.length} objects`;
-    return [
+    const rows: Row[] = [
       { figure: 'memory: idle operator RSS (0 apps)', value: `${idle.toFixed(1)} MiB`, target: '', met: undefined },
       { figure: `memory: operator RSS with ${n} apps (${objects}) reconciled`, value: `${peak.toFixed(1)} MiB`, target: '<= 300 MiB', met: peak <= 300 },
       { figure: `memory: time from apply to all ${ungated} ungated objects`, value: `${seen.ungated.toFixed(1)} s`, target: '', met: undefined },
       { figure: `memory: reconcile duration p99 during the ${n}-app apply`, value: formatP99(p99), target: '', met: undefined },
     ];
+    if (cfg.memoryRestSeconds) {
+      const rest = await restWindow(op, resync, cfg.memoryRestSeconds, cfg.waitSeconds, n);
+      const restRss = rssMiB(op.pid);
+      say(`  RSS (VmRSS) at the end of the window at rest ${restRss.toFixed(1)} MiB`);
+      rows.push(
+        { figure: `memory: operator RSS after ${cfg.memoryRestSeconds} s at rest`, value: `${restRss.toFixed(1)} MiB`, target: '<= 300 MiB', met: restRss <= 300 },
+        { figure: `memory: at rest ${cfg.memoryRestSeconds} s: reads (GET), reconciles`, value: `${rest.reads}, ${rest.reconciles}`, target: '', met: undefined },
+        { figure: `memory: at rest ${cfg.memoryRestSeconds} s: writes`, value: String(rest.writes), target: '0', met: rest.writes === 0 },
+        { figure: 'memory: reconcile duration p99 at rest', value: formatP99(rest.p99), target: '', met: undefined },
+      );
+    }
+    return rows;
   } finally {
     await stopOperator(bench, op);
     await deleteNamespaces(bench, [ns], 300_000);

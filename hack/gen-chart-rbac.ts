@@ -37,8 +37,8 @@ export function exampleApps(): GraminstaApp[] {
 /** The operator's rules for the chart, derived from rendering every example. */
 export function chartRbac(leaseName = LEASE_PLACEHOLDER) {
   const rendered = exampleApps().flatMap((app) =>
-    // As on a cluster that serves the Prometheus Operator's kinds: the RBAC covers them (it grants nothing elsewhere).
-    renderApp(planOf(app, DEFAULT_IMAGES), { existingSecrets: {}, generatePassword: () => 'rbac', monitoringApi: true }),
+    // As on a cluster that serves the Prometheus Operator's and Gateway API's kinds: the RBAC covers them (it grants nothing elsewhere).
+    renderApp(planOf(app, DEFAULT_IMAGES), { existingSecrets: {}, generatePassword: () => 'rbac', monitoringApi: true, gatewayApi: true }),
   );
   return operatorRbac(childWritesOf(rendered), { leaseName });
 }

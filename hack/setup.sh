@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine: Node.js 24 (when the machine's is older), npm packages,
-# Debian packages (as root) and the control-plane binaries. Safe to run again: each step is skipped when already done.
+# Debian packages (as root), Schemathesis and the control-plane binaries. Safe to run again: each step is skipped when already done.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -11,7 +11,7 @@ say() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 source hack/lib/node.sh
 say "Node.js $(node --version) ($GRAMINSTA_NODE_BIN)"
 
-# Debian packages: PostgreSQL and Redis for the service tests, Lua for the Argo CD health check,
+# Debian packages: PostgreSQL and Redis for the service tests, python3-venv for Schemathesis, Lua for the Argo CD health check,
 # Chromium for the browser tests, shellcheck for the lint step.
 need_pkgs=()
 [[ -x /usr/lib/postgresql/15/bin/postgres || -n "$(ls /usr/lib/postgresql/*/bin/postgres 2>/dev/null)" ]] || need_pkgs+=(postgresql)
@@ -20,6 +20,7 @@ command -v redis-cli >/dev/null || need_pkgs+=(redis-tools)
 command -v lua5.4 >/dev/null || need_pkgs+=(lua5.4)
 command -v chromium >/dev/null || need_pkgs+=(chromium)
 command -v openssl >/dev/null || need_pkgs+=(openssl)
+python3 -c 'import ensurepip, venv' 2>/dev/null || need_pkgs+=(python3-venv)
 # The real node (hack/node/): runc, CNI plugins, iptables and conntrack for kube-proxy, nginx for the
 # ingress fixture, mmdebstrap for the images' root filesystems, gcc for the pause binary.
 command -v runc >/dev/null || need_pkgs+=(runc)
@@ -50,6 +51,19 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   echo "$want" > "$stamp"
 else
   say "npm packages up to date"
+fi
+
+# Schemathesis for the OpenAPI contract test (test/service/openapi/), in its own virtualenv in the cache;
+# reinstalled only when the pinned version changes.
+SCHEMATHESIS_VERSION=4.32.5
+st_venv="${GRAMINSTA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/graminsta}/schemathesis-venv"
+if [[ "$("$st_venv/bin/schemathesis" --version 2>/dev/null)" != *"version $SCHEMATHESIS_VERSION" ]]; then
+  say "installing Schemathesis $SCHEMATHESIS_VERSION into $st_venv"
+  rm -rf "$st_venv"
+  python3 -m venv "$st_venv"
+  "$st_venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+else
+  say "Schemathesis $SCHEMATHESIS_VERSION up to date"
 fi
 
 say "control-plane binaries"

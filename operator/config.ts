@@ -44,6 +44,8 @@ export interface OperatorConfig {
   requestTimeoutMs: number;
   /** A reconcile's deadline (its requests are aborted); /healthz fails when one still runs at twice that (the abort did not free it). */
   reconcileTimeoutMs: number;
+  /** How often the optional APIs not served yet (Prometheus Operator, Gateway API) are looked for again; 0: only at start. */
+  discoveryIntervalMs: number;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -116,5 +118,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     retryPeriodMs,
     requestTimeoutMs: integer(env, 'GRAMINSTA_REQUEST_TIMEOUT_SECONDS', 30, 1, 3600) * 1000,
     reconcileTimeoutMs: integer(env, 'GRAMINSTA_RECONCILE_TIMEOUT_SECONDS', 120, 1, 3600) * 1000,
+    discoveryIntervalMs: integer(env, 'GRAMINSTA_DISCOVERY_INTERVAL_SECONDS', 60, 0, 86400) * 1000,
   };
 }

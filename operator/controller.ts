@@ -5,7 +5,7 @@ import { PatchStrategy, setHeaderOptions, type KubernetesListObject, type Kubern
 import type { ImageSettings } from './api/images.api.js';
 import type { GraminstaApp } from './api/types.gen.js';
 import { applyObject, deleteObject, withRequestSignal, type KubeClients } from './kube/client.kube.js';
-import { realClock, type Clock } from './kube/clock.kube.js';
+import { realClock, type Clock, type TimerHandle } from './kube/clock.kube.js';
 import { isNotFound } from './kube/errors.kube.js';
 import { createInformer, type SupervisedInformer } from './kube/informer.kube.js';
 import type { Logger } from './kube/logger.kube.js';
@@ -13,7 +13,7 @@ import type { Metrics } from './kube/metrics.kube.js';
 import { WorkerPool } from './kube/worker-pool.kube.js';
 import { CLAIM_SELECTOR, MANAGED_BY } from './render/names.render.js';
 import { AppReconciler, type ClusterClient } from './reconcile/app.reconcile.js';
-import { monitoringKinds, ownerKey, watchedKinds, type ChildKind } from './reconcile/children.reconcile.js';
+import { optionalApis, ownerKey, watchedKinds, type ChildKind, type OptionalApi, type OptionalApiName } from './reconcile/children.reconcile.js';
 import { servesAll } from './kube/discovery.kube.js';
 import { createEventRecorder } from './reconcile/events.reconcile.js';
 import { slimClaim } from './reconcile/volumes.reconcile.js';
@@ -50,19 +50,25 @@ export interface ControllerOptions {
   identity: string;
   /** A reconcile's deadline: its API requests are aborted this long after it started. */
   reconcileTimeoutMs: number;
-  /** Whether the cluster serves PodMonitor and PrometheusRule (discoverMonitoringApi): they are then watched, applied and pruned. */
-  monitoringApi?: boolean;
+  /** The optional APIs the cluster serves (discoverOptionalApis, when the operator starts): their kinds are watched, applied and pruned. */
+  servedApis?: Iterable<OptionalApiName>;
+  /** How often to look again for the optional APIs not served yet (rediscover), so CRDs installed later are picked up; 0 or omitted: never. */
+  discoveryIntervalMs?: number;
 }
 
-/** Whether the cluster serves the Prometheus Operator kinds a monitored app owns (asked once, when the operator starts). */
-export function discoverMonitoringApi(clients: KubeClients): Promise<boolean> {
-  return servesAll(clients, 'monitoring.coreos.com', 'v1', monitoringKinds.map((k) => k.kind));
+/** The optional APIs (of `apis`) the cluster serves every kind of. */
+export async function discoverOptionalApis(clients: KubeClients, apis: readonly OptionalApi[] = optionalApis): Promise<Set<OptionalApiName>> {
+  const served = await Promise.all(apis.map((a) => servesAll(clients, a.group, a.version, a.kinds.map((k) => k.kind))));
+  return new Set(apis.filter((_, i) => served[i]).map((a) => a.name));
 }
 
 function watchPath(group: string, apiVersion: string, plural: string, namespace: string): string {
   const base = group === '' ? `/api/${apiVersion}` : `/apis/${apiVersion}`;
   return namespace ? `${base}/namespaces/${namespace}/${plural}` : `${base}/${plural}`;
 }
+
+/** The label selector of every watched child: the operator's objects only. */
+const CHILD_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
 
 /** Pods are watched, never written: not a child kind (nothing applies or prunes them). */
 const POD_KIND: ChildKind = { kind: 'Pod', apiVersion: 'v1', group: '', plural: 'pods', order: 0 };
@@ -80,6 +86,12 @@ export class Controller {
   readonly reconciler: AppReconciler;
   private readonly pool: WorkerPool;
   private readonly clock: Clock;
+  /** The kinds watched so far; rediscover adds those of optional APIs found later (the reconciler reads it on every pass). */
+  private readonly kinds: ChildKind[];
+  private readonly served: Set<OptionalApiName>;
+  private readonly logger: Logger;
+  private discoveryTimer: TimerHandle | undefined;
+  private stopped = false;
 
   constructor(private readonly opts: ControllerOptions) {
     const { clients, watchNamespace: ns, logger, resyncMs } = opts;
@@ -95,10 +107,11 @@ export class Controller {
       clock: this.clock,
       logger: informerLogger.child({ kind: 'GraminstaApp' }),
     });
-    const labelSelector = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
-    const kinds = watchedKinds(opts.monitoringApi ?? false);
-    for (const kind of kinds) this.children.set(kind.kind, this.childInformer(kind, labelSelector, informerLogger));
-    this.pods = this.childInformer(POD_KIND, labelSelector, informerLogger) as SupervisedInformer<V1Pod>;
+    this.logger = logger;
+    this.served = new Set(opts.servedApis ?? []);
+    this.kinds = [...watchedKinds(this.served)];
+    for (const kind of this.kinds) this.watchChild(kind);
+    this.pods = this.childInformer(POD_KIND, CHILD_SELECTOR, informerLogger) as SupervisedInformer<V1Pod>;
     this.claims = this.childInformer(CLAIM_KIND, CLAIM_SELECTOR, informerLogger, slimClaim as (o: KubernetesObject) => KubernetesObject) as SupervisedInformer<V1PersistentVolumeClaim>;
 
     const cluster = clusterClient(clients, logger);
@@ -111,7 +124,7 @@ export class Controller {
         if (!informer) throw new Error(`no informer for kind ${kind}`);
         return informer;
       },
-      kinds,
+      kinds: () => this.kinds,
       cluster,
       events: createEventRecorder(clients.core, { component: 'graminsta-operator', instance: opts.identity, clock: this.clock, logger }),
       logger: logger.child({ controller: 'graminstaapp' }),
@@ -136,12 +149,6 @@ export class Controller {
     const enqueueApp = (app: GraminstaApp) => this.enqueue(`${app.metadata.namespace}/${app.metadata.name}`);
     for (const event of ['add', 'update', 'delete'] as const) {
       this.apps.on(event, enqueueApp);
-      for (const informer of this.children.values()) {
-        informer.on(event, (obj) => {
-          const key = ownerKey(obj);
-          if (key) this.enqueue(key);
-        });
-      }
       // Pods are owned by ReplicaSets and StatefulSets, claims by no one: their instance label names the app.
       const enqueueInstance = (obj: KubernetesObject) => {
         const app = obj.metadata?.labels?.['app.kubernetes.io/instance'];
@@ -150,6 +157,49 @@ export class Controller {
       this.pods.on(event, enqueueInstance);
       this.claims.on(event, enqueueInstance);
     }
+  }
+
+  /** Creates the informer of a child kind, whose events queue the owning app. */
+  private watchChild(kind: ChildKind): SupervisedInformer<KubernetesObject> {
+    const informer = this.childInformer(kind, CHILD_SELECTOR, this.logger.child({ component: 'informer' }));
+    this.children.set(kind.kind, informer);
+    for (const event of ['add', 'update', 'delete'] as const) {
+      informer.on(event, (obj) => {
+        const key = ownerKey(obj);
+        if (key) this.enqueue(key);
+      });
+    }
+    return informer;
+  }
+
+  /**
+   * Looks for the optional APIs the cluster did not serve so far; for each one it now serves, starts watching its
+   * kinds (synced before the reconciler sees them, so nothing is applied or pruned from an empty cache) and queues
+   * every app again. Resolves with the names found; makes no request once every optional API is served.
+   */
+  async rediscover(): Promise<OptionalApiName[]> {
+    const missing = optionalApis.filter((a) => !this.served.has(a.name));
+    if (missing.length === 0) return [];
+    const found = await discoverOptionalApis(this.opts.clients, missing);
+    const added = missing.filter((a) => found.has(a.name));
+    for (const api of added) {
+      await Promise.all(api.kinds.map((k) => this.watchChild(k).start()));
+      this.kinds.push(...api.kinds);
+      this.served.add(api.name);
+      this.logger.info('an optional API is served now: watching its kinds', { api: `${api.group}/${api.version}`, kinds: api.kinds.map((k) => k.kind) });
+    }
+    if (added.length > 0) for (const app of this.apps.list()) this.enqueue(`${app.metadata.namespace}/${app.metadata.name}`);
+    return added.map((a) => a.name);
+  }
+
+  private scheduleDiscovery(): void {
+    const every = this.opts.discoveryIntervalMs ?? 0;
+    if (every <= 0 || this.stopped || this.served.size === optionalApis.length) return;
+    this.discoveryTimer = this.clock.setTimeout(() => {
+      this.rediscover()
+        .catch((err: unknown) => this.logger.warn('discovery of the optional APIs failed; trying again later', { error: String((err as Error)?.message ?? err) }))
+        .finally(() => this.scheduleDiscovery());
+    }, every);
   }
 
   private childInformer(kind: ChildKind, labelSelector: string, logger: Logger, slim?: (obj: KubernetesObject) => KubernetesObject): SupervisedInformer<KubernetesObject> {
@@ -169,6 +219,12 @@ export class Controller {
   /** Starts every informer and resolves once all have synced. */
   async start(): Promise<void> {
     await Promise.all([this.apps.start(), this.pods.start(), this.claims.start(), ...[...this.children.values()].map((i) => i.start())]);
+    this.scheduleDiscovery();
+  }
+
+  /** The optional APIs watched now. */
+  servedApis(): OptionalApiName[] {
+    return optionalApis.filter((a) => this.served.has(a.name)).map((a) => a.name);
   }
 
   /** True once every informer has listed once. */
@@ -193,6 +249,8 @@ export class Controller {
 
   /** Stops the workers and the informers. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.discoveryTimer !== undefined) this.clock.clearTimeout(this.discoveryTimer);
     await this.unlead();
     this.apps.stop();
     for (const informer of this.children.values()) informer.stop();

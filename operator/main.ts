@@ -2,7 +2,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { OPERATOR_VERSION, loadConfig } from './config.js';
-import { Controller, discoverMonitoringApi } from './controller.js';
+import { Controller, discoverOptionalApis } from './controller.js';
 import { WriteFence, createKubeClients } from './kube/client.kube.js';
 import { realClock } from './kube/clock.kube.js';
 import { LeaderElector } from './kube/leader-election.kube.js';
@@ -45,9 +45,16 @@ export async function main(): Promise<void> {
     if (problem) throw new Error(`refusing to start: ${problem} (server gitVersion ${serverVersion.gitVersion})`);
   }
 
-  // Asked once: installing the Prometheus Operator CRDs later takes a restart of the operator (docs/monitoring.md).
-  const monitoringApi = await discoverMonitoringApi(clients);
-  logger.info(monitoringApi ? 'monitoring.coreos.com/v1 served: monitored apps get PodMonitors and a PrometheusRule' : 'monitoring.coreos.com/v1 not served: monitored apps get their metrics sidecars only', { monitoringApi });
+  // Asked now and then every GRAMINSTA_DISCOVERY_INTERVAL_SECONDS while some are missing: CRDs installed later are picked up.
+  const servedApis = await discoverOptionalApis(clients);
+  logger.info(
+    servedApis.has('monitoring') ? 'monitoring.coreos.com/v1 served: monitored apps get PodMonitors and a PrometheusRule' : 'monitoring.coreos.com/v1 not served: monitored apps get their metrics sidecars only',
+    { monitoringApi: servedApis.has('monitoring') },
+  );
+  logger.info(
+    servedApis.has('gateway') ? 'gateway.networking.k8s.io/v1 served: apps with spec.ingress.gatewayRef get HTTPRoutes' : 'gateway.networking.k8s.io/v1 not served: apps with spec.ingress.gatewayRef wait for the Gateway API CRDs',
+    { gatewayApi: servedApis.has('gateway') },
+  );
   const controller = new Controller({
     clients,
     logger,
@@ -59,7 +66,8 @@ export async function main(): Promise<void> {
     images: config.images,
     identity: config.identity,
     reconcileTimeoutMs: config.reconcileTimeoutMs,
-    monitoringApi,
+    servedApis,
+    discoveryIntervalMs: config.discoveryIntervalMs,
   });
   const server = await startHttpServer({
     host: config.httpHost,

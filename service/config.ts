@@ -1,6 +1,8 @@
 // The service's configuration: the only module that reads the environment (see docs/service-env.md).
 import { readFileSync } from 'node:fs';
 import type { DatabaseConnection } from './db/database.js';
+import { SSL_MODES, type DatabaseTls } from './db/tls.js';
+import { DEFAULT_MAX_UPLOAD_BYTES } from './limits.js';
 
 /** The process modes one image runs in. */
 export type Mode = 'api' | 'web' | 'migrate' | 'origin' | 'sync-images' | 'exporter' | 'backup' | 'restore';
@@ -129,6 +131,12 @@ export const FILE_VARIABLES = [
   'GRAMINSTA_SYNC_FROM_AWS_ACCESS_KEY_ID',
   'GRAMINSTA_SYNC_FROM_AWS_SECRET_ACCESS_KEY',
 ] as const;
+
+/**
+ * The variables whose `<NAME>_FILE` names a file that is not read into the configuration but opened where it is used,
+ * again each time (db/tls.ts reads the CA certificate at every new connection, so a renewed one applies at once).
+ */
+export const PATH_FILE_VARIABLES = ['GRAMINSTA_DB_SSLROOTCERT'] as const;
 
 /**
  * The environment with every `<NAME>_FILE` of FILE_VARIABLES replaced by `<NAME>` holding the file's content (trailing
@@ -291,6 +299,29 @@ function backupConfig(env: Env, mode: 'backup' | 'restore'): BackupConfig {
   };
 }
 
+/**
+ * GRAMINSTA_DB_SSLMODE and GRAMINSTA_DB_SSLROOTCERT_FILE: the CA file is checked readable at start (when the mode
+ * connects) and read again at every new connection (db/tls.ts); it needs verify-ca or verify-full.
+ */
+function databaseTls(env: Env, needsDb: boolean, read: ReadSecretFile): DatabaseTls {
+  const rootCertPath = str(env, `${PATH_FILE_VARIABLES[0]}_FILE`, '');
+  // A CA to verify with means verifying, as libpq does with a root certificate file.
+  const mode = oneOf(env, 'GRAMINSTA_DB_SSLMODE', rootCertPath ? 'verify-full' : 'disable', SSL_MODES);
+  if (rootCertPath && mode !== 'verify-ca' && mode !== 'verify-full') {
+    throw new ConfigError(`GRAMINSTA_DB_SSLROOTCERT_FILE is set but GRAMINSTA_DB_SSLMODE is ${mode}: the CA is used by verify-ca and verify-full only`);
+  }
+  if (rootCertPath && needsDb) {
+    let pem: string;
+    try {
+      pem = read(rootCertPath);
+    } catch (err) {
+      throw new ConfigError(`GRAMINSTA_DB_SSLROOTCERT_FILE: cannot read ${rootCertPath} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`GRAMINSTA_DB_SSLROOTCERT_FILE: ${rootCertPath} holds no PEM certificate`);
+  }
+  return { mode, rootCertPath };
+}
+
 /** exporter mode: which server's statistics the sidecar exposes (GRAMINSTA_EXPORTER_TARGET, required). */
 function exporterConfig(env: Env): NonNullable<Config['exporter']> {
   required(env, 'GRAMINSTA_EXPORTER_TARGET');
@@ -323,7 +354,7 @@ export function loadConfig(rawEnv: Env = process.env, argvMode?: string, readSec
       name: str(env, 'GRAMINSTA_DB_NAME', 'graminsta'),
       user: str(env, 'GRAMINSTA_DB_USER', 'graminsta'),
       password: needsDb ? required(env, 'GRAMINSTA_DB_PASSWORD') : str(env, 'GRAMINSTA_DB_PASSWORD', ''),
-      ssl: oneOf(env, 'GRAMINSTA_DB_SSLMODE', 'disable', ['disable', 'require'] as const) === 'require',
+      tls: databaseTls(env, needsDb, readSecretFile),
       replicas: hostList(env, 'GRAMINSTA_DB_REPLICA_HOSTS', dbPort),
       poolSize: int(env, 'GRAMINSTA_DB_POOL_SIZE', 10, 1, 1000),
       retrySeconds: int(env, 'GRAMINSTA_DB_RETRY_SECONDS', 20, 0, 600),
@@ -338,7 +369,7 @@ export function loadConfig(rawEnv: Env = process.env, argvMode?: string, readSec
     cdnBaseUrl: url(env, 'GRAMINSTA_CDN_BASE_URL'),
     publicApiUrl: url(env, 'GRAMINSTA_PUBLIC_API_URL'),
     tokenSecret: mode === 'api' ? required(env, 'GRAMINSTA_TOKEN_SECRET') : str(env, 'GRAMINSTA_TOKEN_SECRET', ''),
-    maxUploadBytes: int(env, 'GRAMINSTA_MAX_UPLOAD_BYTES', 10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    maxUploadBytes: int(env, 'GRAMINSTA_MAX_UPLOAD_BYTES', DEFAULT_MAX_UPLOAD_BYTES, 1, 1024 * 1024 * 1024),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error'] as const),
     webRoot: str(env, 'GRAMINSTA_WEB_ROOT', ''),
     shutdownDelaySeconds: int(env, 'GRAMINSTA_SHUTDOWN_DELAY_SECONDS', 5, 0, 300),

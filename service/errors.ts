@@ -2,35 +2,39 @@
 // Codes say what went wrong, not how HTTP answers it: http/errors.ts maps each code to a status.
 
 /** Every code the service's errors carry (lower_snake, stable: clients branch on them). */
-export type ErrorCode =
-  | 'validation_failed'
-  | 'malformed_json'
-  | 'request_aborted'
-  | 'invalid_object_key'
-  | 'missing_token'
-  | 'invalid_token'
-  | 'token_expired'
-  | 'token_revoked'
-  | 'invalid_credentials'
-  | 'forbidden'
-  | 'not_found'
-  | 'upload_not_found'
-  | 'method_not_allowed'
-  | 'username_taken'
-  | 'upload_already_used'
-  | 'upload_incomplete'
-  | 'upload_expired'
-  | 'too_many_open_uploads'
-  | 'use_presigned_url'
-  | 'upload_too_large'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'not_an_image'
-  | 'content_type_mismatch'
-  | 'cannot_follow_self'
-  | 'rate_limited'
-  | 'database_unavailable'
-  | 'server_busy';
+export const ERROR_CODES = [
+  'validation_failed',
+  'malformed_json',
+  'request_aborted',
+  'invalid_object_key',
+  'missing_token',
+  'invalid_token',
+  'token_expired',
+  'token_revoked',
+  'invalid_credentials',
+  'forbidden',
+  'not_found',
+  'upload_not_found',
+  'method_not_allowed',
+  'username_taken',
+  'upload_already_used',
+  'upload_incomplete',
+  'upload_expired',
+  'too_many_open_uploads',
+  'use_presigned_url',
+  'upload_too_large',
+  'payload_too_large',
+  'unsupported_media_type',
+  'not_an_image',
+  'content_type_mismatch',
+  'cannot_follow_self',
+  'rate_limited',
+  'database_unavailable',
+  'server_busy',
+] as const;
+
+/** One of ERROR_CODES. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** An error with a stable code, an optional field and a message that is always safe to show to clients. */
 export class AppError extends Error {

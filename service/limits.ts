@@ -12,3 +12,6 @@ export const limits = {
 
 /** The pattern a username matches: lowercase letters, digits and _. */
 export const usernamePattern = `^[a-z0-9_]{${limits.username.min},${limits.username.max}}$`;
+
+/** The largest image the API accepts unless GRAMINSTA_MAX_UPLOAD_BYTES says otherwise (10 MiB); the operator sizes the ingress body limit from it. */
+export const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;

@@ -7,6 +7,7 @@ import type {
   DatabaseRestoreSpec,
   GraminstaApp,
   GraminstaAppSpec,
+  GatewayRefSpec,
   IngressTLSSpec,
   RateLimitsSpec,
   ResourceRequirements,
@@ -75,6 +76,8 @@ export interface EffectiveSpec {
     apiHost?: string;
     webHost?: string;
     tls?: IngressTLSSpec;
+    /** HTTPRoutes attached to this Gateway instead of an Ingress. */
+    gatewayRef?: GatewayRefSpec;
     annotations: Record<string, string>;
   } | null;
   cdn: {
@@ -86,12 +89,15 @@ export interface EffectiveSpec {
   database: {
     /** embedded: a Postgres container in the API pod; in-cluster: its own StatefulSets; external: a managed database. */
     placement: DatabasePlacement;
-    external: { secretName: string } | null;
+    /** spec.database.external, with sslRootCert's key defaulted (ca.crt). */
+    external: { secretName: string; sslRootCert: { secretName: string; key: string } | null } | null;
     /** spec.database.image; empty: the operator's default Postgres image (resolved by the plan). */
     image: string;
     readReplicas: number;
     /** spec.database.maxReplicaLagSeconds, or DEFAULT_MAX_REPLICA_LAG_SECONDS. */
     maxReplicaLagSeconds: number;
+    /** spec.database.allowedCIDRs, or DEFAULT_DB_ALLOWED_CIDRS. */
+    allowedCIDRs: string[];
     storage: EffectiveStorage;
     version: string;
     resources: ResourceRequirements;
@@ -241,6 +247,15 @@ const DEFAULT_CACHE_TTL_SECONDS = 30;
 const DEFAULT_DATABASE_VERSION = '16';
 /** How far behind (seconds of replay) a read replica may be and still serve reads. */
 export const DEFAULT_MAX_REPLICA_LAG_SECONDS = 30;
+
+/**
+ * Networks whose clients pg_hba admits over TLS when spec.database.allowedCIDRs is omitted: every IPv4 and IPv6 range
+ * the IANA special-purpose registries mark as not globally reachable and that pod networks are drawn from (RFC 1918,
+ * shared address space 100.64.0.0/10, the benchmarking range 198.18.0.0/15, unique local fc00::/7). Public addresses
+ * are refused; the NetworkPolicies narrow the sources to the app's own pods.
+ */
+export const DEFAULT_DB_ALLOWED_CIDRS = ['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', '198.18.0.0/15', 'fc00::/7'] as const;
+
 const DEFAULT_ORIGIN_SIZE = '20Gi';
 /** Each Redis node's volume: it holds only nodes.conf (the cache itself is not persisted). */
 const DEFAULT_CACHE_SIZE = '256Mi';
@@ -351,10 +366,16 @@ export function effectiveSpec(app: Pick<GraminstaApp, 'spec'>): EffectiveSpec {
   const readReplicas = db.external ? 0 : (db.readReplicas ?? preset.readReplicas);
   const database: EffectiveSpec['database'] = {
     placement: db.external ? 'external' : preset.databaseSeparate || readReplicas > 0 ? 'in-cluster' : 'embedded',
-    external: db.external ? { secretName: db.external.secretName } : null,
+    external: db.external
+      ? {
+          secretName: db.external.secretName,
+          sslRootCert: db.external.sslRootCert ? { secretName: db.external.sslRootCert.secretName, key: db.external.sslRootCert.key ?? 'ca.crt' } : null,
+        }
+      : null,
     image: db.image ?? '',
     readReplicas,
     maxReplicaLagSeconds: db.maxReplicaLagSeconds ?? DEFAULT_MAX_REPLICA_LAG_SECONDS,
+    allowedCIDRs: db.allowedCIDRs ?? [...DEFAULT_DB_ALLOWED_CIDRS],
     storage: storageOf(db.storage, preset.databaseStorage),
     version: db.version ?? DEFAULT_DATABASE_VERSION,
     resources: db.resources ?? DATABASE_RESOURCES,

@@ -311,7 +311,7 @@ const ingress: SchemaNode = {
   type: 'object',
   tsName: 'IngressSpec',
   description:
-    'An Ingress in front of the API and web tiers (from stage load-balanced on). Without hosts, one host-less Ingress routes /api to the API and everything else to web.',
+    'An Ingress in front of the API and web tiers (from stage load-balanced on), or with gatewayRef Gateway API HTTPRoutes instead. Without hosts, one host-less Ingress (or HTTPRoute) routes /api to the API and everything else to web.',
   properties: {
     enabled: {
       type: 'boolean',
@@ -320,9 +320,47 @@ const ingress: SchemaNode = {
     },
     className: {
       type: 'string',
-      description: 'IngressClass that implements the Ingress; omitted uses the cluster default IngressClass.',
+      description:
+        'IngressClass that implements the Ingress; omitted uses the cluster default IngressClass. It also picks the request body size annotations the Ingress gets for uploads (docs/rendering.md). Not with gatewayRef.',
       maxLength: 253,
       pattern: DNS_SUBDOMAIN_PATTERN,
+    },
+    gatewayRef: {
+      type: 'object',
+      tsName: 'GatewayRefSpec',
+      description:
+        'A Gateway API Gateway to attach gateway.networking.k8s.io/v1 HTTPRoutes to, instead of rendering an Ingress (same routes). Needs the Gateway API CRDs in the cluster; the Gateway\'s listeners terminate TLS, so className and tls do not go with it.',
+      required: ['name'],
+      properties: {
+        name: {
+          type: 'string',
+          description: 'Name of the Gateway.',
+          minLength: 1,
+          maxLength: 253,
+          pattern: DNS_SUBDOMAIN_PATTERN,
+        },
+        namespace: {
+          type: 'string',
+          description:
+            "Namespace of the Gateway; omitted: the app's namespace. A Gateway elsewhere must allow routes from the app's namespace (its listeners' allowedRoutes).",
+          minLength: 1,
+          maxLength: 63,
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+        },
+        sectionName: {
+          type: 'string',
+          description: 'Name of the Gateway listener to attach to; omitted: every listener that admits the routes.',
+          minLength: 1,
+          maxLength: 253,
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+        },
+        scheme: {
+          type: 'string',
+          enum: ['http', 'https'],
+          description:
+            "How clients reach the Gateway's listener: https when it terminates TLS. It makes the URLs in status.endpoints and those the API hands out (uploads, images), as tls does for an Ingress. Omitted: http.",
+        },
+      },
     },
     apiHost: {
       type: 'string',
@@ -350,7 +388,8 @@ const ingress: SchemaNode = {
     },
     annotations: {
       type: 'object',
-      description: 'Annotations copied onto the Ingress, e.g. for the ingress controller or cert-manager.',
+      description:
+        'Annotations copied onto the Ingress (or, with gatewayRef, the HTTPRoutes), e.g. for the ingress controller, cert-manager or external-dns; they win over the body size annotations the operator renders.',
       maxProperties: 64,
       additionalProperties: { type: 'string', description: 'Annotation value.', maxLength: 4096 },
     },
@@ -361,6 +400,13 @@ const ingress: SchemaNode = {
       message: 'tls requires apiHost or webHost',
       fieldPath: '.tls',
       reason: 'FieldValueInvalid',
+    },
+    {
+      rule: '!has(self.gatewayRef) || (!has(self.className) && !has(self.tls))',
+      message:
+        'gatewayRef excludes the Ingress-only fields className and tls: the Gateway chooses the implementation and its listeners terminate TLS; remove them or gatewayRef',
+      fieldPath: '.gatewayRef',
+      reason: 'FieldValueForbidden',
     },
   ],
 };
@@ -443,7 +489,7 @@ const cdn: SchemaNode = {
   },
 };
 
-const EXTERNAL_EXCLUDES = ['readReplicas', 'maxReplicaLagSeconds', 'storage', 'version', 'image', 'resources', 'backup', 'restoreFrom'];
+const EXTERNAL_EXCLUDES = ['readReplicas', 'maxReplicaLagSeconds', 'allowedCIDRs', 'storage', 'version', 'image', 'resources', 'backup', 'restoreFrom'];
 
 // A bucket of backups: where, and with which credentials.
 const backupS3: SchemaNode = {
@@ -526,12 +572,23 @@ const database: SchemaNode = {
       type: 'object',
       tsName: 'ExternalDatabaseSpec',
       description:
-        'A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, storage, version, image, resources, backup and restoreFrom.',
+        'A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, allowedCIDRs, storage, version, image, resources, backup and restoreFrom.',
       required: ['secretName'],
       properties: {
         secretName: secretName(
-          'Name of a Secret in the app namespace with the keys host and password, and optionally port, database, user, sslmode (disable or require) and replicaHosts (comma-separated host[:port] of read replicas).',
+          'Name of a Secret in the app namespace with the keys host and password, and optionally port, database, user, sslmode (disable, require, verify-ca or verify-full, as libpq means them; verify-ca and verify-full check the server certificate against sslRootCert, or without it the public CAs the service image trusts; omitted: verify-full with sslRootCert, else disable) and replicaHosts (comma-separated host[:port] of read replicas).',
         ),
+        sslRootCert: {
+          type: 'object',
+          tsName: 'ExternalDatabaseCASpec',
+          description:
+            'The CA certificate(s) that sign the external database server\'s certificate (PEM, e.g. the provider\'s CA bundle), as a key of a Secret in the app namespace, mounted as a file into every pod that connects. With it the connections verify the server (sslmode verify-full unless the database Secret says verify-ca; disable and require are refused). The file is read again for each new connection, so a rotated bundle applies without a restart.',
+          required: ['secretName'],
+          properties: {
+            secretName: secretName('Name of the Secret holding the CA certificate(s).'),
+            key: { type: 'string', description: 'Key of the CA certificate(s) in that Secret. Omitted: ca.crt.', minLength: 1, maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$' },
+          },
+        },
       },
     },
     readReplicas: replicas(
@@ -545,6 +602,17 @@ const database: SchemaNode = {
         'A read replica is taken out of the -ro Service while its replay is more than this many seconds behind, or while it does not stream from a primary that answers (a replica keeps serving while the primary is down). Omitted: 30.',
       minimum: 1,
       maximum: 86400,
+    },
+    allowedCIDRs: {
+      type: 'array',
+      description:
+        'Networks whose clients the in-cluster Postgres admits over TCP (its pg_hba.conf: TLS and a password required, hostssl; connections without TLS are rejected), typically the cluster\'s pod CIDR, e.g. [10.244.0.0/16]. Loopback (clients in the Postgres pod itself) is always admitted. The NetworkPolicies (spec.networkPolicy) narrow the sources further to the app\'s pods. Omitted: the ranges that are not globally reachable (10.0.0.0/8, 100.64.0.0/10, 172.16.0.0/12, 192.168.0.0/16, 198.18.0.0/15, fc00::/7), so public addresses are refused.',
+      maxItems: 32,
+      'x-kubernetes-list-type': 'atomic',
+      items: { type: 'string', description: 'A CIDR such as 10.244.0.0/16 or fd00:10:244::/56.', maxLength: 64 },
+      'x-kubernetes-validations': [
+        { rule: 'self.all(c, isCIDR(c))', message: 'every entry must be a CIDR such as 10.244.0.0/16', reason: 'FieldValueInvalid' },
+      ],
     },
     storage: storage('the in-cluster database', '10Gi'),
     version: {
@@ -842,7 +910,7 @@ const condition: SchemaNode = {
     type: {
       type: 'string',
       description:
-        'Condition type in CamelCase: Ready, Reconciling, Stalled, ApiReady, WebReady, DatabaseReady, CacheReady, and BackupReady and Restored with database backups and restores.',
+        'Condition type in CamelCase: Ready, Reconciling, Stalled, ApiReady, WebReady, DatabaseReady, CacheReady, IngressReady, and BackupReady and Restored with database backups and restores.',
       maxLength: 316,
       pattern:
         '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
@@ -889,7 +957,7 @@ export const statusSchema: SchemaNode = {
     conditions: {
       type: 'array',
       description:
-        'Ready, Reconciling and Stalled (the kstatus conventions), plus ApiReady, WebReady, DatabaseReady and CacheReady; BackupReady with spec.database.backup (why the last backup failed, if it did) and Restored with spec.database.restoreFrom (Restored, Restoring, DatabaseExists or why the restore fails). Neither is part of Ready.',
+        'Ready, Reconciling and Stalled (the kstatus conventions), plus ApiReady, WebReady, DatabaseReady, CacheReady and IngressReady (the Ingress, or the HTTPRoutes\' Accepted and ResolvedRefs from the Gateway\'s controller); BackupReady with spec.database.backup (why the last backup failed, if it did) and Restored with spec.database.restoreFrom (Restored, Restoring, DatabaseExists or why the restore fails). Neither of the last two is part of Ready.',
       maxItems: 16,
       items: condition,
       'x-kubernetes-list-type': 'map',

@@ -26,7 +26,7 @@ export interface GraminstaAppSpec {
   api?: ApiSpec;
   /** The web client tier: the photo service in web mode, its own Deployment and Service (from stage split-clients on). */
   web?: WebSpec;
-  /** An Ingress in front of the API and web tiers (from stage load-balanced on). Without hosts, one host-less Ingress routes /api to the API and everything else to web. */
+  /** An Ingress in front of the API and web tiers (from stage load-balanced on), or with gatewayRef Gateway API HTTPRoutes instead. Without hosts, one host-less Ingress (or HTTPRoute) routes /api to the API and everything else to web. */
   ingress?: IngressSpec;
   /** Images in object storage, served to clients from a CDN (from stage cdn on). The API hands out upload URLs and image URLs on publicBaseURL. */
   cdn?: CdnSpec;
@@ -118,20 +118,34 @@ export interface WebSpec {
   resources?: ResourceRequirements;
 }
 
-/** An Ingress in front of the API and web tiers (from stage load-balanced on). Without hosts, one host-less Ingress routes /api to the API and everything else to web. */
+/** An Ingress in front of the API and web tiers (from stage load-balanced on), or with gatewayRef Gateway API HTTPRoutes instead. Without hosts, one host-less Ingress (or HTTPRoute) routes /api to the API and everything else to web. */
 export interface IngressSpec {
   /** Whether the Ingress exists. Omitted: true from stage load-balanced on, or whenever other ingress fields are set. */
   enabled?: boolean;
-  /** IngressClass that implements the Ingress; omitted uses the cluster default IngressClass. */
+  /** IngressClass that implements the Ingress; omitted uses the cluster default IngressClass. It also picks the request body size annotations the Ingress gets for uploads (docs/rendering.md). Not with gatewayRef. */
   className?: string;
+  /** A Gateway API Gateway to attach gateway.networking.k8s.io/v1 HTTPRoutes to, instead of rendering an Ingress (same routes). Needs the Gateway API CRDs in the cluster; the Gateway's listeners terminate TLS, so className and tls do not go with it. */
+  gatewayRef?: GatewayRefSpec;
   /** Public host name of the API, e.g. api.graminsta.example.com. */
   apiHost?: string;
   /** Public host name of the web client, e.g. graminsta.example.com. */
   webHost?: string;
   /** Terminates TLS for apiHost and webHost with a certificate from a Secret; needs at least one host. */
   tls?: IngressTLSSpec;
-  /** Annotations copied onto the Ingress, e.g. for the ingress controller or cert-manager. */
+  /** Annotations copied onto the Ingress (or, with gatewayRef, the HTTPRoutes), e.g. for the ingress controller, cert-manager or external-dns; they win over the body size annotations the operator renders. */
   annotations?: Record<string, string>;
+}
+
+/** A Gateway API Gateway to attach gateway.networking.k8s.io/v1 HTTPRoutes to, instead of rendering an Ingress (same routes). Needs the Gateway API CRDs in the cluster; the Gateway's listeners terminate TLS, so className and tls do not go with it. */
+export interface GatewayRefSpec {
+  /** Name of the Gateway. */
+  name: string;
+  /** Namespace of the Gateway; omitted: the app's namespace. A Gateway elsewhere must allow routes from the app's namespace (its listeners' allowedRoutes). */
+  namespace?: string;
+  /** Name of the Gateway listener to attach to; omitted: every listener that admits the routes. */
+  sectionName?: string;
+  /** How clients reach the Gateway's listener: https when it terminates TLS. It makes the URLs in status.endpoints and those the API hands out (uploads, images), as tls does for an Ingress. Omitted: http. */
+  scheme?: 'http' | 'https';
 }
 
 /** Terminates TLS for apiHost and webHost with a certificate from a Secret; needs at least one host. */
@@ -180,12 +194,14 @@ export interface VolumeOriginSpec {
 
 /** The Postgres database: in the API pod (single-machine), its own StatefulSet (from split-database on) or an external managed database. */
 export interface DatabaseSpec {
-  /** A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, storage, version, image, resources, backup and restoreFrom. */
+  /** A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, allowedCIDRs, storage, version, image, resources, backup and restoreFrom. */
   external?: ExternalDatabaseSpec;
   /** Number of in-cluster streaming replicas; reads go to them through a -ro Service beside the -rw one. */
   readReplicas?: number;
   /** A read replica is taken out of the -ro Service while its replay is more than this many seconds behind, or while it does not stream from a primary that answers (a replica keeps serving while the primary is down). Omitted: 30. */
   maxReplicaLagSeconds?: number;
+  /** Networks whose clients the in-cluster Postgres admits over TCP (its pg_hba.conf: TLS and a password required, hostssl; connections without TLS are rejected), typically the cluster's pod CIDR, e.g. [10.244.0.0/16]. Loopback (clients in the Postgres pod itself) is always admitted. The NetworkPolicies (spec.networkPolicy) narrow the sources further to the app's pods. Omitted: the ranges that are not globally reachable (10.0.0.0/8, 100.64.0.0/10, 172.16.0.0/12, 192.168.0.0/16, 198.18.0.0/15, fc00::/7), so public addresses are refused. */
+  allowedCIDRs?: Array<string>;
   /** Persistent volume of the in-cluster database. */
   storage?: StorageSpec;
   /** Major version of the in-cluster Postgres. */
@@ -200,10 +216,20 @@ export interface DatabaseSpec {
   resources?: ResourceRequirements;
 }
 
-/** A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, storage, version, image, resources, backup and restoreFrom. */
+/** A managed database outside the cluster; excludes readReplicas, maxReplicaLagSeconds, allowedCIDRs, storage, version, image, resources, backup and restoreFrom. */
 export interface ExternalDatabaseSpec {
-  /** Name of a Secret in the app namespace with the keys host and password, and optionally port, database, user, sslmode (disable or require) and replicaHosts (comma-separated host[:port] of read replicas). */
+  /** Name of a Secret in the app namespace with the keys host and password, and optionally port, database, user, sslmode (disable, require, verify-ca or verify-full, as libpq means them; verify-ca and verify-full check the server certificate against sslRootCert, or without it the public CAs the service image trusts; omitted: verify-full with sslRootCert, else disable) and replicaHosts (comma-separated host[:port] of read replicas). */
   secretName: string;
+  /** The CA certificate(s) that sign the external database server's certificate (PEM, e.g. the provider's CA bundle), as a key of a Secret in the app namespace, mounted as a file into every pod that connects. With it the connections verify the server (sslmode verify-full unless the database Secret says verify-ca; disable and require are refused). The file is read again for each new connection, so a rotated bundle applies without a restart. */
+  sslRootCert?: ExternalDatabaseCASpec;
+}
+
+/** The CA certificate(s) that sign the external database server's certificate (PEM, e.g. the provider's CA bundle), as a key of a Secret in the app namespace, mounted as a file into every pod that connects. With it the connections verify the server (sslmode verify-full unless the database Secret says verify-ca; disable and require are refused). The file is read again for each new connection, so a rotated bundle applies without a restart. */
+export interface ExternalDatabaseCASpec {
+  /** Name of the Secret holding the CA certificate(s). */
+  secretName: string;
+  /** Key of the CA certificate(s) in that Secret. Omitted: ca.crt. */
+  key?: string;
 }
 
 /** Persistent volume of the in-cluster database. */
@@ -302,7 +328,7 @@ export interface GraminstaAppStatus {
   observedGeneration?: number;
   /** The stage the app runs at, resolved from users and the configured tiers. */
   stage?: 'single-machine' | 'split-database' | 'split-clients' | 'load-balanced' | 'cdn' | 'data-layer';
-  /** Ready, Reconciling and Stalled (the kstatus conventions), plus ApiReady, WebReady, DatabaseReady and CacheReady; BackupReady with spec.database.backup (why the last backup failed, if it did) and Restored with spec.database.restoreFrom (Restored, Restoring, DatabaseExists or why the restore fails). Neither is part of Ready. */
+  /** Ready, Reconciling and Stalled (the kstatus conventions), plus ApiReady, WebReady, DatabaseReady, CacheReady and IngressReady (the Ingress, or the HTTPRoutes' Accepted and ResolvedRefs from the Gateway's controller); BackupReady with spec.database.backup (why the last backup failed, if it did) and Restored with spec.database.restoreFrom (Restored, Restoring, DatabaseExists or why the restore fails). Neither of the last two is part of Ready. */
   conditions?: Array<Condition>;
   /** Observed pods of the API tier. */
   api?: TierReplicasStatus;
@@ -328,7 +354,7 @@ export interface GraminstaAppStatus {
 
 /** One aspect of the current state (metav1.Condition). */
 export interface Condition {
-  /** Condition type in CamelCase: Ready, Reconciling, Stalled, ApiReady, WebReady, DatabaseReady, CacheReady, and BackupReady and Restored with database backups and restores. */
+  /** Condition type in CamelCase: Ready, Reconciling, Stalled, ApiReady, WebReady, DatabaseReady, CacheReady, IngressReady, and BackupReady and Restored with database backups and restores. */
   type: string;
   /** True, False or Unknown. */
   status: 'True' | 'False' | 'Unknown';

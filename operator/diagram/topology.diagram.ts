@@ -17,6 +17,7 @@ import type { ImageSettings } from '../api/images.api.js';
 import type { Stage } from '../api/schema.api.js';
 import type { GraminstaApp } from '../api/types.gen.js';
 import { renderApp, type RenderedObject } from '../render/app.render.js';
+import type { HTTPRoute } from '../render/gateway.render.js';
 import { placeholderContext } from '../render/manifests.render.js';
 import { planOf, type Plan } from '../render/plan.render.js';
 
@@ -131,7 +132,7 @@ function hostOf(url: string): string {
 }
 
 /**
- * The topology of the objects rendered for plan: every Deployment, StatefulSet, Job and Ingress; every Service
+ * The topology of the objects rendered for plan: every Deployment, StatefulSet, Job, Ingress and HTTPRoute; every Service
  * (a headless one only when a pod other than its own reaches it); the clients, and the CDN, S3 bucket or external
  * database where the plan has them. Nodes and edges come out in a stable order.
  */
@@ -142,6 +143,7 @@ export function topologyOf(plan: Plan, objects: RenderedObject[]): Topology {
   const workloads: Workload[] = [...ofKind<V1Deployment>('Deployment'), ...ofKind<V1StatefulSet>('StatefulSet'), ...ofKind<V1Job>('Job')];
   const hpas = ofKind<V2HorizontalPodAutoscaler>('HorizontalPodAutoscaler');
   const ingresses = ofKind<V1Ingress>('Ingress');
+  const routes = ofKind<HTTPRoute>('HTTPRoute');
   const configMaps = new Map(ofKind<V1ConfigMap>('ConfigMap').map((c) => [c.metadata!.name!, c]));
   const serviceNames = new Set(services.map((s) => s.metadata!.name!));
   const serviceById = (name: string) => idOf('Service', name);
@@ -180,24 +182,41 @@ export function topologyOf(plan: Plan, objects: RenderedObject[]): Topology {
 
   // Clients reach the app through the Ingress, else through the Services its endpoints name.
   nodes.push({ id: CLIENTS, kind: 'clients', name: 'clients', details: ['browsers and apps'] });
-  for (const ing of ingresses) {
-    const id = idOf('Ingress', ing.metadata!.name!);
-    const className = ing.spec?.ingressClassName;
-    nodes.push({ id, kind: 'ingress', name: ing.metadata!.name!, details: [`Ingress${className ? ` (${className})` : ''}`, ...(ing.spec?.tls?.length ? ['TLS'] : [])] });
-    edge(CLIENTS, id, 'routes', [...new Set((ing.spec?.rules ?? []).map((r) => r.host ?? '*'))].join(', '));
-    for (const rule of ing.spec?.rules ?? []) {
-      for (const p of rule.http?.paths ?? []) {
-        const svc = p.backend.service?.name;
-        if (!svc || !serviceNames.has(svc)) continue;
-        reached.add(svc);
-        const label = `${rule.host ?? '*'}${p.path ?? '/'}`;
-        const existing = edges.find((e) => e.from === id && e.to === serviceById(svc));
-        if (existing) existing.label = `${existing.label}, ${p.path ?? '/'}`;
-        else edge(id, serviceById(svc), 'routes', label);
-      }
+  // The Ingress, or the HTTPRoutes of spec.ingress.gatewayRef, each as an ingress node with its routes.
+  const entries = [
+    ...ingresses.map((ing) => ({
+      kind: 'Ingress',
+      name: ing.metadata!.name!,
+      details: [`Ingress${ing.spec?.ingressClassName ? ` (${ing.spec.ingressClassName})` : ''}`, ...(ing.spec?.tls?.length ? ['TLS'] : [])],
+      paths: (ing.spec?.rules ?? []).flatMap((r) => (r.http?.paths ?? []).map((p) => ({ host: r.host, path: p.path ?? '/', service: p.backend.service?.name }))),
+      hosts: (ing.spec?.rules ?? []).map((r) => r.host ?? '*'),
+    })),
+    ...routes.map((route) => {
+      const parent = route.spec.parentRefs[0]!;
+      return {
+        kind: 'HTTPRoute',
+        name: route.metadata.name,
+        details: [`HTTPRoute (Gateway ${parent.namespace}/${parent.name})`],
+        paths: route.spec.rules.map((r) => ({ host: route.spec.hostnames?.[0], path: r.matches[0]?.path.value ?? '/', service: r.backendRefs[0]?.name })),
+        hosts: route.spec.hostnames ?? ['*'],
+      };
+    }),
+  ];
+  for (const ing of entries) {
+    const id = idOf(ing.kind, ing.name);
+    nodes.push({ id, kind: 'ingress', name: ing.name, details: ing.details });
+    edge(CLIENTS, id, 'routes', [...new Set(ing.hosts)].join(', '));
+    for (const p of ing.paths) {
+      const svc = p.service;
+      if (!svc || !serviceNames.has(svc)) continue;
+      reached.add(svc);
+      const label = `${p.host ?? '*'}${p.path}`;
+      const existing = edges.find((e) => e.from === id && e.to === serviceById(svc));
+      if (existing) existing.label = `${existing.label}, ${p.path}`;
+      else edge(id, serviceById(svc), 'routes', label);
     }
   }
-  if (ingresses.length === 0) {
+  if (entries.length === 0) {
     for (const url of [plan.endpoints.api, plan.endpoints.web]) {
       const svc = services.find((s) => hostOf(url) === `${s.metadata!.name}.${names.namespace}.svc`);
       if (svc) {

@@ -1,6 +1,6 @@
 // The GraminstaApp reconciler: re-read the app from the cache, render, apply what differs, prune what
 // is no longer desired, and write the status when it changed.
-import type { KubernetesObject, V1CronJob, V1Deployment, V1Job, V1PersistentVolumeClaim, V1Pod, V1StatefulSet, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { KubernetesObject, V1CronJob, V1Deployment, V1Ingress, V1Job, V1PersistentVolumeClaim, V1Pod, V1StatefulSet, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { GraminstaApp, ImageStoreStatus } from '../api/types.gen.js';
 import type { Clock } from '../kube/clock.kube.js';
 import type { Logger } from '../kube/logger.kube.js';
@@ -8,21 +8,25 @@ import type { ReconcileResult } from '../kube/workqueue.kube.js';
 import type { ImageSettings } from '../api/images.api.js';
 import { TerminalError, apiMessageOf as messageOf, isAlreadyExists, isNotFound } from '../kube/errors.kube.js';
 import { renderApp } from '../render/app.render.js';
-import { BACKUP_CREDENTIAL_KEYS, EXTERNAL_DB_KEYS, REQUIRED_EXTERNAL_DB_KEYS } from '../render/constants.render.js';
+import { BACKUP_CREDENTIAL_KEYS, EXTERNAL_DB_KEYS, REQUIRED_EXTERNAL_DB_KEYS, SSL_MODES } from '../render/constants.render.js';
 import { AFTER_JOB_ANNOTATION, appNames, selectorLabels } from '../render/names.render.js';
 import { planOf, type Plan } from '../render/plan.render.js';
 import { generatedSecretData, isGeneratedSecret, renderGeneratedSecrets } from '../render/secrets.render.js';
 import { hashOf } from '../render/hash.render.js';
 import { firstDifference } from './compare.reconcile.js';
-import { alreadyOwnedMessage, applyWaves, childKinds, isControlledBy, notOursReason, objectKey, type ChildKind } from './children.reconcile.js';
+import { alreadyOwnedMessage, applyWaves, childKinds, decodeSecret, isControlledBy, notOursReason, objectKey, servedApisOf, type ChildKind } from './children.reconcile.js';
 import { stuckPodsToReplace } from './rollout.reconcile.js';
 import { applyAfter, completedJobsOf, holdOf, jobFailure, notDone, SWITCH_SETTLE_MS, type Hold } from './transition.reconcile.js';
 import { toMermaid } from '../diagram/mermaid.diagram.js';
 import { topologyOf } from '../diagram/topology.diagram.js';
 import type { RenderedObject } from '../render/app.render.js';
+import { gatewayParentRef, httpRouteNames } from '../render/gateway.render.js';
+import type { IngressObservation, ObservedRoute } from './ingress-status.reconcile.js';
 import { computeStatus, podIssues, statusChanged, type AppStatus, type Observation } from './status.reconcile.js';
 import type { EventRecorder } from './events.reconcile.js';
 import { decideVolume, type VolumeNote } from './volumes.reconcile.js';
+import type { CertificatePolicy } from './certificates.reconcile.js';
+import { reconcileDatabaseTls } from './tls.reconcile.js';
 
 /** How often a failed Job (migrate, Redis cluster forming, photo copy) runs before the app is Stalled. */
 export const JOB_ATTEMPTS = 3;
@@ -62,8 +66,11 @@ export interface AppReconcilerDeps {
   apps: ObjectCache<GraminstaApp>;
   /** The cache of the owned kind, by kind name (Deployment, Service, ...). */
   children(kind: string): ObjectCache;
-  /** The kinds watched (and so pruned); omitted: childKinds. With the monitoring kinds, monitored apps get PodMonitors and alerts. */
-  kinds?: readonly ChildKind[];
+  /**
+   * The kinds watched now (and so pruned), read on every pass; omitted: childKinds. With an optional API's kinds
+   * (children.reconcile.ts optionalApis) apps get them: PodMonitors and alerts, HTTPRoutes.
+   */
+  kinds?: () => readonly ChildKind[];
   /** The cache of the pods the operator's workloads run (labelled managed-by); absent: pod problems are not reported. */
   pods?: ObjectCache<V1Pod>;
   /** The cache of the claims of the app's StatefulSets (labelled by the StatefulSet controller, see CLAIM_SELECTOR). */
@@ -77,6 +84,8 @@ export interface AppReconcilerDeps {
   generatePassword(): string;
   /** How long to wait before looking again at a problem a user must fix (a missing Secret). */
   problemRetryMs?: number;
+  /** Lifetimes and renewal margins of the database certificates; omitted: CERTIFICATE_POLICY (tests shorten them). */
+  certificatePolicy?: CertificatePolicy;
 }
 
 /** An error a user must act on: it sets Degraded with its reason and is retried slowly, not with backoff. */
@@ -110,6 +119,9 @@ type Applied =
       hash: string;
     };
 
+/** Reads a user Secret of the app's namespace (undefined: it does not exist); one pass shares one. */
+type SecretReader = (name: string) => Promise<KubernetesObject | undefined>;
+
 /** How far a pass got: whether something is being re-created, what the app still waits for, when to look again. */
 interface Convergence {
   recreating: boolean;
@@ -136,6 +148,10 @@ export class AppReconciler {
 
   constructor(private readonly deps: AppReconcilerDeps) {}
 
+  private kinds(): readonly ChildKind[] {
+    return this.deps.kinds?.() ?? childKinds;
+  }
+
   /** Brings the cluster in line with the app named by key ("namespace/name"). */
   async reconcile(key: string): Promise<ReconcileResult> {
     const [namespace, name] = key.split('/');
@@ -158,10 +174,11 @@ export class AppReconciler {
     let desired: KubernetesObject[] = [];
     let failure: unknown;
     let progress: Convergence = { recreating: false, waiting: [] };
+    let certificatesDueMs: number | undefined;
     try {
       if (!plan.paused) {
-        desired = await this.render(app, plan);
-        const credentials = await this.checkBackupCredentials(app.metadata.namespace!, plan);
+        let credentials: Convergence['credentials'];
+        ({ objects: desired, certificatesDueMs, credentials } = await this.render(app, plan, log));
         progress = await this.converge(app, desired, log);
         progress.volumes = await this.growVolumes(app, plan, desired, log);
         progress.credentials = credentials;
@@ -178,7 +195,9 @@ export class AppReconciler {
     if (failure) throw failure;
     if (problem) return { requeueAfterMs: this.deps.problemRetryMs ?? 30_000 };
     if (progress.recreating) return { requeueAfterMs: 1_000 };
-    if (progress.requeueAfterMs !== undefined) return { requeueAfterMs: progress.requeueAfterMs };
+    if (progress.requeueAfterMs !== undefined) return { requeueAfterMs: Math.min(progress.requeueAfterMs, certificatesDueMs ?? Infinity) };
+    // Renewals are due long after anything else: a pass then renews them (the apply writes the new certificate).
+    if (certificatesDueMs !== undefined) return { requeueAfterMs: certificatesDueMs };
   }
 
   /**
@@ -285,28 +304,59 @@ export class AppReconciler {
     }
   }
 
-  private async render(app: GraminstaApp, plan: Plan): Promise<KubernetesObject[]> {
+  private async render(app: GraminstaApp, plan: Plan, log: Logger): Promise<{ objects: KubernetesObject[]; certificatesDueMs?: number; credentials: Convergence['credentials'] }> {
     const namespace = app.metadata.namespace!;
     // The user's Secrets the pods read go into the config hash, so rotating one rolls the pods.
+    // They are not in the operator's caches (those hold only its own, labelled objects), so they are read
+    // from the API server; each once per pass, however many fields name it (the database credentials,
+    // their CA and the S3 credentials may well be one Secret).
+    const reads = new Map<string, Promise<KubernetesObject | undefined>>();
+    const readSecret: SecretReader = (name) => {
+      let read = reads.get(name);
+      if (!read) reads.set(name, (read = this.deps.cluster.read('v1', 'Secret', namespace, name)));
+      return read;
+    };
     const userSecrets: Record<string, Record<string, string>> = {};
-    if (plan.database.placement === 'external') userSecrets[plan.database.secretName] = await this.checkExternalSecret(namespace, plan.database.secretName);
+    if (plan.database.placement === 'external') {
+      userSecrets[plan.database.secretName] = await this.checkExternalSecret(namespace, plan.database.secretName, plan.database.sslRootCert !== null, readSecret);
+      if (plan.database.sslRootCert) await this.checkExternalCa(namespace, plan.database.sslRootCert, readSecret);
+    }
     const s3Secret = plan.storage.kind === 's3' ? plan.storage.s3.credentialsSecret : undefined;
     if (s3Secret) {
-      const live = await this.deps.cluster.read('v1', 'Secret', namespace, s3Secret);
+      const live = await readSecret(s3Secret);
       if (live) userSecrets[s3Secret] = decodeSecret(live);
     }
-    const existingSecrets = { ...userSecrets, ...(await this.ensureGeneratedSecrets(app, plan)) };
-    const monitoringApi = (this.deps.kinds ?? childKinds).some((k) => k.kind === 'PodMonitor');
-    return renderApp(plan, { existingSecrets, generatePassword: () => this.deps.generatePassword(), monitoringApi });
+    const tls = await reconcileDatabaseTls(app, plan, {
+      secrets: this.deps.children('Secret'),
+      cluster: this.deps.cluster,
+      prepare: (obj) => withAppliedHash(withOwner(app, obj)),
+      now: this.deps.clock.now(),
+      policy: this.deps.certificatePolicy,
+    });
+    if (tls && 'foreign' in tls) throw new UserActionRequired('AlreadyOwned', alreadyOwnedMessage([tls.foreign]));
+    if (tls?.issued.length) {
+      log.info('issued database certificates', { reasons: tls.issued });
+      this.deps.events.record(app, 'Normal', 'CertificateIssued', tls.issued.join('; '));
+    }
+    const existingSecrets = { ...userSecrets, ...(await this.ensureGeneratedSecrets(app, plan)), ...tls?.data };
+    const served = servedApisOf(this.kinds());
+    const objects = renderApp(plan, {
+      existingSecrets,
+      generatePassword: () => this.deps.generatePassword(),
+      monitoringApi: served.has('monitoring'),
+      gatewayApi: served.has('gateway'),
+    });
+    const credentials = await this.checkBackupCredentials(namespace, plan, readSecret);
+    return { objects, credentials, ...(tls ? { certificatesDueMs: tls.requeueAfterMs } : {}) };
   }
 
   /** Why the credentials Secret of spec.database.backup or restoreFrom cannot work: missing, or without a key. */
-  private async checkBackupCredentials(namespace: string, plan: Plan): Promise<{ backup?: string; restore?: string }> {
+  private async checkBackupCredentials(namespace: string, plan: Plan, readSecret: SecretReader): Promise<{ backup?: string; restore?: string }> {
     const db = plan.database;
     if (db.placement === 'external') return {};
     const check = async (field: string, secret: string | undefined): Promise<string | undefined> => {
       if (!secret) return undefined;
-      const live = await this.deps.cluster.read('v1', 'Secret', namespace, secret);
+      const live = await readSecret(secret);
       if (!live) return `${field}: Secret ${namespace}/${secret} does not exist; create it with the keys ${BACKUP_CREDENTIAL_KEYS.join(' and ')}`;
       const data = (live as { data?: Record<string, string> }).data ?? {};
       const missing = BACKUP_CREDENTIAL_KEYS.filter((k) => !data[k]);
@@ -320,8 +370,18 @@ export class AppReconciler {
     return out;
   }
 
-  private async checkExternalSecret(namespace: string, name: string): Promise<Record<string, string>> {
-    const secret = await this.deps.cluster.read('v1', 'Secret', namespace, name);
+  /** Refuses a spec.database.external.sslRootCert whose Secret, key or content is missing, naming the field. */
+  private async checkExternalCa(namespace: string, ca: { secretName: string; key: string }, readSecret: SecretReader): Promise<void> {
+    const secret = await readSecret(ca.secretName);
+    const field = 'spec.database.external.sslRootCert';
+    if (!secret) throw new UserActionRequired('ExternalDatabaseCAInvalid', `${field}: Secret ${namespace}/${ca.secretName} does not exist; create it with the CA certificate(s) (PEM) under the key ${ca.key}`);
+    const pem = decodeSecret(secret)[ca.key];
+    if (pem === undefined) throw new UserActionRequired('ExternalDatabaseCAInvalid', `${field}: Secret ${namespace}/${ca.secretName} lacks the key ${ca.key}`);
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UserActionRequired('ExternalDatabaseCAInvalid', `${field}: key ${ca.key} of Secret ${namespace}/${ca.secretName} holds no PEM certificate`);
+  }
+
+  private async checkExternalSecret(namespace: string, name: string, withCa: boolean, readSecret: SecretReader): Promise<Record<string, string>> {
+    const secret = await readSecret(name);
     if (!secret) {
       const optional = Object.values(EXTERNAL_DB_KEYS).filter((k) => !(REQUIRED_EXTERNAL_DB_KEYS as readonly string[]).includes(k));
       throw new UserActionRequired(
@@ -337,7 +397,15 @@ export class AppReconciler {
         `spec.database.external.secretName: Secret ${namespace}/${name} lacks the key(s) ${missing.join(', ')}`,
       );
     }
-    return decodeSecret(secret);
+    const decoded = decodeSecret(secret);
+    const sslmode = decoded[EXTERNAL_DB_KEYS.sslmode];
+    if (sslmode !== undefined && sslmode !== '' && !(SSL_MODES as readonly string[]).includes(sslmode)) {
+      throw new UserActionRequired('ExternalDatabaseSecretInvalid', `spec.database.external.secretName: Secret ${namespace}/${name}: sslmode must be one of ${SSL_MODES.join(', ')}, got ${JSON.stringify(sslmode)}`);
+    }
+    if (withCa && (sslmode === 'disable' || sslmode === 'require')) {
+      throw new UserActionRequired('ExternalDatabaseSecretInvalid', `spec.database.external.sslRootCert is set but Secret ${namespace}/${name} has sslmode ${sslmode}, which does not verify the server: use verify-full or verify-ca, or remove the key`);
+    }
+    return decoded;
   }
 
   /**
@@ -524,7 +592,7 @@ export class AppReconciler {
     const namespace = app.metadata.namespace!;
     const keep = new Set(desired.map(objectKey));
     const stale: KubernetesObject[] = [];
-    for (const kind of this.deps.kinds ?? childKinds) {
+    for (const kind of this.kinds()) {
       for (const obj of this.deps.children(kind.kind).list(namespace)) {
         if (isControlledBy(obj, app.metadata.uid) && !keep.has(objectKey({ ...obj, kind: kind.kind }))) {
           stale.push({ ...obj, apiVersion: kind.apiVersion, kind: kind.kind });
@@ -593,6 +661,7 @@ export class AppReconciler {
         formJob: desiredJob(names.redisInitPrefix),
       },
       migrateJob: desiredJob(names.migratePrefix),
+      ingress: plan ? this.observeIngress(plan) : undefined,
       podIssues: podIssues((this.deps.pods?.list(namespace) ?? []).filter((p) => p.metadata?.labels?.['app.kubernetes.io/instance'] === names.app)),
       endpoints,
       selector,
@@ -629,6 +698,22 @@ export class AppReconciler {
       };
     }
     return out;
+  }
+
+  /** The app's Ingress or HTTPRoutes as the caches hold them (those the plan wants: pruned leftovers do not count). */
+  private observeIngress(plan: Plan): IngressObservation {
+    const namespace = plan.names.namespace;
+    const parent = gatewayParentRef(plan);
+    if (!plan.ingress) return { kind: 'none' };
+    if (!parent) return { kind: 'Ingress', name: plan.names.ingress, live: this.deps.children('Ingress').get(plan.names.ingress, namespace) as V1Ingress | undefined };
+    const served = servedApisOf(this.kinds()).has('gateway');
+    const routes = httpRouteNames(plan);
+    return {
+      kind: 'HTTPRoute',
+      parent,
+      served,
+      routes: routes.map((name) => ({ name, live: served ? (this.deps.children('HTTPRoute').get(name, namespace) as ObservedRoute | undefined) : undefined })),
+    };
   }
 
   /** The status the app has now: the one this process last wrote while the cache has not caught up, else the cached one. */
@@ -732,11 +817,6 @@ function diagramOf(plan: Plan, desired: KubernetesObject[]): string {
 
 function jobSucceeded(job: V1Job | undefined): boolean {
   return (job?.status?.succeeded ?? 0) > 0;
-}
-
-function decodeSecret(secret: KubernetesObject | undefined): Record<string, string> {
-  const data = (secret as { data?: Record<string, string> } | undefined)?.data ?? {};
-  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 }
 
 /** Fields that cannot change in place, by kind: a change to one means deleting and re-creating the object. */

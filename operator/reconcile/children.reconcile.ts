@@ -33,19 +33,52 @@ export const childKinds: readonly ChildKind[] = [
 
 /**
  * The Prometheus Operator's kinds a monitored app owns (spec.monitoring). Watched, applied and pruned only where
- * the cluster serves them (discovery at start): the operator runs the same on clusters without those CRDs.
+ * the cluster serves them (optionalApis): the operator runs the same on clusters without those CRDs.
  */
 export const monitoringKinds: readonly ChildKind[] = [
   { kind: 'PodMonitor', apiVersion: 'monitoring.coreos.com/v1', group: 'monitoring.coreos.com', plural: 'podmonitors', order: 5 },
   { kind: 'PrometheusRule', apiVersion: 'monitoring.coreos.com/v1', group: 'monitoring.coreos.com', plural: 'prometheusrules', order: 5 },
 ];
 
-/** Every kind an app can own, the optional ones included (RBAC covers them all). */
-export const allChildKinds: readonly ChildKind[] = [...childKinds, ...monitoringKinds];
+/** The Gateway API kinds an app with spec.ingress.gatewayRef owns, instead of its Ingress. */
+export const gatewayKinds: readonly ChildKind[] = [
+  { kind: 'HTTPRoute', apiVersion: 'gateway.networking.k8s.io/v1', group: 'gateway.networking.k8s.io', plural: 'httproutes', order: 5 },
+];
 
-/** The kinds the operator watches on a cluster: the monitoring ones only when it serves them. */
-export function watchedKinds(monitoringApi: boolean): readonly ChildKind[] {
-  return monitoringApi ? allChildKinds : childKinds;
+/**
+ * An API of optional kinds, from CRDs a cluster may not have: the operator discovers whether the cluster serves all
+ * of them (at start and then periodically, so CRDs installed later are picked up) and only then watches, applies and
+ * prunes them; apps that want them meanwhile get the rest, and the status says what is missing.
+ */
+export interface OptionalApi {
+  name: 'monitoring' | 'gateway';
+  group: string;
+  version: string;
+  kinds: readonly ChildKind[];
+}
+
+/** The name of an optional API (monitoring: the Prometheus Operator's; gateway: Gateway API). */
+export type OptionalApiName = OptionalApi['name'];
+
+/** Every optional API, in a stable order. */
+export const optionalApis: readonly OptionalApi[] = [
+  { name: 'monitoring', group: 'monitoring.coreos.com', version: 'v1', kinds: monitoringKinds },
+  { name: 'gateway', group: 'gateway.networking.k8s.io', version: 'v1', kinds: gatewayKinds },
+];
+
+/** Every kind an app can own, the optional ones included (RBAC covers them all). */
+export const allChildKinds: readonly ChildKind[] = [...childKinds, ...optionalApis.flatMap((a) => a.kinds)];
+
+/** The kinds the operator watches on a cluster that serves the `served` optional APIs. */
+export function watchedKinds(served: Iterable<OptionalApiName>): readonly ChildKind[] {
+  const names = new Set(served);
+  return [...childKinds, ...optionalApis.filter((a) => names.has(a.name)).flatMap((a) => a.kinds)];
+}
+
+/** The optional APIs whose kinds are all among `kinds` (what the watched kinds say the cluster serves). */
+export function servedApisOf(kinds: readonly ChildKind[]): Set<OptionalApiName> {
+  const have = new Set(kinds.map((k) => k.kind));
+  return new Set(optionalApis.filter((a) => a.kinds.every((k) => have.has(k.kind))).map((a) => a.name));
 }
 
 const byKind = new Map(allChildKinds.map((k) => [k.kind, k]));
@@ -101,4 +134,10 @@ export function notOursReason(live: KubernetesObject, appUid: string | undefined
 /** The message of the AlreadyOwned condition: the objects left untouched and what to do. */
 export function alreadyOwnedMessage(reasons: string[]): string {
   return `${[...reasons].sort().join('; ')}: left untouched; delete or rename it, or choose another app name`;
+}
+
+/** The data of a Secret as read from the API (base64), decoded to strings; {} for none. */
+export function decodeSecret(secret: KubernetesObject | undefined): Record<string, string> {
+  const data = (secret as { data?: Record<string, string> } | undefined)?.data ?? {};
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 }

@@ -4,6 +4,7 @@ import type { V1Deployment, V1StatefulSet, V1Job, V1Pod, V2HorizontalPodAutoscal
 import type { DatabasePlacement } from '../api/presets.api.js';
 import type { Stage } from '../api/schema.api.js';
 import type { Condition, DatabaseStatus, GraminstaAppStatus, ImageStoreStatus } from '../api/types.gen.js';
+import { ingressState, type IngressObservation } from './ingress-status.reconcile.js';
 import { jobFailure } from './transition.reconcile.js';
 import { backupState, restoreState, type BackupObservation, type ConditionState, type RestoreObservation } from './backup-status.reconcile.js';
 import type { VolumeNote } from './volumes.reconcile.js';
@@ -12,7 +13,7 @@ import type { VolumeNote } from './volumes.reconcile.js';
 export type { Condition } from '../api/types.gen.js';
 
 /** The tiers whose readiness the status reports, each with its condition type. */
-export const tierConditions = ['ApiReady', 'WebReady', 'DatabaseReady', 'CacheReady'] as const;
+export const tierConditions = ['ApiReady', 'WebReady', 'DatabaseReady', 'CacheReady', 'IngressReady'] as const;
 
 /** The readiness of one tier as observed. */
 export interface TierState {
@@ -38,6 +39,8 @@ export interface Observation {
   database: { placement: DatabasePlacement; primary?: V1StatefulSet; replicas?: V1StatefulSet; desiredReplicas: number };
   cache: { enabled: boolean; nodes?: V1StatefulSet[]; desiredNodes: number; formJob?: V1Job };
   migrateJob?: V1Job;
+  /** The Ingress, or the HTTPRoutes of spec.ingress.gatewayRef; omitted: no ingress tier. */
+  ingress?: IngressObservation;
   endpoints: { api: string; web: string; cdn: string };
   selector: string;
   /** Containers of the app's pods that cannot start or keep crashing (podIssues of the cached pods). */
@@ -106,6 +109,7 @@ const TIER_COMPONENTS: Record<(typeof tierConditions)[number], readonly string[]
   WebReady: ['web'],
   DatabaseReady: ['database', 'database-replica', 'migrate'],
   CacheReady: ['cache', 'cache-init'],
+  IngressReady: [],
 };
 
 /** A tier that is not ready because a container is stuck says so: the kubelet's reason, the pod, the container and its image. */
@@ -208,6 +212,7 @@ export function tierStates(o: Observation): Record<(typeof tierConditions)[numbe
     WebReady: explainStuck(ok(web, 'the web tier'), 'WebReady', o),
     DatabaseReady: noteVolumes(explainStuck(ok(database, 'the database'), 'DatabaseReady', o), 'DatabaseReady', o),
     CacheReady: noteVolumes(explainStuck(ok(cache, 'the cache'), 'CacheReady', o), 'CacheReady', o),
+    IngressReady: ingressState(o.ingress ?? { kind: 'none' }, o.stage),
   };
 }
 

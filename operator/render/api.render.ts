@@ -7,7 +7,7 @@ import type {
   V1VolumeMount,
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
-import { apiSecretEnv } from './env.render.js';
+import { apiSecretEnv, databaseCaEnv } from './env.render.js';
 import { AFTER_JOB_ANNOTATION } from './names.render.js';
 import type { Plan, ResolvedPlan } from './plan.render.js';
 import { deployment, HTTP_SERVICE_PORT, hpa, pdb, service, serviceContainer } from './workload.render.js';
@@ -21,7 +21,8 @@ export function apiContainer(plan: Plan, mounts: V1VolumeMount[] = []): V1Contai
     kind: 'api',
     resources: plan.api.resources,
     configMap: plan.names.apiConfig,
-    env: apiSecretEnv(plan),
+    // The CA stays out of apiSecretEnv, which the config hash covers: a renewed CA restarts nothing.
+    env: [...apiSecretEnv(plan), ...databaseCaEnv(plan)],
     mounts,
   });
 }

@@ -31,8 +31,10 @@ import {
   renderDatabaseRwService,
   renderDatabaseStatefulSet,
 } from './database.render.js';
+import { renderDatabaseTlsSecrets } from './database-tls.render.js';
 import { renderImageMoveJobs } from './images.render.js';
 import { renderBackupCronJob } from './backup.render.js';
+import { renderHTTPRoutes, type HTTPRoute } from './gateway.render.js';
 import { renderIngress } from './ingress.render.js';
 import { renderMigrateJob } from './migrate.render.js';
 import { renderNetworkPolicies, type NetworkPolicy } from './network-policy.render.js';
@@ -58,6 +60,7 @@ export type RenderedObject =
   | V2HorizontalPodAutoscaler
   | V1PodDisruptionBudget
   | V1Ingress
+  | HTTPRoute
   | NetworkPolicy
   | PodMonitor
   | PrometheusRule;
@@ -74,6 +77,7 @@ export const KIND_ORDER = [
   'HorizontalPodAutoscaler',
   'PodDisruptionBudget',
   'Ingress',
+  'HTTPRoute',
   'NetworkPolicy',
   'PodMonitor',
   'PrometheusRule',
@@ -117,6 +121,7 @@ export function renderApp(plan: Plan, ctx: RenderContext): RenderedObject[] {
   const p = resolvePlan(plan, ctx);
   const objects: (RenderedObject | null)[] = [
     ...renderGeneratedSecrets(p),
+    ...renderDatabaseTlsSecrets(p),
     renderApiConfigMap(p),
     renderWebConfigMap(p),
     renderOriginConfigMap(p),
@@ -141,6 +146,7 @@ export function renderApp(plan: Plan, ctx: RenderContext): RenderedObject[] {
     renderWebHpa(p),
     renderWebPdb(p),
     renderIngress(p),
+    ...renderHTTPRoutes(p),
     renderOriginStatefulSet(p),
     renderOriginService(p),
     renderOriginHeadlessService(p),

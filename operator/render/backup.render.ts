@@ -1,8 +1,8 @@
 // Backups and restore of the in-cluster database (spec.database.backup, spec.database.restoreFrom): the CronJob whose
 // pod dumps Postgres into a pipe that the photo service streams to the bucket, and the primary's init container that
-// fetches a backup onto an empty volume for postgres-primary.sh to load (docs/adr/0009-database-backups.md).
+// fetches a backup onto an empty volume for postgres-primary.sh to load (docs/adr/0011-database-backups.md).
 import type { V1Container, V1CronJob, V1EnvVar, V1VolumeMount } from '@kubernetes/client-node';
-import { DB_NAME, DB_USER, JOB_TTL_SECONDS, POSTGRES_DATA_DIR, POSTGRES_PORT } from './constants.render.js';
+import { DB_NAME, DB_TLS_KEYS, DB_USER, JOB_TTL_SECONDS, POSTGRES_DATA_DIR, POSTGRES_PORT } from './constants.render.js';
 import { secretEnv } from './env.render.js';
 import { storeEnv } from './images.render.js';
 import { labels, objectMeta, serviceHost } from './names.render.js';
@@ -49,6 +49,8 @@ export function renderBackupCronJob(plan: Plan): V1CronJob | null {
       { name: 'POSTGRES_APP_USER', value: DB_USER },
       secretEnv('POSTGRES_APP_PASSWORD', plan.names.databaseSecret, DB_SECRET_KEYS.password),
       { name: 'POSTGRES_BACKUP_DIR', value: BACKUP_DIR },
+      // The server's CA: the dump connects with TLS (verify-full), as every client of the in-cluster Postgres does.
+      ...(plan.databaseTls ? [secretEnv('POSTGRES_TLS_CA', plan.databaseTls.serverSecret, DB_TLS_KEYS.ca)] : []),
     ],
     resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '256Mi' } },
     securityContext: containerSecurityContext(POSTGRES_UID),

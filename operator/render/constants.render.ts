@@ -39,6 +39,15 @@ export const JOB_TTL_SECONDS = 86_400;
  */
 export const JOB_DEADLINE_SECONDS = { migrate: 3_600, redisInit: 3_600, imageMove: 21_600 } as const;
 
+/** Keys of the database's CA Secret (<app>-db-ca): the CA certificate and its private key, PEM. */
+export const DB_CA_KEYS = { cert: 'ca.crt', key: 'ca.key' } as const;
+
+/** Keys of the database's server certificate Secret (<app>-db-tls, type kubernetes.io/tls), PEM. */
+export const DB_TLS_KEYS = { cert: 'tls.crt', key: 'tls.key', ca: 'ca.crt' } as const;
+
+/** Loopback: clients in the Postgres pod itself (the single-machine API, the metrics sidecar); always admitted over TLS. */
+export const LOOPBACK_CIDRS = ['127.0.0.1/32', '::1/128'] as const;
+
 /** Keys of the user's external database Secret (as documented on spec.database.external.secretName). */
 export const EXTERNAL_DB_KEYS = {
   host: 'host',
@@ -49,6 +58,9 @@ export const EXTERNAL_DB_KEYS = {
   sslmode: 'sslmode',
   replicaHosts: 'replicaHosts',
 } as const;
+
+/** The sslmode values the service supports (service/db/tls.ts), for the external database Secret's sslmode key. */
+export const SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const;
 
 /** The keys an external database Secret must have. */
 export const REQUIRED_EXTERNAL_DB_KEYS = [EXTERNAL_DB_KEYS.host, EXTERNAL_DB_KEYS.password] as const;

@@ -15,4 +15,9 @@ export interface RenderContext {
    * (found by discovery when the operator starts); without them a monitored app gets its metrics sidecars only.
    */
   monitoringApi?: boolean;
+  /**
+   * Whether the cluster serves Gateway API gateway.networking.k8s.io/v1 HTTPRoutes; without them an app with
+   * spec.ingress.gatewayRef gets no routes (and no Ingress either), and its IngressReady condition says why.
+   */
+  gatewayApi?: boolean;
 }

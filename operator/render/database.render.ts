@@ -11,7 +11,8 @@ import type {
   V1ServicePort,
   V1StatefulSet,
 } from '@kubernetes/client-node';
-import { DB_NAME, DB_USER, POSTGRES_DATA_DIR, POSTGRES_PORT, SCRIPTS_DIR } from './constants.render.js';
+import { DB_NAME, DB_USER, LOOPBACK_CIDRS, POSTGRES_DATA_DIR, POSTGRES_PORT, SCRIPTS_DIR } from './constants.render.js';
+import { postgresTlsEnv } from './database-tls.render.js';
 import { secretEnv } from './env.render.js';
 import { selectorLabels, serviceHost } from './names.render.js';
 import { DB_SECRET_KEYS, type InClusterDatabasePlan, type Plan, type ResolvedPlan } from './plan.render.js';
@@ -94,6 +95,9 @@ export function postgresContainer(plan: Plan, role: 'primary' | 'replica'): V1Co
     { name: 'POSTGRES_PORT', value: String(POSTGRES_PORT) },
     { name: 'POSTGRES_SOCKET_DIR', value: '/tmp' },
     { name: 'POSTGRES_LISTEN_ADDRESSES', value: '*' },
+    // pg_hba: TLS only, from loopback (the clients in this pod) and the allowed networks.
+    { name: 'POSTGRES_ALLOWED_CIDRS', value: [...LOOPBACK_CIDRS, ...db.allowedCIDRs].join(' ') },
+    ...postgresTlsEnv(plan),
   ];
   if (role === 'primary') {
     env.push(

@@ -1,4 +1,4 @@
-// Where clients reach the app: from the Ingress hosts and TLS, else the in-cluster Service DNS names.
+// Where clients reach the app: from the Ingress (or HTTPRoute) hosts and TLS (or gatewayRef.scheme), else the in-cluster Service DNS names.
 import type { EffectiveSpec } from '../api/presets.api.js';
 import { serviceHost, type AppNames } from './names.render.js';
 
@@ -19,7 +19,7 @@ export function endpointsOf(
   let api: string;
   let web: string;
   if (ingress) {
-    const scheme = ingress.tls ? 'https' : 'http';
+    const scheme = ingress.tls || ingress.gatewayRef?.scheme === 'https' ? 'https' : 'http';
     const webSide = ingress.webHost ? `${scheme}://${ingress.webHost}` : '';
     // Without an apiHost the API is routed under /api on the web side (webHost or host-less).
     api = ingress.apiHost ? `${scheme}://${ingress.apiHost}` : webSide;

@@ -1,7 +1,7 @@
 // Environment of the containers: the service's settings (the env contract in docs/service-env.md) and the
 // entries that read Secrets.
 import type { V1EnvVar } from '@kubernetes/client-node';
-import { DB_NAME, DB_USER, EXTERNAL_DB_KEYS, IMAGES_PATH, POSTGRES_PORT } from './constants.render.js';
+import { DB_NAME, DB_TLS_KEYS, DB_USER, EXTERNAL_DB_KEYS, IMAGES_PATH, POSTGRES_PORT } from './constants.render.js';
 import { serviceHost } from './names.render.js';
 import { DB_SECRET_KEYS, ORIGIN_SECRET_KEY, REDIS_SECRET_KEY, TOKEN_SECRET_KEY, type Plan } from './plan.render.js';
 
@@ -11,6 +11,25 @@ export function secretEnv(name: string, secret: string, key: string, optional = 
     name,
     valueFrom: { secretKeyRef: optional ? { name: secret, key, optional } : { name: secret, key } },
   };
+}
+
+/**
+ * The sslmode of every connection to the in-cluster Postgres, loopback ones included: TLS, the server's certificate
+ * checked against the app's CA and against the name (or loopback address) connected to.
+ */
+export const IN_CLUSTER_SSLMODE = 'verify-full';
+
+/**
+ * Env entry of a client of the in-cluster Postgres: the CA certificate it verifies the server with, as a file
+ * (GRAMINSTA_DB_SSLROOTCERT_FILE; the service reads it at every new connection, so a renewed CA applies without a
+ * restart). Not part of any config hash: a renewal must restart nothing. With an external database, the CA of
+ * spec.database.external.sslRootCert, if any.
+ */
+export function databaseCaEnv(plan: Plan): V1EnvVar[] {
+  const tls = plan.databaseTls;
+  if (tls) return [secretEnv('GRAMINSTA_DB_SSLROOTCERT', tls.serverSecret, DB_TLS_KEYS.ca)];
+  const ca = plan.database.placement === 'external' ? plan.database.sslRootCert : null;
+  return ca ? [secretEnv('GRAMINSTA_DB_SSLROOTCERT', ca.secretName, ca.key)] : [];
 }
 
 /** Non-secret settings of the database connection (empty with an external database: they come from its Secret). */
@@ -25,7 +44,7 @@ export function databaseSettings(plan: Plan): Record<string, string> {
     GRAMINSTA_DB_PORT: String(POSTGRES_PORT),
     GRAMINSTA_DB_NAME: DB_NAME,
     GRAMINSTA_DB_USER: DB_USER,
-    GRAMINSTA_DB_SSLMODE: 'disable',
+    GRAMINSTA_DB_SSLMODE: IN_CLUSTER_SSLMODE,
     GRAMINSTA_DB_REPLICA_HOSTS: replicas,
   };
 }
@@ -108,7 +127,7 @@ export function migrateEnv(plan: Plan): V1EnvVar[] {
   const literals = Object.entries(databaseSettings(plan))
     .filter(([key]) => key !== 'GRAMINSTA_DB_REPLICA_HOSTS')
     .map(([name, value]) => ({ name, value }));
-  return [...literals, ...databaseSecretEnv(plan), { name: 'LOG_LEVEL', value: 'info' }];
+  return [...literals, ...databaseSecretEnv(plan), ...databaseCaEnv(plan), { name: 'LOG_LEVEL', value: 'info' }];
 }
 
 /** Names of the Secrets a pod's env refers to, in order of first use. */

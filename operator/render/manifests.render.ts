@@ -58,10 +58,10 @@ export function parseApps(text: string, source: string, namespace: string): Gram
 
 /**
  * A render context for offline output: no existing Secrets, every password the placeholder, and the
- * Prometheus Operator's kinds assumed served (a monitored app's PodMonitors and rule are part of its manifests).
+ * Prometheus Operator's and Gateway API's kinds assumed served (a monitored app's PodMonitors and rule, an app's HTTPRoutes are part of its manifests).
  */
 export function placeholderContext(): RenderContext {
-  return { existingSecrets: {}, generatePassword: () => GENERATED_PLACEHOLDER, monitoringApi: true };
+  return { existingSecrets: {}, generatePassword: () => GENERATED_PLACEHOLDER, monitoringApi: true, gatewayApi: true };
 }
 
 /** The objects of every app of a YAML stream, rendered offline. */

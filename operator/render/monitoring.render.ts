@@ -2,7 +2,7 @@
 // image in exporter mode) and a PodMonitor per tier that runs. The alerts are in alerts.render.ts.
 import type { KubernetesObject, V1Container, V1EnvVar, V1LabelSelectorRequirement } from '@kubernetes/client-node';
 import { DB_NAME, DB_USER, POSTGRES_EXPORTER_PORT, POSTGRES_PORT, REDIS_EXPORTER_PORT, REDIS_PORT } from './constants.render.js';
-import { redisPasswordEnv, secretEnv } from './env.render.js';
+import { databaseCaEnv, IN_CLUSTER_SSLMODE, redisPasswordEnv, secretEnv } from './env.render.js';
 import { objectMeta, selectorLabels, type Component } from './names.render.js';
 import { DB_SECRET_KEYS, type Plan, type ResolvedPlan } from './plan.render.js';
 import { serviceContainer } from './workload.render.js';
@@ -53,7 +53,10 @@ export function postgresExporterContainer(plan: Plan): V1Container | null {
     { name: 'GRAMINSTA_DB_PORT', value: String(POSTGRES_PORT) },
     { name: 'GRAMINSTA_DB_NAME', value: DB_NAME },
     { name: 'GRAMINSTA_DB_USER', value: DB_USER },
+    // Over TLS on loopback too: pg_hba admits no TCP connection without it (the certificate names 127.0.0.1).
+    { name: 'GRAMINSTA_DB_SSLMODE', value: IN_CLUSTER_SSLMODE },
     secretEnv('GRAMINSTA_DB_PASSWORD', plan.names.databaseSecret, DB_SECRET_KEYS.password),
+    ...databaseCaEnv(plan),
   ]);
 }
 

@@ -59,6 +59,8 @@ export interface AppNames {
   api: string;
   web: string;
   ingress: string;
+  /** The HTTPRoute of spec.ingress.apiHost (with gatewayRef); the web side's route is named like the Ingress. */
+  apiRoute: string;
   database: string;
   databaseHeadless: string;
   databaseRw: string;
@@ -66,6 +68,10 @@ export interface AppNames {
   databaseReplicaHeadless: string;
   databaseRo: string;
   databaseSecret: string;
+  /** The database's certificate authority (ca.crt, ca.key): read and written by the operator only, mounted nowhere. */
+  databaseCa: string;
+  /** The database server's certificate (tls.crt, tls.key) and the CA certificate clients verify it with (ca.crt). */
+  databaseTls: string;
   redis: string;
   redisHeadless: string;
   redisSecret: string;
@@ -100,6 +106,7 @@ export function appNames(app: GraminstaApp): AppNames {
     api: `${name}-api`,
     web: `${name}-web`,
     ingress: name,
+    apiRoute: `${name}-api`,
     database: `${name}-db`,
     databaseHeadless: `${name}-db-headless`,
     databaseRw: `${name}-db-rw`,
@@ -107,6 +114,8 @@ export function appNames(app: GraminstaApp): AppNames {
     databaseReplicaHeadless: `${name}-db-replica-headless`,
     databaseRo: `${name}-db-ro`,
     databaseSecret: `${name}-db`,
+    databaseCa: `${name}-db-ca`,
+    databaseTls: `${name}-db-tls`,
     redis: `${name}-redis`,
     redisHeadless: `${name}-redis-headless`,
     redisSecret: `${name}-redis`,

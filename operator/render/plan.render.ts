@@ -22,6 +22,8 @@ export interface InClusterDatabasePlan {
   readReplicas: number;
   /** A replica further behind than this leaves the -ro Service (its readiness probe). */
   maxReplicaLagSeconds: number;
+  /** Networks pg_hba admits over TLS besides loopback (spec.database.allowedCIDRs, checked). */
+  allowedCIDRs: string[];
   resources: ResourceRequirements;
   /** Scheduled backups (spec.database.backup); null: none. */
   backup: BackupPlan | null;
@@ -47,7 +49,10 @@ export interface RestorePlan {
 }
 
 /** Where Postgres runs and how it is configured. */
-export type DatabasePlan = InClusterDatabasePlan | { placement: 'external'; secretName: string };
+export type DatabasePlan =
+  | InClusterDatabasePlan
+  /** sslRootCert: the key of a Secret holding the CA certificate(s) the connections verify the server with; null: none. */
+  | { placement: 'external'; secretName: string; sslRootCert: { secretName: string; key: string } | null };
 
 /** Where images are stored: a directory of the single pod's volume, the in-cluster origin, or S3. */
 export type StoragePlan =
@@ -70,6 +75,19 @@ export interface GeneratedSecretPlan {
   component: 'database' | 'cache' | 'origin' | 'api';
 }
 
+/**
+ * The in-cluster database's TLS: the CA and server certificate Secrets (issued and renewed by the reconciler, never in
+ * a config hash, so a renewal restarts nothing) and the names the server certificate must carry.
+ */
+export interface DatabaseTlsPlan {
+  caSecret: string;
+  serverSecret: string;
+  /** Every name clients and replicas reach Postgres by: the Services in short, namespaced, .svc and .svc.cluster.local forms, their pods (wildcards), localhost. */
+  dnsNames: string[];
+  /** Loopback addresses: the clients inside the Postgres pod connect to 127.0.0.1. */
+  ipAddresses: string[];
+}
+
 /** Everything the builders decide from. */
 export interface Plan {
   names: AppNames;
@@ -89,6 +107,8 @@ export interface Plan {
   web: EffectiveWorkload | null;
   ingress: EffectiveSpec['ingress'];
   database: DatabasePlan;
+  /** TLS of the in-cluster database; null with an external one. */
+  databaseTls: DatabaseTlsPlan | null;
   cache: CachePlan | null;
   storage: StoragePlan;
   cdnBaseURL: string;
@@ -128,8 +148,10 @@ function databasePlan(db: EffectiveSpec['database']): DatabasePlan {
   if (db.placement === 'external' && db.external) {
     if (db.backup) throw new Error('spec.database.backup: not possible with spec.database.external (it backs up the in-cluster database)');
     if (db.restoreFrom) throw new Error('spec.database.restoreFrom: not possible with spec.database.external (it restores into the in-cluster database)');
-    return { placement: 'external', secretName: db.external.secretName };
+    return { placement: 'external', secretName: db.external.secretName, sslRootCert: db.external.sslRootCert };
   }
+  // Loopback alone would lock out every pod but Postgres' own once the app grows past one pod.
+  if (db.allowedCIDRs.length === 0) throw new Error('spec.database.allowedCIDRs: must name at least one network (omit it for the default ranges)');
   return {
     placement: db.placement === 'embedded' ? 'embedded' : 'in-cluster',
     version: db.version,
@@ -137,9 +159,51 @@ function databasePlan(db: EffectiveSpec['database']): DatabasePlan {
     ...(db.storage.storageClassName ? { storageClassName: db.storage.storageClassName } : {}),
     readReplicas: db.placement === 'embedded' ? 0 : db.readReplicas,
     maxReplicaLagSeconds: db.maxReplicaLagSeconds,
+    allowedCIDRs: db.allowedCIDRs.map((cidr, i) => checkedCIDR(cidr, `spec.database.allowedCIDRs[${i}]`)),
     resources: db.resources,
     backup: backupPlan(db.backup),
     restore: db.restoreFrom ? { s3: bucketOf(db.restoreFrom.s3), backup: db.restoreFrom.backup ?? 'latest' } : null,
+  };
+}
+
+/** 4 or 6 when `address` is an IPv4 or IPv6 address (no zone), else 0: render/ has no node:net. */
+export function ipVersion(address: string): 0 | 4 | 6 {
+  const v4 = (a: string) => /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(a) && a.split('.').every((o) => Number(o) <= 255 && !/^0\d/.test(o));
+  if (v4(address)) return 4;
+  const halves = address.split('::');
+  if (halves.length > 2) return 0;
+  const groups = halves.map((h) => (h === '' ? [] : h.split(':')));
+  const last = groups.at(-1)!;
+  // An embedded IPv4 tail counts as two groups.
+  const tail = last.length > 0 && last.at(-1)!.includes('.') ? last.pop()! : undefined;
+  if (tail !== undefined && !v4(tail)) return 0;
+  const count = groups.flat().length + (tail !== undefined ? 2 : 0);
+  if (!groups.flat().every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return 0;
+  return (halves.length === 2 ? count < 8 : count === 8) ? 6 : 0;
+}
+
+/** cidr when it is an IPv4 or IPv6 CIDR (address/prefix length); throws naming `field` otherwise. */
+export function checkedCIDR(cidr: string, field: string): string {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(cidr);
+  const version = m ? ipVersion(m[1]!) : 0;
+  if (!m || version === 0 || Number(m[2]) > (version === 4 ? 32 : 128)) {
+    throw new Error(`${field}: ${JSON.stringify(cidr)} is not a CIDR such as 10.244.0.0/16 or fd00::/8`);
+  }
+  return cidr;
+}
+
+/** The names of the server certificate of an in-cluster database: what every client and replica connects to. */
+function databaseTlsPlan(names: AppNames, database: DatabasePlan): DatabaseTlsPlan | null {
+  if (database.placement === 'external') return null;
+  const forms = (name: string) => [name, `${name}.${names.namespace}`, `${name}.${names.namespace}.svc`, `${name}.${names.namespace}.svc.cluster.local`];
+  const services = [names.databaseRw, names.databaseRo, names.databaseHeadless, names.databaseReplicaHeadless];
+  // Pods by their stable names under the headless Services, whatever the replica count.
+  const pods = [names.databaseHeadless, names.databaseReplicaHeadless].flatMap((h) => forms(h).slice(1).map((f) => `*.${f}`));
+  return {
+    caSecret: names.databaseCa,
+    serverSecret: names.databaseTls,
+    dnsNames: [...services.flatMap(forms), ...pods, 'localhost'],
+    ipAddresses: ['127.0.0.1', '::1'],
   };
 }
 
@@ -212,6 +276,9 @@ export function planOf(app: GraminstaApp, images: ImageSettings): Plan {
   if (spec.ingress?.tls && !spec.ingress.apiHost && !spec.ingress.webHost) {
     throw new Error('spec.ingress.tls: needs apiHost or webHost');
   }
+  if (spec.ingress?.gatewayRef && (spec.ingress.className || spec.ingress.tls)) {
+    throw new Error('spec.ingress.gatewayRef: excludes the Ingress-only fields className and tls');
+  }
 
   const cache = cachePlan(spec.cache, names, database);
   const storage = storagePlan(spec.cdn, database);
@@ -238,6 +305,7 @@ export function planOf(app: GraminstaApp, images: ImageSettings): Plan {
     web: spec.web,
     ingress: spec.ingress,
     database,
+    databaseTls: databaseTlsPlan(names, database),
     cache,
     storage,
     cdnBaseURL,
@@ -281,4 +349,6 @@ export interface ResolvedPlan extends Plan {
   jobs: { migrate: string | null; redisInit: string | null };
   /** Whether the cluster serves PodMonitors and PrometheusRules (RenderContext.monitoringApi). */
   monitoringApi: boolean;
+  /** Whether the cluster serves HTTPRoutes (RenderContext.gatewayApi). */
+  gatewayApi: boolean;
 }

@@ -3,6 +3,7 @@
 import { renderApiConfigMap, renderOriginConfigMap, renderWebConfigMap } from './config.render.js';
 import type { RenderContext } from './context.render.js';
 import { apiSecretEnv, referencedSecrets } from './env.render.js';
+import { certificateKeys } from './database-tls.render.js';
 import { configHash } from './hash.render.js';
 import { redisInitJobName } from './cache.render.js';
 import { migrateJobName } from './migrate.render.js';
@@ -27,14 +28,27 @@ function configHashes(plan: Plan, secrets: ResolvedPlan['secrets'], ctx: RenderC
   };
 }
 
+/**
+ * The certificate Secrets' data as the reconciler issued it (RenderContext.existingSecrets); a key it did not supply
+ * (offline rendering) gets generatePassword's value, the placeholder there.
+ */
+function certificateData(plan: Plan, ctx: RenderContext): Record<string, Record<string, string>> {
+  const tls = plan.databaseTls;
+  if (!tls) return {};
+  const fill = (name: string, kind: 'ca' | 'server') =>
+    Object.fromEntries(certificateKeys(kind).map((key) => [key, ctx.existingSecrets[name]?.[key] ?? ctx.generatePassword(`${name}/${key}`)]));
+  return { [tls.caSecret]: fill(tls.caSecret, 'ca'), [tls.serverSecret]: fill(tls.serverSecret, 'server') };
+}
+
 /** The plan with the generated Secrets resolved (existing values kept, the missing generated once) and hashes computed. */
 export function resolvePlan(plan: Plan, ctx: RenderContext): ResolvedPlan {
-  const secrets = generatedSecretData(plan, ctx);
+  const secrets = { ...generatedSecretData(plan, ctx), ...certificateData(plan, ctx) };
   return {
     ...plan,
     secrets,
     hashes: configHashes(plan, secrets, ctx),
     jobs: { migrate: migrateJobName(plan), redisInit: redisInitJobName(plan) },
     monitoringApi: ctx.monitoringApi ?? false,
+    gatewayApi: ctx.gatewayApi ?? false,
   };
 }

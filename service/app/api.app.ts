@@ -5,14 +5,14 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Logger } from '../log.js';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import { errorHandler, requestContext } from '../http/middleware.js';
+import { errorHandler, requestContext, createKoa } from '../http/middleware.js';
 import { cors } from '../http/cors.js';
 import { probeRoutes, type Readiness } from '../http/probes.js';
 import { userRoutes } from '../users/user.routes.js';
 import { imageRoutes, photoRoutes } from '../photos/photo.routes.js';
 import type { UserService } from '../users/user.service.js';
 import type { PhotoService } from '../photos/photo.service.js';
-import { openApiDocument } from '../openapi/openapi.document.js';
+import { buildOpenApiDocument } from '../openapi/openapi.document.js';
 import { originRoutes, type OriginRoutesDeps } from '../origin/origin.app.js';
 import type { RouteLimits } from '../http/rate-limit.js';
 
@@ -28,20 +28,32 @@ export interface ApiAppDeps {
   origin?: OriginRoutesDeps;
   /** Rate limits of login, sign-up and upload slots (limiter null: off). */
   limits?: RouteLimits;
+  /** The largest image accepted, stated in the OpenAPI document's upload size limit. */
+  maxUploadBytes: number;
   /** Proxies in front that append to X-Forwarded-For (0: trust no header; the peer is the client). */
   trustProxyHops?: number;
 }
 
+/**
+ * A method the router does not implement at all (TRACE, PROPFIND...) is a 405 with Allow on a path that exists and a
+ * 404 elsewhere, like any other method the path does not take; the router alone would answer 501, a server error.
+ */
+const unknownMethods: Koa.Middleware = async (ctx, next) => {
+  await next();
+  if (ctx.status === 501 && ctx.body === undefined) ctx.status = ctx.response.get('Allow') ? 405 : 404;
+};
+
 /** Builds the API application and exposes its /api/v1 routers (for the OpenAPI test). */
 export function createApiApp(deps: ApiAppDeps): { app: Koa; routers: Router[] } {
-  const app = new Koa();
+  const app = createKoa(deps.log);
   // ctx.ip (the rate limits' key) is the peer unless proxies are trusted; then the address the nearest trusted proxy saw.
   app.proxy = (deps.trustProxyHops ?? 0) > 0;
   app.maxIpsCount = deps.trustProxyHops ?? 0;
   const routers = [userRoutes(deps.users, deps.limits), photoRoutes(deps.photos, deps.users, deps.limits)];
   const openapi = new Router();
+  const document = buildOpenApiDocument({ maxUploadBytes: deps.maxUploadBytes });
   openapi.get('/openapi.json', (ctx) => {
-    ctx.body = openApiDocument;
+    ctx.body = document;
   });
   // One router holds every route (nested routers are mounted as layers of it), so a request is matched once,
   // not once per router; the body parser is one of its layers, after the routes that take no JSON body.
@@ -62,6 +74,7 @@ export function createApiApp(deps: ApiAppDeps): { app: Koa; routers: Router[] } 
   app.use(cors());
   app.use(requestContext(deps.log, deps.metrics));
   app.use(errorHandler());
+  app.use(unknownMethods);
   app.use(router.routes());
   app.use(router.allowedMethods());
   return { app, routers };

@@ -218,7 +218,7 @@ export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesM
   const origin = storage.kind === 'volume' && cfg.storage.originToken ? { storage, token: cfg.storage.originToken, maxUploadBytes: cfg.maxUploadBytes } : undefined;
   // Shared by every API pod through Redis when the cache tier exists; per process otherwise.
   const limiter = cfg.rateLimits.enabled ? createLimiter({ counter: redis ? redisWindowCounter(redis, metrics) : memoryWindowCounter(), now: opts.now }) : null;
-  const { app } = createApiApp({ log, metrics, users, photos, ready, origin, limits: { limiter, rules: cfg.rateLimits }, trustProxyHops: cfg.trustProxyHops });
+  const { app } = createApiApp({ log, metrics, users, photos, ready, origin, maxUploadBytes: cfg.maxUploadBytes, limits: { limiter, rules: cfg.rateLimits }, trustProxyHops: cfg.trustProxyHops });
   const s = await serve(app, {
     ...serveOptions(cfg, log, draining, metrics),
     onClose: async () => {

@@ -28,10 +28,14 @@ export function createRedis(opts: RedisOptions, log: Logger): Redis | Cluster {
   if (opts.mode === 'cluster') {
     const cluster = new Cluster(opts.nodes, {
       enableOfflineQueue: false,
-      enableAutoPipelining: true,
+      // Not in cluster mode: ioredis' auto-pipelining holds commands until the client is ready (past
+      // enableOfflineQueue and commandTimeout: requests waited seconds) and then reads the slot map without a check;
+      // a slot no node serves yet, while the cluster forms or grows, threw a TypeError nothing could catch and ended the
+      // API process (journey runs 10 and 14; test/service/cache/redis-cluster-forming.int.test.ts).
+      enableAutoPipelining: false,
       slotsRefreshTimeout: 1000,
       clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
-      redisOptions: common,
+      redisOptions: { ...common, enableAutoPipelining: false },
     });
     cluster.on('error', onError);
     return cluster;

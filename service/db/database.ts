@@ -3,6 +3,7 @@ import pg from 'pg';
 import { AppError, unavailable } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics, PoolStat } from '../metrics.js';
+import { pgSsl, type DatabaseTls } from './tls.js';
 
 /** The handle repositories take: a pool or a client inside a transaction. */
 export interface Queryable {
@@ -16,7 +17,8 @@ export interface DatabaseConnection {
   name: string;
   user: string;
   password: string;
-  ssl: boolean;
+  /** sslmode and CA file of every connection (tls.ts). */
+  tls: DatabaseTls;
   replicas: { host: string; port: number }[];
   poolSize: number;
   /** How long a query keeps being retried, from its first attempt, while the server cannot be reached (0 = never). */
@@ -141,7 +143,7 @@ export class Database {
       database: opts.name,
       user: opts.user,
       password: opts.password,
-      ssl: opts.ssl ? { rejectUnauthorized: false } : undefined,
+      ssl: pgSsl(opts.tls),
       max: opts.poolSize,
       connectionTimeoutMillis: 2000,
       idleTimeoutMillis: 30000,

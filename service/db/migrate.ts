@@ -2,6 +2,7 @@
 import pg from 'pg';
 import type { Logger } from '../log.js';
 import type { DatabaseConnection } from './database.js';
+import { pgSsl } from './tls.js';
 import { migrations as allMigrations, type Migration } from './migrations.js';
 
 /** Lock id shared by every migrate run ("graminst" in ASCII, truncated to a bigint). */
@@ -18,7 +19,7 @@ export async function migrate(opts: MigrateOptions, log: Logger, migrations: Mig
     database: opts.name,
     user: opts.user,
     password: opts.password,
-    ssl: opts.ssl ? { rejectUnauthorized: false } : undefined,
+    ssl: pgSsl(opts.tls),
     connectionTimeoutMillis: 10000,
     application_name: 'graminsta-migrate',
   });

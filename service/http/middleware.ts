@@ -1,8 +1,8 @@
 // Request ids, JSON access logs, request metrics and the one place errors become statuses and the JSON error shape.
 import crypto from 'node:crypto';
-import type Koa from 'koa';
+import Koa from 'koa';
 import type { RouterContext } from '@koa/router';
-import { AppError, type ErrorCode } from '../errors.js';
+import { AppError, ERROR_CODES, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 
@@ -37,7 +37,7 @@ const STATUS: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   not_an_image: 415,
   content_type_mismatch: 415,
-  cannot_follow_self: 422,
+  cannot_follow_self: 403,
   too_many_open_uploads: 429,
   rate_limited: 429,
   database_unavailable: 503,
@@ -51,6 +51,13 @@ export function statusOf(code: ErrorCode): number {
 
 // Codes for the HTTP errors Koa and its middleware throw themselves (http-errors with a status).
 const HTTP_CODES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 411: 'length_required', 413: 'payload_too_large', 415: 'unsupported_media_type', 501: 'not_implemented' };
+
+/** Every error code an answer with `status` can carry: the service's own and the one for Koa's http errors of that status. */
+export function codesOf(status: number): string[] {
+  const codes: string[] = ERROR_CODES.filter((c) => STATUS[c] === status);
+  const http = HTTP_CODES[status];
+  return http && !codes.includes(http) ? [...codes, http] : codes;
+}
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -119,4 +126,21 @@ export function errorHandler(): Koa.Middleware {
     if (status === 401) ctx.set('WWW-Authenticate', 'Bearer');
     if (status === 503) ctx.set('Retry-After', '2');
   };
+}
+
+// Codes of a client that went away before its response ended: nothing is wrong on this side.
+const CLIENT_GONE = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+/**
+ * A Koa application whose late errors (after the response started, e.g. a client that closes while an image streams)
+ * are logged as one JSON line, a client's early close at debug; Koa's default prints a bare stack trace on stderr.
+ */
+export function createKoa(log: Logger): Koa {
+  const app = new Koa();
+  app.on('error', (err: unknown) => {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && CLIENT_GONE.has(code)) log.debug('client closed the connection before the response ended', { code });
+    else log.error('response failed after it started', { err });
+  });
+  return app;
 }

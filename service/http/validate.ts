@@ -11,6 +11,13 @@ export function objectBody(body: unknown, allowed: readonly string[]): Record<st
   return body as Record<string, unknown>;
 }
 
+/** The request's JSON body as an object with only the `allowed` keys; a request that sent no JSON (no body, or not Content-Type: application/json) is a 400. */
+export function jsonBody(req: { body?: unknown; rawBody?: string }, allowed: readonly string[]): Record<string, unknown> {
+  // The body parser leaves rawBody unset when it parsed nothing (no JSON content type), and empty for an empty body.
+  if (req.rawBody === undefined || req.rawBody.trim() === '') throw invalid('body', 'a JSON object is required (Content-Type: application/json)');
+  return objectBody(req.body, allowed);
+}
+
 const { username: U, password: P } = limits;
 const USERNAME = new RegExp(usernamePattern);
 
@@ -20,21 +27,39 @@ export function username(v: unknown, field = 'username'): string {
   return v;
 }
 
-/** A password: 8-200 characters. */
+/** A password: 8-200 characters (code points). */
 export function password(v: unknown, field = 'password'): string {
-  if (typeof v !== 'string' || v.length < P.min || v.length > P.max) throw invalid(field, `must be a string of ${P.min}-${P.max} characters`);
+  if (typeof v !== 'string' || charLength(v) < P.min || charLength(v) > P.max) throw invalid(field, `must be a string of ${P.min}-${P.max} characters`);
   return v;
 }
 
-/** Free text of `min`..`max` characters without control characters (newlines allowed when `multiline`). */
+/** Characters String.prototype.trim removes (ECMAScript WhiteSpace and LineTerminator), spelled out for the OpenAPI patterns. */
+const SPACE = '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+const CONTROL = '\\u0000-\\u001f\\u007f';
+const CONTROL_BUT_NEWLINE = '\\u0000-\\u0009\\u000b-\\u001f\\u007f';
+
+/** The JSON Schema pattern of free text: no control characters (newlines allowed when `multiline`), and when `nonBlank` something besides whitespace. */
+export function textPattern(opts: { multiline?: boolean; nonBlank?: boolean }): string {
+  const ok = `[^${opts.multiline ? CONTROL_BUT_NEWLINE : CONTROL}]`;
+  return opts.nonBlank ? `^${ok}*[^${SPACE}${opts.multiline ? CONTROL_BUT_NEWLINE : CONTROL}]${ok}*$` : `^${ok}*$`;
+}
+
+/** Length in characters (Unicode code points, as JSON Schema's minLength/maxLength count them, not UTF-16 units). */
+export function charLength(s: string): number {
+  return Array.from(s).length;
+}
+
+/** Free text of `min`..`max` characters (counted before trimming) without control characters (newlines allowed when `multiline`); stored trimmed, and with `min` > 0 not blank. */
 export function text(v: unknown, field: string, opts: { min?: number; max: number; multiline?: boolean }): string {
   if (typeof v !== 'string') throw invalid(field, 'must be a string');
-  const s = v.trim();
   const min = opts.min ?? 0;
-  if (s.length < min || s.length > opts.max) throw invalid(field, `must be ${min}-${opts.max} characters`);
+  const n = charLength(v);
+  if (n < min || n > opts.max) throw invalid(field, `must be ${min}-${opts.max} characters`);
   // eslint-disable-next-line no-control-regex
   const bad = opts.multiline ? /[\u0000-\u0009\u000b-\u001f\u007f]/ : /[\u0000-\u001f\u007f]/;
-  if (bad.test(s)) throw invalid(field, 'must not contain control characters');
+  if (bad.test(v)) throw invalid(field, 'must not contain control characters');
+  const s = v.trim();
+  if (min > 0 && s === '') throw invalid(field, 'must not be blank');
   return s;
 }
 
@@ -77,7 +102,7 @@ export function limit(v: unknown): number {
 /** Decodes an opaque `?cursor=` into the id to continue below, or null for the first page. */
 export function cursor(v: unknown): number | null {
   if (v === undefined || v === '') return null;
-  const id = typeof v === 'string' && v.length <= 100 ? decodeCursor(v) : null;
+  const id = typeof v === 'string' ? decodeCursor(v) : null;
   if (id === null) throw invalid('cursor', 'must be a cursor returned as nextCursor');
   return id;
 }

@@ -5,7 +5,7 @@ import Router from '@koa/router';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { AppError } from '../errors.js';
-import { errorHandler, requestContext } from '../http/middleware.js';
+import { errorHandler, requestContext, createKoa } from '../http/middleware.js';
 import { readBody } from '../http/body.js';
 import { probeRoutes, type Readiness } from '../http/probes.js';
 import { objectKey } from '../http/validate.js';
@@ -90,7 +90,7 @@ export function originRoutes(deps: OriginRoutesDeps): Router {
 
 /** Builds the origin application: the probes and /images/<key>. */
 export function createOriginApp(deps: OriginAppDeps): Koa {
-  const app = new Koa();
+  const app = createKoa(deps.log);
   app.use(requestContext(deps.log, deps.metrics));
   app.use(errorHandler());
   app.use(probeRoutes(deps).routes());

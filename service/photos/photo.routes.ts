@@ -18,7 +18,7 @@ export function photoRoutes(photos: PhotoService, users: Authenticator, rateLimi
   const maybeAuth = optionalAuth(users);
 
   r.post('/uploads', auth, limitUploads, async (ctx: Koa.Context) => {
-    const b = v.objectBody(ctx.request.body, ['contentType', 'size']);
+    const b = v.jsonBody(ctx.request, ['contentType', 'size']);
     if (typeof b.contentType !== 'string') throw invalid('contentType', 'must be a string');
     const size = v.integer(b.size, 'size', 1, Number.MAX_SAFE_INTEGER);
     ctx.status = 201;
@@ -34,7 +34,7 @@ export function photoRoutes(photos: PhotoService, users: Authenticator, rateLimi
   });
 
   r.post('/photos', auth, async (ctx: Koa.Context) => {
-    const b = v.objectBody(ctx.request.body, ['uploadId', 'caption']);
+    const b = v.jsonBody(ctx.request, ['uploadId', 'caption']);
     const caption = b.caption === undefined ? '' : v.text(b.caption, 'caption', { ...limits.caption, multiline: true });
     ctx.status = 201;
     ctx.body = { photo: await photos.createPhoto(principal(ctx).userId, v.uploadId(b.uploadId), caption) };

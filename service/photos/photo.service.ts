@@ -1,7 +1,7 @@
 // Uploads (presigned or through the API), photo creation after a content check, listing, feed, deletion and likes.
 import crypto from 'node:crypto';
 import type { DatabaseHandle } from '../db/database.js';
-import { AppError, notFound } from '../errors.js';
+import { AppError, invalid, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ObjectStorage, StoredObject } from '../storage/storage.js';
 import { pendingKey, photoKeyOf } from '../storage/keys.js';
@@ -101,7 +101,7 @@ export function createPhotoService(deps: PhotoServiceDeps) {
     /** Registers an upload and says where to PUT the bytes. */
     async createUpload(userId: number, contentType: string, size: number): Promise<{ uploadId: string; method: 'PUT'; url: string; headers: Record<string, string> }> {
       if (!(contentType in IMAGE_TYPES)) throw new AppError('unsupported_media_type', `contentType: must be one of ${Object.keys(IMAGE_TYPES).join(', ')}`, { field: 'contentType' });
-      if (size > deps.maxUploadBytes) throw new AppError('upload_too_large', `size: ${size} bytes is more than the limit of ${deps.maxUploadBytes}`, { field: 'size' });
+      if (size > deps.maxUploadBytes) throw invalid('size', `${size} bytes is more than the limit of ${deps.maxUploadBytes}`);
       const uploadId = crypto.randomBytes(16).toString('base64url');
       const key = pendingKey(uploadId, IMAGE_TYPES[contentType as ImageType]);
       await db.transaction(async (tx) => {

@@ -23,7 +23,7 @@ export function userRoutes(users: UserService, rateLimits: RouteLimits | null = 
   const maybeAuth = optionalAuth(users);
 
   r.post('/users', limitSignup, async (ctx: Koa.Context) => {
-    const b = v.objectBody(ctx.request.body, ['username', 'password', 'displayName']);
+    const b = v.jsonBody(ctx.request, ['username', 'password', 'displayName']);
     const input = {
       username: v.username(b.username),
       password: v.password(b.password),
@@ -34,7 +34,7 @@ export function userRoutes(users: UserService, rateLimits: RouteLimits | null = 
   });
 
   r.post('/sessions', limitLogin, async (ctx: Koa.Context) => {
-    const b = v.objectBody(ctx.request.body, ['username', 'password']);
+    const b = v.jsonBody(ctx.request, ['username', 'password']);
     ctx.status = 201;
     ctx.body = await users.logIn({ username: v.username(b.username), password: v.password(b.password) });
   });
@@ -49,7 +49,7 @@ export function userRoutes(users: UserService, rateLimits: RouteLimits | null = 
   });
 
   r.patch('/me', auth, async (ctx: Koa.Context) => {
-    const b = v.objectBody(ctx.request.body, ['displayName', 'bio']);
+    const b = v.jsonBody(ctx.request, ['displayName', 'bio']);
     const patch: { displayName?: string; bio?: string } = {};
     if (b.displayName !== undefined) patch.displayName = v.text(b.displayName, 'displayName', limits.displayName);
     if (b.bio !== undefined) patch.bio = v.text(b.bio, 'bio', { ...limits.bio, multiline: true });

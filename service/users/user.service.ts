@@ -181,7 +181,9 @@ export function createUserService(deps: UserServiceDeps) {
     /** Makes the caller follow (or unfollow) `username`. */
     async setFollow(userId: number, username: string, on: boolean): Promise<void> {
       const target = await resolveId(username, userId);
-      if (target === userId) throw new AppError('cannot_follow_self', 'username: you cannot follow yourself', { field: 'username' });
+      // Refused as an action you may not take (403), not as invalid input: the request itself is well-formed.
+      if (target === userId && on) throw new AppError('cannot_follow_self', 'username: you cannot follow yourself', { field: 'username' });
+      if (target === userId) return;
       if (on) await follows.follow(db.write(userId), userId, target);
       else await follows.unfollow(db.write(userId), userId, target);
       await invalidate(userId, target);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import Koa from 'koa';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { errorHandler, requestContext } from '../http/middleware.js';
+import { errorHandler, requestContext, createKoa } from '../http/middleware.js';
 import { probeRoutes, type Readiness } from '../http/probes.js';
 import { AppError } from '../errors.js';
 import { openStatic, type StaticFile } from './static-files.infra.js';
@@ -31,7 +31,7 @@ function isHashedAsset(root: string, file: string): boolean {
 
 /** Builds the web application; unknown paths without an extension get index.html (client-side routing). */
 export function createWebApp(deps: WebAppDeps): Koa {
-  const app = new Koa();
+  const app = createKoa(deps.log);
   // Behind the Ingress: the page origin in /config.json takes its scheme and host from X-Forwarded-*.
   app.proxy = true;
   app.use(requestContext(deps.log, deps.metrics));

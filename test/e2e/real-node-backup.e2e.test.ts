@@ -3,11 +3,10 @@
 // the app and its volumes deleted, a new app restored from "latest" with the data there; bad credentials and an
 // unreachable bucket give conditions naming the problem.
 import { expect } from 'chai';
-import { waitFor, type TestCluster } from '../support/cluster.js';
-import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
-import { createRealNodeNamespace, imageSettings, NODE_IP, type RealNode } from '../support/real-node.js';
+import { waitFor } from '../support/cluster.js';
+import { NODE_IP } from '../support/real-node.js';
 import { freePort } from '../support/local-process.js';
-import { endRealNodeTest, realNodeApps, realNodeOrSkip, type AppView } from '../support/real-node-apps.js';
+import { RealNodeSuite, type AppView } from '../support/real-node-suite.js';
 import { startS3, type S3Server } from '../support/s3.js';
 import { fitToNode, type Spec } from '../../hack/node/fit-app.js';
 import { backupNameAt } from '../../service/backup/backups.js';
@@ -16,13 +15,15 @@ const ROWS = Number(process.env.BACKUP_E2E_ROWS ?? 100_000);
 
 describe('real node: database backups to S3 and a restore into a new app', function () {
   this.timeout(1_800_000);
-  let cluster: TestCluster;
-  let node: RealNode;
-  let operator: OperatorProcess | undefined;
+  const s = new RealNodeSuite().register();
   let ns: string | undefined;
   let s3: S3Server | undefined;
-
-  const { kubectl, app, waitApp, waitReady, allRunning, applyApp } = realNodeApps(() => cluster, () => node, () => ns!);
+  const kubectl = (...args: string[]) => s.kubectl(...args);
+  const app = (name: string) => s.app(name);
+  const waitApp = (name: string, what: string, check: (a: AppView) => boolean, timeoutMs?: number) => s.waitApp(name, what, check, timeoutMs);
+  const waitReady = (name: string, stage: string, timeoutMs?: number) => s.waitReady(name, stage, timeoutMs);
+  const allRunning = () => s.allRunning();
+  const applyApp = (name: string, spec: Spec) => s.applyApp(name, spec);
   const condition = (a: AppView, type: string) => a.status?.conditions?.find((c) => c.type === type);
   /** SQL in the primary's postgres container, as the superuser over the socket (peer), in the app database. */
   const psql = async (pod: string, sql: string) => (await kubectl('exec', '-n', ns!, pod, '-c', 'postgres', '--', 'psql', '-h', '/tmp', '-U', 'postgres', '-d', 'graminsta', '-v', 'ON_ERROR_STOP=1', '-tAc', sql)).trim();
@@ -30,20 +31,13 @@ describe('real node: database backups to S3 and a restore into a new app', funct
   const bucket = (extra: Record<string, string> = {}) => ({ bucket: s3!.bucket, endpoint: s3!.endpoint, region: s3!.region, credentialsSecret: 'backup-s3', prefix: 'e2e/graminsta', ...extra });
   const splitDatabase = (database: Record<string, unknown>): Spec => fitToNode({ users: 10, database } as Spec, { small: true });
 
-  before(async function () {
-    ({ cluster, node } = await realNodeOrSkip(this));
-  });
-
   beforeEach(async () => {
-    ns = await createRealNodeNamespace('real-backup');
     s3 = await startS3('graminsta-backups', NODE_IP);
+    ns = await s.start('real-backup', 'real-node-backup-operator');
     await kubectl('create', 'secret', 'generic', 'backup-s3', '-n', ns, `--from-literal=AWS_ACCESS_KEY_ID=${s3.accessKeyId}`, `--from-literal=AWS_SECRET_ACCESS_KEY=${s3.secretAccessKey}`);
-    operator = await startOperatorProcess('real-node-backup-operator', ns, imageSettings(node));
   });
 
-  afterEach(async function () {
-    await endRealNodeTest(this, operator, ns, 8000);
-    operator = undefined;
+  afterEach(async () => {
     ns = undefined;
     await s3?.stop();
     s3 = undefined;

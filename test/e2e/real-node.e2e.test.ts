@@ -3,113 +3,93 @@
 // this machine (operator image settings, as an air-gapped cluster would set them), and the app
 // answers through the ingress controller on 127.0.0.1.
 import { expect } from 'chai';
-import { createHash } from 'node:crypto';
-import { waitFor, type TestCluster } from '../support/cluster.js';
-import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
-import { createRealNodeNamespace, imageSettings, NODE_IP, type RealNode } from '../support/real-node.js';
-import { endRealNodeTest, example, realNodeApps, realNodeOrSkip, viaIngress, type AppView } from '../support/real-node-apps.js';
+import { NODE_IP } from '../support/real-node.js';
 import { httpRequest } from '../support/http-request.js';
+import { example, postPhoto, RealNodeSuite, sha256, signUp, viaIngress } from '../support/real-node-suite.js';
 import { startS3, type S3Server } from '../support/s3.js';
+import { waitFor } from '../support/cluster.js';
 import { PNG } from '../service/harness.js';
+import type { AppView } from '../support/real-node-suite.js';
 import { fitToNode } from '../../hack/node/fit-app.js';
-
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('real node: the rendered topology runs', function () {
   this.timeout(900_000);
-  let cluster: TestCluster;
-  let node: RealNode;
-  let operator: OperatorProcess | undefined;
-  let ns: string | undefined;
-
-  const { kubectl, app, waitReady, allRunning, applyApp, podOf } = realNodeApps(() => cluster, () => node, () => ns!);
-
-  before(async function () {
-    ({ cluster, node } = await realNodeOrSkip(this));
-  });
-
-  afterEach(async function () {
-    await endRealNodeTest(this, operator, ns);
-    operator = undefined;
-    ns = undefined;
-  });
+  const s = new RealNodeSuite().register();
+  const kubectl = (...args: string[]) => s.kubectl(...args);
 
   it('runs the sample app: every container started, the API answers through the ingress, logs and exec work', async () => {
-    ns = await createRealNodeNamespace('real-sample');
-    operator = await startOperatorProcess('real-node-operator', ns, imageSettings(node));
+    const ns = await s.start('real-sample', 'real-node-operator');
     const t0 = Date.now();
-    await applyApp('graminsta', fitToNode(example('graminsta.yaml'), { small: true }));
-    await waitReady('graminsta', 'cdn');
+    await s.applyApp('graminsta', fitToNode(example('graminsta.yaml'), { small: true }));
+    await s.waitReady('graminsta', 'cdn');
     console.log(`      sample Ready on the real node in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    await allRunning();
+    await s.allRunning();
 
     const api = { host: 'api.graminsta.localtest.me' };
-    await waitFor('the API through the ingress', 60_000, async () => (await viaIngress(node, 'GET', '/readyz', api)).status === 200, 500);
-    const alice = (await viaIngress(node, 'POST', '/api/v1/users', { ...api, json: { username: 'alice', password: 'correct horse battery' } })).json();
-    const bob = (await viaIngress(node, 'POST', '/api/v1/users', { ...api, json: { username: 'bob', password: 'correct horse battery' } })).json();
-    expect(alice.token, 'alice signed up').to.be.a('string');
-    const up = await viaIngress(node, 'POST', '/api/v1/uploads', { ...api, token: alice.token, json: { contentType: 'image/png', size: PNG.length } });
-    expect(up.status, up.body.toString()).to.equal(201);
-    const slot = up.json();
-    const put = await viaIngress(node, 'PUT', slot.url, { ...api, token: alice.token, raw: PNG, headers: slot.headers });
-    expect(put.status, put.body.toString()).to.be.oneOf([200, 204]);
-    const created = await viaIngress(node, 'POST', '/api/v1/photos', { ...api, token: alice.token, json: { uploadId: slot.uploadId, caption: 'from the real node' } });
-    expect(created.status, created.body.toString()).to.equal(201);
-    expect((await viaIngress(node, 'PUT', '/api/v1/users/alice/follow', { ...api, token: bob.token })).status).to.be.oneOf([200, 204]);
-    const feed = await viaIngress(node, 'GET', '/api/v1/feed', { ...api, token: bob.token });
+    const call = s.apiVia(api.host);
+    await waitFor('the API through the ingress', 60_000, async () => (await call('GET', '/readyz')).status === 200, 500);
+    const alice = await signUp(call, 'alice');
+    const bob = await signUp(call, 'bob');
+    await postPhoto(call, alice, PNG, 'from the real node');
+    expect((await call('PUT', '/api/v1/users/alice/follow', { token: bob })).status).to.be.oneOf([200, 204]);
+    const feed = await call('GET', '/api/v1/feed', { token: bob });
     expect(feed.status).to.equal(200);
     const items = feed.json().items as { caption: string; imageUrl: string }[];
     expect(items.map((p) => p.caption)).to.deep.equal(['from the real node']);
-    const image = await viaIngress(node, 'GET', items[0]!.imageUrl, api);
+    const image = await call('GET', items[0]!.imageUrl);
     expect(image.status).to.equal(200);
     expect(sha256(image.body)).to.equal(sha256(PNG));
     // The web tier serves its page through the same ingress.
-    const page = await viaIngress(node, 'GET', '/', { host: 'graminsta.localtest.me' });
+    const page = await viaIngress(s.node, 'GET', '/', { host: 'graminsta.localtest.me' });
     expect(page.status).to.equal(200);
     expect(page.body.toString()).to.match(/<html/i);
 
     const logs = await kubectl('logs', '-n', ns, 'deployment/graminsta-api', '--tail=50');
     expect(logs).to.match(/\{.*"msg"/);
-    const apiPod = await podOf('app.kubernetes.io/component=api');
+    const apiPod = await s.podOf('app.kubernetes.io/component=api');
     const exec = await kubectl('exec', '-n', ns, apiPod, '--', 'node', '-e', 'console.log(process.version, process.getuid())');
     expect(exec.trim()).to.match(/^v24\.\d+\.\d+ 1000$/);
   });
 
   it('names a wrong image override on the tier condition (ImagePullBackOff), and recovers when it is fixed', async () => {
-    ns = await createRealNodeNamespace('real-badimage');
-    operator = await startOperatorProcess('real-node-badimage', ns, imageSettings(node));
+    await s.start('real-badimage', 'real-node-badimage');
     const spec = fitToNode(example('stage-2-split-database.yaml'), { small: true });
     const wrong = 'graminsta.local/no-such-postgres:15';
     (spec.database as Record<string, unknown>).image = wrong;
-    await applyApp('graminsta', spec);
+    await s.applyApp('graminsta', spec);
     let last: AppView | undefined;
     await waitFor('DatabaseReady to name the image pull failure', 120_000, async () => {
-      last = await app('graminsta');
+      last = await s.app('graminsta');
       const c = last.status?.conditions?.find((x) => x.type === 'DatabaseReady');
       return c?.status === 'False' && ['ErrImagePull', 'ImagePullBackOff'].includes(c.reason) && !!c.message?.includes(wrong);
     }, 1000).catch((err: Error) => {
       throw new Error(`${err.message}; conditions: ${JSON.stringify(last?.status?.conditions)}`);
     });
     expect(last!.status!.conditions!.find((c) => c.type === 'Ready')).to.include({ status: 'False' });
-    (spec.database as Record<string, unknown>).image = node.images.postgres;
-    await applyApp('graminsta', spec);
-    await waitReady('graminsta', 'split-database');
+    (spec.database as Record<string, unknown>).image = s.node.images.postgres;
+    await s.applyApp('graminsta', spec);
+    await s.waitReady('graminsta', 'split-database');
   });
 
   it('survives the loss of the Postgres primary at data-layer: reads go on from the replicas, writes come back when the pod returns on its volume', async () => {
-    ns = await createRealNodeNamespace('real-primary-loss');
+    const ns = await s.start('real-primary-loss', 'real-node-primary-loss');
     const s3 = await startS3('graminsta-photos', NODE_IP);
     try {
       await kubectl('create', 'secret', 'generic', 'graminsta-s3', '-n', ns, `--from-literal=AWS_ACCESS_KEY_ID=${s3.accessKeyId}`, `--from-literal=AWS_SECRET_ACCESS_KEY=${s3.secretAccessKey}`);
-      operator = await startOperatorProcess('real-node-primary-loss', ns, imageSettings(node));
       const spec = fitToNode(example('stage-6-data-layer.yaml'), { small: true, s3 });
-      await applyApp('graminsta', spec);
-      await waitReady('graminsta', 'data-layer');
-      await allRunning();
+      await s.applyApp('graminsta', spec);
+      await s.waitReady('graminsta', 'data-layer');
+      await s.allRunning();
       const replicas = (spec.database as { readReplicas: number }).readReplicas;
       const streaming = async () =>
-        Number((await kubectl('exec', '-n', ns!, 'graminsta-db-0', '-c', 'postgres', '--', 'psql', '-h', '/tmp', '-U', 'postgres', '-tAc', "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")).trim());
+        Number((await kubectl('exec', '-n', ns, 'graminsta-db-0', '-c', 'postgres', '--', 'psql', '-h', '/tmp', '-U', 'postgres', '-tAc', "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")).trim());
       await waitFor(`${replicas} replicas streaming`, 120_000, async () => (await streaming()) === replicas, 2000);
+      // TLS to Postgres (issue 14): every TCP session on the primary, the replicas' streams included, is encrypted.
+      const sessions = (await kubectl('exec', '-n', ns, 'graminsta-db-0', '-c', 'postgres', '--', 'psql', '-h', '/tmp', '-U', 'postgres', '-tAc',
+        "SELECT count(*) FILTER (WHERE NOT s.ssl) || ' ' || count(*) FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.client_addr IS NOT NULL")).trim();
+      const [plainSessions, tcpSessions] = sessions.split(' ').map(Number);
+      expect(plainSessions, `sessions without TLS of ${tcpSessions}`).to.equal(0);
+      expect(tcpSessions).to.be.at.least(replicas);
 
       const base = `http://${(await kubectl('get', 'service', 'graminsta-api', '-n', ns, '-o', 'jsonpath={.spec.clusterIP}')).trim()}`;
       const signUp = async (username: string) => (await httpRequest(base, 'POST', '/api/v1/users', { json: { username, password: 'correct horse battery' } })).json<{ token: string }>().token;
@@ -145,7 +125,7 @@ describe('real node: the rendered topology runs', function () {
       // Until the new primary pod is Ready and writes have gone through for 5 s.
       let backAt = 0;
       await waitFor('writes to succeed again after the primary returned', 240_000, async () => {
-        const pod = JSON.parse(await kubectl('get', 'pod', 'graminsta-db-0', '-n', ns!, '-o', 'json').catch(() => '{}')) as { metadata?: { uid?: string }; status?: { conditions?: { type: string; status: string }[] } };
+        const pod = JSON.parse(await kubectl('get', 'pod', 'graminsta-db-0', '-n', ns, '-o', 'json').catch(() => '{}')) as { metadata?: { uid?: string }; status?: { conditions?: { type: string; status: string }[] } };
         const back = pod.metadata?.uid !== undefined && pod.metadata.uid !== uid && pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
         if (back && !backAt) backAt = Date.now();
         const writes = samples.filter((x) => x.what === 'write' && x.t > Date.now() - 5000);
@@ -167,7 +147,7 @@ describe('real node: the rendered topology runs', function () {
       await waitFor(`${replicas} replicas streaming again`, 120_000, async () => (await streaming()) === replicas, 2000);
       const me = (await httpRequest(base, 'GET', '/api/v1/me', { token: writer })).json<{ user: { bio: string } }>();
       expect(me.user.bio).to.equal(lastAcked);
-      await allRunning();
+      await s.allRunning();
     } finally {
       await s3.stop();
     }
@@ -183,7 +163,7 @@ describe('real node: the rendered topology runs', function () {
   ];
   for (const [file, stage] of stages) {
     it(`runs examples/${file}: stage ${stage} Ready with every container started`, async () => {
-      ns = await createRealNodeNamespace(`real-${stage}`);
+      const ns = await s.start(`real-${stage}`, `real-node-${stage}`);
       let s3: S3Server | undefined;
       try {
         const spec = example(file);
@@ -191,23 +171,22 @@ describe('real node: the rendered topology runs', function () {
           s3 = await startS3('graminsta-photos', NODE_IP);
           await kubectl('create', 'secret', 'generic', 'graminsta-s3', '-n', ns, `--from-literal=AWS_ACCESS_KEY_ID=${s3.accessKeyId}`, `--from-literal=AWS_SECRET_ACCESS_KEY=${s3.secretAccessKey}`);
         }
-        operator = await startOperatorProcess(`real-node-${stage}`, ns, imageSettings(node));
         const t0 = Date.now();
-        await applyApp('graminsta', fitToNode(spec, { small: true, s3 }));
-        await waitReady('graminsta', stage);
+        await s.applyApp('graminsta', fitToNode(spec, { small: true, s3 }));
+        await s.waitReady('graminsta', stage);
         console.log(`      ${stage} Ready on the real node in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-        await allRunning();
+        await s.allRunning();
         if (stage === 'data-layer') {
           const replicas = (spec.database as { readReplicas: number }).readReplicas;
           let streaming = '';
           await waitFor(`${replicas} replicas streaming from the primary`, 120_000, async () => {
-            streaming = await kubectl('exec', '-n', ns!, 'graminsta-db-0', '-c', 'postgres', '--', 'psql', '-h', '/tmp', '-U', 'postgres', '-tAc', "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'");
+            streaming = await kubectl('exec', '-n', ns, 'graminsta-db-0', '-c', 'postgres', '--', 'psql', '-h', '/tmp', '-U', 'postgres', '-tAc', "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'");
             return Number(streaming.trim()) === replicas;
           }, 2000).catch((err: Error) => {
             throw new Error(`${err.message}: pg_stat_replication counts ${streaming.trim()}`);
           });
           const shards = (spec.cache as { shards: number }).shards;
-          const info = await kubectl('exec', '-n', ns!, 'graminsta-redis-0', '--', 'sh', '-c', 'REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")" redis-cli --no-auth-warning cluster info');
+          const info = await kubectl('exec', '-n', ns, 'graminsta-redis-0', '--', 'sh', '-c', 'REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")" redis-cli --no-auth-warning cluster info');
           expect(info).to.match(/cluster_state:ok/);
           expect(info).to.match(new RegExp(`cluster_size:${shards}\\b`));
         }

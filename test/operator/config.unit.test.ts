@@ -8,15 +8,15 @@ import { repoRoot } from '../support/cluster.js';
 describe('operator config', () => {
   it('has defaults for everything', () => {
     const c = loadConfig({});
-    expect(c).to.deep.include({ watchNamespace: '', leaseNamespace: 'default', leaderElect: true, workers: 4, httpPort: 8080, logLevel: 'info' });
+    expect(c).to.deep.include({ watchNamespace: '', leaseNamespace: 'default', leaderElect: true, workers: 4, httpPort: 8080, logLevel: 'info', discoveryIntervalMs: 60_000 });
     expect(c.images).to.deep.equal(DEFAULT_IMAGES);
     expect(c.images.service).to.equal(DEFAULT_SERVICE_IMAGE);
     expect(DEFAULT_SERVICE_IMAGE).to.match(new RegExp(`:${OPERATOR_VERSION.replace(/\./g, '\\.')}$`));
   });
 
   it('reads the environment', () => {
-    const c = loadConfig({ WATCH_NAMESPACE: 'photos', POD_NAMESPACE: 'ops', GRAMINSTA_WORKERS: '8', GRAMINSTA_LEADER_ELECT: 'false', POD_NAME: 'op-1', LOG_LEVEL: 'debug' });
-    expect(c).to.deep.include({ watchNamespace: 'photos', leaseNamespace: 'ops', workers: 8, leaderElect: false, identity: 'op-1', logLevel: 'debug' });
+    const c = loadConfig({ WATCH_NAMESPACE: 'photos', POD_NAMESPACE: 'ops', GRAMINSTA_WORKERS: '8', GRAMINSTA_LEADER_ELECT: 'false', POD_NAME: 'op-1', LOG_LEVEL: 'debug', GRAMINSTA_DISCOVERY_INTERVAL_SECONDS: '0' });
+    expect(c).to.deep.include({ watchNamespace: 'photos', leaseNamespace: 'ops', workers: 8, leaderElect: false, identity: 'op-1', logLevel: 'debug', discoveryIntervalMs: 0 });
   });
 
   const bad: [Record<string, string>, RegExp][] = [
@@ -25,6 +25,7 @@ describe('operator config', () => {
     [{ GRAMINSTA_HTTP_PORT: '70000' }, /GRAMINSTA_HTTP_PORT/],
     [{ GRAMINSTA_LEADER_ELECT: 'maybe' }, /GRAMINSTA_LEADER_ELECT: must be true or false/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ GRAMINSTA_DISCOVERY_INTERVAL_SECONDS: '-1' }, /GRAMINSTA_DISCOVERY_INTERVAL_SECONDS: must be an integer from 0 to 86400/],
     [{ GRAMINSTA_LEASE_DURATION_SECONDS: '5', GRAMINSTA_RENEW_DEADLINE_SECONDS: '10' }, /RENEW_DEADLINE.*LEASE_DURATION/],
     [{ GRAMINSTA_SERVICE_IMAGE: 'Graminsta:latest' }, /^GRAMINSTA_SERVICE_IMAGE: "Graminsta:latest" is not an image reference/],
     [{ GRAMINSTA_SERVICE_IMAGE: 'registry.local/g@sha256:abc' }, /^GRAMINSTA_SERVICE_IMAGE: .*malformed digest: expected @sha256: and 64 lowercase hex digits/],

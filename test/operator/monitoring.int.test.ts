@@ -4,42 +4,15 @@
 // the API server validates our objects against their real schemas, and they are pruned with the spec.
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type KubernetesObject, type V1StatefulSet } from '@kubernetes/client-node';
-import { chartRbac } from '../../hack/gen-chart-rbac.js';
-import { discoverMonitoringApi } from '../../operator/controller.js';
+import { RbacAuthorizationV1Api, type KubernetesObject, type V1StatefulSet } from '@kubernetes/client-node';
+import { discoverOptionalApis } from '../../operator/controller.js';
 import { createKubeClients, type KubeClients } from '../../operator/kube/client.kube.js';
 import { createTestNamespace, deleteTestNamespace, getCluster, repoRoot, waitFor, type TestCluster } from '../support/cluster.js';
-import { applyApp, exampleApp, listChildren, readApp, startOperator, waitForCondition, type RunningOperator } from '../support/operator.js';
+import type { RunningOperator } from '../support/operator.js';
+import { applyApp, chartServiceAccount, denied, exampleApp, listChildren, readApp, startOperator, waitForCondition } from '../support/operator.js';
 
 const CRDS = ['podmonitors', 'prometheusrules'].map((p) => join(repoRoot, 'test', 'fixtures', 'prometheus-operator', `monitoring.coreos.com_${p}.yaml`));
 const MONITORING = 'monitoring.coreos.com/v1';
-
-/** A kubeconfig of a new ServiceAccount in ns bound (in ns) to the chart's cluster rules, as the chart grants them. */
-async function chartServiceAccount(cluster: TestCluster, ns: string): Promise<KubeConfig> {
-  const core = cluster.kc.makeApiClient(CoreV1Api);
-  const rbac = cluster.kc.makeApiClient(RbacAuthorizationV1Api);
-  const name = `${ns}-operator`;
-  await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'operator' } } });
-  const rules = chartRbac().cluster.map(({ why: _why, ...rule }) => rule);
-  await rbac.createClusterRole({ body: { metadata: { name }, rules } });
-  await rbac.createNamespacedRoleBinding({
-    namespace: ns,
-    body: { metadata: { name: 'operator' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace: ns }] },
-  });
-  const token = await core.createNamespacedServiceAccountToken({ name: 'operator', namespace: ns, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
-  const kc = new KubeConfig();
-  const server = cluster.kc.getCurrentCluster()!;
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: server.server, caData: server.caData, caFile: server.caFile, skipTLSVerify: server.skipTLSVerify }],
-    users: [{ name: 'operator', token: token.status!.token }],
-    contexts: [{ name: 'sa', cluster: 'c', user: 'operator', namespace: ns }],
-    currentContext: 'sa',
-  });
-  return kc;
-}
-
-/** The operator's requests answered 403. */
-const denied = async (op: RunningOperator) => ((await op.registry.getSingleMetric('rest_client_requests_total')?.get())?.values ?? []).filter((v) => v.labels.code === '403');
 
 const containersOf = async (clients: KubeClients, ns: string, name: string) => {
   const sets = (await listChildren(clients, 'apps/v1', 'StatefulSet', ns, name)) as V1StatefulSet[];
@@ -70,7 +43,7 @@ describe('spec.monitoring on a real API server', function () {
   });
 
   it('without the Prometheus Operator CRDs: starts, watches no monitoring kind, and renders the metrics sidecars only', async function () {
-    if (await discoverMonitoringApi(clients)) this.skip(); // a cluster (kind, KUBECONFIG) that has them
+    if ((await discoverOptionalApis(clients)).has('monitoring')) this.skip(); // a cluster (kind, KUBECONFIG) that has them
     const ns = await createTestNamespace('mon-off');
     namespaces.push(ns);
     op = await startOperator({ kubeconfig: await chartServiceAccount(cluster, ns), watchNamespace: ns });
@@ -96,7 +69,7 @@ describe('spec.monitoring on a real API server', function () {
     installed = true;
     const established = await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/podmonitors.monitoring.coreos.com', 'crd/prometheusrules.monitoring.coreos.com']);
     expect(established.code, established.stderr).to.equal(0);
-    await waitFor('discovery to serve monitoring.coreos.com/v1', 30_000, () => discoverMonitoringApi(clients));
+    await waitFor('discovery to serve monitoring.coreos.com/v1', 30_000, async () => (await discoverOptionalApis(clients)).has('monitoring'));
 
     const ns = await createTestNamespace('mon-on');
     namespaces.push(ns);

@@ -236,7 +236,7 @@ describe('photo service API (real Postgres + replica, Redis, volume storage)', f
     it('refuses oversized uploads, non-images named .jpg, and mismatched types; nothing is stored', async () => {
       const photos = await count('photos');
       const tooBig = await call('POST', '/api/v1/uploads', { token: alice.token, body: { contentType: 'image/jpeg', size: 64 * 1024 + 1 } });
-      expect(tooBig.status).to.equal(413);
+      expect(tooBig.status).to.equal(400);
       expect(tooBig.body.error.field).to.equal('size');
       const badType = await call('POST', '/api/v1/uploads', { token: alice.token, body: { contentType: 'text/html', size: 10 } });
       expect(badType.status).to.equal(415);

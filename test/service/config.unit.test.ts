@@ -16,7 +16,7 @@ describe('loadConfig', () => {
         port: 8080,
         metricsPort: 9090,
         exporter: null,
-        db: { host: 'db-rw', port: 5432, name: 'graminsta', user: 'graminsta', password: 'pw', ssl: false, replicas: [], poolSize: 10, retrySeconds: 20, queryTimeoutMs: 10000 },
+        db: { host: 'db-rw', port: 5432, name: 'graminsta', user: 'graminsta', password: 'pw', tls: { mode: 'disable', rootCertPath: '' }, replicas: [], poolSize: 10, retrySeconds: 20, queryTimeoutMs: 10000 },
         redis: { mode: 'none', nodes: [], password: '' },
         cacheTtlSeconds: 30,
         nearCache: { maxAgeMs: 30000, maxEntries: 20000 },
@@ -124,11 +124,24 @@ describe('loadConfig', () => {
 
   describe('enumerations', () => {
     it('parses GRAMINSTA_DB_SSLMODE', () => {
-      expect(loadConfig({ ...API, GRAMINSTA_DB_SSLMODE: 'require' }).db.ssl).to.equal(true);
-      expect(loadConfig({ ...API, GRAMINSTA_DB_SSLMODE: 'disable' }).db.ssl).to.equal(false);
+      for (const mode of ['disable', 'require', 'verify-ca', 'verify-full'] as const) {
+        expect(loadConfig({ ...API, GRAMINSTA_DB_SSLMODE: mode }).db.tls).to.deep.equal({ mode, rootCertPath: '' });
+      }
     });
     it('refuses a bad sslmode naming the variable and the choices', () => {
-      fails({ ...API, GRAMINSTA_DB_SSLMODE: 'verify-full' }, 'GRAMINSTA_DB_SSLMODE must be one of disable, require, got "verify-full"');
+      fails({ ...API, GRAMINSTA_DB_SSLMODE: 'prefer' }, 'GRAMINSTA_DB_SSLMODE must be one of disable, require, verify-ca, verify-full, got "prefer"');
+    });
+    it('checks the CA file of verify-full at start and keeps its path (it is read again at every connection)', () => {
+      const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+      const env = { ...API, GRAMINSTA_DB_SSLMODE: 'verify-full', GRAMINSTA_DB_SSLROOTCERT_FILE: '/run/ca.crt' };
+      expect(loadConfig(env, undefined, (p) => (p === '/run/ca.crt' ? pem : '')).db.tls).to.deep.equal({ mode: 'verify-full', rootCertPath: '/run/ca.crt' });
+      expect(() => loadConfig(env, undefined, () => { throw Object.assign(new Error('no'), { code: 'ENOENT' }); })).to.throw(ConfigError, 'GRAMINSTA_DB_SSLROOTCERT_FILE: cannot read /run/ca.crt (ENOENT)');
+      expect(() => loadConfig(env, undefined, () => 'not a certificate')).to.throw(ConfigError, 'GRAMINSTA_DB_SSLROOTCERT_FILE: /run/ca.crt holds no PEM certificate');
+      // A CA without an sslmode means verifying, as libpq does with a root certificate file.
+      expect(loadConfig({ ...env, GRAMINSTA_DB_SSLMODE: undefined }, undefined, () => pem).db.tls.mode).to.equal('verify-full');
+    });
+    it('refuses a CA file with an sslmode that does not verify', () => {
+      fails({ ...API, GRAMINSTA_DB_SSLMODE: 'require', GRAMINSTA_DB_SSLROOTCERT_FILE: '/run/ca.crt' }, 'GRAMINSTA_DB_SSLROOTCERT_FILE is set but GRAMINSTA_DB_SSLMODE is require');
     });
     it('refuses a bad redis mode', () => fails({ ...API, GRAMINSTA_REDIS_MODE: 'sentinel' }, 'GRAMINSTA_REDIS_MODE must be one of none, standalone, cluster, got "sentinel"'));
     it('refuses a bad storage kind', () => fails({ ...API, GRAMINSTA_STORAGE: 'gcs' }, 'GRAMINSTA_STORAGE must be one of s3, volume, origin'));

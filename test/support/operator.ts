@@ -3,15 +3,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type KubernetesObject } from '@kubernetes/client-node';
+import { chartRbac } from '../../hack/gen-chart-rbac.js';
 import { Registry } from 'prom-client';
 import { DEFAULT_IMAGES, type ImageSettings } from '../../operator/api/images.api.js';
 import type { GraminstaApp } from '../../operator/api/types.gen.js';
-import { APP_RESOURCE, Controller, discoverMonitoringApi } from '../../operator/controller.js';
+import { APP_RESOURCE, Controller, discoverOptionalApis } from '../../operator/controller.js';
 import { createKubeClients, type KubeClients } from '../../operator/kube/client.kube.js';
 import { createLogger, nopLogger } from '../../operator/kube/logger.kube.js';
 import { createMetrics, type Metrics } from '../../operator/kube/metrics.kube.js';
-import { getCluster, repoRoot, waitFor } from './cluster.js';
+import { getCluster, repoRoot, waitFor, type TestCluster } from './cluster.js';
 
 /** The image settings of the in-process operator: the default Postgres and Redis images, a test service image. */
 export const TEST_IMAGES: ImageSettings = { ...DEFAULT_IMAGES, service: 'ghcr.io/graminsta/graminsta-service:test' };
@@ -31,7 +32,15 @@ export interface RunningOperator {
 
 /** Starts a leading controller on the test cluster (as `kubeconfig`'s user when given, else the harness's admin). */
 export async function startOperator(
-  opts: { watchNamespace?: string; resyncMs?: number; workers?: number; kubeconfig?: KubeConfig; images?: ImageSettings } = {},
+  opts: {
+    watchNamespace?: string;
+    resyncMs?: number;
+    workers?: number;
+    kubeconfig?: KubeConfig;
+    images?: ImageSettings;
+    /** How often to look for optional APIs (Gateway API, Prometheus Operator) installed after the start; omitted: never. */
+    discoveryIntervalMs?: number;
+  } = {},
 ): Promise<RunningOperator> {
   const cluster = await getCluster();
   const registry = new Registry();
@@ -48,7 +57,8 @@ export async function startOperator(
     images: opts.images ?? TEST_IMAGES,
     identity: 'test',
     reconcileTimeoutMs: 120_000,
-    monitoringApi: await discoverMonitoringApi(clients),
+    servedApis: await discoverOptionalApis(clients),
+    discoveryIntervalMs: opts.discoveryIntervalMs ?? 0,
   });
   await controller.start();
   controller.lead();
@@ -129,3 +139,30 @@ export async function listChildren(clients: KubeClients, apiVersion: string, kin
   const list = await clients.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, `app.kubernetes.io/instance=${app}`);
   return list.items;
 }
+
+/** A kubeconfig of a new ServiceAccount in ns bound (in ns) to the chart's cluster rules, as the chart grants them. */
+export async function chartServiceAccount(cluster: TestCluster, ns: string): Promise<KubeConfig> {
+  const core = cluster.kc.makeApiClient(CoreV1Api);
+  const rbac = cluster.kc.makeApiClient(RbacAuthorizationV1Api);
+  const name = `${ns}-operator`;
+  await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'operator' } } });
+  const rules = chartRbac().cluster.map(({ why: _why, ...rule }) => rule);
+  await rbac.createClusterRole({ body: { metadata: { name }, rules } });
+  await rbac.createNamespacedRoleBinding({
+    namespace: ns,
+    body: { metadata: { name: 'operator' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace: ns }] },
+  });
+  const token = await core.createNamespacedServiceAccountToken({ name: 'operator', namespace: ns, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+  const kc = new KubeConfig();
+  const server = cluster.kc.getCurrentCluster()!;
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: server.server, caData: server.caData, caFile: server.caFile, skipTLSVerify: server.skipTLSVerify }],
+    users: [{ name: 'operator', token: token.status!.token }],
+    contexts: [{ name: 'sa', cluster: 'c', user: 'operator', namespace: ns }],
+    currentContext: 'sa',
+  });
+  return kc;
+}
+
+/** The operator's requests answered 403. */
+export const denied = async (op: RunningOperator) => ((await op.registry.getSingleMetric('rest_client_requests_total')?.get())?.values ?? []).filter((v) => v.labels.code === '403');

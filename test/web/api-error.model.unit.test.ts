@@ -36,6 +36,11 @@ describe('web api error model', () => {
   it('explains a photo the server finds too large without its byte counts', () => {
     const error = parseApiError(413, { error: { code: 'upload_too_large', message: 'size: 3055835 bytes is more than the limit of 2097152', field: 'size' } });
     expect(describeError(error)).to.equal('The photo is larger than the server accepts. Try a smaller or more compressed image.');
+    // the upload slot refuses a declared size over the limit as bad input on `size`
+    const declared = parseApiError(400, { error: { code: 'validation_failed', message: 'size: 3055835 bytes is more than the limit of 2097152', field: 'size' } });
+    expect(describeError(declared)).to.equal('The photo is larger than the server accepts. Try a smaller or more compressed image.');
+    const other = parseApiError(400, { error: { code: 'validation_failed', message: 'caption: is too long', field: 'caption' } });
+    expect(describeError(other)).to.equal('Is too long');
   });
 
   it('strips the field prefix only when present', () => {

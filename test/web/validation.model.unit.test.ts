@@ -24,6 +24,8 @@ describe('web validation model', () => {
     expect(checkNewPassword('')).to.match(/Choose a password/);
     expect(checkNewPassword('short')).to.match(/at least 8/);
     expect(checkNewPassword('long enough')).to.equal(null);
+    // Counted as the API counts: four emoji are four characters, though eight UTF-16 units.
+    expect(checkNewPassword('\u{1f600}'.repeat(4))).to.match(/at least 8/);
     expect(checkRequired('', 'password')).to.equal('Enter your password.');
     expect(checkRequired('x', 'password')).to.equal(null);
   });

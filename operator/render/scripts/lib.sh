@@ -86,3 +86,66 @@ wait_server() {
   server_pid=""
   return "$status"
 }
+
+# postgres_tls CERT KEY CA: the values of POSTGRES_TLS_CERT_FILE, POSTGRES_TLS_KEY_FILE and POSTGRES_TLS_CA_FILE (the
+# server certificate, its key and the CA certificate that signed it, mounted from a Secret), set together or not at
+# all. Sets $tls to on or off; fails naming the variable that is missing or unreadable. Postgres accepts a key file
+# owned by root and readable by its group (a Secret volume with defaultMode 0440 and the pod's fsGroup), or owned by
+# itself with 0600.
+postgres_tls() {
+  if [ -z "$1$2$3" ]; then
+    tls=off
+    return 0
+  fi
+  for tls_pair in "POSTGRES_TLS_CERT_FILE=$1" "POSTGRES_TLS_KEY_FILE=$2" "POSTGRES_TLS_CA_FILE=$3"; do
+    tls_var=${tls_pair%%=*}
+    tls_file=${tls_pair#*=}
+    [ -n "$tls_file" ] || fail "POSTGRES_TLS_CERT_FILE, POSTGRES_TLS_KEY_FILE and POSTGRES_TLS_CA_FILE go together; $tls_var is not set"
+    { [ -f "$tls_file" ] && [ -r "$tls_file" ]; } || fail "$tls_var: cannot read $tls_file"
+  done
+  tls=on
+}
+
+# write_hba DIR USER CIDRS: writes DIR/pg_hba.conf, which the scripts own (edits are lost at the next start): the
+# superuser over the unix socket (peer); over TCP only from CIDRS (space-separated), with a password (scram-sha-256),
+# the replication role USER for replication and every role for its databases. With $tls on, TCP needs TLS (hostssl)
+# and connections without it are rejected (hostnossl ... reject).
+write_hba() {
+  if [ "$tls" = on ]; then hba_type=hostssl; else hba_type=host; fi
+  {
+    echo "# graminsta: written by $SCRIPT_NAME at every start; edits are lost"
+    echo "local all all peer"
+    if [ "$tls" = on ]; then
+      echo "hostnossl all all all reject"
+      echo "hostnossl replication all all reject"
+    fi
+    for cidr in $3; do
+      echo "$hba_type replication $2 $cidr scram-sha-256"
+      echo "$hba_type all all $cidr scram-sha-256"
+    done
+  } > "$1/pg_hba.conf.graminsta" || fail "could not write $1/pg_hba.conf"
+  mv "$1/pg_hba.conf.graminsta" "$1/pg_hba.conf" || fail "could not write $1/pg_hba.conf"
+}
+
+# watch_tls SECONDS CERT KEY: with $tls on, checks the certificate and key files every SECONDS in the background and
+# sends the supervised server SIGHUP when their content changed: the kubelet refreshes a mounted Secret in place when
+# the operator renews the certificate, and postgres loads the new one on SIGHUP for new connections (open ones keep
+# theirs; a pair that does not load leaves the old one in use, and the next check tries again). Sets $tls_watch to its
+# pid ('' with $tls off).
+# shellcheck disable=SC2034 # tls_watch is read by the entrypoints that source this library
+watch_tls() {
+  tls_watch=""
+  [ "$tls" = on ] || return 0
+  (
+    trap - TERM INT QUIT HUP
+    seen=$(cat "$2" "$3" 2>/dev/null | cksum)
+    while sleep "$1"; do
+      current=$(cat "$2" "$3" 2>/dev/null | cksum)
+      [ "$current" != "$seen" ] || continue
+      log "the TLS certificate or key changed; reloading postgres"
+      kill -s HUP "$server_pid" 2>/dev/null || log "could not signal postgres (pid $server_pid)"
+      seen=$current
+    done
+  ) &
+  tls_watch=$!
+}

@@ -11,6 +11,7 @@
 #   POSTGRES_APP_USER               default graminsta                         role pg_dump logs in as (the owner of the database)
 #   POSTGRES_APP_PASSWORD           required (Secret)                         its password
 #   POSTGRES_APP_PASSWORD_FILE      default (empty)                           a file holding POSTGRES_APP_PASSWORD (the Secret key mounted as a volume); set one of the two
+#   POSTGRES_TLS_CA_FILE            default (empty: no TLS)                   the CA certificate (PEM) of the server's: with it pg_dump connects with TLS (sslmode=verify-full, the name is POSTGRES_HOST)
 #   POSTGRES_BACKUP_DIR             required                                  directory shared with the uploader (an emptyDir): dump.fifo, then dump.status and dump.err
 #   POSTGRES_WAIT_TIMEOUT_SECONDS   default 300                               give up (exit 1) when the primary does not answer for this long
 #   TMPDIR                          default /tmp                              where the passfile goes (must be writable)
@@ -31,6 +32,7 @@ POSTGRES_DB="${POSTGRES_DB:-graminsta}"
 POSTGRES_APP_USER="${POSTGRES_APP_USER:-graminsta}"
 POSTGRES_APP_PASSWORD=$(secret_value POSTGRES_APP_PASSWORD "${POSTGRES_APP_PASSWORD:-}" "${POSTGRES_APP_PASSWORD_FILE:-}")
 POSTGRES_BACKUP_DIR="${POSTGRES_BACKUP_DIR:-}"
+POSTGRES_TLS_CA_FILE="${POSTGRES_TLS_CA_FILE:-}"
 POSTGRES_WAIT_TIMEOUT_SECONDS="${POSTGRES_WAIT_TIMEOUT_SECONDS:-300}"
 
 use_bin_dir "$POSTGRES_BIN_DIR"
@@ -40,6 +42,13 @@ number POSTGRES_WAIT_TIMEOUT_SECONDS "$POSTGRES_WAIT_TIMEOUT_SECONDS"
 [ -n "$POSTGRES_APP_PASSWORD" ] || fail "POSTGRES_APP_PASSWORD (or POSTGRES_APP_PASSWORD_FILE) is required"
 [ -n "$POSTGRES_BACKUP_DIR" ] || fail "POSTGRES_BACKUP_DIR is required"
 [ -d "$POSTGRES_BACKUP_DIR" ] || fail "POSTGRES_BACKUP_DIR: $POSTGRES_BACKUP_DIR is not a directory"
+if [ -n "$POSTGRES_TLS_CA_FILE" ]; then
+  { [ -f "$POSTGRES_TLS_CA_FILE" ] && [ -r "$POSTGRES_TLS_CA_FILE" ]; } || fail "POSTGRES_TLS_CA_FILE: cannot read $POSTGRES_TLS_CA_FILE"
+  # libpq's own settings: pg_isready and pg_dump verify the server's certificate and name.
+  PGSSLMODE=verify-full
+  PGSSLROOTCERT="$POSTGRES_TLS_CA_FILE"
+  export PGSSLMODE PGSSLROOTCERT
+fi
 
 # A passfile, as postgres-replica.sh writes one (not a helper of lib.sh: every script inlines lib.sh, so a change
 # there would roll every data-tier pod): no environment carries the password.

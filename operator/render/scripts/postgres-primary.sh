@@ -18,6 +18,10 @@
 #   POSTGRES_SUPERUSER_PASSWORD     default (empty: no password)              password of the superuser (the OS user, postgres); without it the superuser can only log in over the unix socket (peer)
 #   POSTGRES_SUPERUSER_PASSWORD_FILE default (empty)                           a file holding POSTGRES_SUPERUSER_PASSWORD (the Secret key mounted as a volume); set one of the two
 #   POSTGRES_ALLOWED_CIDRS          default "0.0.0.0/0 ::/0"                  space-separated networks allowed to connect over TCP (scram-sha-256), e.g. the pod CIDR
+#   POSTGRES_TLS_CERT_FILE          default (empty: no TLS)                   the server certificate (PEM; a Secret key mounted as a file): with it, TCP clients must use TLS (hostssl)
+#   POSTGRES_TLS_KEY_FILE           default (empty)                           its private key (root-owned 0440 or 0640 with the postgres group, or owned by postgres 0600)
+#   POSTGRES_TLS_CA_FILE            default (empty)                           the CA certificate that signed it; the three TLS files are set together
+#   POSTGRES_TLS_CHECK_SECONDS      default 10                                time between two checks of the TLS files; a change reloads postgres (SIGHUP)
 #   POSTGRES_MAX_WAL_SENDERS        default 10                                max_wal_senders and max_replication_slots (>= readReplicas + 2); raised on start, never lowered
 #   POSTGRES_MAX_SLOT_WAL_KEEP_SIZE default 2GB                               max_slot_wal_keep_size: WAL kept for a lagging or absent replica before its slot is given up
 #   POSTGRES_REPLICA_SLOT_PREFIX    default (empty: never drop a slot)        slots named with this prefix belong to the app's replicas: one inactive and not listed in POSTGRES_REPLICA_SLOTS_PATH is dropped
@@ -35,7 +39,8 @@
 # On every start, before postgres listens on TCP, a temporary server on the unix socket only sets
 # the passwords of the application and replication roles (and the superuser's, when given) from the
 # environment, creating missing roles, and raises max_wal_senders and max_replication_slots to
-# POSTGRES_MAX_WAL_SENDERS (never lowers them); the graminsta block of pg_hba.conf is rewritten.
+# POSTGRES_MAX_WAL_SENDERS (never lowers them); pg_hba.conf is rewritten (lib.sh write_hba). With the TLS
+# files postgres serves TLS (ssl=on) and reloads when they change.
 # SIGTERM (the kubelet's stop) is passed on to postgres as SIGINT, a fast shutdown; the script exits
 # with postgres' status.
 set -eu
@@ -61,6 +66,7 @@ POSTGRES_REPLICA_SLOTS_PATH="${POSTGRES_REPLICA_SLOTS_PATH:-}"
 POSTGRES_SLOT_CHECK_SECONDS="${POSTGRES_SLOT_CHECK_SECONDS:-60}"
 POSTGRES_SLOT_DROP_AFTER_SECONDS="${POSTGRES_SLOT_DROP_AFTER_SECONDS:-300}"
 POSTGRES_RESTORE_DIR="${POSTGRES_RESTORE_DIR:-}"
+POSTGRES_TLS_CHECK_SECONDS="${POSTGRES_TLS_CHECK_SECONDS:-10}"
 
 use_bin_dir "$POSTGRES_BIN_DIR"
 
@@ -69,6 +75,8 @@ number POSTGRES_PORT "$POSTGRES_PORT"
 number POSTGRES_MAX_WAL_SENDERS "$POSTGRES_MAX_WAL_SENDERS"
 number POSTGRES_SLOT_CHECK_SECONDS "$POSTGRES_SLOT_CHECK_SECONDS"
 number POSTGRES_SLOT_DROP_AFTER_SECONDS "$POSTGRES_SLOT_DROP_AFTER_SECONDS"
+number POSTGRES_TLS_CHECK_SECONDS "$POSTGRES_TLS_CHECK_SECONDS"
+postgres_tls "${POSTGRES_TLS_CERT_FILE:-}" "${POSTGRES_TLS_KEY_FILE:-}" "${POSTGRES_TLS_CA_FILE:-}"
 case "$POSTGRES_REPLICA_SLOT_PREFIX" in
   *[!a-z0-9_]*) fail "POSTGRES_REPLICA_SLOT_PREFIX must be lower-case letters, digits and _, got '$POSTGRES_REPLICA_SLOT_PREFIX'" ;;
 esac
@@ -77,9 +85,6 @@ esac
 # psql reads the passwords from its environment (\getenv), so they never appear in a command line.
 export POSTGRES_APP_PASSWORD POSTGRES_REPLICATION_PASSWORD POSTGRES_SUPERUSER_PASSWORD
 supervise INT
-
-# The first line of the block this script owns at the end of pg_hba.conf.
-hba_marker="# graminsta: TCP clients and replicas, password (scram-sha-256) only"
 
 # initdb_staging: initialises a new cluster into $staging, with the replication settings.
 initdb_staging() {
@@ -102,19 +107,6 @@ hot_standby = on
 hot_standby_feedback = on
 password_encryption = 'scram-sha-256'
 CONF
-}
-
-# write_hba DIR: replaces the block this script owns at the end of DIR/pg_hba.conf with one for the
-# current replication user and POSTGRES_ALLOWED_CIDRS.
-write_hba() {
-  sed -i "/^$hba_marker\$/,\$d" "$1/pg_hba.conf"
-  {
-    echo "$hba_marker"
-    for cidr in $POSTGRES_ALLOWED_CIDRS; do
-      echo "host replication $POSTGRES_REPLICATION_USER $cidr scram-sha-256"
-      echo "host all all $cidr scram-sha-256"
-    done
-  } >> "$1/pg_hba.conf"
 }
 
 # stop_if_asked: ends the script (status 0) when a stop signal arrived before postgres was serving.
@@ -208,7 +200,9 @@ else
   initdb_staging
   datadir="$staging"
 fi
-write_hba "$datadir"
+write_hba "$datadir" "$POSTGRES_REPLICATION_USER" "$POSTGRES_ALLOWED_CIDRS"
+# The temporary server too, so that a certificate or key postgres refuses fails before clients are let in.
+[ "$tls" = off ] || set -- -c ssl=on -c "ssl_cert_file=$POSTGRES_TLS_CERT_FILE" -c "ssl_key_file=$POSTGRES_TLS_KEY_FILE" "$@"
 log "setting roles, passwords and replication limits"
 start_local "$datadir" "$@"
 printf '%s\n' "$converge_sql" | local_psql || local_sql_failed "set roles and passwords"
@@ -276,6 +270,7 @@ log "starting postgres on port $POSTGRES_PORT"
 unset POSTGRES_APP_PASSWORD POSTGRES_REPLICATION_PASSWORD POSTGRES_SUPERUSER_PASSWORD
 start_server postgres -D "$PGDATA" -c port="$POSTGRES_PORT" -c listen_addresses="$POSTGRES_LISTEN_ADDRESSES" \
   -c unix_socket_directories="$POSTGRES_SOCKET_DIR" "$@"
+watch_tls "$POSTGRES_TLS_CHECK_SECONDS" "${POSTGRES_TLS_CERT_FILE:-}" "${POSTGRES_TLS_KEY_FILE:-}"
 # A stop signal that arrived just before the start.
 if [ -n "$stop_signal" ]; then kill -s INT "$server_pid" 2>/dev/null || true; fi
 slot_checks=""
@@ -288,5 +283,6 @@ fi
 status=0
 wait_server || status=$?
 if [ -n "$slot_checks" ]; then kill "$slot_checks" 2>/dev/null || true; fi
+if [ -n "$tls_watch" ]; then kill "$tls_watch" 2>/dev/null || true; fi
 log "postgres exited with status $status"
 exit "$status"

@@ -19,11 +19,19 @@
 #   POSTGRES_WAIT_MAX_DELAY_SECONDS   default 30                                upper bound of the backoff between checks of the primary
 #   POSTGRES_BASEBACKUP_ATTEMPTS      default 5                                 pg_basebackup attempts before exiting 1 (the kubelet restarts the container)
 #   POSTGRES_MAX_WAL_SENDERS          default 0 (PGDATA's setting)              the primary's max_wal_senders: the replica runs with at least this many, as a hot standby must
+#   POSTGRES_ALLOWED_CIDRS            default "0.0.0.0/0 ::/0"                  space-separated networks allowed to connect over TCP (scram-sha-256), e.g. the pod CIDR
+#   POSTGRES_TLS_CERT_FILE            default (empty: no TLS)                   this replica's server certificate (PEM): with it, TCP clients must use TLS (hostssl)
+#   POSTGRES_TLS_KEY_FILE             default (empty)                           its private key (root-owned 0440 or 0640 with the postgres group, or owned by postgres 0600)
+#   POSTGRES_TLS_CA_FILE              default (empty)                           the CA certificate: the primary's certificate is verified with it (sslmode=verify-full, its name is POSTGRES_PRIMARY_HOST)
+#   POSTGRES_TLS_CHECK_SECONDS        default 10                                time between two checks of the TLS files; a change reloads postgres (SIGHUP)
 # mounts:
 #   dirname of PGDATA   the data volume (PersistentVolumeClaim), writable by the container's uid (999 in the image)
 #   /tmp                emptyDir (unix socket, replication passfile; the root filesystem is read-only)
 # The connection to the primary is passed on the command line on every start, so a changed
-# password or primary host applies after a restart; the password is never written to PGDATA.
+# password or primary host applies after a restart; the password is never written to PGDATA. With the
+# TLS files, the replica streams over TLS and verifies the primary (verify-full; libpq reads the CA file
+# at every connection), serves TLS itself and reloads when the files change; pg_hba.conf is rewritten
+# at every start (lib.sh write_hba), so a clone of the primary's does not decide who connects here.
 # SIGTERM (the kubelet's stop) is passed on to postgres as SIGINT, a fast shutdown; the script exits
 # with postgres' status.
 set -eu
@@ -46,6 +54,8 @@ POSTGRES_WAIT_TIMEOUT_SECONDS="${POSTGRES_WAIT_TIMEOUT_SECONDS:-0}"
 POSTGRES_WAIT_MAX_DELAY_SECONDS="${POSTGRES_WAIT_MAX_DELAY_SECONDS:-30}"
 POSTGRES_BASEBACKUP_ATTEMPTS="${POSTGRES_BASEBACKUP_ATTEMPTS:-5}"
 POSTGRES_MAX_WAL_SENDERS="${POSTGRES_MAX_WAL_SENDERS:-0}"
+POSTGRES_ALLOWED_CIDRS="${POSTGRES_ALLOWED_CIDRS:-0.0.0.0/0 ::/0}"
+POSTGRES_TLS_CHECK_SECONDS="${POSTGRES_TLS_CHECK_SECONDS:-10}"
 
 use_bin_dir "$POSTGRES_BIN_DIR"
 
@@ -56,6 +66,8 @@ number POSTGRES_WAIT_TIMEOUT_SECONDS "$POSTGRES_WAIT_TIMEOUT_SECONDS"
 number POSTGRES_WAIT_MAX_DELAY_SECONDS "$POSTGRES_WAIT_MAX_DELAY_SECONDS"
 number POSTGRES_BASEBACKUP_ATTEMPTS "$POSTGRES_BASEBACKUP_ATTEMPTS"
 number POSTGRES_MAX_WAL_SENDERS "$POSTGRES_MAX_WAL_SENDERS"
+number POSTGRES_TLS_CHECK_SECONDS "$POSTGRES_TLS_CHECK_SECONDS"
+postgres_tls "${POSTGRES_TLS_CERT_FILE:-}" "${POSTGRES_TLS_KEY_FILE:-}" "${POSTGRES_TLS_CA_FILE:-}"
 [ -n "$POSTGRES_PRIMARY_HOST" ] || fail "POSTGRES_PRIMARY_HOST is required"
 [ -n "$POSTGRES_REPLICATION_PASSWORD" ] || fail "POSTGRES_REPLICATION_PASSWORD (or POSTGRES_REPLICATION_PASSWORD_FILE) is required"
 case "$POSTGRES_REPLICATION_SLOT" in
@@ -69,6 +81,7 @@ escaped_password=$(printf '%s' "$POSTGRES_REPLICATION_PASSWORD" | sed 's/[\\:]/\
 # From here on the passfile carries it; postgres and pg_basebackup need it in no environment.
 unset POSTGRES_REPLICATION_PASSWORD escaped_password
 conninfo="host=$POSTGRES_PRIMARY_HOST port=$POSTGRES_PRIMARY_PORT user=$POSTGRES_REPLICATION_USER passfile=$passfile application_name=$POSTGRES_REPLICATION_SLOT"
+[ "$tls" = off ] || conninfo="$conninfo sslmode=verify-full sslrootcert=$POSTGRES_TLS_CA_FILE"
 
 # primary_answers: true when the primary accepts connections (within 5 s).
 primary_answers() {
@@ -137,6 +150,7 @@ else
 fi
 # This pod is always a standby: there is no failover, so never come up as a second primary.
 touch "$PGDATA/standby.signal"
+write_hba "$PGDATA" "$POSTGRES_REPLICATION_USER" "$POSTGRES_ALLOWED_CIDRS"
 
 # A hot standby refuses to replay WAL from a primary with a higher max_wal_senders than its own (it
 # pauses until restarted with enough), and the primary raises it when replicas are added: run with
@@ -148,12 +162,15 @@ number "max_wal_senders in $PGDATA" "$wal_senders"
 if [ -n "$stop_signal" ]; then log "received SIG$stop_signal before serving; exiting"; exit 0; fi
 
 log "starting postgres as a hot standby on port $POSTGRES_PORT"
+[ "$tls" = off ] || set -- -c ssl=on -c "ssl_cert_file=$POSTGRES_TLS_CERT_FILE" -c "ssl_key_file=$POSTGRES_TLS_KEY_FILE" "$@"
 start_server postgres -D "$PGDATA" -c port="$POSTGRES_PORT" -c listen_addresses="$POSTGRES_LISTEN_ADDRESSES" \
   -c unix_socket_directories="$POSTGRES_SOCKET_DIR" -c hot_standby=on -c max_wal_senders="$wal_senders" \
   -c primary_conninfo="$conninfo" -c primary_slot_name="$POSTGRES_REPLICATION_SLOT" "$@"
+watch_tls "$POSTGRES_TLS_CHECK_SECONDS" "${POSTGRES_TLS_CERT_FILE:-}" "${POSTGRES_TLS_KEY_FILE:-}"
 # A stop signal that arrived just before the start.
 if [ -n "$stop_signal" ]; then kill -s INT "$server_pid" 2>/dev/null || true; fi
 status=0
 wait_server || status=$?
+if [ -n "$tls_watch" ]; then kill "$tls_watch" 2>/dev/null || true; fi
 log "postgres exited with status $status"
 exit "$status"

@@ -40,7 +40,8 @@ export function describeError(error: unknown): string {
       const ref = error.requestId ? ` (reference ${error.requestId})` : '';
       return `Something went wrong on our side${ref}. Please try again in a moment.`;
     }
-    if (error.status === 413 || error.code === 'upload_too_large') return 'The photo is larger than the server accepts. Try a smaller or more compressed image.';
+    // 413 for bytes over the limit; 400 on `size` when the upload slot's declared size already is.
+    if (error.status === 413 || error.code === 'upload_too_large' || (error.code === 'validation_failed' && error.field === 'size')) return 'The photo is larger than the server accepts. Try a smaller or more compressed image.';
     return error.field ? stripFieldPrefix(error.message, error.field) : error.message;
   }
   return 'Something unexpected went wrong. Please try again.';

@@ -1,5 +1,5 @@
 import { byteSize } from './format.model.js';
-import { limits } from '../../limits.js';
+import { DEFAULT_MAX_UPLOAD_BYTES, limits } from '../../limits.js';
 
 // Client-side checks with the API's own limits (service/limits.ts), so people hear about a mistake before a round trip.
 // The API stays the authority: its validation_failed answers are shown the same way.
@@ -8,12 +8,17 @@ import { limits } from '../../limits.js';
 export const imageTypes = ['image/jpeg', 'image/png', 'image/webp', 'image/gif'] as const;
 
 /** The largest upload the client lets through before asking the API (the API's default limit). */
-export const defaultMaxUploadBytes = 10 * 1024 * 1024;
+export const defaultMaxUploadBytes = DEFAULT_MAX_UPLOAD_BYTES;
 
 /** The longest caption the form accepts: the API's limit. */
 export const maxCaptionLength = limits.caption.max;
 
 const { username: U, password: P, displayName: D, bio: B } = limits;
+
+/** Length in characters as the API counts them (Unicode code points: an emoji is one, not two UTF-16 units). */
+function chars(value: string): number {
+  return Array.from(value).length;
+}
 
 /** The result of one field check: null when fine, else a message meant for the person typing. */
 export type FieldError = string | null;
@@ -29,8 +34,8 @@ export function checkUsername(value: string): FieldError {
 /** Checks a password for sign-up: at least 8 characters, at most 200. */
 export function checkNewPassword(value: string): FieldError {
   if (value.length === 0) return 'Choose a password.';
-  if (value.length < P.min) return `Passwords need at least ${P.min} characters.`;
-  if (value.length > P.max) return `Passwords are at most ${P.max} characters long.`;
+  if (chars(value) < P.min) return `Passwords need at least ${P.min} characters.`;
+  if (chars(value) > P.max) return `Passwords are at most ${P.max} characters long.`;
   return null;
 }
 
@@ -41,17 +46,17 @@ export function checkRequired(value: string, what: string): FieldError {
 
 /** Checks an optional display name: at most 50 characters. */
 export function checkDisplayName(value: string): FieldError {
-  return value.length > D.max ? `Display names are at most ${D.max} characters long.` : null;
+  return chars(value) > D.max ? `Display names are at most ${D.max} characters long.` : null;
 }
 
 /** Checks a bio: at most 300 characters. */
 export function checkBio(value: string): FieldError {
-  return value.length > B.max ? `Bios are at most ${B.max} characters long.` : null;
+  return chars(value) > B.max ? `Bios are at most ${B.max} characters long.` : null;
 }
 
 /** Checks a caption against the length limit. */
 export function checkCaption(value: string): FieldError {
-  return value.length > maxCaptionLength ? `Captions are at most ${maxCaptionLength} characters long.` : null;
+  return chars(value) > maxCaptionLength ? `Captions are at most ${maxCaptionLength} characters long.` : null;
 }
 
 /** Checks a chosen file before upload: an image of a supported type, not empty, not too large. */

@@ -172,6 +172,20 @@ const INVALID: [string, unknown, RegExp][] = [
     /spec\.ingress\.tls\.secretName/,
   ],
   [
+    'gatewayRef with className',
+    { ingress: { gatewayRef: { name: 'public' }, className: 'nginx' } },
+    /spec\.ingress\.gatewayRef.*gatewayRef excludes the Ingress-only fields className and tls/,
+  ],
+  [
+    'gatewayRef with tls',
+    { ingress: { gatewayRef: { name: 'public' }, webHost: 'graminsta.example.com', tls: { secretName: 'graminsta-tls' } } },
+    /spec\.ingress\.gatewayRef.*gatewayRef excludes the Ingress-only fields className and tls/,
+  ],
+  ['gatewayRef without a name', { ingress: { gatewayRef: { namespace: 'infra' } } }, /spec\.ingress\.gatewayRef\.name: Required/],
+  ['gatewayRef namespace that is not a DNS label', { ingress: { gatewayRef: { name: 'public', namespace: 'infra.example' } } }, /spec\.ingress\.gatewayRef\.namespace/],
+  ['gatewayRef scheme other than http or https', { ingress: { gatewayRef: { name: 'public', scheme: 'tcp' } } }, /spec\.ingress\.gatewayRef\.scheme/],
+  ['gatewayRef sectionName with capitals', { ingress: { gatewayRef: { name: 'public', sectionName: 'HTTPS' } } }, /spec\.ingress\.gatewayRef\.sectionName/],
+  [
     'annotation value that is a number',
     { ingress: { annotations: { 'example.com/x': 5 } } },
     /spec\.ingress\.annotations/,
@@ -317,6 +331,7 @@ describe('GraminstaApp CRD against the API server', function () {
     it('every stage example and the sample', async () => {
       const files = (await readdir(join(repoRoot, 'examples'))).filter((f) => f.endsWith('.yaml')).sort();
       expect(files).to.include.members([
+        'gateway.yaml',
         'graminsta.yaml',
         'stage-1-single-machine.yaml',
         'stage-2-split-database.yaml',
@@ -376,6 +391,8 @@ describe('GraminstaApp CRD against the API server', function () {
         true,
       );
       await create(app('users-split', { users: 10, api: { replicas: 2 } }), true);
+      // A Gateway in the app's namespace, with the annotations and hosts the HTTPRoutes carry.
+      await create(app('gateway', { ingress: { gatewayRef: { name: 'public' }, apiHost: 'api.example.com', annotations: { 'external-dns.alpha.kubernetes.io/ttl': '60' } } }), true);
       await create(
         app('small-split', { users: 1, api: { replicas: 2 }, database: { readReplicas: 1 } }),
         true,

@@ -237,7 +237,14 @@ describe('stage presets', () => {
     it('external database drops the in-cluster replicas', () => {
       const e = effectiveSpec(app({ users: 100_000, database: { external: { secretName: 'rds' } } }));
       expect(e.database).to.include({ placement: 'external', readReplicas: 0 });
-      expect(e.database.external).to.deep.equal({ secretName: 'rds' });
+      expect(e.database.external).to.deep.equal({ secretName: 'rds', sslRootCert: null });
+      const withCa = effectiveSpec(app({ users: 10, database: { external: { secretName: 'rds', sslRootCert: { secretName: 'rds-ca' } } } }));
+      expect(withCa.database.external?.sslRootCert).to.deep.equal({ secretName: 'rds-ca', key: 'ca.crt' });
+    });
+
+    it('admits the in-cluster database\'s clients from the non-global ranges unless allowedCIDRs is set', () => {
+      expect(effectiveSpec(app({ users: 10 })).database.allowedCIDRs).to.deep.equal(['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', '198.18.0.0/15', 'fc00::/7']);
+      expect(effectiveSpec(app({ users: 10, database: { allowedCIDRs: ['10.244.0.0/16'] } })).database.allowedCIDRs).to.deep.equal(['10.244.0.0/16']);
     });
 
     it('database, cache and cdn fields', () => {

@@ -2,7 +2,9 @@ import { expect, use } from 'chai';
 import chaiAsPromised from 'chai-as-promised';
 import { ApiException, type CustomObjectsApi, type V1APIResourceList } from '@kubernetes/client-node';
 import { servedKinds, servesAll } from '../../../operator/kube/discovery.kube.js';
-import { watchedKinds } from '../../../operator/reconcile/children.reconcile.js';
+import { discoverOptionalApis } from '../../../operator/controller.js';
+import type { KubeClients } from '../../../operator/kube/client.kube.js';
+import { servedApisOf, watchedKinds } from '../../../operator/reconcile/children.reconcile.js';
 
 use(chaiAsPromised);
 
@@ -35,8 +37,28 @@ describe('discovery.kube', () => {
     expect(await servesAll(fake(async () => list('PodMonitor', 'PrometheusRule', 'ServiceMonitor')), 'monitoring.coreos.com', 'v1', ['PodMonitor', 'PrometheusRule'])).to.equal(true);
   });
 
-  it('watches the monitoring kinds only where they are served', () => {
-    expect(watchedKinds(false).map((k) => k.kind)).to.not.include.members(['PodMonitor']);
-    expect(watchedKinds(true).map((k) => k.kind)).to.include.members(['PodMonitor', 'PrometheusRule']);
+  it('watches the kinds of an optional API only where it is served', () => {
+    expect(watchedKinds([]).map((k) => k.kind)).to.not.include.members(['PodMonitor']);
+    expect(watchedKinds([]).map((k) => k.kind)).to.not.include.members(['HTTPRoute']);
+    expect(watchedKinds(['monitoring']).map((k) => k.kind)).to.include.members(['PodMonitor', 'PrometheusRule']);
+    expect(watchedKinds(['monitoring']).map((k) => k.kind)).to.not.include('HTTPRoute');
+    expect(watchedKinds(['gateway']).map((k) => k.kind)).to.include('HTTPRoute');
+    expect([...servedApisOf(watchedKinds(['gateway']))]).to.deep.equal(['gateway']);
+    expect([...servedApisOf(watchedKinds(['monitoring', 'gateway']))]).to.deep.equal(['monitoring', 'gateway']);
+  });
+
+  it('finds the optional APIs the cluster serves, each by its own group version', async () => {
+    const asked: string[] = [];
+    const clients = {
+      customObjects: {
+        getAPIResources: async ({ group, version }: { group: string; version: string }) => {
+          asked.push(`${group}/${version}`);
+          if (group === 'gateway.networking.k8s.io') return { groupVersion: `${group}/${version}`, resources: [{ kind: 'HTTPRoute', name: 'httproutes', namespaced: true, singularName: '', verbs: ['get'] }] };
+          throw new ApiException(404, 'not found', {}, {});
+        },
+      },
+    } as unknown as KubeClients;
+    expect([...(await discoverOptionalApis(clients))]).to.deep.equal(['gateway']);
+    expect(asked.sort()).to.deep.equal(['gateway.networking.k8s.io/v1', 'monitoring.coreos.com/v1']);
   });
 });

@@ -14,6 +14,7 @@ import {
 import { childKinds } from '../../../operator/reconcile/children.reconcile.js';
 import type { AppStatus } from '../../../operator/reconcile/status.reconcile.js';
 import { IMAGES } from '../render/helpers.js';
+import { CONFIG_HASH_ANNOTATION } from '../../../operator/render/names.render.js';
 
 const NS = 'photos';
 const UID = 'uid-1';
@@ -55,8 +56,8 @@ class FakeCluster implements ClusterClient {
   async create(obj: KubernetesObject) {
     this.calls.push(`create ${obj.kind}/${obj.metadata?.name}`);
     if (this.cache(obj.kind).get(obj.metadata!.name!, obj.metadata!.namespace)) throw Object.assign(new Error('exists'), { code: 409 });
-    const { stringData, ...rest } = obj as KubernetesObject & { stringData?: Record<string, string> };
-    const data = Object.fromEntries(Object.entries(stringData ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+    const { stringData, ...rest } = obj as KubernetesObject & { stringData?: Record<string, string>; data?: Record<string, string> };
+    const data = { ...rest.data, ...Object.fromEntries(Object.entries(stringData ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) };
     const live = { ...rest, data } as KubernetesObject;
     this.cache(obj.kind).put(live);
     return live;
@@ -153,7 +154,8 @@ function setup(spec: GraminstaAppSpec) {
       rollOut();
       const result = await reconcile();
       const reconciling = cluster.statuses.at(-1)?.conditions.find((c) => c.type === 'Reconciling');
-      if (!result && reconciling?.status === 'False') return;
+      // Settled: nothing to look at again but the certificates' renewal, hours away.
+      if ((!result || (result.requeueAfterMs ?? 0) >= 3_600_000) && reconciling?.status === 'False') return;
       nowMs += 20_000;
     }
     throw new Error(`the app did not settle in 12 passes: ${JSON.stringify(cluster.statuses.at(-1)?.conditions.filter((c) => c.status !== 'True' || c.type === 'Reconciling'))}`);
@@ -284,6 +286,32 @@ describe('AppReconciler (in-memory fakes)', () => {
     t.apps.put({ ...app, status: last } as GraminstaApp);
     await t.reconcile();
     expect(t.cluster.writes().slice(before)).to.deep.equal([]);
+  });
+
+  it('issues the database certificates, looks again when a renewal is due, and renews by updating the Secret only: no pod restarts', async () => {
+    const t = setup({ users: 10 });
+    await t.settle();
+    expect(t.cluster.writes()).to.include('create Secret/graminsta-db-ca');
+    // Once: the CA as created is the one kept (the pass after its creation reads it back from the cache).
+    expect(t.events.filter((e) => e === 'Normal CertificateIssued')).to.have.length(1);
+    const secret = (name: string) => t.caches.get('Secret')!.get(name, NS) as { data: Record<string, string> };
+    const serverBefore = secret('graminsta-db-tls').data;
+    const caBefore = secret('graminsta-db-ca').data;
+    expect(Object.keys(serverBefore).sort()).to.deep.equal(['ca.crt', 'tls.crt', 'tls.key']);
+    // Settled: the next look is as late as timers allow, long before the 60 days after which the renewal is due.
+    const result = await t.reconcile();
+    expect(result).to.deep.equal({ requeueAfterMs: 12 * 3_600_000 });
+    const before = t.cluster.writes().length;
+    nowMs += 61 * 86_400_000;
+    await t.reconcile();
+    const writes = t.cluster.writes().slice(before).filter((w) => w !== 'status');
+    expect(writes).to.deep.equal(['apply Secret/graminsta-db-tls']);
+    expect(secret('graminsta-db-tls').data['tls.crt']).not.to.equal(serverBefore['tls.crt']);
+    expect(secret('graminsta-db-ca').data).to.deep.equal(caBefore);
+    // And at rest again.
+    const after = t.cluster.writes().length;
+    await t.reconcile();
+    expect(t.cluster.writes().slice(after).filter((w) => w !== 'status')).to.deep.equal([]);
   });
 
   it('prunes only objects this app controls that are no longer desired', async () => {
@@ -503,7 +531,8 @@ describe('AppReconciler (in-memory fakes)', () => {
     expect(generated).to.equal(4); // database and replication passwords, origin token, token secret
     await t.reconcile();
     expect(t.passwords()).to.equal(generated);
-    expect(t.cluster.calls.filter((c) => c.startsWith('create'))).to.have.length(3);
+    // The three generated Secrets and the database's CA (created, never applied, like them).
+    expect(t.cluster.calls.filter((c) => c.startsWith('create'))).to.have.length(4);
   });
 
   it('names the keys of a missing external database Secret, as the Secret has them, and retries slowly', async () => {
@@ -514,6 +543,62 @@ describe('AppReconciler (in-memory fakes)', () => {
     expect(stalled).to.include({ status: 'True', reason: 'ExternalDatabaseSecretNotFound' });
     expect(stalled.message).to.contain('keys host, password and optionally port, database, user, sslmode, replicaHosts');
     expect(t.cluster.calls.some((c) => c.startsWith('apply'))).to.equal(false);
+  });
+
+  it('refuses an external database Secret whose sslmode is not one the service knows, or that does not verify with sslRootCert, naming the fields', async () => {
+    const secret = (name: string, data: Record<string, string>) => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace: NS },
+      data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    });
+    const stalledWith = async (spec: GraminstaAppSpec, secrets: KubernetesObject[]) => {
+      const t = setup(spec);
+      for (const o of secrets) t.caches.get('Secret')!.put(o);
+      await t.reconcile();
+      return t.cluster.statuses.at(-1)!.conditions.find((c) => c.type === 'Stalled')!;
+    };
+    const rds = (sslmode: string) => secret('rds', { host: 'db.example', password: 'pw', sslmode });
+    const withCa = { users: 10, database: { external: { secretName: 'rds', sslRootCert: { secretName: 'rds-ca' } } } };
+    expect(await stalledWith({ users: 10, database: { external: { secretName: 'rds' } } }, [rds('prefer')])).to.include({
+      status: 'True',
+      reason: 'ExternalDatabaseSecretInvalid',
+      message: 'spec.database.external.secretName: Secret photos/rds: sslmode must be one of disable, require, verify-ca, verify-full, got "prefer"',
+    });
+    expect((await stalledWith(withCa, [rds('require')])).message).to.match(/^spec\.database\.external\.sslRootCert is set but Secret photos\/rds has sslmode require/);
+    expect(await stalledWith(withCa, [rds('verify-full')])).to.include({ reason: 'ExternalDatabaseCAInvalid', message: 'spec.database.external.sslRootCert: Secret photos/rds-ca does not exist; create it with the CA certificate(s) (PEM) under the key ca.crt' });
+    expect((await stalledWith(withCa, [rds('verify-full'), secret('rds-ca', { 'bundle.pem': 'x' })])).message).to.equal('spec.database.external.sslRootCert: Secret photos/rds-ca lacks the key ca.crt');
+    expect((await stalledWith(withCa, [rds('verify-full'), secret('rds-ca', { 'ca.crt': 'not a certificate' })])).message).to.equal('spec.database.external.sslRootCert: key ca.crt of Secret photos/rds-ca holds no PEM certificate');
+    expect(await stalledWith(withCa, [rds(''), secret('rds-ca', { 'ca.crt': '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' })])).to.include({ status: 'False' });
+  });
+
+  it('rolls the API pods when the S3 credentials Secret is rotated: its data is in the config hash', async () => {
+    const t = setup({ users: 10000, cdn: { origin: { s3: { bucket: 'photos', credentialsSecret: 'photos-s3' } } } });
+    const s3 = (secret: string) => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'photos-s3', namespace: NS },
+      data: { AWS_ACCESS_KEY_ID: Buffer.from('id').toString('base64'), AWS_SECRET_ACCESS_KEY: Buffer.from(secret).toString('base64') },
+    });
+    // Passes enough for the migrate Job to complete and the API Deployment to be applied (the HPA's pods never
+    // all become ready here, so the app does not settle; the hash is what counts).
+    const passes = async () => {
+      for (let i = 0; i < 4; i++) {
+        t.completeJobs();
+        t.rollOut();
+        await t.reconcile();
+      }
+    };
+    t.caches.get('Secret')!.put(s3('first'));
+    await passes();
+    const hash = () => (t.caches.get('Deployment')!.get('graminsta-api', NS) as V1Deployment | undefined)?.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION];
+    const before = hash();
+    expect(before).to.be.a('string');
+    await passes();
+    expect(hash(), 'unchanged Secret').to.equal(before);
+    t.caches.get('Secret')!.put(s3('second'));
+    await passes();
+    expect(hash()).to.not.equal(before);
   });
 
   it('stops retrying an unrealisable spec: Stalled InvalidSpec and a terminal error naming the field', async () => {

@@ -56,6 +56,15 @@ describe('status.reconcile', () => {
     expect(s.cache).to.deep.equal({ readyNodes: 6, summary: '6/6' });
   });
 
+  it('is not Ready while the ingress tier is not (HTTPRoutes not accepted), naming the route', () => {
+    const parent = { group: 'gateway.networking.k8s.io' as const, kind: 'Gateway' as const, name: 'public', namespace: 'photos' };
+    const s = computeStatus(observation({ ingress: { kind: 'HTTPRoute', parent, served: true, routes: [{ name: 'g' }] } }), undefined, now);
+    expect(cond(s, 'IngressReady')).to.include({ status: 'False', reason: 'NotCreated' });
+    expect(cond(s, 'Ready')).to.include({ status: 'False', reason: 'TiersNotReady' });
+    expect(cond(s, 'Ready')!.message).to.match(/IngressReady: waiting for HTTPRoute g to be created/);
+    expect(cond(computeStatus(observation(), undefined, now), 'IngressReady')).to.include({ status: 'True', reason: 'NotRequired' });
+  });
+
   it('says which tier is not ready and why', () => {
     const s = computeStatus(observation({ apiWorkload: deployment('g-api', 3, 1) }), undefined, now);
     expect(cond(s, 'Ready')).to.include({ status: 'False', reason: 'TiersNotReady' });

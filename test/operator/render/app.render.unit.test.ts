@@ -100,14 +100,19 @@ describe('app.render renderApp', () => {
   it('keeps existing generated passwords and generates only the missing ones', () => {
     const asked: string[] = [];
     const c = {
-      ...ctx({ 'graminsta-db': { password: 'kept-1', 'replication-password': 'kept-2' } }),
+      ...ctx({
+        'graminsta-db': { password: 'kept-1', 'replication-password': 'kept-2' },
+        // Issued by the reconciler before it renders: never generated here.
+        'graminsta-db-ca': { 'ca.crt': 'CA', 'ca.key': 'CA KEY' },
+        'graminsta-db-tls': { 'tls.crt': 'CERT', 'tls.key': 'KEY', 'ca.crt': 'CA' },
+      }),
       generatePassword: (name: string) => {
         asked.push(name);
         return `fresh:${name}`;
       },
     };
-    const secrets = render(app({ users: 100000 }), c).filter((o): o is V1Secret => o.kind === 'Secret');
-    expect(secrets.every(isGeneratedSecret)).to.equal(true);
+    const secrets = render(app({ users: 100000 }), c).filter((o): o is V1Secret => o.kind === 'Secret' && isGeneratedSecret(o));
+    expect(secrets.map((s) => s.metadata?.name)).to.deep.equal(['graminsta-db', 'graminsta-origin', 'graminsta-redis', 'graminsta-token']);
     const db = secrets.find((s) => s.metadata?.name === 'graminsta-db')!;
     expect(db.stringData).to.deep.equal({ password: 'kept-1', 'replication-password': 'kept-2' });
     // Each missing password is generated exactly once per render, existing ones never.

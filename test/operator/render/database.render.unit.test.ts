@@ -150,6 +150,8 @@ describe('database.render', () => {
     const objects = render(app({ users: 1 }), ctx());
     expect(objects.map((o) => `${o.kind}/${o.metadata?.name}`)).to.deep.equal([
       'Secret/graminsta-db',
+      'Secret/graminsta-db-ca',
+      'Secret/graminsta-db-tls',
       'Secret/graminsta-origin',
       'Secret/graminsta-token',
       'ConfigMap/graminsta-api-config',

@@ -14,7 +14,10 @@ describe('manifests.render and the graminsta CLI', () => {
     const objects = parseAllDocuments(out).map((d) => d.toJS());
     const secrets = objects.filter((o) => o.kind === 'Secret');
     expect(secrets.length).to.be.greaterThan(0);
-    for (const s of secrets) for (const v of Object.values(s.stringData)) expect(v).to.equal('<generated>');
+    // Passwords as stringData; the certificate Secrets as data (base64), which the reconciler fills with what it issued.
+    const values = secrets.flatMap((s) => [...Object.values(s.stringData ?? {}), ...Object.values(s.data ?? {}).map((v) => atob(v as string))]);
+    expect(values.length).to.be.greaterThan(0);
+    for (const v of values) expect(v).to.equal('<generated>');
     expect(out).to.include('image: registry.example/graminsta:1');
     expect(objects.every((o) => o.metadata.namespace === 'default')).to.equal(true);
   });

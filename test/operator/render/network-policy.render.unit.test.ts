@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import type { GraminstaAppSpec } from '../../../operator/api/types.gen.js';
 import type { RenderedObject } from '../../../operator/render/app.render.js';
 import type { NetworkPolicy } from '../../../operator/render/network-policy.render.js';
-import { app, render } from './helpers.js';
+import { app, plan, render } from './helpers.js';
 import { ingressAllowed, inCidr, peerMatches, portsMatch, selectorMatches, type PodView, type Source } from './network-policy-eval.js';
 
 const NS = 'photos';
@@ -81,8 +81,8 @@ function intended(source: string, dest: string, port: number, ingressFromSet: bo
 
 function checkMatrix(spec: GraminstaAppSpec, withIngressFrom: boolean): number {
   const objects = render(app(spec));
-  // ingressFrom applies once the app has an Ingress; before, users reach the Services directly.
-  const ingressFromSet = withIngressFrom && objects.some((o) => o.kind === 'Ingress');
+  // ingressFrom applies once the app has an ingress tier (an Ingress or HTTPRoutes); before, users reach the Services directly.
+  const ingressFromSet = withIngressFrom && plan(app(spec)).ingress !== null;
   const policies = policiesOf(objects);
   const pods = podsOf(objects);
   const sources: [string, Source][] = [...pods.map((p): [string, Source] => [p.component, { pod: p.view }]), ...Object.entries(OUTSIDERS)];

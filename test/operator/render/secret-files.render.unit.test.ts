@@ -7,7 +7,7 @@ import type { RenderedObject } from '../../../operator/render/app.render.js';
 import { SECRET_FILE_MODE, SECRETS_DIR, SETTINGS_FROM_SECRETS } from '../../../operator/render/secret-files.render.js';
 import { parseScriptEnv } from '../../../operator/render/scripts/script-contract.js';
 import { SCRIPTS } from '../../../operator/render/scripts/scripts.gen.js';
-import { FILE_VARIABLES } from '../../../service/config.js';
+import { FILE_VARIABLES, PATH_FILE_VARIABLES } from '../../../service/config.js';
 import { app, ctx, render } from './helpers.js';
 
 const specs: [string, GraminstaAppSpec][] = [
@@ -35,7 +35,7 @@ const scriptFileVariables = new Set(Object.values(SCRIPTS).flatMap((s) => parseS
 function readsFile(c: V1Container, fileVariable: string): boolean {
   const name = fileVariable.replace(/_FILE$/, '');
   const runsScript = (c.command ?? []).some((arg) => arg.endsWith('.sh'));
-  return runsScript ? scriptFileVariables.has(fileVariable) : (FILE_VARIABLES as readonly string[]).includes(name);
+  return runsScript ? scriptFileVariables.has(fileVariable) : [...FILE_VARIABLES, ...PATH_FILE_VARIABLES].includes(name as never);
 }
 
 describe('Secrets as files (render)', () => {
@@ -44,7 +44,12 @@ describe('Secrets as files (render)', () => {
       const a = app(spec);
       const withStore = name === 'images moving to S3' ? { ...a, status: { imageStore: { kind: 'origin' as const } } } : a;
       const objects = render(withStore, ctx());
-      const secretValues = objects.filter((o) => o.kind === 'Secret').flatMap((o) => Object.values((o as { stringData: Record<string, string> }).stringData));
+      const secretValues = objects
+        .filter((o) => o.kind === 'Secret')
+        .flatMap((o) => {
+          const { stringData, data } = o as { stringData?: Record<string, string>; data?: Record<string, string> };
+          return [...Object.values(stringData ?? {}), ...Object.values(data ?? {}).map((v) => atob(v))];
+        });
       let files = 0;
       for (const [what, pod] of podSpecs(objects)) {
         expect(pod.securityContext?.fsGroup, `${what}: fsGroup`).to.be.a('number');
@@ -75,6 +80,13 @@ describe('Secrets as files (render)', () => {
     const api = podSpecs(render(app({ users: 100000 }), ctx())).find(([w]) => w === 'Deployment/graminsta-api')![1];
     const db = api.volumes!.find((v) => v.secret?.secretName === 'graminsta-db')!;
     expect(db.secret!.items).to.deep.equal([{ key: 'password', path: 'password' }]);
+    // The server's key stays in the Postgres pods; clients mount the CA certificate only, and nobody the CA's key.
+    const tls = api.volumes!.find((v) => v.secret?.secretName === 'graminsta-db-tls')!;
+    expect(tls.secret!.items).to.deep.equal([{ key: 'ca.crt', path: 'ca.crt' }]);
+    const all = podSpecs(render(app({ users: 100000 }), ctx()));
+    expect(all.flatMap(([, pod]) => pod.volumes ?? []).filter((v) => v.secret?.secretName === 'graminsta-db-ca')).to.deep.equal([]);
+    const primary = all.find(([w]) => w === 'StatefulSet/graminsta-db')![1];
+    expect(primary.volumes!.find((v) => v.secret?.secretName === 'graminsta-db-tls')!.secret!.items!.map((i) => i.key)).to.deep.equal(['ca.crt', 'tls.crt', 'tls.key']);
     expect(SECRET_FILE_MODE).to.equal(0o440);
   });
 

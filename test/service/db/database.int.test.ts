@@ -6,6 +6,7 @@ import { startPostgres, type PgCluster } from '../../support/postgres.js';
 import { Database } from '../../../service/db/database.js';
 import { createLogger } from '../../../service/log.js';
 import { createMetrics } from '../../../service/metrics.js';
+import { NO_TLS } from '../../../service/db/tls.js';
 
 use(chaiAsPromised);
 
@@ -17,7 +18,7 @@ describe('Database read-your-writes (real Postgres primary + replica)', function
   before(async () => {
     pg = await startPostgres({ replica: true });
     db = new Database(
-      { host: pg.primary.host, port: pg.primary.port, name: pg.database, user: pg.user, password: pg.password, ssl: false, replicas: [pg.replica!], poolSize: 2, retrySeconds: 0, readYourWritesMs: 5000, now: () => now },
+      { host: pg.primary.host, port: pg.primary.port, name: pg.database, user: pg.user, password: pg.password, tls: NO_TLS, replicas: [pg.replica!], poolSize: 2, retrySeconds: 0, readYourWritesMs: 5000, now: () => now },
       createMetrics(),
       createLogger('error'),
     );

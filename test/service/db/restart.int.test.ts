@@ -7,6 +7,7 @@ import { Database } from '../../../service/db/database.js';
 import { AppError } from '../../../service/errors.js';
 import { createLogger } from '../../../service/log.js';
 import { createMetrics, type Metrics } from '../../../service/metrics.js';
+import { NO_TLS } from '../../../service/db/tls.js';
 
 use(chaiAsPromised);
 
@@ -17,7 +18,7 @@ describe('Database across a primary restart (real Postgres)', function () {
   let pg: PgCluster;
   const open: Database[] = [];
   const connect = (retrySeconds: number, metrics: Metrics = createMetrics()) => {
-    const db = new Database({ host: pg.primary.host, port: pg.primary.port, name: pg.database, user: pg.user, password: pg.password, ssl: false, replicas: [], poolSize: 4, retrySeconds }, metrics, createLogger('error'));
+    const db = new Database({ host: pg.primary.host, port: pg.primary.port, name: pg.database, user: pg.user, password: pg.password, tls: NO_TLS, replicas: [], poolSize: 4, retrySeconds }, metrics, createLogger('error'));
     open.push(db);
     return db;
   };

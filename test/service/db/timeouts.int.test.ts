@@ -7,6 +7,7 @@ import { Database } from '../../../service/db/database.js';
 import { AppError } from '../../../service/errors.js';
 import { createLogger } from '../../../service/log.js';
 import { createMetrics } from '../../../service/metrics.js';
+import { NO_TLS } from '../../../service/db/tls.js';
 
 use(chaiAsPromised);
 
@@ -18,7 +19,7 @@ describe('Database statement and lock timeouts (real Postgres)', function () {
   before(async () => {
     cluster = await startPostgres({ replica: false });
     db = new Database(
-      { host: cluster.primary.host, port: cluster.primary.port, name: cluster.database, user: cluster.user, password: cluster.password, ssl: false, replicas: [], poolSize: 2, retrySeconds: 0, queryTimeoutMs: 1000 },
+      { host: cluster.primary.host, port: cluster.primary.port, name: cluster.database, user: cluster.user, password: cluster.password, tls: NO_TLS, replicas: [], poolSize: 2, retrySeconds: 0, queryTimeoutMs: 1000 },
       createMetrics(),
       createLogger('error'),
     );

@@ -1,9 +1,12 @@
 import { expect } from 'chai';
 import type Koa from 'koa';
 import { AppError, invalid, notFound, unavailable } from '../../../service/errors.js';
-import { createLogger, type Logger } from '../../../service/log.js';
 import { createMetrics } from '../../../service/metrics.js';
-import { errorHandler, requestContext, statusOf } from '../../../service/http/middleware.js';
+import { createKoa, errorHandler, requestContext, statusOf } from '../../../service/http/middleware.js';
+import { memoryLogger } from '../fakes.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 
 interface FakeCtx {
   state: Record<string, unknown>;
@@ -37,11 +40,6 @@ function fakeCtx(init: Partial<Pick<FakeCtx, 'method' | 'path' | 'requestHeaders
   return ctx;
 }
 
-function memoryLogger(): { log: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  return { log: createLogger('debug', {}, (l) => lines.push(JSON.parse(l) as Record<string, unknown>)), lines };
-}
-
 async function handle(thrown: unknown, ctx = fakeCtx({ state: { requestId: 'req-1' } })): Promise<FakeCtx> {
   await errorHandler()(ctx as unknown as Koa.Context, async () => {
     throw thrown;
@@ -70,7 +68,7 @@ describe('errorHandler', () => {
   it('answers each code with its status', async () => {
     const cases: [AppError, number][] = [
       [new AppError('username_taken', 'username: taken', { field: 'username' }), 409],
-      [new AppError('cannot_follow_self', 'username: yourself'), 422],
+      [new AppError('cannot_follow_self', 'username: yourself'), 403],
       [new AppError('upload_too_large', 'content: too big'), 413],
       [new AppError('not_an_image', 'content: not an image'), 415],
       [new AppError('token_revoked', 'revoked'), 401],
@@ -195,5 +193,46 @@ describe('requestContext', () => {
     const { metrics } = await run({});
     const text = await metrics.registry.metrics();
     expect(text).to.match(/http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/things",status="200"\} 1/);
+  });
+});
+
+describe('createKoa', () => {
+  it('logs a client that closes while a body streams as one JSON debug line, and other late errors at error, never a bare stack', async () => {
+    const { log, lines } = memoryLogger();
+    const app = createKoa(log);
+    let sent!: () => void;
+    const started = new Promise<void>((r) => (sent = r));
+    app.use((ctx) => {
+      // A body that sends one chunk, then waits: the client goes away in between.
+      ctx.body = new Readable({
+        read() {
+          if (this.readableLength === 0 && !(this as { pushed?: boolean }).pushed) {
+            (this as { pushed?: boolean }).pushed = true;
+            this.push(Buffer.alloc(1024));
+            sent();
+          }
+        },
+      });
+    });
+    const stderr: string[] = [];
+    const orig = console.error;
+    console.error = (...a: unknown[]) => void stderr.push(a.join(' '));
+    const server = http.createServer(app.callback());
+    try {
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const { port } = server.address() as AddressInfo;
+      const req = http.get({ host: '127.0.0.1', port, path: '/' }, (res) => res.once('data', () => req.destroy()));
+      req.on('error', () => {});
+      await started;
+      for (let i = 0; i < 100 && !lines.some((l) => l.level === 'debug'); i++) await new Promise((r) => setTimeout(r, 20));
+      app.emit('error', new Error('a body that failed on this side'));
+    } finally {
+      console.error = orig;
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+    expect(lines.find((l) => l.level === 'debug')).to.include({ msg: 'client closed the connection before the response ended', code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    expect(lines.filter((l) => l.level === 'error').map((l) => l.msg)).to.deep.equal(['response failed after it started']);
+    expect(stderr).to.deep.equal([]);
   });
 });

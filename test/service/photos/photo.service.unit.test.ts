@@ -133,8 +133,8 @@ describe('photo service (fake repositories)', () => {
       const err = await rejectsWith(setup().service.createUpload(ALICE, 'image/svg+xml', 10), 415, 'unsupported_media_type');
       expect(err.field).to.equal('contentType');
     });
-    it('refuses a size over the limit naming size', async () => {
-      const err = await rejectsWith(setup({ maxUploadBytes: 100 }).service.createUpload(ALICE, 'image/png', 101), 413, 'upload_too_large');
+    it('refuses a declared size over the limit as invalid input naming size (400: the body itself is small)', async () => {
+      const err = await rejectsWith(setup({ maxUploadBytes: 100 }).service.createUpload(ALICE, 'image/png', 101), 400, 'validation_failed');
       expect(err.field).to.equal('size');
     });
     it('sends volume uploads through the API and records the upload as a write', async () => {

@@ -229,9 +229,10 @@ describe('user service (fake repositories)', () => {
       expect(await s.service.profileByUsername('alice', 2)).to.include({ followedByMe: false, followers: 0 });
     });
 
-    it('refuses to follow yourself (422) and unknown users (404)', async () => {
+    it('refuses to follow yourself (403; unfollowing yourself does nothing) and unknown users (404)', async () => {
       const s = await twoUsers();
-      await rejectsWith(s.service.setFollow(1, 'alice', true), 422, 'cannot_follow_self');
+      await rejectsWith(s.service.setFollow(1, 'alice', true), 403, 'cannot_follow_self');
+      await s.service.setFollow(1, 'alice', false);
       await rejectsWith(s.service.setFollow(1, 'carol', true), 404, 'not_found');
       await rejectsWith(s.service.profileByUsername('carol', null), 404, 'not_found');
     });
