@@ -4,7 +4,7 @@
 # Use it as the command of the dump container of the backup CronJob's pod:
 #   command: ["sh", "/scripts/postgres-backup.sh"]
 # env:
-#   POSTGRES_BIN_DIR                default (empty: binaries from PATH)       directory holding pg_dump and pg_isready
+#   POSTGRES_BIN_DIR                default (empty: binaries from PATH)       directory holding pg_dump and psql
 #   POSTGRES_HOST                   required                                  the primary (the <app>-db-rw Service)
 #   POSTGRES_PORT                   default 5432                              the primary's port
 #   POSTGRES_DB                     default graminsta                         the database dumped
@@ -72,9 +72,10 @@ finish() {
 
 waited=0
 delay=1
-until pg_isready -q -t 5 -h "$POSTGRES_HOST" -p "$POSTGRES_PORT" -U "$POSTGRES_APP_USER" -d "$POSTGRES_DB"; do
+# A query rather than pg_isready: its error (refused, TLS verification, password) goes into the failure's message.
+until last_error=$(PGCONNECT_TIMEOUT=5 psql -X -q -t -w -h "$POSTGRES_HOST" -p "$POSTGRES_PORT" -U "$POSTGRES_APP_USER" -d "$POSTGRES_DB" -c 'SELECT 1' 2>&1 >/dev/null); do
   if [ "$waited" -ge "$POSTGRES_WAIT_TIMEOUT_SECONDS" ]; then
-    message="the database at $POSTGRES_HOST:$POSTGRES_PORT did not answer for ${waited}s"
+    message="the database at $POSTGRES_HOST:$POSTGRES_PORT did not answer for ${waited}s: $(printf '%s' "$last_error" | tr '\n' ' ')"
     log "error: $message"
     printf '%s\n' "$message" > "$err_file"
     # The uploader waits for the pipe: open it once so that it sees the end at once.

@@ -217,6 +217,43 @@ describe('postgres TLS against real postgres processes (the operator\'s certific
     );
   });
 
+  /** postgres-backup.sh against the primary, its pipe read to the end as the uploader reads it: pg_dump's status and output. */
+  async function dumpOnce(env: Record<string, string>): Promise<{ status: string; head: string; output: string }> {
+    const dir = await makeTempDir('graminsta-pgtls-dump-', OS_USER);
+    try {
+      const dump = await runScript({
+        script: 'postgres-backup.sh',
+        dir,
+        user: OS_USER,
+        env: { POSTGRES_BIN_DIR: BIN_DIR, POSTGRES_HOST: '127.0.0.1', POSTGRES_PORT: String(primaryPort), POSTGRES_APP_PASSWORD: APP.password, POSTGRES_BACKUP_DIR: dir, POSTGRES_WAIT_TIMEOUT_SECONDS: '2', TMPDIR: dir, ...env },
+      });
+      running.push(dump);
+      const fifo = path.join(dir, 'dump.fifo');
+      await waitFor(`the dump pipe\n${dump.output()}`, async () => fs.stat(fifo).then(() => true, () => false), 30000, 50);
+      const data = await fs.readFile(fifo);
+      await dump.exited;
+      return { status: (await fs.readFile(path.join(dir, 'dump.status'), 'utf8')).trim(), head: data.subarray(0, 5).toString('latin1'), output: dump.output() };
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('backs up over TLS: the backup CronJob\'s pg_dump verifies the server with the CA (verify-full); another CA fails, and no TLS is refused', async () => {
+    const tls = await dumpOnce({ POSTGRES_TLS_CA_FILE: volume.file(DB_TLS_KEYS.ca) });
+    expect(tls.status, tls.output).to.equal('0');
+    expect(tls.head).to.equal('PGDMP');
+    // libpq's default (prefer) would encrypt without verifying; without TLS at all the server refuses.
+    const plain = await dumpOnce({ PGSSLMODE: 'disable' });
+    expect(plain.status).to.not.equal('0');
+    expect(plain.output).to.match(/no encryption/);
+    const other = await ensureCa('another-backup-ca', undefined, Date.now());
+    const otherCa = path.join(root, 'another-backup-ca.crt');
+    await fs.writeFile(otherCa, other.data['ca.crt']!);
+    const wrongCa = await dumpOnce({ POSTGRES_TLS_CA_FILE: otherCa });
+    expect(wrongCa.status).to.not.equal('0');
+    expect(wrongCa.output, wrongCa.output).to.match(/certificate verify failed/);
+  });
+
   it('fails verification for a name the certificate does not carry, and for another CA', async () => {
     await expect(connect(primaryPort, verifyFull, '127.0.0.2')).to.be.rejectedWith(/IP: 127\.0\.0\.2 is not in the cert's list|does not match certificate's altnames/);
     const other = await ensureCa('someone-else-ca', undefined, Date.now());
