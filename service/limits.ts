@@ -10,6 +10,11 @@ export const limits = {
   caption: { max: 2000 },
 } as const;
 
+/** Length in characters as the limits count them: Unicode code points (as JSON Schema's minLength/maxLength do), not UTF-16 units, so an emoji is one. */
+export function charLength(s: string): number {
+  return Array.from(s).length;
+}
+
 /** The pattern a username matches: lowercase letters, digits and _. */
 export const usernamePattern = `^[a-z0-9_]{${limits.username.min},${limits.username.max}}$`;
 

@@ -2,7 +2,7 @@
 import { AppError, invalid } from '../errors.js';
 import { assertKey } from '../storage/keys.js';
 import { decodeCursor } from '../cursor.js';
-import { limits, usernamePattern } from '../limits.js';
+import { charLength, limits, usernamePattern } from '../limits.js';
 
 /** The JSON body as an object with only the `allowed` keys, or a 400. */
 export function objectBody(body: unknown, allowed: readonly string[]): Record<string, unknown> {
@@ -29,24 +29,25 @@ export function username(v: unknown, field = 'username'): string {
 
 /** A password: 8-200 characters (code points). */
 export function password(v: unknown, field = 'password'): string {
-  if (typeof v !== 'string' || charLength(v) < P.min || charLength(v) > P.max) throw invalid(field, `must be a string of ${P.min}-${P.max} characters`);
-  return v;
+  if (typeof v === 'string') {
+    const n = charLength(v);
+    if (n >= P.min && n <= P.max) return v;
+  }
+  throw invalid(field, `must be a string of ${P.min}-${P.max} characters`);
 }
 
 /** Characters String.prototype.trim removes (ECMAScript WhiteSpace and LineTerminator), spelled out for the OpenAPI patterns. */
 const SPACE = '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
-const CONTROL = '\\u0000-\\u001f\\u007f';
-const CONTROL_BUT_NEWLINE = '\\u0000-\\u0009\\u000b-\\u001f\\u007f';
+/** The control characters free text may not hold (a regex class body): all of them, or all but the newline when `multiline`. */
+const controlClass = (multiline: boolean | undefined) => (multiline ? '\\u0000-\\u0009\\u000b-\\u001f\\u007f' : '\\u0000-\\u001f\\u007f');
+/** What text() refuses, built once from the same classes as the OpenAPI patterns. */
+const CONTROL_RE = { multiline: new RegExp(`[${controlClass(true)}]`), singleLine: new RegExp(`[${controlClass(false)}]`) };
 
 /** The JSON Schema pattern of free text: no control characters (newlines allowed when `multiline`), and when `nonBlank` something besides whitespace. */
 export function textPattern(opts: { multiline?: boolean; nonBlank?: boolean }): string {
-  const ok = `[^${opts.multiline ? CONTROL_BUT_NEWLINE : CONTROL}]`;
-  return opts.nonBlank ? `^${ok}*[^${SPACE}${opts.multiline ? CONTROL_BUT_NEWLINE : CONTROL}]${ok}*$` : `^${ok}*$`;
-}
-
-/** Length in characters (Unicode code points, as JSON Schema's minLength/maxLength count them, not UTF-16 units). */
-export function charLength(s: string): number {
-  return Array.from(s).length;
+  const control = controlClass(opts.multiline);
+  const ok = `[^${control}]`;
+  return opts.nonBlank ? `^${ok}*[^${SPACE}${control}]${ok}*$` : `^${ok}*$`;
 }
 
 /** Free text of `min`..`max` characters (counted before trimming) without control characters (newlines allowed when `multiline`); stored trimmed, and with `min` > 0 not blank. */
@@ -55,9 +56,7 @@ export function text(v: unknown, field: string, opts: { min?: number; max: numbe
   const min = opts.min ?? 0;
   const n = charLength(v);
   if (n < min || n > opts.max) throw invalid(field, `must be ${min}-${opts.max} characters`);
-  // eslint-disable-next-line no-control-regex
-  const bad = opts.multiline ? /[\u0000-\u0009\u000b-\u001f\u007f]/ : /[\u0000-\u001f\u007f]/;
-  if (bad.test(v)) throw invalid(field, 'must not contain control characters');
+  if ((opts.multiline ? CONTROL_RE.multiline : CONTROL_RE.singleLine).test(v)) throw invalid(field, 'must not contain control characters');
   const s = v.trim();
   if (min > 0 && s === '') throw invalid(field, 'must not be blank');
   return s;

@@ -1,5 +1,5 @@
 import { byteSize } from './format.model.js';
-import { DEFAULT_MAX_UPLOAD_BYTES, limits } from '../../limits.js';
+import { charLength as chars, DEFAULT_MAX_UPLOAD_BYTES, limits } from '../../limits.js';
 
 // Client-side checks with the API's own limits (service/limits.ts), so people hear about a mistake before a round trip.
 // The API stays the authority: its validation_failed answers are shown the same way.
@@ -14,11 +14,6 @@ export const defaultMaxUploadBytes = DEFAULT_MAX_UPLOAD_BYTES;
 export const maxCaptionLength = limits.caption.max;
 
 const { username: U, password: P, displayName: D, bio: B } = limits;
-
-/** Length in characters as the API counts them (Unicode code points: an emoji is one, not two UTF-16 units). */
-function chars(value: string): number {
-  return Array.from(value).length;
-}
 
 /** The result of one field check: null when fine, else a message meant for the person typing. */
 export type FieldError = string | null;
