@@ -107,6 +107,21 @@ export function alertRules(plan: Plan): AlertRule[] {
         ),
       );
     }
+    const backup = plan.database.placement === 'in-cluster' ? plan.database.backup : null;
+    if (backup && !backup.suspend) {
+      // kube-state-metrics' CronJob times: the newest scheduled run has not succeeded (or none ever has) for an hour.
+      const m = `{namespace="${namespace}",cronjob="${plan.names.backup}"}`;
+      rules.push(
+        rule(
+          'GraminstaBackupFailing',
+          `kube_cronjob_status_last_schedule_time${m} > kube_cronjob_status_last_successful_time${m} or (kube_cronjob_status_last_schedule_time${m} unless kube_cronjob_status_last_successful_time${m})`,
+          '60m',
+          'critical',
+          `${app}: the last scheduled database backup has not succeeded for an hour`,
+          `The CronJob ${plan.names.backup} ran a backup that has not completed; the app's BackupReady condition names the problem (credentials, bucket, database).`,
+        ),
+      );
+    }
   }
   if (plan.cache) {
     rules.push(

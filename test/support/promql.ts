@@ -11,6 +11,8 @@ export const EXTERNAL_METRICS: Record<string, string> = {
   up: 'Prometheus, for every scrape target',
   kube_horizontalpodautoscaler_status_current_replicas: 'kube-state-metrics',
   kube_horizontalpodautoscaler_spec_max_replicas: 'kube-state-metrics',
+  kube_cronjob_status_last_schedule_time: 'kube-state-metrics',
+  kube_cronjob_status_last_successful_time: 'kube-state-metrics',
   kubelet_volume_stats_available_bytes: 'the kubelet',
   kubelet_volume_stats_capacity_bytes: 'the kubelet',
 };

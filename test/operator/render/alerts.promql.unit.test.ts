@@ -10,7 +10,7 @@ import { EXTERNAL_METRICS, emittedMetricNames, metricNames, promqlProblems } fro
 import { repoRoot } from '../../support/cluster.js';
 import { app, plan } from './helpers.js';
 
-const FULL: GraminstaAppSpec = { users: 100000, cdn: { origin: { volume: { size: '1Gi' } } }, database: { readReplicas: 2 }, cache: { enabled: true, shards: 3 }, monitoring: { enabled: true } };
+const FULL: GraminstaAppSpec = { users: 100000, cdn: { origin: { volume: { size: '1Gi' } } }, database: { readReplicas: 2, backup: { schedule: '@daily', destination: { s3: { bucket: 'backups', credentialsSecret: 'b' } } } }, cache: { enabled: true, shards: 3 }, monitoring: { enabled: true } };
 
 interface Panel {
   type: string;

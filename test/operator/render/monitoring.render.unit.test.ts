@@ -142,6 +142,11 @@ describe('monitoring.render: sidecars, PodMonitors and the PrometheusRule', () =
       'GraminstaVolumeNearlyFull',
     ]);
     expect(alerts({ users: 10, database: { external: { secretName: 'rds' } }, cdn: { origin: { s3: { bucket: 'b' } } } })).to.deep.equal(base);
+    // Backups: an alert while they are scheduled, none while suspended.
+    const backup = { schedule: '@daily', destination: { s3: { bucket: 'backups', credentialsSecret: 'b' } } };
+    expect(alerts({ ...STAGES['split-database']!, database: { backup } })).to.include('GraminstaBackupFailing');
+    expect(alerts({ ...STAGES['split-database']!, database: { backup: { ...backup, suspend: true } } })).to.not.include('GraminstaBackupFailing');
+    expect(alerts(STAGES['split-database']!)).to.not.include('GraminstaBackupFailing');
   });
 
   it('watches exactly the app volumes the stage has (claim template, StatefulSet, ordinal)', () => {
