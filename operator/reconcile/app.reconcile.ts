@@ -16,12 +16,12 @@ import { hashOf } from '../render/hash.render.js';
 import { firstDifference } from './compare.reconcile.js';
 import { alreadyOwnedMessage, applyWaves, childKinds, decodeSecret, isControlledBy, notOursReason, objectKey, servedApisOf, type ChildKind } from './children.reconcile.js';
 import { stuckPodsToReplace } from './rollout.reconcile.js';
-import { applyAfter, completedJobsOf, holdOf, jobFailure, notDone, SWITCH_SETTLE_MS, type Hold } from './transition.reconcile.js';
+import { applyAfter, completedJobsOf, frontDoorToKeep, holdOf, jobFailure, notDone, SWITCH_SETTLE_MS, type Hold } from './transition.reconcile.js';
 import { toMermaid } from '../diagram/mermaid.diagram.js';
 import { topologyOf } from '../diagram/topology.diagram.js';
 import type { RenderedObject } from '../render/app.render.js';
 import { gatewayParentRef, httpRouteNames } from '../render/gateway.render.js';
-import type { IngressObservation, ObservedRoute } from './ingress-status.reconcile.js';
+import { ingressState, type IngressObservation, type ObservedRoute } from './ingress-status.reconcile.js';
 import { computeStatus, podIssues, statusChanged, type AppStatus, type Observation } from './status.reconcile.js';
 import type { EventRecorder } from './events.reconcile.js';
 import { decideVolume, type VolumeNote } from './volumes.reconcile.js';
@@ -179,7 +179,7 @@ export class AppReconciler {
       if (!plan.paused) {
         let credentials: Convergence['credentials'];
         ({ objects: desired, certificatesDueMs, credentials } = await this.render(app, plan, log));
-        progress = await this.converge(app, desired, log);
+        progress = await this.converge(app, plan, desired, log);
         progress.volumes = await this.growVolumes(app, plan, desired, log);
         progress.credentials = credentials;
         await this.replaceStuckPods(app, log);
@@ -206,7 +206,7 @@ export class AppReconciler {
    * selectors); after they settle, objects marked apply-after=switched; last the changes that take a role away from
    * old pods, and the prune of what is no longer desired. Each phase waits for the one before it to be done.
    */
-  private async converge(app: GraminstaApp, desired: KubernetesObject[], log: Logger): Promise<Convergence> {
+  private async converge(app: GraminstaApp, plan: Plan, desired: KubernetesObject[], log: Logger): Promise<Convergence> {
     const namespace = app.metadata.namespace!;
     const uid = app.metadata.uid ?? '';
     const live = (o: KubernetesObject) => this.deps.children(o.kind!).get(o.metadata!.name!, namespace);
@@ -245,7 +245,12 @@ export class AppReconciler {
     const retiring = held('retire');
     if (retiring.length > 0) log.info('retiring the old pods', { objects: retiring.map(objectKey) });
     await step(retiring);
-    await this.prune(app, desired, log);
+    const door = this.frontDoorToKeep(app, plan);
+    if (door) {
+      out.waiting.push(door.waiting);
+      if (door.requeueAfterMs !== undefined) out.requeueAfterMs = door.requeueAfterMs;
+    }
+    await this.prune(app, desired, log, door?.kind);
     if (out.waiting.length === 0) this.switchedAt.delete(uid);
     return out;
   }
@@ -588,11 +593,23 @@ export class AppReconciler {
     return notes;
   }
 
-  private async prune(app: GraminstaApp, desired: KubernetesObject[], log: Logger): Promise<void> {
+  /** The old front door kept out of the prune while the new one cannot take traffic (transition.reconcile.ts). */
+  private frontDoorToKeep(app: GraminstaApp, plan: Plan): ReturnType<typeof frontDoorToKeep> {
+    const to = this.observeIngress(plan);
+    const door = frontDoorToKeep(to, ingressState(to, '').status === 'True', this.deps.clock.now());
+    if (!door) return null;
+    const namespace = plan.names.namespace;
+    const old = this.kinds().some((k) => k.kind === door.kind) && this.deps.children(door.kind).list(namespace).some((o) => isControlledBy(o, app.metadata.uid));
+    return old ? door : null;
+  }
+
+  /** Deletes the children this app controls that are no longer desired; those of kind `keepKind` stay this pass. */
+  private async prune(app: GraminstaApp, desired: KubernetesObject[], log: Logger, keepKind?: string): Promise<void> {
     const namespace = app.metadata.namespace!;
     const keep = new Set(desired.map(objectKey));
     const stale: KubernetesObject[] = [];
     for (const kind of this.kinds()) {
+      if (kind.kind === keepKind) continue;
       for (const obj of this.deps.children(kind.kind).list(namespace)) {
         if (isControlledBy(obj, app.metadata.uid) && !keep.has(objectKey({ ...obj, kind: kind.kind }))) {
           stale.push({ ...obj, apiVersion: kind.apiVersion, kind: kind.kind });

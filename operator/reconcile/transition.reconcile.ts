@@ -3,6 +3,7 @@
 // every proxy, the old pods lose their role and what is no longer desired is pruned.
 import type { KubernetesObject, V1Deployment, V1Job, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import { APPLY_AFTER_ANNOTATION, type ApplyAfter } from '../render/names.render.js';
+import type { IngressObservation } from './ingress-status.reconcile.js';
 
 /**
  * Why a change to an existing object waits for the new pods:
@@ -97,4 +98,33 @@ export function jobFailure(job: V1Job): { reason?: string; message?: string } | 
 export function completedJobsOf(desired: readonly KubernetesObject[], live: (name: string) => V1Job | undefined, recorded: ReadonlySet<string>): string[] {
   const names = desired.filter((o) => o.kind === 'Job').map((o) => o.metadata!.name!);
   return names.filter((name) => recorded.has(name) || (live(name)?.status?.succeeded ?? 0) > 0).sort();
+}
+
+/**
+ * The front door an app leaves is kept while the one it moves to cannot take traffic yet (make before break for
+ * spec.ingress.gatewayRef set or removed): the Ingress stays until every HTTPRoute replacing it is Accepted with
+ * its refs resolved by the Gateway's controller (`ingressReady`, from ingress-status.reconcile.ts); the HTTPRoutes
+ * stay until the Ingress replacing them is published (an address in its status, which most controllers write) or,
+ * for controllers that write none, has existed for SWITCH_SETTLE_MS. Returns the kind to keep out of the prune and
+ * why (and when to look again, where time decides), or null when the old door may go.
+ */
+export function frontDoorToKeep(
+  to: IngressObservation,
+  ingressReady: boolean,
+  now: number,
+): { kind: 'Ingress' | 'HTTPRoute'; waiting: string; requeueAfterMs?: number } | null {
+  if (to.kind === 'HTTPRoute') {
+    if (ingressReady) return null;
+    return { kind: 'Ingress', waiting: `keeping the Ingress until the HTTPRoutes are accepted by Gateway ${to.parent.namespace}/${to.parent.name}` };
+  }
+  if (to.kind === 'Ingress') {
+    const live = to.live;
+    const published = (live?.status?.loadBalancer?.ingress ?? []).some((a) => a.ip || a.hostname);
+    const stamp = live?.metadata?.creationTimestamp; // a Date from client-node, a string from a plain watch event
+    const created = stamp ? new Date(stamp).getTime() : NaN;
+    if (live && (published || (Number.isFinite(created) && now - created >= SWITCH_SETTLE_MS))) return null;
+    const left = Number.isFinite(created) ? Math.max(1_000, SWITCH_SETTLE_MS - (now - created)) : SWITCH_SETTLE_MS;
+    return { kind: 'HTTPRoute', waiting: `keeping the HTTPRoutes until Ingress ${to.name} is published or has existed ${SWITCH_SETTLE_MS / 1000} s`, requeueAfterMs: left };
+  }
+  return null;
 }

@@ -120,19 +120,33 @@ describe('spec.ingress.gatewayRef on a real API server', function () {
     expect(await denied(op), 'requests the chart rules denied').to.deep.equal([]);
   });
 
-  it('switching to an Ingress prunes the HTTPRoutes (the Ingress has the body size annotations), and back prunes the Ingress', async () => {
+  it('switching to an Ingress prunes the HTTPRoutes (the Ingress has the body size annotations), and back prunes the Ingress, each once the new door takes traffic', async () => {
     expect(op, 'the operator of the test before').to.not.equal(undefined);
     const { gatewayRef: _gatewayRef, ...ingressOnly } = spec.ingress;
+    const ingresses = async () => (await listChildren(clients, 'networking.k8s.io/v1', 'Ingress', ns, 'gw')) as V1Ingress[];
+    const liveRoutes = async () => (await listChildren(clients, GW_API, 'HTTPRoute', ns, 'gw')).filter((r) => !r.metadata?.deletionTimestamp);
     await applyApp(clients, ns, gatewayApp({ ...spec, ingress: { ...ingressOnly, className: gatewayClassName } }));
-    await waitFor('the HTTPRoutes to be pruned', 60_000, async () => (await listChildren(clients, GW_API, 'HTTPRoute', ns, 'gw')).every((r) => r.metadata?.deletionTimestamp));
+    // Make before break: the routes stay while the new Ingress is young and unpublished (15 s, SWITCH_SETTLE_MS).
+    let young: V1Ingress | undefined;
+    await waitFor('the Ingress', 60_000, async () => (young = (await ingresses())[0]) !== undefined);
+    const routesBeside = (await liveRoutes()).length;
+    const age = Date.now() - new Date(young!.metadata!.creationTimestamp!).getTime();
+    if (age < 10_000 && !young!.status?.loadBalancer?.ingress?.length) expect(routesBeside, `HTTPRoutes beside an Ingress ${age} ms old`).to.equal(2);
+    await waitFor('the HTTPRoutes to be pruned', 60_000, async () => (await liveRoutes()).length === 0);
     await waitForCondition(clients, ns, 'gw', 'IngressReady', 'True', { reason: 'IngressCreated' });
     const [ingress, ...more] = (await listChildren(clients, 'networking.k8s.io/v1', 'Ingress', ns, 'gw')) as V1Ingress[];
     expect(more).to.deep.equal([]);
     expect(ingress!.metadata!.annotations).to.include({ [BODY_SIZE_ANNOTATIONS.ingressNginx]: UPLOAD_BODY_SIZE, [BODY_SIZE_ANNOTATIONS.nginxInc]: UPLOAD_BODY_SIZE });
 
+    // Back to the Gateway, first on a listener it does not have: the routes are refused, so the Ingress stays.
+    await applyApp(clients, ns, gatewayApp({ ...spec, ingress: { ...spec.ingress, gatewayRef: { name: 'public', sectionName: 'https' } } }));
+    await waitForCondition(clients, ns, 'gw', 'IngressReady', 'False', { reason: 'NoMatchingParent', timeoutMs: 90_000 });
+    await new Promise((r) => setTimeout(r, 3000)); // passes of the operator (resync) that could prune it
+    expect((await ingresses()).filter((i) => !i.metadata?.deletionTimestamp).length, 'the Ingress while no route is accepted').to.equal(1);
+    expect((await readApp(clients, ns, 'gw')).status?.conditions?.find((c) => c.type === 'Ready')?.message ?? '').to.match(/keeping the Ingress until the HTTPRoutes are accepted/);
     await applyApp(clients, ns, gatewayApp(spec));
     await waitForCondition(clients, ns, 'gw', 'IngressReady', 'True', { reason: 'Accepted', timeoutMs: 90_000 });
-    await waitFor('the Ingress to be pruned', 60_000, async () => (await listChildren(clients, 'networking.k8s.io/v1', 'Ingress', ns, 'gw')).every((i) => i.metadata?.deletionTimestamp));
+    await waitFor('the Ingress to be pruned', 60_000, async () => (await ingresses()).every((i) => i.metadata?.deletionTimestamp));
     expect((await listChildren(clients, GW_API, 'HTTPRoute', ns, 'gw')).length).to.equal(2);
 
     // At rest nothing is written, the routes' status updates by the fixture included.
