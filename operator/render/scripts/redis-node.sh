@@ -175,15 +175,19 @@ self_join() {
       continue
     fi
     wanted=""
+    buses=""
     for entry in $(wanted_nodes); do
       hostport="${entry%@*}"
+      bus=$((${hostport##*:} + 10000))
+      case "$entry" in *@*) bus="${entry##*@}" ;; esac
       ip=$(resolve "${hostport%:*}")
-      [ -z "$ip" ] || wanted="$wanted $ip:${hostport##*:}"
+      [ -z "$ip" ] || { wanted="$wanted $ip:${hostport##*:}"; buses="$buses $ip:${hostport##*:}@$bus"; }
     done
     case " $wanted " in *" $me "*) ;; *) continue ;; esac
     count=$(echo "$wanted" | wc -w)
     masters=$((count / ($(wanted_replicas) + 1)))
-    for peer in $wanted; do
+    for entry in $buses; do
+      peer="${entry%@*}"
       [ "$peer" != "$me" ] || continue
       peer_cli "$peer" CLUSTER INFO 2>/dev/null | grep -q '^cluster_state:ok' || continue
       view=$(peer_cli "$peer" CLUSTER NODES 2>/dev/null)
@@ -195,7 +199,7 @@ self_join() {
       # By hand rather than redis-cli --cluster add-node, whose check of the cluster trips over this node's old identity
       # (failed, maybe at this very address).
       log "joining the cluster as a replica of $primary (this node started empty; via $peer)"
-      local_cli CLUSTER MEET "${peer%:*}" "${peer##*:}" >/dev/null 2>&1 || { log "could not meet $peer; trying again"; break; }
+      local_cli CLUSTER MEET "${peer%:*}" "${peer##*:}" "${entry##*@}" >/dev/null 2>&1 || { log "could not meet $peer; trying again"; break; }
       tries=0
       until local_cli CLUSTER NODES 2>/dev/null | awk -v id="$primary" '$1 == id && $3 !~ /handshake|noaddr/ {found = 1} END {exit !found}'; do
         tries=$((tries + 1))

@@ -355,6 +355,21 @@ describe('redis data-tier scripts against real redis-server processes', function
       }, 60000, 500);
     }
 
+    /** Starts a standalone redis-node.sh in root/<name>; resolves with its port once it answers. */
+    async function startStandalone(name: string): Promise<number> {
+      const dir = path.join(root, name);
+      await fs.mkdir(dir);
+      const port = await freePort();
+      const proc = await runScript({
+        script: 'redis-node.sh',
+        dir,
+        env: { REDIS_MODE: 'standalone', REDIS_PORT: String(port), REDIS_DATA_DIR: dir, REDIS_RUNTIME_DIR: dir, REDIS_PASSWORD: PASSWORD, REDIS_BIND: '127.0.0.1' },
+      });
+      running.push(proc);
+      await waitFor(`standalone redis on ${port}`, async () => (await command(port, ['PING']).catch(() => '')) === 'PONG', 10000);
+      return port;
+    }
+
     async function timedForm(ns: Node[], what: string, extraEnv: Record<string, string> = {}): Promise<number> {
       const started = Date.now();
       const run = await form(ns, extraEnv);
@@ -442,7 +457,10 @@ describe('redis data-tier scripts against real redis-server processes', function
         const started = Date.now();
         await victim.proc.stop('SIGKILL');
         await fs.rm(path.join(root, `node-${victim.index}`, 'data'), { recursive: true });
-        const fresh = await startNode(victim.index, peers(nodes), [victim.port, victim.bus]);
+        // A new pod (a new volume) gets a new address; at the old one its replica would resync from the empty node.
+        const ports: [number, number] = [await freePort(), await freePort()];
+        const wanted = `${peers(others)} 127.0.0.1:${ports[0]}@${ports[1]}`;
+        const fresh = await startNode(victim.index, wanted, ports);
         nodes = nodes.map((n) => (n === victim ? fresh : n));
         await expectShape(nodes, 3, 1).catch((err: Error) => {
           throw new Error(`${err.message}\nthe restarted node's output:\n${fresh.proc.output()}`);
@@ -472,16 +490,7 @@ describe('redis data-tier scripts against real redis-server processes', function
     });
 
     it('copies a standalone\'s keys, TTLs kept, into a new cluster (cache.shards 1 -> 3)', async () => {
-      const dir = path.join(root, 'standalone-src');
-      await fs.mkdir(dir);
-      const port = await freePort();
-      const proc = await runScript({
-        script: 'redis-node.sh',
-        dir,
-        env: { REDIS_MODE: 'standalone', REDIS_PORT: String(port), REDIS_DATA_DIR: dir, REDIS_RUNTIME_DIR: dir, REDIS_PASSWORD: PASSWORD, REDIS_BIND: '127.0.0.1' },
-      });
-      running.push(proc);
-      await waitFor(`standalone redis on ${port}`, async () => (await command(port, ['PING']).catch(() => '')) === 'PONG', 10000);
+      const port = await startStandalone('standalone-src');
       const standalone = await serviceClient('standalone', port);
       const fresh: Node[] = [];
       for (let i = 0; i < 6; i++) fresh.push(await startNode(300 + i, ''));
@@ -500,16 +509,7 @@ describe('redis data-tier scripts against real redis-server processes', function
     });
 
     it('copies a cluster\'s keys, TTLs kept, into a new standalone (cache.shards 3 -> 1)', async () => {
-      const dir = path.join(root, 'standalone-dst');
-      await fs.mkdir(dir);
-      const port = await freePort();
-      const proc = await runScript({
-        script: 'redis-node.sh',
-        dir,
-        env: { REDIS_MODE: 'standalone', REDIS_PORT: String(port), REDIS_DATA_DIR: dir, REDIS_RUNTIME_DIR: dir, REDIS_PASSWORD: PASSWORD, REDIS_BIND: '127.0.0.1' },
-      });
-      running.push(proc);
-      await waitFor(`standalone redis on ${port}`, async () => (await command(port, ['PING']).catch(() => '')) === 'PONG', 10000);
+      const port = await startStandalone('standalone-dst');
       const client = await clusterClient(nodes[0]!.port);
       const standalone = await serviceClient('standalone', port);
       try {
