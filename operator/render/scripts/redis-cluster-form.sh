@@ -226,7 +226,7 @@ for addr in $empty; do
     wait_role "$addr" master
   else
     primary=$(fewest_replicas)
-    log "joining $addr, which is empty, as a replica of $primary, the primary with the fewest replicas (via $seed)"
+    log "joining $addr, which came back empty (or is new), as a replica of $primary, the primary with the fewest replicas (via $seed)"
     cluster_cli add-node "$addr" "$seed" --cluster-slave --cluster-master-id "$primary" || fail "could not add $addr to the cluster"
     wait_role "$addr" replica
   fi

@@ -88,6 +88,21 @@ describe('redis data-tier scripts against real redis-server processes', function
     return { index, port, bus, proc };
   }
 
+  /** Starts a standalone redis-node.sh in root/<name>; resolves with its port and directory once it answers. */
+  async function startStandalone(name: string): Promise<{ port: number; dir: string }> {
+    const dir = path.join(root, name);
+    await fs.mkdir(dir);
+    const port = await freePort();
+    const proc = await runScript({
+      script: 'redis-node.sh',
+      dir,
+      env: { REDIS_MODE: 'standalone', REDIS_PORT: String(port), REDIS_DATA_DIR: dir, REDIS_RUNTIME_DIR: dir, REDIS_PASSWORD: PASSWORD, REDIS_BIND: '127.0.0.1' },
+    });
+    running.push(proc);
+    await waitFor(`standalone redis on ${port}\n${proc.output()}`, async () => (await command(port, ['PING']).catch(() => '')) === 'PONG', 10000);
+    return { port, dir };
+  }
+
   async function form(nodes: Node[], extraEnv: Record<string, string> = {}): Promise<ScriptProcess> {
     const proc = await runScript({
       script: 'redis-cluster-form.sh',
@@ -355,20 +370,6 @@ describe('redis data-tier scripts against real redis-server processes', function
       }, 60000, 500);
     }
 
-    /** Starts a standalone redis-node.sh in root/<name>; resolves with its port once it answers. */
-    async function startStandalone(name: string): Promise<number> {
-      const dir = path.join(root, name);
-      await fs.mkdir(dir);
-      const port = await freePort();
-      const proc = await runScript({
-        script: 'redis-node.sh',
-        dir,
-        env: { REDIS_MODE: 'standalone', REDIS_PORT: String(port), REDIS_DATA_DIR: dir, REDIS_RUNTIME_DIR: dir, REDIS_PASSWORD: PASSWORD, REDIS_BIND: '127.0.0.1' },
-      });
-      running.push(proc);
-      await waitFor(`standalone redis on ${port}`, async () => (await command(port, ['PING']).catch(() => '')) === 'PONG', 10000);
-      return port;
-    }
 
     async function timedForm(ns: Node[], what: string, extraEnv: Record<string, string> = {}): Promise<number> {
       const started = Date.now();
@@ -490,7 +491,7 @@ describe('redis data-tier scripts against real redis-server processes', function
     });
 
     it('copies a standalone\'s keys, TTLs kept, into a new cluster (cache.shards 1 -> 3)', async () => {
-      const port = await startStandalone('standalone-src');
+      const { port } = await startStandalone('standalone-src');
       const standalone = await serviceClient('standalone', port);
       const fresh: Node[] = [];
       for (let i = 0; i < 6; i++) fresh.push(await startNode(300 + i, ''));
@@ -509,7 +510,7 @@ describe('redis data-tier scripts against real redis-server processes', function
     });
 
     it('copies a cluster\'s keys, TTLs kept, into a new standalone (cache.shards 3 -> 1)', async () => {
-      const port = await startStandalone('standalone-dst');
+      const { port } = await startStandalone('standalone-dst');
       const client = await clusterClient(nodes[0]!.port);
       const standalone = await serviceClient('standalone', port);
       try {
@@ -534,16 +535,7 @@ describe('redis data-tier scripts against real redis-server processes', function
   });
 
   it('runs standalone redis that requires the password', async () => {
-    const dir = path.join(root, 'standalone');
-    await fs.mkdir(dir);
-    const port = await freePort();
-    const proc = await runScript({
-      script: 'redis-node.sh',
-      dir,
-      env: { REDIS_MODE: 'standalone', REDIS_PORT: String(port), REDIS_DATA_DIR: dir, REDIS_RUNTIME_DIR: dir, REDIS_PASSWORD: PASSWORD, REDIS_BIND: '127.0.0.1' },
-    });
-    running.push(proc);
-    await waitFor(`standalone redis on ${port}\n${proc.output()}`, async () => (await command(port, ['PING'])) === 'PONG', 10000);
+    const { port, dir } = await startStandalone('standalone');
     await expect(command(port, ['PING'], '')).to.be.rejectedWith(/NOAUTH/);
     await expect(command(port, ['AUTH', 'wrong'], '')).to.be.rejectedWith(/WRONGPASS/);
     expect(await command(port, ['SET', 'user:1', 'alice'])).to.equal('OK');
@@ -600,6 +592,18 @@ describe('redis data-tier scripts against real redis-server processes', function
     const badPort = await runScript({ script: 'redis-cluster-form.sh', dir: root, env: { REDIS_CLUSTER_NODES: 'a:1 b:x c:3' } });
     expect(await badPort.exited).to.equal(1);
     expect(badPort.output()).to.contain("port of 'b:x' in REDIS_CLUSTER_NODES");
+
+    const badImport = await runScript({ script: 'redis-cluster-form.sh', dir: root, env: { REDIS_CLUSTER_NODES: 'a:1 b:2 c:3', REDIS_CLUSTER_REPLICAS: '0', REDIS_IMPORT_FROM: 'standalone' } });
+    expect(await badImport.exited).to.equal(1);
+    expect(badImport.output()).to.contain("REDIS_IMPORT_FROM must be host:port, got 'standalone'");
+
+    const noTarget = await runScript({ script: 'redis-cluster-export.sh', dir: root, env: { REDIS_CLUSTER_NODES: 'a:1' } });
+    expect(await noTarget.exited).to.equal(1);
+    expect(noTarget.output()).to.contain('REDIS_EXPORT_TO is required');
+
+    const bothLists = await runScript({ script: 'redis-node.sh', dir: root, env: { REDIS_CLUSTER_NODES: 'a:1', REDIS_CLUSTER_NODES_FILE: '/nonexistent', REDIS_DATA_DIR: root } });
+    expect(await bothLists.exited).to.equal(1);
+    expect(bothLists.output()).to.contain('REDIS_CLUSTER_NODES and REDIS_CLUSTER_NODES_FILE are both set');
 
     const badMode = await runScript({ script: 'redis-node.sh', dir: root, env: { REDIS_MODE: 'sentinel', REDIS_DATA_DIR: root } });
     expect(await badMode.exited).to.equal(1);
