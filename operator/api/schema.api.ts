@@ -993,9 +993,20 @@ export const statusSchema: SchemaNode = {
           format: 'int32',
           description: 'Redis nodes (primaries and replicas) that are ready.',
         },
+        shards: {
+          type: 'integer',
+          format: 'int32',
+          description:
+            'Shards (primaries) the cache has in the shape last carried out: 1 for a standalone node, else the Redis Cluster the last form Job left; 0 before the first. While it differs from spec.cache.shards the form Job is resharding (CacheReady reason Resharding).',
+        },
+        replicasPerShard: {
+          type: 'integer',
+          format: 'int32',
+          description: 'Replicas per shard in the shape last carried out (see shards).',
+        },
         summary: {
           type: 'string',
-          description: 'Short summary shown by kubectl get, e.g. 6/6, off.',
+          description: 'Short summary shown by kubectl get, e.g. 6/6, off; "6/12 resharding 3->6" while slots move.',
         },
       },
     },

@@ -394,7 +394,11 @@ export interface DatabaseStatus {
 export interface CacheStatus {
   /** Redis nodes (primaries and replicas) that are ready. */
   readyNodes?: number;
-  /** Short summary shown by kubectl get, e.g. 6/6, off. */
+  /** Shards (primaries) the cache has in the shape last carried out: 1 for a standalone node, else the Redis Cluster the last form Job left; 0 before the first. While it differs from spec.cache.shards the form Job is resharding (CacheReady reason Resharding). */
+  shards?: number;
+  /** Replicas per shard in the shape last carried out (see shards). */
+  replicasPerShard?: number;
+  /** Short summary shown by kubectl get, e.g. 6/6, off; "6/12 resharding 3->6" while slots move. */
   summary?: string;
 }
 

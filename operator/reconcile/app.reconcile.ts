@@ -25,6 +25,8 @@ import { ingressState, type IngressObservation, type ObservedRoute } from './ing
 import { computeStatus, podIssues, statusChanged, type AppStatus, type Observation } from './status.reconcile.js';
 import type { EventRecorder } from './events.reconcile.js';
 import { decideVolume, type VolumeNote } from './volumes.reconcile.js';
+import { holdRedisShrink } from './reshard.reconcile.js';
+import { redisInitJobName } from '../render/cache.render.js';
 import type { CertificatePolicy } from './certificates.reconcile.js';
 import { reconcileDatabaseTls } from './tls.reconcile.js';
 
@@ -352,7 +354,8 @@ export class AppReconciler {
       gatewayApi: served.has('gateway'),
     });
     const credentials = await this.checkBackupCredentials(namespace, plan, readSecret);
-    return { objects, credentials, ...(tls ? { certificatesDueMs: tls.requeueAfterMs } : {}) };
+    const held = holdRedisShrink(objects, plan.names.redis, redisInitJobName(plan), this.deps.children('StatefulSet').get(plan.names.redis, namespace) as V1StatefulSet | undefined);
+    return { objects: held, credentials, ...(tls ? { certificatesDueMs: tls.requeueAfterMs } : {}) };
   }
 
   /** Why the credentials Secret of spec.database.backup or restoreFrom cannot work: missing, or without a key. */
@@ -676,6 +679,8 @@ export class AppReconciler {
         nodes: plan?.cache ? [get<V1StatefulSet>('StatefulSet', names.redis)].filter((s): s is V1StatefulSet => !!s) : undefined,
         desiredNodes: plan?.cache?.nodeCount ?? 0,
         formJob: desiredJob(names.redisInitPrefix),
+        ...(plan?.cache ? { shape: { shards: plan.cache.shards, replicasPerShard: plan.cache.mode === 'cluster' ? plan.cache.replicasPerShard : 0 } } : {}),
+        formed: { shards: this.currentStatus(app)?.cache?.shards ?? 0, replicasPerShard: this.currentStatus(app)?.cache?.replicasPerShard ?? 0 },
       },
       migrateJob: desiredJob(names.migratePrefix),
       ingress: plan ? this.observeIngress(plan) : undefined,

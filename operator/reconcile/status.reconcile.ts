@@ -37,7 +37,16 @@ export interface Observation {
   webDesiredReplicas: number;
   webAutoscaler?: V2HorizontalPodAutoscaler;
   database: { placement: DatabasePlacement; primary?: V1StatefulSet; replicas?: V1StatefulSet; desiredReplicas: number };
-  cache: { enabled: boolean; nodes?: V1StatefulSet[]; desiredNodes: number; formJob?: V1Job };
+  cache: {
+    enabled: boolean;
+    nodes?: V1StatefulSet[];
+    desiredNodes: number;
+    formJob?: V1Job;
+    /** The wanted shape (spec.cache); omitted: not reported. */
+    shape?: CacheShape;
+    /** The shape last carried out (the previous status.cache.shards and replicasPerShard); omitted or 0 shards: none yet. */
+    formed?: CacheShape;
+  };
   migrateJob?: V1Job;
   /** The Ingress, or the HTTPRoutes of spec.ingress.gatewayRef; omitted: no ingress tier. */
   ingress?: IngressObservation;
@@ -62,6 +71,31 @@ export interface Observation {
   /** The Mermaid text of the app's topology, for status.diagram. */
   diagram?: string;
   paused: boolean;
+}
+
+/** The shape of the cache: shards (1 = standalone) and replicas per shard. */
+export interface CacheShape {
+  shards: number;
+  replicasPerShard: number;
+}
+
+/** The move from the shape last carried out to the wanted one while the form Job runs, or undefined when the form Job is not resharding. */
+export function reshardingOf(o: Observation): { from: CacheShape; to: CacheShape } | undefined {
+  const { formJob, formed, shape } = o.cache;
+  if (!o.cache.enabled || !formJob || (formJob.status?.succeeded ?? 0) > 0 || !formed || !shape || formed.shards === 0) return undefined;
+  if (formed.shards === shape.shards && formed.replicasPerShard === shape.replicasPerShard) return undefined;
+  return { from: formed, to: shape };
+}
+
+/** The shape the cache has been brought to: the wanted one once its form Job succeeded (a standalone: once its node is ready), else the recorded one. */
+function formedShape(o: Observation, readyNodes: number): CacheShape {
+  const none = { shards: 0, replicasPerShard: 0 };
+  if (!o.cache.enabled) return none;
+  const recorded = o.cache.formed ?? none;
+  const shape = o.cache.shape;
+  if (!shape) return recorded;
+  const done = shape.shards === 1 ? readyNodes >= o.cache.desiredNodes : (o.cache.formJob?.status?.succeeded ?? 0) > 0;
+  return done ? shape : recorded;
 }
 
 /** A container of one of the app's pods that is stuck: what a user must see on the tier's condition. */
@@ -203,7 +237,14 @@ export function tierStates(o: Observation): Record<(typeof tierConditions)[numbe
     if (ready < o.cache.desiredNodes) {
       cache = { status: 'False', reason: 'NodesNotReady', message: `${ready}/${o.cache.desiredNodes} Redis nodes are ready` };
     } else if (o.cache.formJob && !(o.cache.formJob.status?.succeeded ?? 0)) {
-      cache = { status: 'False', reason: 'ClusterForming', message: `waiting for Job ${o.cache.formJob.metadata?.name} to form the Redis Cluster` };
+      const move = reshardingOf(o);
+      cache = move
+        ? {
+            status: 'False',
+            reason: 'Resharding',
+            message: `Job ${o.cache.formJob.metadata?.name} is moving slots from ${describeShape(move.from)} to ${describeShape(move.to)}; the cache keeps answering`,
+          }
+        : { status: 'False', reason: 'ClusterForming', message: `waiting for Job ${o.cache.formJob.metadata?.name} to form the Redis Cluster` };
     }
   }
   const ok = (t: TierState | undefined, what: string): TierState => t ?? { status: 'True', reason: 'Ready', message: `${what} is ready` };
@@ -214,6 +255,10 @@ export function tierStates(o: Observation): Record<(typeof tierConditions)[numbe
     CacheReady: noteVolumes(explainStuck(ok(cache, 'the cache'), 'CacheReady', o), 'CacheReady', o),
     IngressReady: ingressState(o.ingress ?? { kind: 'none' }, o.stage),
   };
+}
+
+function describeShape(s: CacheShape): string {
+  return s.shards === 1 ? 'a standalone node' : `${s.shards} shards with ${s.replicasPerShard} replica(s) each`;
 }
 
 /**
@@ -304,7 +349,7 @@ export function computeStatus(o: Observation, previous: Partial<AppStatus> | und
       summary: o.webEnabled ? `${webReady}/${webWanted(o)}` : 'api',
     },
     database: { primaryReady, readyReplicas: dbReplicasReady, summary: databaseSummary(o, primaryReady, dbReplicasReady), ...(lastBackup ? { lastBackup } : {}) },
-    cache: { readyNodes: cacheReady, summary: o.cache.enabled ? `${cacheReady}/${o.cache.desiredNodes}` : 'off' },
+    cache: { readyNodes: cacheReady, ...formedShape(o, cacheReady), summary: cacheSummary(o, cacheReady) },
     endpoints: o.endpoints,
     ...(o.imageStore ? { imageStore: o.imageStore } : {}),
     completedJobs: o.completedJobs ?? [],
@@ -312,6 +357,12 @@ export function computeStatus(o: Observation, previous: Partial<AppStatus> | und
     replicas: apiReplicas,
     selector: o.selector,
   };
+}
+
+function cacheSummary(o: Observation, ready: number): string {
+  if (!o.cache.enabled) return 'off';
+  const move = reshardingOf(o);
+  return `${ready}/${o.cache.desiredNodes}${move ? ` resharding ${move.from.shards}->${move.to.shards}` : ''}`;
 }
 
 function databaseSummary(o: Observation, primaryReady: boolean, replicasReady: number): string {

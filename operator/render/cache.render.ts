@@ -9,7 +9,7 @@ import type {
   V1ServicePort,
   V1StatefulSet,
 } from '@kubernetes/client-node';
-import { JOB_DEADLINE_SECONDS, JOB_TTL_SECONDS, REDIS_PORT } from './constants.render.js';
+import { JOB_DEADLINE_SECONDS, JOB_TTL_SECONDS, REDIS_PORT, SCRIPTS_DIR } from './constants.render.js';
 import { redisPasswordEnv } from './env.render.js';
 import { redisExporterContainer } from './monitoring.render.js';
 import { hashOf } from './hash.render.js';
@@ -17,6 +17,8 @@ import { labels, objectMeta, selectorLabels, serviceHost } from './names.render.
 import type { CachePlan, Plan, ResolvedPlan } from './plan.render.js';
 import { resourcesFor } from './resources.render.js';
 import {
+  REDIS_NODES_KEY,
+  REDIS_REPLICAS_KEY,
   SCRIPT_FILES,
   SCRIPTS_MOUNT,
   scriptCommand,
@@ -72,7 +74,9 @@ function redisContainer(plan: Plan, cache: CachePlan): V1Container {
         name: 'REDIS_ANNOUNCE_HOSTNAME',
         value: `$(POD_NAME).${serviceHost(plan.names, plan.names.redisHeadless)}`,
       },
-      { name: 'REDIS_CLUSTER_NODES', value: cache.nodes },
+      // Files, not values: a resize must not change the pod template (a restarted node loses its keys).
+      { name: 'REDIS_CLUSTER_NODES_FILE', value: `${SCRIPTS_DIR}/${REDIS_NODES_KEY}` },
+      { name: 'REDIS_CLUSTER_REPLICAS_FILE', value: `${SCRIPTS_DIR}/${REDIS_REPLICAS_KEY}` },
     );
     ports.push({ name: 'cluster-bus', containerPort: REDIS_PORT + 10000, protocol: 'TCP' });
   }

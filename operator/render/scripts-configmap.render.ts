@@ -18,6 +18,12 @@ export const SCRIPT_FILES = {
 /** The key of the scripts ConfigMap that lists the slots of the read replicas that exist (the primary drops the others). */
 export const REPLICA_SLOTS_KEY = 'replica-slots';
 
+/** The key of the scripts ConfigMap listing the wanted Redis Cluster nodes, one host:port a line (REDIS_CLUSTER_NODES_FILE of redis-node.sh). */
+export const REDIS_NODES_KEY = 'redis-cluster-nodes';
+
+/** The key of the scripts ConfigMap holding cache.replicasPerShard (REDIS_CLUSTER_REPLICAS_FILE of redis-node.sh). */
+export const REDIS_REPLICAS_KEY = 'redis-cluster-replicas';
+
 /** The physical slot a replica pod streams from: its name with [^a-z0-9_] as _, as postgres-replica.sh derives it. */
 export function replicationSlotOf(podName: string): string {
   return podName.toLowerCase().replace(/[^a-z0-9_]/g, '_');
@@ -43,7 +49,13 @@ export function renderScriptsConfigMap(plan: Plan): V1ConfigMap | null {
     }
   }
   if (plan.cache) data[SCRIPT_FILES.redisNode] = SCRIPTS[SCRIPT_FILES.redisNode];
-  if (plan.cache?.mode === 'cluster') data[SCRIPT_FILES.redisClusterForm] = SCRIPTS[SCRIPT_FILES.redisClusterForm];
+  if (plan.cache?.mode === 'cluster') {
+    data[SCRIPT_FILES.redisClusterForm] = SCRIPTS[SCRIPT_FILES.redisClusterForm];
+    // Read by the running nodes (not part of their config hash): a resize changes them without restarting a node,
+    // which would come back without its keys (the cache is not persisted).
+    data[REDIS_NODES_KEY] = `${plan.cache.nodes.split(',').join('\n')}\n`;
+    data[REDIS_REPLICAS_KEY] = `${plan.cache.replicasPerShard}\n`;
+  }
   if (Object.keys(data).length === 0) return null;
   return {
     apiVersion: 'v1',

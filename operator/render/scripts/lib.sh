@@ -31,6 +31,42 @@ secret_value() {
   cat "$3" || fail "$1_FILE: cannot read $3"
 }
 
+# resolve HOST: prints the IP HOST resolves to (an IP is printed as is; nothing when it does not resolve).
+resolve() {
+  case "$1" in
+    *[!0-9.]*) getent hosts "$1" 2>/dev/null | awk 'NR == 1 {print $1}' ;;
+    *) echo "$1" ;;
+  esac
+}
+
+# cluster_table WANTED: reads CLUSTER NODES on stdin and prints a node a line: id ip:port role master-id slots wanted, where
+# role is master, replica or gone (failed, without address, in a handshake), master-id is - for a primary, slots the
+# number of slots it serves and wanted yes when its ip:port is one of WANTED (space-separated).
+cluster_table() {
+  awk -v wanted=" $1 " '
+    NF >= 8 {
+      addr = $2; sub(/[@,].*/, "", addr)
+      role = ($3 ~ /master/) ? "master" : "replica"
+      if ($3 ~ /(^|,)(fail|noaddr|handshake)(,|$)/) role = "gone"
+      n = 0
+      for (i = 9; i <= NF; i++) {
+        if ($i ~ /^\[/) continue
+        split($i, r, "-")
+        n += (r[2] == "") ? 1 : r[2] - r[1] + 1
+      }
+      print $1, addr, role, $4, n, (index(wanted, " " addr " ") ? "yes" : "no")
+    }'
+}
+
+# fewest_replicas_of ONLY: reads cluster_table lines on stdin and prints the id of the wanted primary with the fewest
+# wanted replicas (the first such), among the ids in ONLY (space-separated) when it is not empty.
+fewest_replicas_of() {
+  awk -v only=" $1 " '
+    $3 == "master" && $6 == "yes" && (only == "  " || index(only, " " $1 " ")) { order[++k] = $1 }
+    $3 == "replica" && $6 == "yes" { replicas[$4]++ }
+    END { for (i = 1; i <= k; i++) { c = replicas[order[i]] + 0; if (best == "" || c < least) { best = order[i]; least = c } } print best }'
+}
+
 # backoff_sleep MAX: the retry of a wait loop: sleeps $delay, adds it to $waited and doubles $delay within 1..MAX.
 backoff_sleep() {
   sleep "$delay"

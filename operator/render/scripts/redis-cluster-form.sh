@@ -1,16 +1,21 @@
 #!/bin/sh
-# graminsta redis cluster forming: creates the cluster once every node is up, and re-joins nodes that came back empty; a no-op on a formed cluster.
-# Run it as a Job (or again after any node was replaced): command: ["sh", "/scripts/redis-cluster-form.sh"]
-# Exit 0 = the cluster is ok with all 16384 slots assigned; exit 1 = it is not (the log says why; a Job retries).
+# graminsta redis cluster forming and resizing: brings the Redis Cluster to the nodes of REDIS_CLUSTER_NODES with REDIS_CLUSTER_REPLICAS replicas per primary; a no-op on a cluster of that shape.
+# Creates the cluster once every node is up; grows it (new nodes become primaries, slots are rebalanced onto them, the rest become their replicas); shrinks it
+# (slots move off every leaving primary, whatever its ordinal, replicas are re-pointed at the staying primaries, then the leaving nodes are deleted from the cluster);
+# joins nodes that came back empty; optionally copies a standalone's keys in. Run it as a Job while every node, leaving ones included, still runs:
+#   command: ["sh", "/scripts/redis-cluster-form.sh"]
+# Exit 0 = the cluster has exactly the wanted nodes in the wanted shape with all 16384 slots; exit 1 = it has not (the log says why; a Job retries, and a
+# run interrupted half-way is taken up again: open slots are fixed first).
 # env:
-#   REDIS_CLUSTER_NODES              required                              every node's stable address, host:port[@busport] separated by spaces or commas (e.g. <app>-cache-0.<app>-cache-headless:6379 ...); the same value as the nodes'
+#   REDIS_CLUSTER_NODES              required                              the wanted nodes' stable addresses, host:port[@busport] separated by spaces or commas (e.g. <app>-redis-0.<app>-redis-headless:6379 ...); cluster members not listed are leaving
 #   REDIS_CLUSTER_REPLICAS           default 1                             replicas per primary (cache.replicasPerShard); primaries = nodes / (1 + replicas)
+#   REDIS_IMPORT_FROM                default (empty)                       host:port of a standalone Redis (same password) whose keys are copied in, TTLs kept, once the cluster has its shape (cache.shards 1 -> >= 3)
 #   REDIS_PASSWORD                   default (empty)                       the nodes' password (Secret)
 #   REDIS_PASSWORD_FILE              default (empty)                       a file holding REDIS_PASSWORD (the Secret key mounted as a volume); set one of the two
 #   REDIS_BIN_DIR                    default (empty: binaries from PATH)    directory holding redis-cli
 #   REDIS_WAIT_TIMEOUT_SECONDS       default 600                           give up (exit 1) when a node is not reachable for this long; 0 = wait forever
 #   REDIS_WAIT_MAX_DELAY_SECONDS     default 10                            upper bound of the backoff between reachability checks
-#   REDIS_OK_TIMEOUT_SECONDS         default 120                           how long to wait for cluster_state:ok after changing the cluster
+#   REDIS_OK_TIMEOUT_SECONDS         default 120                           how long to wait for cluster_state:ok (and for a failover or a join) after changing the cluster
 # mounts: none (the ConfigMap holding this script)
 set -eu
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -18,6 +23,7 @@ set -eu
 
 REDIS_CLUSTER_NODES="${REDIS_CLUSTER_NODES:-}"
 REDIS_CLUSTER_REPLICAS="${REDIS_CLUSTER_REPLICAS:-1}"
+REDIS_IMPORT_FROM="${REDIS_IMPORT_FROM:-}"
 REDIS_PASSWORD=$(secret_value REDIS_PASSWORD "${REDIS_PASSWORD:-}" "${REDIS_PASSWORD_FILE:-}")
 REDIS_BIN_DIR="${REDIS_BIN_DIR:-}"
 REDIS_WAIT_TIMEOUT_SECONDS="${REDIS_WAIT_TIMEOUT_SECONDS:-600}"
@@ -33,16 +39,12 @@ number REDIS_WAIT_TIMEOUT_SECONDS "$REDIS_WAIT_TIMEOUT_SECONDS"
 number REDIS_WAIT_MAX_DELAY_SECONDS "$REDIS_WAIT_MAX_DELAY_SECONDS"
 number REDIS_OK_TIMEOUT_SECONDS "$REDIS_OK_TIMEOUT_SECONDS"
 [ -n "$REDIS_CLUSTER_NODES" ] || fail "REDIS_CLUSTER_NODES is required"
+case "$REDIS_IMPORT_FROM" in ''|*:*) ;; *) fail "REDIS_IMPORT_FROM must be host:port, got '$REDIS_IMPORT_FROM'" ;; esac
 
-# Prints the IP a host name resolves to (an IP is printed as is).
-resolve() {
-  case "$1" in
-    *[!0-9.]*) getent hosts "$1" 2>/dev/null | awk 'NR == 1 {print $1}' ;;
-    *) echo "$1" ;;
-  esac
-}
 # Runs redis-cli against ip:port ($1), printing the reply without carriage returns.
 rcli() { addr="$1"; shift; redis-cli --no-auth-warning -h "${addr%:*}" -p "${addr##*:}" "$@" | tr -d '\r'; }
+# Runs a redis-cli --cluster subcommand, its report on stderr.
+cluster_cli() { redis-cli --no-auth-warning --cluster "$@" >&2; }
 info_field() { rcli "$1" CLUSTER INFO | sed -n "s/^$2://p"; }
 
 names=$(echo "$REDIS_CLUSTER_NODES" | tr ',' ' ' | sed 's/@[0-9]*//g')
@@ -98,6 +100,54 @@ wait_until_ok() {
   fail "cluster_state is not ok after ${REDIS_OK_TIMEOUT_SECONDS}s on:$bad"
 }
 
+# The cluster as $seed sees it (cluster_table).
+table() { rcli "$seed" CLUSTER NODES | cluster_table "$addrs"; }
+
+# Waits until $seed sees the node at ip:port ($1) as a master or a replica ($2), not in a handshake.
+wait_role() {
+  waited=0
+  until table | awk -v a="$1" -v r="$2" '$2 == a && $3 == r {found = 1} END {exit !found}'; do
+    [ "$waited" -lt "$REDIS_OK_TIMEOUT_SECONDS" ] || fail "$1 is not a $2 in the view of $seed after ${REDIS_OK_TIMEOUT_SECONDS}s"
+    sleep 1
+    waited=$((waited + 1))
+  done
+}
+
+# Waits until every node that is not gone sees the same roles (id, role, primary of each node): redis-cli --cluster reads
+# the roles from $seed alone, and a primary just demoted by a failover must not be sent SETSLOT as one.
+wait_agree() {
+  waited=0
+  while :; do
+    views=$(for addr in $(table | awk '$3 != "gone" {print $2}'); do
+      rcli "$addr" CLUSTER NODES | cluster_table "$addrs" | awk '$3 != "gone" {print $1, $3, $4}' | sort | cksum
+    done | sort -u | wc -l)
+    [ "$views" -gt 1 ] || return 0
+    [ "$waited" -lt "$REDIS_OK_TIMEOUT_SECONDS" ] || fail "the nodes do not agree about the roles after ${REDIS_OK_TIMEOUT_SECONDS}s (redis-cli --cluster check $seed)"
+    sleep 1
+    waited=$((waited + 1))
+  done
+}
+
+# The id of the wanted primary with the fewest wanted replicas, of the ids in $1 when given.
+fewest_replicas() { table | fewest_replicas_of "${1:-}"; }
+
+# Copies the keys of the standalone REDIS_IMPORT_FROM into the cluster (MIGRATE COPY REPLACE: TTLs kept, the source keeps its keys).
+import_standalone() {
+  [ -n "$REDIS_IMPORT_FROM" ] || return 0
+  ip=$(resolve "${REDIS_IMPORT_FROM%:*}")
+  [ -n "$ip" ] || fail "REDIS_IMPORT_FROM: $REDIS_IMPORT_FROM does not resolve"
+  source="$ip:${REDIS_IMPORT_FROM##*:}"
+  keys=$(rcli "$source" DBSIZE 2>&1)
+  case "$keys" in ''|*[!0-9]*) fail "REDIS_IMPORT_FROM: $REDIS_IMPORT_FROM does not answer: $keys" ;; esac
+  log "copying the $keys keys of the standalone $REDIS_IMPORT_FROM into the cluster (TTLs kept)"
+  if [ -n "$REDIS_PASSWORD" ]; then
+    printf '%s\n' "$REDIS_PASSWORD" | cluster_cli import "$seed" --cluster-from "$source" --cluster-from-askpass --cluster-copy --cluster-replace \
+      || fail "copying the keys of $REDIS_IMPORT_FROM failed"
+  else
+    cluster_cli import "$seed" --cluster-from "$source" --cluster-copy --cluster-replace || fail "copying the keys of $REDIS_IMPORT_FROM failed"
+  fi
+}
+
 wait_for_nodes
 
 # Classify the nodes: members hold slots or know other nodes; empty ones know only themselves.
@@ -125,6 +175,10 @@ if [ "$slots_max" -eq 0 ]; then
   redis-cli --no-auth-warning --cluster create $addrs --cluster-replicas "$REDIS_CLUSTER_REPLICAS" --cluster-yes >&2 \
     || fail "redis-cli --cluster create failed"
   wait_until_ok
+  # shellcheck disable=SC2086
+  set -- $addrs
+  seed="$1"
+  import_standalone
   exit 0
 fi
 
@@ -135,31 +189,147 @@ fi
 # shellcheck disable=SC2086 # split the space-separated member list into the positional parameters
 set -- $members
 seed="$1"
-if [ -z "$empty" ]; then
-  state=$(info_field "$seed" cluster_state)
-  log "the cluster is already formed (cluster_state:$state on $seed); nothing to do"
-  wait_until_ok
-  exit 0
+started=$(date +%s)
+changed=""
+
+# Redis 7 turns a primary that lost its last slot into a replica of the new owner, and moves replicas to orphaned
+# primaries, both at a moment of its own: redis-cli, which read the roles at its start, would then send SETSLOT to a
+# replica. Off while this script changes roles and slots; on again at the end.
+replica_migration() {
+  for addr in $(table | awk '$3 != "gone" {print $2}'); do
+    rcli "$addr" CONFIG SET cluster-allow-replica-migration "$1" >/dev/null 2>&1 || log "could not set cluster-allow-replica-migration $1 on $addr"
+  done
+}
+replica_migration no
+
+# A run that was interrupted while moving a slot leaves it open (migrating/importing, shown in the node's own line): close it first.
+open_slots() {
+  for addr in $(table | awk '$3 != "gone" {print $2}'); do
+    rcli "$addr" CLUSTER NODES | grep -q 'myself.*\[' && return 0
+  done
+  return 1
+}
+if open_slots; then
+  log "slots are left open by an interrupted move; fixing them (redis-cli --cluster fix)"
+  cluster_cli fix "$seed" --cluster-yes || fail "redis-cli --cluster fix could not close the open slots"
+  changed=yes
 fi
 
+# Nodes that know only themselves: new ones (a grow) become primaries while the wanted nodes have fewer than $masters,
+# the others (and nodes that came back empty) replicas of the primary with the fewest.
 for addr in $empty; do
-  log "joining $addr, which came back empty, as a replica of the primary with the fewest replicas (via $seed)"
-  redis-cli --no-auth-warning --cluster add-node "$addr" "$seed" --cluster-slave >&2 || fail "could not add $addr to the cluster"
+  [ "$(info_field "$addr" cluster_known_nodes)" -le 1 ] || { log "$addr has joined meanwhile"; continue; }
+  primaries=$(table | awk '$3 == "master" && $6 == "yes"' | wc -l)
+  if [ "$primaries" -lt "$masters" ]; then
+    log "adding $addr as a primary (the wanted nodes have $primaries of $masters primaries; via $seed)"
+    cluster_cli add-node "$addr" "$seed" || fail "could not add $addr to the cluster"
+    wait_role "$addr" master
+  else
+    primary=$(fewest_replicas)
+    log "joining $addr, which came back empty (or is new), as a replica of $primary, the primary with the fewest replicas (via $seed)"
+    cluster_cli add-node "$addr" "$seed" --cluster-slave --cluster-master-id "$primary" || fail "could not add $addr to the cluster"
+    wait_role "$addr" replica
+  fi
+  changed=yes
 done
 
+wait_agree
+
 # The replaced nodes' old identities stay behind, unreachable: once the cluster agrees they failed, forget them.
-waited=0
-while :; do
-  view=$(rcli "$seed" CLUSTER NODES)
-  for id in $(echo "$view" | awk '$3 ~ /(^|,)fail(,|$)/ && $9 == "" {print $1}'); do
-    log "forgetting failed node $id (the identity of a replaced node) on every node"
-    for addr in $addrs; do rcli "$addr" CLUSTER FORGET "$id" >/dev/null 2>&1 || true; done
+forget_failed() {
+  waited=0
+  while :; do
+    view=$(rcli "$seed" CLUSTER NODES)
+    for id in $(echo "$view" | awk '$3 ~ /(^|,)fail(,|$)/ && $9 == "" {print $1}'); do
+      log "forgetting failed node $id (the identity of a replaced node) on every node"
+      for addr in $(table | awk '$3 != "gone" {print $2}'); do rcli "$addr" CLUSTER FORGET "$id" >/dev/null 2>&1 || true; done
+    done
+    # Until then they show as disconnected, then fail? (suspected), then fail (agreed by the primaries).
+    echo "$view" | awk '$3 ~ /fail/ || $8 != "connected" {found = 1} END {exit found}' && break
+    [ "$waited" -lt "$REDIS_OK_TIMEOUT_SECONDS" ] \
+      || fail "nodes still unreachable after ${waited}s: $(echo "$view" | awk '$3 ~ /fail/ || $8 != "connected" {printf "%s %s %s; ", $1, $2, $3}')"
+    sleep 1
+    waited=$((waited + 1))
   done
-  # Until then they show as disconnected, then fail? (suspected), then fail (agreed by the primaries).
-  echo "$view" | awk '$3 ~ /fail/ || $8 != "connected" {found = 1} END {exit found}' && break
-  [ "$waited" -lt "$REDIS_OK_TIMEOUT_SECONDS" ] \
-    || fail "nodes still unreachable after ${waited}s: $(echo "$view" | awk '$3 ~ /fail/ || $8 != "connected" {printf "%s %s %s; ", $1, $2, $3}')"
-  sleep 1
-  waited=$((waited + 1))
+}
+forget_failed
+
+# The staying primaries: the wanted primaries that serve slots, most slots first, $masters of them.
+keep=$(table | awk '$3 == "master" && $6 == "yes" && $5 > 0 {print $5, $1}' | sort -rn | awk -v m="$masters" 'NR <= m {print $2}' | tr '\n' ' ')
+short() { [ "$(echo "$keep" | wc -w)" -lt "$masters" ]; }
+# Too few: a leaving primary (any ordinal may be one after a failover) hands its role to a wanted replica of it, without losing writes.
+if short; then
+  for line in $(table | awk '$3 == "replica" && $6 == "yes" {print $2 "/" $4}'); do
+    short || break
+    addr="${line%/*}"
+    of="${line#*/}"
+    table | awk -v id="$of" '$1 == id && $3 == "master" && $6 == "no" && $5 > 0 {found = 1} END {exit !found}' || continue
+    case " $keep " in *" $of "*) continue ;; esac
+    log "failing over to $addr, a wanted replica of the leaving primary $of, so that a staying node serves its slots"
+    rcli "$addr" CLUSTER FAILOVER >/dev/null || fail "CLUSTER FAILOVER on $addr failed"
+    wait_role "$addr" master
+    keep="$keep $(rcli "$addr" CLUSTER MYID)"
+    changed=yes
+  done
+fi
+# Still too few: wanted primaries without slots (just added) receive some.
+if short; then
+  for id in $(table | awk '$3 == "master" && $6 == "yes" && $5 == 0 {print $1}'); do
+    short || break
+    keep="$keep $id"
+  done
+fi
+short && fail "only $(echo "$keep" | wc -w) of the $masters primaries can be found among the wanted nodes; see redis-cli --cluster check $seed"
+
+wait_agree
+
+# Move the slots: every primary that is not staying drains to 0 (weight 0), the staying ones even out (empty ones included).
+weights=$(table | awk -v keep=" $keep " '$3 == "master" && !index(keep, " " $1 " ") {printf "%s=0 ", $1}')
+draining=$(table | awk -v keep=" $keep " '$3 == "master" && $5 > 0 && !index(keep, " " $1 " ") {printf "%s ", $1}')
+log "staying primaries: $keep; leaving or surplus primaries: ${draining:-none}"
+# shellcheck disable=SC2086 # one --cluster-weight argument per node
+cluster_cli rebalance "$seed" --cluster-use-empty-masters ${weights:+--cluster-weight $weights} || fail "redis-cli --cluster rebalance failed"
+# Rebalancing may leave a few slots behind (rounding): move what remains to the staying primary with the fewest.
+for id in $draining; do
+  left=$(table | awk -v id="$id" '$1 == id {print $5}')
+  [ "${left:-0}" -gt 0 ] || continue
+  to=$(table | awk -v keep=" $keep " '$3 == "master" && index(keep, " " $1 " ") {print $5, $1}' | sort -n | awk 'NR == 1 {print $2}')
+  log "moving the last $left slots of $id to $to"
+  cluster_cli reshard "$seed" --cluster-from "$id" --cluster-to "$to" --cluster-slots "$left" --cluster-yes || fail "could not move the slots of $id"
 done
+[ -z "$draining" ] || changed=yes
+
+# Every other wanted node replicates a staying primary, $REDIS_CLUSTER_REPLICAS per primary: replicas of a staying primary
+# stay where they are up to that number, the rest (surplus primaries, replicas of leaving ones) go where one is missing.
+for addr in $(table | awk -v keep=" $keep " -v r="$REDIS_CLUSTER_REPLICAS" '
+    $6 == "yes" && $3 != "gone" && !index(keep, " " $1 " ") {
+      if ($3 == "replica" && index(keep, " " $4 " ") && n[$4] + 0 < r) n[$4]++; else print $2
+    }'); do
+  primary=$(fewest_replicas "$keep")
+  log "pointing $addr at the staying primary $primary (CLUSTER REPLICATE)"
+  rcli "$addr" CLUSTER REPLICATE "$primary" | grep -q OK || fail "CLUSTER REPLICATE $primary on $addr failed"
+  wait_role "$addr" replica
+  changed=yes
+done
+
+wait_agree
+
+# The leaving nodes, now without slots: replicas first (deleting a primary would re-point them), then the primaries.
+for id in $(table | awk '$6 == "no" && $3 == "replica" {print $1}') $(table | awk '$6 == "no" && $3 == "master" {print $1}'); do
+  log "deleting the leaving node $id from the cluster"
+  cluster_cli del-node "$seed" "$id" || fail "could not delete the leaving node $id"
+  changed=yes
+done
+
+replica_migration yes
 wait_until_ok
+primaries=$(table | awk '$3 == "master" && $5 > 0' | wc -l)
+nodes=$(table | wc -l)
+{ [ "$primaries" -eq "$masters" ] && [ "$nodes" -eq "$count" ]; } \
+  || fail "the cluster has $primaries primaries serving slots and $nodes nodes; wanted $masters and $count"
+if [ -n "$changed" ]; then
+  log "the cluster has its wanted shape: $masters primaries, $count nodes (changed in $(( $(date +%s) - started ))s)"
+else
+  log "the cluster is already formed in its wanted shape (cluster_state:ok on $seed); nothing to do"
+fi
+import_standalone

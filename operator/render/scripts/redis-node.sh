@@ -1,5 +1,6 @@
 #!/bin/sh
-# graminsta redis node entrypoint: runs redis-server standalone, or as a Redis Cluster node that keeps its cluster formed across restarts with new IPs.
+# graminsta redis node entrypoint: runs redis-server standalone, or as a Redis Cluster node that keeps its cluster formed across restarts with new IPs
+# and, when it starts empty (a new volume) while the cluster already has its wanted primaries, joins it as a replica of the primary with the fewest.
 # Use it as the container command:
 #   command: ["sh", "/scripts/redis-node.sh"]   extra arguments are passed on to redis-server
 # env:
@@ -15,10 +16,13 @@
 #   REDIS_ANNOUNCE_IP                default POD_IP, else `hostname -i`    address this node announces to the cluster (cluster mode)
 #   POD_IP                           set from the downward API (status.podIP)  default for REDIS_ANNOUNCE_IP
 #   REDIS_ANNOUNCE_HOSTNAME          default (empty)                       this node's stable DNS name, announced as cluster-announce-hostname (cluster mode)
-#   REDIS_CLUSTER_NODES              default (empty)                       all nodes' stable addresses, host:port[@busport] separated by spaces or commas; re-met after a restart (cluster mode)
+#   REDIS_CLUSTER_NODES              default (empty)                       the wanted nodes' stable addresses, host:port[@busport] separated by spaces or commas; re-met after a restart, and an empty node joins only when it is one of them (cluster mode)
+#   REDIS_CLUSTER_NODES_FILE         default (empty)                       a file holding REDIS_CLUSTER_NODES, read each time it is used (a ConfigMap key: a resize changes it without restarting the pods); set one of the two
+#   REDIS_CLUSTER_REPLICAS           default 1                             replicas per primary (cache.replicasPerShard): an empty node joins as a replica only when the wanted nodes hold nodes / (1 + replicas) primaries
+#   REDIS_CLUSTER_REPLICAS_FILE      default (empty)                       a file holding REDIS_CLUSTER_REPLICAS, read each time it is used; set one of the two
 #   REDIS_CLUSTER_NODE_TIMEOUT_MS    default 15000                         cluster-node-timeout
 #   REDIS_MAXMEMORY                  default (empty: no limit)             maxmemory, e.g. 200mb (evicts allkeys-lru when set)
-#   REDIS_REJOIN_TIMEOUT_SECONDS     default 300                           how long a restarted node keeps re-meeting its peers until the cluster is ok
+#   REDIS_REJOIN_TIMEOUT_SECONDS     default 300                           how long a restarted node keeps re-meeting its peers until the cluster is ok, and an empty one tries to join
 # mounts:
 #   REDIS_DATA_DIR   the data volume (PersistentVolumeClaim in cluster mode: nodes.conf must survive restarts), writable by uid 999
 #   /tmp             emptyDir (the generated redis.conf; the root filesystem is read-only)
@@ -36,6 +40,9 @@ REDIS_PASSWORD=$(secret_value REDIS_PASSWORD "${REDIS_PASSWORD:-}" "${REDIS_PASS
 REDIS_BIND="${REDIS_BIND:-* -::*}"
 REDIS_ANNOUNCE_HOSTNAME="${REDIS_ANNOUNCE_HOSTNAME:-}"
 REDIS_CLUSTER_NODES="${REDIS_CLUSTER_NODES:-}"
+REDIS_CLUSTER_NODES_FILE="${REDIS_CLUSTER_NODES_FILE:-}"
+REDIS_CLUSTER_REPLICAS="${REDIS_CLUSTER_REPLICAS:-}"
+REDIS_CLUSTER_REPLICAS_FILE="${REDIS_CLUSTER_REPLICAS_FILE:-}"
 REDIS_CLUSTER_NODE_TIMEOUT_MS="${REDIS_CLUSTER_NODE_TIMEOUT_MS:-15000}"
 REDIS_MAXMEMORY="${REDIS_MAXMEMORY:-}"
 REDIS_REJOIN_TIMEOUT_SECONDS="${REDIS_REJOIN_TIMEOUT_SECONDS:-300}"
@@ -49,6 +56,9 @@ number REDIS_CLUSTER_BUS_PORT "$REDIS_CLUSTER_BUS_PORT"
 number REDIS_CLUSTER_NODE_TIMEOUT_MS "$REDIS_CLUSTER_NODE_TIMEOUT_MS"
 number REDIS_REJOIN_TIMEOUT_SECONDS "$REDIS_REJOIN_TIMEOUT_SECONDS"
 case "$REDIS_MODE" in cluster|standalone) ;; *) fail "REDIS_MODE must be cluster or standalone, got '$REDIS_MODE'" ;; esac
+[ -z "$REDIS_CLUSTER_NODES" ] || [ -z "$REDIS_CLUSTER_NODES_FILE" ] || fail "REDIS_CLUSTER_NODES and REDIS_CLUSTER_NODES_FILE are both set; set one of them"
+[ -z "$REDIS_CLUSTER_REPLICAS" ] || [ -z "$REDIS_CLUSTER_REPLICAS_FILE" ] || fail "REDIS_CLUSTER_REPLICAS and REDIS_CLUSTER_REPLICAS_FILE are both set; set one of them"
+[ -z "$REDIS_CLUSTER_REPLICAS" ] || number REDIS_CLUSTER_REPLICAS "$REDIS_CLUSTER_REPLICAS"
 # shellcheck disable=SC1003 # '\' is a quoted backslash, not an escaped quote
 case "$REDIS_PASSWORD" in *'"'*|*'\'*) fail "REDIS_PASSWORD must not contain \" or \\" ;; esac
 [ -d "$REDIS_DATA_DIR" ] || mkdir -p "$REDIS_DATA_DIR" || fail "REDIS_DATA_DIR $REDIS_DATA_DIR cannot be created"
@@ -99,13 +109,19 @@ if [ -z "$REDIS_ANNOUNCE_IP" ]; then REDIS_ANNOUNCE_IP=$(hostname -i 2>/dev/null
 } >> "$conf"
 
 local_cli() { REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --no-auth-warning -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+# Runs redis-cli against ip:port ($1), printing the reply without carriage returns.
+peer_cli() { addr="$1"; shift; REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --no-auth-warning -h "${addr%:*}" -p "${addr##*:}" "$@" | tr -d '\r'; }
+local_info() { local_cli CLUSTER INFO 2>/dev/null | tr -d '\r' | sed -n "s/^$1://p"; }
 
-# Prints the IP a host name resolves to (an IP is printed as is).
-resolve() {
-  case "$1" in
-    *[!0-9.]*) getent hosts "$1" 2>/dev/null | awk 'NR == 1 {print $1}' ;;
-    *) echo "$1" ;;
-  esac
+# The wanted nodes (host:port[@busport] entries) and replicas per primary, read anew each time: the files follow a resize.
+wanted_nodes() {
+  if [ -n "$REDIS_CLUSTER_NODES_FILE" ]; then cat "$REDIS_CLUSTER_NODES_FILE" 2>/dev/null || true; else echo "$REDIS_CLUSTER_NODES"; fi | tr ',' ' '
+}
+wanted_replicas() {
+  replicas="${REDIS_CLUSTER_REPLICAS:-1}"
+  [ -z "$REDIS_CLUSTER_REPLICAS_FILE" ] || replicas=$(tr -d ' \n' < "$REDIS_CLUSTER_REPLICAS_FILE" 2>/dev/null || true)
+  case "$replicas" in ''|*[!0-9]*) log "REDIS_CLUSTER_REPLICAS_FILE: '$replicas' is not a number; using 1"; replicas=1 ;; esac
+  echo "$replicas"
 }
 
 # Meets every node of REDIS_CLUSTER_NODES at the address its stable name resolves to now, until the
@@ -117,7 +133,7 @@ rejoin_peers() {
     sleep 1
   done
   while [ "$(date +%s)" -lt "$deadline" ]; do
-    for entry in $(echo "$REDIS_CLUSTER_NODES" | tr ',' ' '); do
+    for entry in $(wanted_nodes); do
       hostport="${entry%@*}"
       host="${hostport%:*}"
       port="${hostport##*:}"
@@ -137,17 +153,88 @@ rejoin_peers() {
   log "cluster not ok after ${REDIS_REJOIN_TIMEOUT_SECONDS}s of re-meeting peers; giving up (the form script or a restart retries)"
 }
 
+# A node that starts empty joins the cluster by itself, as a replica of the wanted primary with the fewest wanted replicas,
+# once it is one of the wanted nodes and a wanted peer reports cluster_state:ok, no open slot, and the wanted primaries
+# (nodes / (1 + replicas)): a node whose volume was lost comes back without waiting for a form Job. New nodes of a grow
+# see too few primaries and leave their role to the form Job. Then it forgets the failed identities without slots (the
+# one it had before, typically) once the cluster agrees they failed.
+self_join() {
+  deadline=$(( $(date +%s) + REDIS_REJOIN_TIMEOUT_SECONDS ))
+  me="$REDIS_ANNOUNCE_IP:$REDIS_PORT"
+  until local_cli PING >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || return 0
+    sleep 1
+  done
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    sleep 3
+    if [ "$(local_info cluster_known_nodes)" != 1 ]; then
+      # Met (by this loop, the form script or a cluster creation): done once it has a role with a primary or slots.
+      local_cli CLUSTER NODES 2>/dev/null | awk '/myself/ && ($3 ~ /slave/ || NF > 8) {found = 1} END {exit !found}' && break
+      [ -n "${primary:-}" ] || continue
+      local_cli CLUSTER REPLICATE "$primary" 2>&1 | grep -q OK && break
+      continue
+    fi
+    wanted=""
+    buses=""
+    for entry in $(wanted_nodes); do
+      hostport="${entry%@*}"
+      bus=$((${hostport##*:} + 10000))
+      case "$entry" in *@*) bus="${entry##*@}" ;; esac
+      ip=$(resolve "${hostport%:*}")
+      [ -z "$ip" ] || { wanted="$wanted $ip:${hostport##*:}"; buses="$buses $ip:${hostport##*:}@$bus"; }
+    done
+    case " $wanted " in *" $me "*) ;; *) continue ;; esac
+    count=$(echo "$wanted" | wc -w)
+    masters=$((count / ($(wanted_replicas) + 1)))
+    for entry in $buses; do
+      peer="${entry%@*}"
+      [ "$peer" != "$me" ] || continue
+      peer_cli "$peer" CLUSTER INFO 2>/dev/null | grep -q '^cluster_state:ok' || continue
+      view=$(peer_cli "$peer" CLUSTER NODES 2>/dev/null)
+      ! echo "$view" | grep -q 'myself.*\[' || continue
+      primaries=$(echo "$view" | cluster_table "$wanted" | awk '$3 == "master" && $6 == "yes" && $5 > 0' | wc -l)
+      [ "$primaries" -ge "$masters" ] || continue
+      primary=$(echo "$view" | cluster_table "$wanted" | fewest_replicas_of "")
+      [ "$(local_info cluster_known_nodes)" = 1 ] || break
+      # By hand rather than redis-cli --cluster add-node, whose check of the cluster trips over this node's old identity
+      # (failed, maybe at this very address).
+      log "joining the cluster as a replica of $primary (this node started empty; via $peer)"
+      local_cli CLUSTER MEET "${peer%:*}" "${peer##*:}" "${entry##*@}" >/dev/null 2>&1 || { log "could not meet $peer; trying again"; break; }
+      tries=0
+      until local_cli CLUSTER NODES 2>/dev/null | awk -v id="$primary" '$1 == id && $3 !~ /handshake|noaddr/ {found = 1} END {exit !found}'; do
+        tries=$((tries + 1))
+        [ "$tries" -lt 30 ] || break
+        sleep 1
+      done
+      local_cli CLUSTER REPLICATE "$primary" 2>&1 | grep -q OK || log "CLUSTER REPLICATE $primary failed; trying again"
+      break
+    done
+  done
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    view=$(local_cli CLUSTER NODES 2>/dev/null | tr -d '\r')
+    echo "$view" | awk '$3 ~ /fail/ {found = 1} END {exit !found}' || return 0
+    for id in $(echo "$view" | awk '$3 ~ /(^|,)fail(,|$)/ && $9 == "" {print $1}'); do
+      log "forgetting failed node $id (the identity of a replaced node) on every node"
+      for addr in $(echo "$view" | cluster_table "" | awk '$3 != "gone" {print $2}'); do peer_cli "$addr" CLUSTER FORGET "$id" >/dev/null 2>&1 || true; done
+    done
+    sleep 2
+  done
+}
+
 nodes_conf="$REDIS_DATA_DIR/nodes.conf"
 if [ -s "$nodes_conf" ]; then
   # Correct this node's own address before redis reads the file; the peers learn it from our pings.
   sed -i -E "/myself/ s/^([0-9a-f]+) [^ @]*:[0-9]+@[0-9]+/\\1 $REDIS_ANNOUNCE_IP:$REDIS_PORT@$REDIS_CLUSTER_BUS_PORT/" "$nodes_conf"
   known=$(grep -c -v -e '^vars' -e '^$' "$nodes_conf" || true)
   log "restarting cluster node $(awk '/myself/ {print $1}' "$nodes_conf") as $REDIS_ANNOUNCE_IP:$REDIS_PORT ($known nodes in nodes.conf)"
-  if [ "$known" -gt 1 ] && [ -n "$REDIS_CLUSTER_NODES" ]; then
+  if [ "$known" -gt 1 ] && [ -n "$(wanted_nodes)" ]; then
     rejoin_peers &
+  elif [ -n "$(wanted_nodes)" ]; then
+    self_join &
   fi
 else
-  log "starting a new cluster node as $REDIS_ANNOUNCE_IP:$REDIS_PORT (the form script joins it)"
+  log "starting a new cluster node as $REDIS_ANNOUNCE_IP:$REDIS_PORT (it joins a complete cluster by itself, else the form script joins it)"
+  [ -z "$(wanted_nodes)" ] || self_join &
 fi
 
 exec redis-server "$conf" "$@"

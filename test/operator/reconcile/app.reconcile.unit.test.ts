@@ -215,6 +215,58 @@ describe('AppReconciler (in-memory fakes)', () => {
     expect(api.spec.template.spec.containers[0]!.image).to.equal('registry.example/graminsta:v2');
   });
 
+  describe('Redis Cluster size changes', () => {
+    const redis = (t: ReturnType<typeof setup>) => t.caches.get('StatefulSet')!.get('graminsta-redis', NS) as V1StatefulSet;
+    const formJobs = (t: ReturnType<typeof setup>) => t.caches.get('Job')!.list(NS).filter((j) => j.metadata!.name!.startsWith('graminsta-redis-init-'));
+    const cacheReady = (t: ReturnType<typeof setup>) => t.cluster.statuses.at(-1)!.conditions.find((c) => c.type === 'CacheReady')!;
+
+    it('shrinks 6 -> 3 shards: the form Job moves the slots first, the StatefulSet loses its nodes only once it succeeded; status says Resharding meanwhile', async () => {
+      const t = setup({ users: 100000, cache: { shards: 6 } });
+      await passes(t, 6);
+      expect(redis(t).spec!.replicas).to.equal(12);
+      expect(t.cluster.statuses.at(-1)!.cache).to.deep.include({ shards: 6, replicasPerShard: 1 });
+
+      t.setSpec({ users: 100000, cache: { shards: 3 } });
+      t.rollOut();
+      await t.reconcile();
+      const job = formJobs(t).find((j) => !(j as { status?: { succeeded?: number } }).status?.succeeded)!;
+      expect(job, 'a form Job for the new shape').to.not.equal(undefined);
+      const env = (job as { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }).spec.template.spec.containers[0]!.env;
+      expect(env.find((e) => e.name === 'REDIS_CLUSTER_NODES')!.value!.split(',')).to.have.length(6);
+      expect(redis(t).spec!.replicas, 'the leaving nodes run while their slots move').to.equal(12);
+      expect(cacheReady(t)).to.include({ status: 'False', reason: 'Resharding' });
+      expect(t.cluster.statuses.at(-1)!.cache.summary).to.equal('12/6 resharding 6->3');
+      await t.reconcile();
+      expect(redis(t).spec!.replicas, 'still, while the Job runs').to.equal(12);
+
+      t.completeJobs();
+      await t.reconcile();
+      expect(redis(t).spec!.replicas, 'scaled down after the Job').to.equal(6);
+      await passes(t, 6);
+      expect(cacheReady(t)).to.include({ status: 'True' });
+      expect(t.cluster.statuses.at(-1)!.cache).to.deep.include({ shards: 3, replicasPerShard: 1, summary: '6/6' });
+    });
+
+    it('grows 3 -> 6 shards: the StatefulSet grows first (its pod template unchanged: no node restarts), the form Job follows', async () => {
+      const t = setup({ users: 100000 });
+      await passes(t, 6);
+      const template = JSON.stringify(redis(t).spec!.template);
+      t.setSpec({ users: 100000, cache: { shards: 6 } });
+      t.rollOut();
+      await t.reconcile();
+      expect(redis(t).spec!.replicas).to.equal(12);
+      expect(JSON.stringify(redis(t).spec!.template), 'the nodes read the wanted nodes from the scripts ConfigMap').to.equal(template);
+      const scripts = t.caches.get('ConfigMap')!.get('graminsta-scripts', NS) as { data: Record<string, string> };
+      expect(scripts.data['redis-cluster-nodes']!.trim().split('\n')).to.have.length(12);
+      expect(formJobs(t).some((j) => !(j as { status?: { succeeded?: number } }).status?.succeeded)).to.equal(true);
+      t.rollOut();
+      await t.reconcile();
+      expect(cacheReady(t)).to.include({ status: 'False', reason: 'Resharding' });
+      await passes(t, 6);
+      expect(t.cluster.statuses.at(-1)!.cache).to.deep.include({ shards: 6, replicasPerShard: 1, summary: '12/12' });
+    });
+  });
+
   describe('volumes grow with the spec', () => {
     /** The settled app with its database claim at 1Gi, below what the template asks, of a class that allows expansion or not. */
     const withSmallClaim = async (allowVolumeExpansion: boolean, size = '1Gi') => {

@@ -53,7 +53,7 @@ describe('status.reconcile', () => {
     expect(s.api).to.deep.equal({ replicas: 3, readyReplicas: 3, summary: '3/3' });
     expect(s.web).to.deep.equal({ replicas: 2, readyReplicas: 2, summary: '2/2' });
     expect(s.database).to.deep.equal({ primaryReady: true, readyReplicas: 2, summary: 'ready+2/2' });
-    expect(s.cache).to.deep.equal({ readyNodes: 6, summary: '6/6' });
+    expect(s.cache).to.deep.equal({ readyNodes: 6, shards: 0, replicasPerShard: 0, summary: '6/6' });
   });
 
   it('is not Ready while the ingress tier is not (HTTPRoutes not accepted), naming the route', () => {
@@ -111,6 +111,34 @@ describe('status.reconcile', () => {
       cache: { enabled: true, nodes: [statefulSet('g-redis', 6, 6)], desiredNodes: 6, formJob: { metadata: { name: 'g-redis-form' }, status: {} } },
     });
     expect(tierStates(forming).CacheReady).to.include({ reason: 'ClusterForming' });
+  });
+
+  it('reports Resharding while the form Job changes a formed shape, records the new shape once it succeeded', () => {
+    const job = { metadata: { name: 'g-redis-init-2' }, status: {} };
+    const cache = { enabled: true, nodes: [statefulSet('g-redis', 12, 12)], desiredNodes: 12, shape: { shards: 6, replicasPerShard: 1 } };
+    const growing = computeStatus(observation({ cache: { ...cache, formJob: job, formed: { shards: 3, replicasPerShard: 1 } } }), undefined, now);
+    expect(cond(growing, 'CacheReady')).to.include({ status: 'False', reason: 'Resharding' });
+    expect(cond(growing, 'CacheReady').message).to.contain('from 3 shards with 1 replica(s) each to 6 shards with 1 replica(s) each');
+    expect(growing.cache).to.deep.equal({ readyNodes: 12, shards: 3, replicasPerShard: 1, summary: '12/12 resharding 3->6' });
+    expect(cond(growing, 'Ready')).to.include({ status: 'False' });
+
+    const done = computeStatus(observation({ cache: { ...cache, formJob: { ...job, status: { succeeded: 1 } }, formed: { shards: 3, replicasPerShard: 1 } } }), undefined, now);
+    expect(cond(done, 'CacheReady')).to.include({ status: 'True', reason: 'Ready' });
+    expect(done.cache).to.deep.equal({ readyNodes: 12, shards: 6, replicasPerShard: 1, summary: '12/12' });
+
+    // The first forming is not a reshard; nor is a form Job run again for the same shape.
+    const first = tierStates(observation({ cache: { ...cache, formJob: job, formed: { shards: 0, replicasPerShard: 0 } } }));
+    expect(first.CacheReady).to.include({ reason: 'ClusterForming' });
+    const same = tierStates(observation({ cache: { ...cache, formJob: job, formed: { shards: 6, replicasPerShard: 1 } } }));
+    expect(same.CacheReady).to.include({ reason: 'ClusterForming' });
+    // Standalone -> cluster is a reshard too (the form Job copies the standalone's keys in).
+    const fromStandalone = tierStates(observation({ cache: { ...cache, formJob: job, formed: { shards: 1, replicasPerShard: 0 } } }));
+    expect(fromStandalone.CacheReady.message).to.contain('from a standalone node to 6 shards');
+  });
+
+  it('records a standalone cache as shards 1 once its node is ready', () => {
+    const s = computeStatus(observation({ cache: { enabled: true, nodes: [statefulSet('g-redis', 1, 1)], desiredNodes: 1, shape: { shards: 1, replicasPerShard: 0 } } }), undefined, now);
+    expect(s.cache).to.deep.include({ shards: 1, replicasPerShard: 0 });
   });
 
   it('reports a failed migration', () => {

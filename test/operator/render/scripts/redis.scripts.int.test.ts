@@ -5,6 +5,8 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { Cluster, Redis } from 'ioredis';
+import { createRedis } from '../../../../service/cache/redis.infra.js';
+import { createLogger } from '../../../../service/log.js';
 import { app, render } from '../helpers.js';
 import { freePort, makeTempDir, runScript, waitFor, type ScriptProcess } from './script-process.js';
 
@@ -84,6 +86,21 @@ describe('redis data-tier scripts against real redis-server processes', function
     running.push(proc);
     await waitFor(`node ${index} on port ${port}\n${proc.output()}`, async () => (await command(port, ['PING'])) === 'PONG', 10000);
     return { index, port, bus, proc };
+  }
+
+  /** Starts a standalone redis-node.sh in root/<name>; resolves with its port and directory once it answers. */
+  async function startStandalone(name: string): Promise<{ port: number; dir: string }> {
+    const dir = path.join(root, name);
+    await fs.mkdir(dir);
+    const port = await freePort();
+    const proc = await runScript({
+      script: 'redis-node.sh',
+      dir,
+      env: { REDIS_MODE: 'standalone', REDIS_PORT: String(port), REDIS_DATA_DIR: dir, REDIS_RUNTIME_DIR: dir, REDIS_PASSWORD: PASSWORD, REDIS_BIND: '127.0.0.1' },
+    });
+    running.push(proc);
+    await waitFor(`standalone redis on ${port}\n${proc.output()}`, async () => (await command(port, ['PING']).catch(() => '')) === 'PONG', 10000);
+    return { port, dir };
   }
 
   async function form(nodes: Node[], extraEnv: Record<string, string> = {}): Promise<ScriptProcess> {
@@ -240,17 +257,285 @@ describe('redis data-tier scripts against real redis-server processes', function
     });
   });
 
-  it('runs standalone redis that requires the password', async () => {
-    const dir = path.join(root, 'standalone');
-    await fs.mkdir(dir);
-    const port = await freePort();
-    const proc = await runScript({
-      script: 'redis-node.sh',
-      dir,
-      env: { REDIS_MODE: 'standalone', REDIS_PORT: String(port), REDIS_DATA_DIR: dir, REDIS_RUNTIME_DIR: dir, REDIS_PASSWORD: PASSWORD, REDIS_BIND: '127.0.0.1' },
+  describe('resizing, with keys written before and read after (a reader counts its errors during each move)', () => {
+    /** Keys written before each move (GRAMINSTA_RESHARD_KEYS), each with a TTL of an hour. */
+    const KEYS = Number(process.env.GRAMINSTA_RESHARD_KEYS ?? 5000);
+    const TTL_SECONDS = 3600;
+    const peers = (ns: Node[]) => ns.map((n) => `127.0.0.1:${n.port}@${n.bus}`).join(' ');
+    let nodes: Node[] = [];
+    let spare: Node[] = [];
+
+    /** Writes user:0 .. user:<KEYS - 1> through the service's own client, with their TTL. */
+    async function writeKeys(client: Redis | Cluster, prefix: string): Promise<void> {
+      for (let i = 0; i < KEYS; i += 500) {
+        await Promise.all(Array.from({ length: Math.min(500, KEYS - i) }, (_, j) => client.set(`${prefix}:${i + j}`, `profile ${i + j}`, 'EX', TTL_SECONDS)));
+      }
+    }
+
+    /** Reads every key back: how many are missing or wrong, and how many lost their TTL. */
+    async function readKeys(client: Redis | Cluster, prefix: string): Promise<{ missing: number; ttlLost: number }> {
+      let missing = 0;
+      let ttlLost = 0;
+      for (let i = 0; i < KEYS; i += 500) {
+        const batch = Array.from({ length: Math.min(500, KEYS - i) }, (_, j) => i + j);
+        const values = await Promise.all(batch.map((k) => client.get(`${prefix}:${k}`)));
+        const ttls = await Promise.all(batch.map((k) => client.ttl(`${prefix}:${k}`)));
+        values.forEach((v, j) => (missing += v === `profile ${batch[j]}` ? 0 : 1));
+        ttls.forEach((t) => (ttlLost += t > 0 && t <= TTL_SECONDS ? 0 : 1));
+      }
+      return { missing, ttlLost };
+    }
+
+    /** The service's own client (createRedis: no offline queue, 300 ms command timeout), once it is ready. */
+    async function serviceClient(mode: 'cluster' | 'standalone', port: number): Promise<Redis | Cluster> {
+      const client = createRedis({ mode, nodes: [{ host: '127.0.0.1', port }], password: PASSWORD }, createLogger('error'));
+      await waitFor(`the ${mode} client of ${port}`, () => client.status === 'ready', 15000);
+      return client;
+    }
+    /** A plain client without the service's short timeouts, to write and check the keys on a loaded machine. */
+    async function checkClient(mode: 'cluster' | 'standalone', port: number): Promise<Redis | Cluster> {
+      const client =
+        mode === 'cluster'
+          ? new Cluster([{ host: '127.0.0.1', port }], { redisOptions: { password: PASSWORD } })
+          : new Redis({ host: '127.0.0.1', port, password: PASSWORD });
+      await waitFor(`the ${mode} check client of ${port}`, () => client.status === 'ready', 15000);
+      return client;
+    }
+    /** Writes (prefix:i) through a plain client of mode at port. */
+    async function seed(mode: 'cluster' | 'standalone', port: number, prefix: string): Promise<void> {
+      const client = await checkClient(mode, port);
+      try {
+        await writeKeys(client, prefix);
+      } finally {
+        client.disconnect();
+      }
+    }
+    /** Reads every key back through a plain client of mode at port. */
+    async function check(mode: 'cluster' | 'standalone', port: number, prefix: string): Promise<{ missing: number; ttlLost: number }> {
+      const client = await checkClient(mode, port);
+      try {
+        return await readKeys(client, prefix);
+      } finally {
+        client.disconnect();
+      }
+    }
+    const clusterClient = (port: number) => serviceClient('cluster', port);
+
+    /** A client that reads the keys one after the other (as the service would) until stopped, counting errors and wrong answers. */
+    function startReader(client: Redis | Cluster, prefix: string): () => Promise<{ reads: number; errors: number; wrong: number; firstError?: string }> {
+      let stop = false;
+      const stats: { reads: number; errors: number; wrong: number; firstError?: string } = { reads: 0, errors: 0, wrong: 0 };
+      const loop = (async () => {
+        for (let i = 0; !stop; i = (i + 1) % KEYS) {
+          try {
+            const v = await client.get(`${prefix}:${i}`);
+            stats.reads++;
+            if (v !== `profile ${i}`) stats.wrong++;
+          } catch (err) {
+            stats.errors++;
+            stats.firstError ??= (err as Error).message;
+            await new Promise((r) => setTimeout(r, 10));
+          }
+        }
+      })();
+      return async () => {
+        stop = true;
+        await loop;
+        return stats;
+      };
+    }
+
+    /** The cluster's shape as node `port` sees it: primaries serving slots, the wanted replicas of each, every node's address. */
+    async function shape(port: number): Promise<{ primaries: number; replicas: number[]; addrs: string[]; bad: string[] }> {
+      const lines = await clusterNodes(port);
+      const masters = lines.filter((l) => l.flags.includes('master') && l.slots.length > 0);
+      return {
+        primaries: masters.length,
+        replicas: masters.map((m) => lines.filter((r) => r.masterId === m.id && r.flags.includes('slave')).length),
+        addrs: lines.map((l) => l.addr).sort(),
+        bad: lines.filter((l) => l.link !== 'connected' || l.flags.some((f) => ['fail', 'fail?', 'handshake', 'noaddr'].includes(f))).map((l) => `${l.addr} ${l.flags.join(',')}`),
+      };
+    }
+
+    async function expectShape(ns: Node[], primaries: number, replicas: number): Promise<void> {
+      await waitFor(`a cluster of ${primaries} primaries with ${replicas} replica(s) each over ${ns.map((n) => n.port).join(',')}`, async () => {
+        for (const n of ns) {
+          const info = await clusterInfo(n.port);
+          const s = await shape(n.port);
+          if (info.cluster_state !== 'ok' || info.cluster_slots_ok !== '16384') return false;
+          if (s.primaries !== primaries || s.replicas.some((r) => r !== replicas) || s.bad.length > 0) return false;
+          if (s.addrs.join() !== ns.map((x) => `127.0.0.1:${x.port}`).sort().join()) return false;
+        }
+        return true;
+      }, 60000, 500);
+    }
+
+
+    async function timedForm(ns: Node[], what: string, extraEnv: Record<string, string> = {}): Promise<number> {
+      const started = Date.now();
+      const run = await form(ns, extraEnv);
+      expect(await run.exited, run.output()).to.equal(0);
+      const ms = Date.now() - started;
+      return ms;
+    }
+
+    function report(what: string, ms: number, stats: { reads: number; errors: number; wrong: number; firstError?: string }): void {
+      console.log(`      [reshard] ${what}: ${(ms / 1000).toFixed(1)} s with ${KEYS} keys; reader: ${stats.reads} reads, ${stats.errors} errors, ${stats.wrong} wrong or missing${stats.firstError ? ` (first error: ${stats.firstError})` : ''}`);
+    }
+
+    before(async () => {
+      for (let i = 0; i < 6; i++) nodes.push(await startNode(100 + i, ''));
+      const run = await form(nodes);
+      expect(await run.exited, run.output()).to.equal(0);
+      await expectShape(nodes, 3, 1);
+      await seed('cluster', nodes[0]!.port, 'user');
     });
-    running.push(proc);
-    await waitFor(`standalone redis on ${port}\n${proc.output()}`, async () => (await command(port, ['PING'])) === 'PONG', 10000);
+
+    it('grows 3 -> 6 shards: the new nodes become primaries with one replica each and slots move to them', async () => {
+      for (let i = 6; i < 12; i++) spare.push(await startNode(100 + i, ''));
+      const grown = [...nodes, ...spare];
+      const client = await clusterClient(nodes[0]!.port);
+      try {
+        const stopReader = startReader(client, 'user');
+        const ms = await timedForm(grown, 'grow');
+        const stats = await stopReader();
+        report('grow 3 -> 6 shards (6 -> 12 nodes)', ms, stats);
+        await expectShape(grown, 6, 1);
+        const lines = await clusterNodes(nodes[0]!.port);
+        const newPrimaries = lines.filter((l) => l.flags.includes('master') && spare.some((n) => l.addr === `127.0.0.1:${n.port}`));
+        expect(newPrimaries, 'three of the new nodes are primaries').to.have.length(3);
+        expect(newPrimaries.every((m) => m.slots.length > 0)).to.equal(true);
+        expect(await check('cluster', nodes[0]!.port, 'user')).to.deep.equal({ missing: 0, ttlLost: 0 });
+        expect(stats.wrong).to.equal(0);
+      } finally {
+        client.disconnect();
+      }
+      nodes = grown;
+      spare = [];
+    });
+
+    it('shrinks 6 -> 3 shards with a primary on a leaving ordinal (forced failover): slots move off, replicas are re-pointed, leaving nodes deleted', async () => {
+      const staying = nodes.slice(0, 6);
+      const leaving = nodes.slice(6);
+      // Make a leaving node the primary of a staying one: point a leaving replica at a staying primary, then fail over to it.
+      let lines = await clusterNodes(nodes[0]!.port);
+      const stayingPrimary = lines.find((l) => l.flags.includes('master') && staying.some((n) => l.addr === `127.0.0.1:${n.port}`))!;
+      const leavingReplica = lines.find((l) => l.flags.includes('slave') && leaving.some((n) => l.addr === `127.0.0.1:${n.port}`))!;
+      const leavingPort = Number(leavingReplica.addr.split(':')[1]);
+      expect(await command(leavingPort, ['CLUSTER', 'REPLICATE', stayingPrimary.id])).to.equal('OK');
+      await waitFor('the leaving replica to sync', async () => /master_link_status:up/.test(await command(leavingPort, ['INFO', 'replication'])), 30000);
+      expect(await command(leavingPort, ['CLUSTER', 'FAILOVER'])).to.equal('OK');
+      await waitFor('the leaving node to be a primary', async () => (await clusterNodes(nodes[0]!.port)).some((l) => l.id === leavingReplica.id && l.flags.includes('master')), 30000);
+      lines = await clusterNodes(nodes[0]!.port);
+      const leavingPrimaries = lines.filter((l) => l.flags.includes('master') && l.slots.length > 0 && leaving.some((n) => l.addr === `127.0.0.1:${n.port}`));
+      expect(leavingPrimaries.length, 'leaving ordinals that are primaries').to.be.at.least(2);
+
+      const client = await clusterClient(staying[0]!.port);
+      try {
+        const stopReader = startReader(client, 'user');
+        const ms = await timedForm(staying, 'shrink');
+        const stats = await stopReader();
+        report('shrink 6 -> 3 shards (12 -> 6 nodes)', ms, stats);
+        // Only now does the StatefulSet lose its ordinals.
+        for (const n of leaving) await n.proc.stop('SIGTERM');
+        await expectShape(staying, 3, 1);
+        expect(await check('cluster', nodes[0]!.port, 'user')).to.deep.equal({ missing: 0, ttlLost: 0 });
+        expect(stats.wrong).to.equal(0);
+      } finally {
+        client.disconnect();
+      }
+      nodes = staying;
+    });
+
+    it('a primary that restarts empty (its volume lost) is rejoined as a replica by itself, its old identity forgotten, without a form Job', async () => {
+      const lines = await clusterNodes(nodes[0]!.port);
+      const victim = nodes.find((n) => lines.some((l) => l.addr === `127.0.0.1:${n.port}` && l.flags.includes('master')))!;
+      const oldId = lines.find((l) => l.addr === `127.0.0.1:${victim.port}`)!.id;
+      const others = nodes.filter((n) => n !== victim);
+      const client = await clusterClient(others[0]!.port);
+      try {
+        const stopReader = startReader(client, 'user');
+        const started = Date.now();
+        await victim.proc.stop('SIGKILL');
+        await fs.rm(path.join(root, `node-${victim.index}`, 'data'), { recursive: true });
+        // A new pod (a new volume) gets a new address; at the old one its replica would resync from the empty node.
+        const ports: [number, number] = [await freePort(), await freePort()];
+        const wanted = `${peers(others)} 127.0.0.1:${ports[0]}@${ports[1]}`;
+        const fresh = await startNode(victim.index, wanted, ports);
+        nodes = nodes.map((n) => (n === victim ? fresh : n));
+        await expectShape(nodes, 3, 1).catch((err: Error) => {
+          throw new Error(`${err.message}\nthe restarted node's output:\n${fresh.proc.output()}`);
+        });
+        const stats = await stopReader();
+        report('rejoin of an emptied primary (failover + self-join)', Date.now() - started, stats);
+        expect(fresh.proc.output()).to.contain('joining the cluster as a replica');
+        expect((await clusterNodes(nodes[0]!.port)).map((l) => l.id)).not.to.include(oldId);
+        expect(await check('cluster', nodes[0]!.port, 'user')).to.deep.equal({ missing: 0, ttlLost: 0 });
+      } finally {
+        client.disconnect();
+      }
+      const run = await form(nodes);
+      expect(await run.exited, run.output()).to.equal(0);
+      expect(run.output()).to.contain('already formed');
+    });
+
+    it('a new node of a grow does not join by itself as a replica: it waits for the form script to make it a primary', async () => {
+      // Wanted: the six nodes, this one and one more, so 4 primaries with a replica each: the cluster has 3.
+      const ports: Array<[number, number]> = [[await freePort(), await freePort()], [await freePort(), await freePort()]];
+      const wanted = `${peers(nodes)} ${ports.map(([p, b]) => `127.0.0.1:${p}@${b}`).join(' ')}`;
+      const extra = await startNode(200, wanted, ports[0]);
+      await new Promise((r) => setTimeout(r, 8000));
+      expect(await clusterInfo(extra.port)).to.include({ cluster_known_nodes: '1' });
+      expect(extra.proc.output()).not.to.contain('joining the cluster');
+      await extra.proc.stop('SIGTERM');
+    });
+
+    it('copies a standalone\'s keys, TTLs kept, into a new cluster (cache.shards 1 -> 3)', async () => {
+      const { port } = await startStandalone('standalone-src');
+      const standalone = await serviceClient('standalone', port);
+      const fresh: Node[] = [];
+      for (let i = 0; i < 6; i++) fresh.push(await startNode(300 + i, ''));
+      try {
+        await seed('standalone', port, 'solo');
+        const stopReader = startReader(standalone, 'solo');
+        const ms = await timedForm(fresh, 'import', { REDIS_IMPORT_FROM: `127.0.0.1:${port}` });
+        const stats = await stopReader();
+        report('standalone -> cluster of 3 shards (import)', ms, stats);
+        await expectShape(fresh, 3, 1);
+        expect(await check('cluster', fresh[0]!.port, 'solo')).to.deep.equal({ missing: 0, ttlLost: 0 });
+      } finally {
+        standalone.disconnect();
+      }
+      for (const n of fresh) await n.proc.stop('SIGTERM');
+    });
+
+    it('copies a cluster\'s keys, TTLs kept, into a new standalone (cache.shards 3 -> 1)', async () => {
+      const { port } = await startStandalone('standalone-dst');
+      const client = await clusterClient(nodes[0]!.port);
+      const standalone = await serviceClient('standalone', port);
+      try {
+        const stopReader = startReader(client, 'user');
+        const started = Date.now();
+        const run = await runScript({
+          script: 'redis-cluster-export.sh',
+          dir: root,
+          env: { REDIS_CLUSTER_NODES: nodes.map((n) => `127.0.0.1:${n.port}`).join(','), REDIS_EXPORT_TO: `127.0.0.1:${port}`, REDIS_PASSWORD: PASSWORD },
+        });
+        running.push(run);
+        expect(await run.exited, run.output()).to.equal(0);
+        const stats = await stopReader();
+        report('cluster of 3 shards -> standalone (export)', Date.now() - started, stats);
+        expect(run.output()).to.contain(`copied ${KEYS} keys from 3 primaries`);
+        expect(await check('standalone', port, 'user')).to.deep.equal({ missing: 0, ttlLost: 0 });
+      } finally {
+        client.disconnect();
+        standalone.disconnect();
+      }
+    });
+  });
+
+  it('runs standalone redis that requires the password', async () => {
+    const { port, dir } = await startStandalone('standalone');
     await expect(command(port, ['PING'], '')).to.be.rejectedWith(/NOAUTH/);
     await expect(command(port, ['AUTH', 'wrong'], '')).to.be.rejectedWith(/WRONGPASS/);
     expect(await command(port, ['SET', 'user:1', 'alice'])).to.equal('OK');
@@ -307,6 +592,18 @@ describe('redis data-tier scripts against real redis-server processes', function
     const badPort = await runScript({ script: 'redis-cluster-form.sh', dir: root, env: { REDIS_CLUSTER_NODES: 'a:1 b:x c:3' } });
     expect(await badPort.exited).to.equal(1);
     expect(badPort.output()).to.contain("port of 'b:x' in REDIS_CLUSTER_NODES");
+
+    const badImport = await runScript({ script: 'redis-cluster-form.sh', dir: root, env: { REDIS_CLUSTER_NODES: 'a:1 b:2 c:3', REDIS_CLUSTER_REPLICAS: '0', REDIS_IMPORT_FROM: 'standalone' } });
+    expect(await badImport.exited).to.equal(1);
+    expect(badImport.output()).to.contain("REDIS_IMPORT_FROM must be host:port, got 'standalone'");
+
+    const noTarget = await runScript({ script: 'redis-cluster-export.sh', dir: root, env: { REDIS_CLUSTER_NODES: 'a:1' } });
+    expect(await noTarget.exited).to.equal(1);
+    expect(noTarget.output()).to.contain('REDIS_EXPORT_TO is required');
+
+    const bothLists = await runScript({ script: 'redis-node.sh', dir: root, env: { REDIS_CLUSTER_NODES: 'a:1', REDIS_CLUSTER_NODES_FILE: '/nonexistent', REDIS_DATA_DIR: root } });
+    expect(await bothLists.exited).to.equal(1);
+    expect(bothLists.output()).to.contain('REDIS_CLUSTER_NODES and REDIS_CLUSTER_NODES_FILE are both set');
 
     const badMode = await runScript({ script: 'redis-node.sh', dir: root, env: { REDIS_MODE: 'sentinel', REDIS_DATA_DIR: root } });
     expect(await badMode.exited).to.equal(1);

@@ -42,7 +42,7 @@ function killGroup(pid: number | undefined): void {
 }
 
 /** A shipped entrypoint, by file name under operator/render/scripts/. */
-export type ShippedScript = 'postgres-primary.sh' | 'postgres-backup.sh' | 'postgres-replica.sh' | 'postgres-replica-ready.sh' | 'redis-node.sh' | 'redis-cluster-form.sh';
+export type ShippedScript = 'postgres-primary.sh' | 'postgres-backup.sh' | 'postgres-replica.sh' | 'postgres-replica-ready.sh' | 'redis-node.sh' | 'redis-cluster-form.sh' | 'redis-cluster-export.sh';
 
 /** Options for {@link runScript}. */
 export interface RunScriptOptions {

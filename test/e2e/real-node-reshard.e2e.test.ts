@@ -1,0 +1,63 @@
+// End to end on the real node: a Redis Cluster grows 3 -> 6 shards and shrinks back with keys written before and
+// read after, while a reader inside a Redis pod counts the cache errors it sees (ADR 0012).
+import { expect } from 'chai';
+import { RealNodeSuite, example } from '../support/real-node-suite.js';
+import { waitFor } from '../support/cluster.js';
+import { fitToNode } from '../../hack/node/fit-app.js';
+
+/** Keys written before the moves (GRAMINSTA_RESHARD_KEYS). */
+const KEYS = Number(process.env.GRAMINSTA_RESHARD_KEYS ?? 2000);
+
+describe('real node: Redis Cluster resharding keeps the keys', function () {
+  this.timeout(1_800_000);
+  const s = new RealNodeSuite().register();
+  const auth = 'REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")"';
+
+  /** Runs sh -c script in the redis container of pod `pod` of the test namespace. */
+  const inRedis = (pod: string, script: string) => s.kubectl('exec', '-n', s.ns!, pod, '-c', 'redis', '--', 'sh', '-c', script);
+
+  /** The number of keys user:0 .. user:<KEYS-1> that read back wrong or without a TTL, through redis-cli -c (follows MOVED/ASK). */
+  const missing = async (pod: string) => {
+    const out = await inRedis(pod, `${auth}; i=0; bad=0; while [ $i -lt ${KEYS} ]; do v=$(redis-cli --no-auth-warning -c GET user:$i); t=$(redis-cli --no-auth-warning -c TTL user:$i); [ "$v" = "profile $i" ] && [ "$t" -gt 0 ] || bad=$((bad + 1)); i=$((i + 1)); done; echo $bad`);
+    return Number(out.trim());
+  };
+
+  /** status.cache of the app. */
+  const cacheStatus = async (name: string) =>
+    JSON.parse((await s.kubectl('get', 'graminstaapp', name, '-n', s.ns!, '-o', 'jsonpath={.status.cache}')) || '{}') as { shards?: number; replicasPerShard?: number; summary?: string };
+
+  const shards = async (name: string, n: number) => {
+    const spec = fitToNode(example('stage-6-data-layer.yaml'), { small: true });
+    spec.cache = { ...(spec.cache as object), shards: n };
+    await s.applyApp(name, spec);
+  };
+
+  it('3 -> 6 -> 3 shards: every key written before is read after, the cache errors of a reader are counted', async () => {
+    await s.start('real-reshard', 'real-node-reshard');
+    await shards('graminsta', 3);
+    await s.waitReady('graminsta', 'data-layer', 900_000);
+    const pod = 'graminsta-redis-0';
+    await inRedis(pod, `${auth}; i=0; while [ $i -lt ${KEYS} ]; do echo "SET user:$i \\"profile $i\\" EX 7200"; i=$((i + 1)); done | redis-cli --no-auth-warning -c > /dev/null`);
+    expect(await missing(pod), 'keys written').to.equal(0);
+
+    for (const [to, from] of [[6, 3], [3, 6]] as const) {
+      // A reader in pod 0 (which stays) reads the keys one after the other until told to stop, counting errors.
+      await inRedis(pod, `rm -f /tmp/stop-reader; (${auth}; ok=0; err=0; i=0; until [ -e /tmp/stop-reader ]; do if redis-cli --no-auth-warning -c GET user:$i > /dev/null 2>&1; then ok=$((ok + 1)); else err=$((err + 1)); fi; i=$(( (i + 1) % ${KEYS} )); done; echo "$ok $err" > /tmp/reader-result) > /dev/null 2>&1 &`);
+      const started = Date.now();
+      await shards('graminsta', to);
+      await waitFor(`the cache resharding ${from} -> ${to}`, 300_000, async () => (await cacheStatus('graminsta')).summary?.includes('resharding') ?? false, 500).catch(() => undefined);
+      await s.waitReady('graminsta', 'data-layer', 900_000);
+      const seconds = (Date.now() - started) / 1000;
+      await inRedis(pod, 'touch /tmp/stop-reader');
+      await waitFor('the reader to stop', 30_000, async () => (await inRedis(pod, 'cat /tmp/reader-result 2>/dev/null || true')).trim() !== '');
+      const [reads, errors] = (await inRedis(pod, 'cat /tmp/reader-result')).trim().split(' ').map(Number);
+      console.log(`      [reshard] real node ${from} -> ${to} shards with ${KEYS} keys: ${seconds.toFixed(1)} s to Ready; reader: ${reads} reads, ${errors} errors`);
+      expect(await cacheStatus('graminsta')).to.deep.include({ shards: to, replicasPerShard: 1 });
+      expect(await missing(pod), `keys after ${from} -> ${to}`).to.equal(0);
+      const nodes = await inRedis(pod, `${auth}; redis-cli --no-auth-warning CLUSTER NODES`);
+      expect(nodes.trim().split('\n').filter((l) => / master /.test(l) || /,master /.test(l))).to.have.length(to);
+    }
+    const pods = await s.kubectl('get', 'pods', '-n', s.ns!, '-l', 'app.kubernetes.io/component=cache', '-o', 'name');
+    expect(pods.trim().split('\n')).to.have.length(6);
+  });
+});
