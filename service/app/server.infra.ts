@@ -18,6 +18,7 @@ import { createUserService } from '../users/user.service.js';
 import { createPhotoService } from '../photos/photo.service.js';
 import { createApiApp } from './api.app.js';
 import type { Readiness } from '../http/probes.js';
+import type { FastRead } from '../http/fast-response.js';
 import { createOriginApp } from '../origin/origin.app.js';
 import { createWebApp } from '../webmode/web.app.js';
 import { packageRoot } from '../webmode/static-files.infra.js';
@@ -73,6 +74,8 @@ interface ServeOptions {
   maxConnectionAgeMs: number;
   /** Node's server timeouts (GRAMINSTA_HTTP_*_TIMEOUT_SECONDS): a client that stalls its head or body is cut off. */
   http: Config['http'];
+  /** Reads answered before Koa (the API's near-cache hits); false hands the request to Koa. */
+  fastRead?: FastRead;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -102,7 +105,7 @@ async function serve(app: Koa, opts: ServeOptions): Promise<{ url: string; port:
     });
     const age = Date.now() - (opened.get(req.socket) ?? Date.now());
     if (draining.value || (opts.maxConnectionAgeMs > 0 && age >= opts.maxConnectionAgeMs)) res.setHeader('Connection', 'close');
-    void handle(req, res);
+    if (!opts.fastRead?.(req, res)) void handle(req, res);
   });
   server.on('connection', (socket) => opened.set(socket, Date.now()));
   const metricsServer = await serveMetrics(opts.metrics.registry, opts.metricsPort, log);
@@ -218,9 +221,10 @@ export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesM
   const origin = storage.kind === 'volume' && cfg.storage.originToken ? { storage, token: cfg.storage.originToken, maxUploadBytes: cfg.maxUploadBytes } : undefined;
   // Shared by every API pod through Redis when the cache tier exists; per process otherwise.
   const limiter = cfg.rateLimits.enabled ? createLimiter({ counter: redis ? redisWindowCounter(redis, metrics) : memoryWindowCounter(), now: opts.now }) : null;
-  const { app } = createApiApp({ log, metrics, users, photos, ready, origin, maxUploadBytes: cfg.maxUploadBytes, limits: { limiter, rules: cfg.rateLimits }, trustProxyHops: cfg.trustProxyHops });
+  const { app, fastRead } = createApiApp({ log, metrics, users, photos, ready, origin, maxUploadBytes: cfg.maxUploadBytes, limits: { limiter, rules: cfg.rateLimits }, trustProxyHops: cfg.trustProxyHops });
   const s = await serve(app, {
     ...serveOptions(cfg, log, draining, metrics),
+    fastRead,
     onClose: async () => {
       await sweeper.stop();
       await cache.close();
