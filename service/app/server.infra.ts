@@ -13,6 +13,7 @@ import { createRedis } from '../cache/redis.infra.js';
 import { noProfileCache, redisProfileCache, type NearTier, type ProfileCache } from '../cache/profile-cache.repository.js';
 import { NearCache } from '../cache/near-cache.js';
 import { redisInvalidationChannel } from '../cache/invalidation.repository.js';
+import { RotatingSubscriber, type NodeAddress } from '../cache/cluster-subscriber.infra.js';
 import type { Profile } from '../users/user.repository.js';
 import { createUserService } from '../users/user.service.js';
 import { createPhotoService } from '../photos/photo.service.js';
@@ -97,12 +98,14 @@ async function serve(app: Koa, opts: ServeOptions): Promise<{ url: string; port:
     // Node checks the head and request timeouts on this interval (30 s by default: a stalled client would stay that much longer).
     connectionsCheckingInterval: Math.min(1000, opts.http.headersTimeoutMs),
   };
+  // One function for every response ('close' is the one event that also ends an aborted one), not a closure per request.
+  function ended(): void {
+    inflight--;
+    if (inflight === 0 && idle) idle();
+  }
   const server = http.createServer(timeouts, (req, res) => {
     inflight++;
-    res.on('close', () => {
-      inflight--;
-      if (inflight === 0 && idle) idle();
-    });
+    res.once('close', ended);
     const age = Date.now() - (opened.get(req.socket) ?? Date.now());
     if (draining.value || (opts.maxConnectionAgeMs > 0 && age >= opts.maxConnectionAgeMs)) res.setHeader('Connection', 'close');
     if (!opts.fastRead?.(req, res)) void handle(req, res);
@@ -170,11 +173,19 @@ function notDraining(draining: { value: boolean }): Readiness {
   return () => (draining.value ? { ok: false, reason: 'shutting down' } : { ok: true });
 }
 
+/** The cluster's nodes as the client knows them now, or the configured seeds while it knows none. */
+function clusterNodes(cluster: Cluster, seeds: NodeAddress[]): NodeAddress[] {
+  const known = cluster.nodes('all').flatMap((n) => (n.options.host && n.options.port ? [{ host: n.options.host, port: n.options.port }] : []));
+  return known.length > 0 ? known : seeds;
+}
+
 /** The near cache and its invalidation channel (a dedicated subscriber connection), unless GRAMINSTA_NEAR_CACHE_MS is 0. */
 function nearTier(cfg: Config, redis: Redis | Cluster, metrics: Metrics, log: Logger): NearTier | undefined {
   if (cfg.nearCache.maxAgeMs === 0) return undefined;
   const store = new NearCache<Profile>(cfg.nearCache.maxEntries);
-  const channel = redisInvalidationChannel(redis, redis.duplicate(), {
+  // Cluster: a standalone connection to one node at a time, not ioredis' cluster subscriber (cache/cluster-subscriber.infra.ts).
+  const subscriber = redis.isCluster ? new RotatingSubscriber({ nodes: () => clusterNodes(redis as Cluster, cfg.redis.nodes), password: cfg.redis.password || undefined }) : (redis as Redis).duplicate();
+  const channel = redisInvalidationChannel(redis, subscriber, {
     onInvalidate: (id) => store.delete(id),
     onReset: (reason, detail) => {
       store.clear();
