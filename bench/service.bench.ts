@@ -14,7 +14,7 @@ import { freePort, waitFor } from '../test/support/local-process.js';
 import { loadConfig } from '../service/config.js';
 import { createLogger } from '../service/log.js';
 import { runMigrate } from '../service/app/server.infra.js';
-import { apiProcessEnv, type LoadResult, type Workload } from './service/workload.js';
+import { apiProcessEnv, nearCounts, nearHitPercent, type LoadResult, type NearCounts, type Workload } from './service/workload.js';
 import { pngBytes } from '../test/service/fakes.js';
 import { compileForBench } from './compile.js';
 
@@ -43,6 +43,7 @@ const PNG = pngBytes(180, 180, true);
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 const children: ChildProcess[] = [];
 const pidByUrl = new Map<string, number>();
+const metricsByUrl = new Map<string, string>();
 const CLK_TCK = 100;
 
 /** CPU seconds (user + system) the process `pid` has used so far, from /proc (Linux). */
@@ -61,7 +62,8 @@ async function cpuSeconds(pid: number | undefined): Promise<number> {
 async function startServer(name: string, script: string, args: string[], env: Record<string, string>, logDir: string): Promise<string> {
   const port = await freePort();
   const out = await fs.open(path.join(logDir, `${name}.log`), 'w');
-  const child = spawn(process.execPath, [...serverFlags, script, ...args], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', ...env, PORT: String(port), GRAMINSTA_METRICS_PORT: String(await freePort()) }, stdio: ['ignore', out.fd, out.fd] });
+  const metricsPort = await freePort();
+  const child = spawn(process.execPath, [...serverFlags, script, ...args], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', ...env, PORT: String(port), GRAMINSTA_METRICS_PORT: String(metricsPort) }, stdio: ['ignore', out.fd, out.fd] });
   children.push(child);
   await out.close(); // the child holds its own copy of the descriptor
   child.once('exit', (code) => {
@@ -69,16 +71,30 @@ async function startServer(name: string, script: string, args: string[], env: Re
   });
   const url = `http://127.0.0.1:${port}`;
   if (child.pid !== undefined) pidByUrl.set(url, child.pid);
+  metricsByUrl.set(url, `http://127.0.0.1:${metricsPort}/metrics`);
   await waitFor(`${name} on ${url}`, async () => (await fetch(`${url}/healthz`)).status < 500, 60000, 200);
   return url;
 }
 
 /** What one run measured, plus the CPU the server process spent per request (µs; NaN when it is not a child, e.g. s3rver). */
-type Run = LoadResult & { cpuUsPerRequest: number };
+type Run = LoadResult & { cpuUsPerRequest: number; nearHitPercent?: number };
+
+/** The near-cache counts of the server at `url` (null: none, or not an API process with a near cache). */
+async function nearCountsOf(url: string): Promise<NearCounts | null> {
+  const m = metricsByUrl.get(url);
+  if (!m) return null;
+  try {
+    return nearCounts(await (await fetch(m)).text());
+  } catch {
+    return null;
+  }
+}
 
 /** Runs one workload in a fresh load-generator process and returns what it measured. */
 async function generate(w: Workload): Promise<Run> {
   const serverPid = pidByUrl.get(w.url);
+  // Outside the CPU window: a scrape costs the server CPU of its own.
+  const near0 = await nearCountsOf(w.url);
   const cpu0 = await cpuSeconds(serverPid);
   const argFile = path.join(tmp, `workload-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
   await fs.writeFile(argFile, JSON.stringify(w));
@@ -89,7 +105,9 @@ async function generate(w: Workload): Promise<Run> {
   await fs.rm(argFile, { force: true });
   if (code !== 0) throw new Error(`the load generator exited with ${code}`);
   const r = JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult;
-  return { ...r, cpuUsPerRequest: (((await cpuSeconds(serverPid)) - cpu0) * 1e6) / r.requests };
+  const cpuUsPerRequest = (((await cpuSeconds(serverPid)) - cpu0) * 1e6) / r.requests;
+  const near1 = near0 ? await nearCountsOf(w.url) : null;
+  return { ...r, cpuUsPerRequest, ...(near0 && near1 ? { nearHitPercent: nearHitPercent(near0, near1) } : {}) };
 }
 
 async function json<T>(url: string, init: RequestInit = {}): Promise<T> {
@@ -212,7 +230,7 @@ try {
       const list = results.get(f.name) ?? [];
       list.push({ r, ratio: r.rps / bareRps, ...(queriesPerK === undefined ? {} : { queriesPerK }), load: load() });
       results.set(f.name, list);
-      const q = queriesPerK === undefined ? '' : `  profile queries/1k req ${queriesPerK.toFixed(1)}`;
+      const q = (queriesPerK === undefined ? '' : `  profile queries/1k req ${queriesPerK.toFixed(1)}`) + (r.nearHitPercent === undefined || Number.isNaN(r.nearHitPercent) ? '' : `  near hits ${r.nearHitPercent.toFixed(1)} %`);
       console.log(`round ${round + 1}  ${f.name.padEnd(40)} ${r.rps.toFixed(0).padStart(7)} req/s  ${(r.rps / bareRps).toFixed(2)}x bare  p50 ${r.p50} ms  p99 ${r.p99} ms  server CPU ${r.cpuUsPerRequest.toFixed(0)} µs/req  non2xx ${r.non2xx}  errors ${r.errors + r.timeouts}${q}  load ${load()}`);
     };
     for (const f of limits) {

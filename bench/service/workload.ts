@@ -64,3 +64,24 @@ export function apiProcessEnv(db: { host: string; port: number; password: string
     ...extra,
   };
 }
+
+/** Near-cache lookups of an API process by result, read from its /metrics text. */
+export interface NearCounts {
+  hit: number;
+  miss: number;
+  bypass: number;
+}
+
+/** The `graminsta_cache_near_requests_total` counts in a Prometheus text exposition (0 for a result not yet seen); null without the metric (no near cache). */
+export function nearCounts(metricsText: string): NearCounts | null {
+  if (!metricsText.includes('# TYPE graminsta_cache_near_requests_total')) return null;
+  const count = (result: string) => Number(new RegExp(`^graminsta_cache_near_requests_total\\{result="${result}"\\} (\\d+(?:\\.\\d+)?)$`, 'm').exec(metricsText)?.[1] ?? 0);
+  return { hit: count('hit'), miss: count('miss'), bypass: count('bypass') };
+}
+
+/** The share of near hits among the lookups between two readings, in percent; NaN when there were none. */
+export function nearHitPercent(before: NearCounts, after: NearCounts): number {
+  const hit = after.hit - before.hit;
+  const all = hit + (after.miss - before.miss) + (after.bypass - before.bypass);
+  return all > 0 ? (100 * hit) / all : NaN;
+}

@@ -8,7 +8,8 @@ import type { Metrics } from '../metrics.js';
 import { errorHandler, requestContext, createKoa } from '../http/middleware.js';
 import { cors } from '../http/cors.js';
 import { probeRoutes, type Readiness } from '../http/probes.js';
-import { userRoutes } from '../users/user.routes.js';
+import { profileFastRead, userRoutes } from '../users/user.routes.js';
+import { fastJsonAnswer, type FastRead } from '../http/fast-response.js';
 import { imageRoutes, photoRoutes } from '../photos/photo.routes.js';
 import type { UserService } from '../users/user.service.js';
 import type { PhotoService } from '../photos/photo.service.js';
@@ -43,8 +44,11 @@ const unknownMethods: Koa.Middleware = async (ctx, next) => {
   if (ctx.status === 501 && ctx.body === undefined) ctx.status = ctx.response.get('Allow') ? 405 : 404;
 };
 
-/** Builds the API application and exposes its /api/v1 routers (for the OpenAPI test). */
-export function createApiApp(deps: ApiAppDeps): { app: Koa; routers: Router[] } {
+/**
+ * Builds the API application, the reads answered before it (`fastRead`: near-cache hits of anonymous profile GETs),
+ * and exposes its /api/v1 routers (for the OpenAPI test).
+ */
+export function createApiApp(deps: ApiAppDeps): { app: Koa; fastRead: FastRead; routers: Router[] } {
   const app = createKoa(deps.log);
   // ctx.ip (the rate limits' key) is the peer unless proxies are trusted; then the address the nearest trusted proxy saw.
   app.proxy = (deps.trustProxyHops ?? 0) > 0;
@@ -77,5 +81,5 @@ export function createApiApp(deps: ApiAppDeps): { app: Koa; routers: Router[] } 
   app.use(unknownMethods);
   app.use(router.routes());
   app.use(router.allowedMethods());
-  return { app, routers };
+  return { app, fastRead: profileFastRead(deps.users, fastJsonAnswer(deps.log, deps.metrics)), routers };
 }

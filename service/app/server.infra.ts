@@ -13,11 +13,13 @@ import { createRedis } from '../cache/redis.infra.js';
 import { noProfileCache, redisProfileCache, type NearTier, type ProfileCache } from '../cache/profile-cache.repository.js';
 import { NearCache } from '../cache/near-cache.js';
 import { redisInvalidationChannel } from '../cache/invalidation.repository.js';
+import { RotatingSubscriber, type NodeAddress } from '../cache/cluster-subscriber.infra.js';
 import type { Profile } from '../users/user.repository.js';
 import { createUserService } from '../users/user.service.js';
 import { createPhotoService } from '../photos/photo.service.js';
 import { createApiApp } from './api.app.js';
 import type { Readiness } from '../http/probes.js';
+import type { FastRead } from '../http/fast-response.js';
 import { createOriginApp } from '../origin/origin.app.js';
 import { createWebApp } from '../webmode/web.app.js';
 import { packageRoot } from '../webmode/static-files.infra.js';
@@ -73,6 +75,8 @@ interface ServeOptions {
   maxConnectionAgeMs: number;
   /** Node's server timeouts (GRAMINSTA_HTTP_*_TIMEOUT_SECONDS): a client that stalls its head or body is cut off. */
   http: Config['http'];
+  /** Reads answered before Koa (the API's near-cache hits); false hands the request to Koa. */
+  fastRead?: FastRead;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -94,15 +98,17 @@ async function serve(app: Koa, opts: ServeOptions): Promise<{ url: string; port:
     // Node checks the head and request timeouts on this interval (30 s by default: a stalled client would stay that much longer).
     connectionsCheckingInterval: Math.min(1000, opts.http.headersTimeoutMs),
   };
+  // One function for every response ('close' is the one event that also ends an aborted one), not a closure per request.
+  function ended(): void {
+    inflight--;
+    if (inflight === 0 && idle) idle();
+  }
   const server = http.createServer(timeouts, (req, res) => {
     inflight++;
-    res.on('close', () => {
-      inflight--;
-      if (inflight === 0 && idle) idle();
-    });
+    res.once('close', ended);
     const age = Date.now() - (opened.get(req.socket) ?? Date.now());
     if (draining.value || (opts.maxConnectionAgeMs > 0 && age >= opts.maxConnectionAgeMs)) res.setHeader('Connection', 'close');
-    void handle(req, res);
+    if (!opts.fastRead?.(req, res)) void handle(req, res);
   });
   server.on('connection', (socket) => opened.set(socket, Date.now()));
   const metricsServer = await serveMetrics(opts.metrics.registry, opts.metricsPort, log);
@@ -167,11 +173,19 @@ function notDraining(draining: { value: boolean }): Readiness {
   return () => (draining.value ? { ok: false, reason: 'shutting down' } : { ok: true });
 }
 
+/** The cluster's nodes as the client knows them now, or the configured seeds while it knows none. */
+function clusterNodes(cluster: Cluster, seeds: NodeAddress[]): NodeAddress[] {
+  const known = cluster.nodes('all').flatMap((n) => (n.options.host && n.options.port ? [{ host: n.options.host, port: n.options.port }] : []));
+  return known.length > 0 ? known : seeds;
+}
+
 /** The near cache and its invalidation channel (a dedicated subscriber connection), unless GRAMINSTA_NEAR_CACHE_MS is 0. */
 function nearTier(cfg: Config, redis: Redis | Cluster, metrics: Metrics, log: Logger): NearTier | undefined {
   if (cfg.nearCache.maxAgeMs === 0) return undefined;
   const store = new NearCache<Profile>(cfg.nearCache.maxEntries);
-  const channel = redisInvalidationChannel(redis, redis.duplicate(), {
+  // Cluster: a standalone connection to one node at a time, not ioredis' cluster subscriber (cache/cluster-subscriber.infra.ts).
+  const subscriber = redis.isCluster ? new RotatingSubscriber({ nodes: () => clusterNodes(redis as Cluster, cfg.redis.nodes), password: cfg.redis.password || undefined }) : (redis as Redis).duplicate();
+  const channel = redisInvalidationChannel(redis, subscriber, {
     onInvalidate: (id) => store.delete(id),
     onReset: (reason, detail) => {
       store.clear();
@@ -218,9 +232,10 @@ export async function startApi(cfg: Config, log: Logger, opts: { readYourWritesM
   const origin = storage.kind === 'volume' && cfg.storage.originToken ? { storage, token: cfg.storage.originToken, maxUploadBytes: cfg.maxUploadBytes } : undefined;
   // Shared by every API pod through Redis when the cache tier exists; per process otherwise.
   const limiter = cfg.rateLimits.enabled ? createLimiter({ counter: redis ? redisWindowCounter(redis, metrics) : memoryWindowCounter(), now: opts.now }) : null;
-  const { app } = createApiApp({ log, metrics, users, photos, ready, origin, maxUploadBytes: cfg.maxUploadBytes, limits: { limiter, rules: cfg.rateLimits }, trustProxyHops: cfg.trustProxyHops });
+  const { app, fastRead } = createApiApp({ log, metrics, users, photos, ready, origin, maxUploadBytes: cfg.maxUploadBytes, limits: { limiter, rules: cfg.rateLimits }, trustProxyHops: cfg.trustProxyHops });
   const s = await serve(app, {
     ...serveOptions(cfg, log, draining, metrics),
+    fastRead,
     onClose: async () => {
       await sweeper.stop();
       await cache.close();

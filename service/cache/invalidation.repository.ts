@@ -2,6 +2,7 @@
 import crypto from 'node:crypto';
 import type { Redis, Cluster } from 'ioredis';
 import type { Logger } from '../log.js';
+import type { SubscriberConnection } from './cluster-subscriber.infra.js';
 
 /** The pub/sub channel of profile invalidations. */
 export const INVALIDATION_CHANNEL = 'graminsta:profile-invalidations';
@@ -36,7 +37,7 @@ export interface InvalidationChannelOptions {
  * Messages are `i <instance> <seq> <id>` and heartbeats `h <instance> <seq>`; every instance numbers its messages,
  * so a subscriber that misses one sees a gap in that instance's sequence and resets.
  */
-export function redisInvalidationChannel(redis: Redis | Cluster, subscriber: Redis | Cluster, opts: InvalidationChannelOptions): InvalidationChannel {
+export function redisInvalidationChannel(redis: Redis | Cluster, subscriber: SubscriberConnection, opts: InvalidationChannelOptions): InvalidationChannel {
   const now = opts.now ?? Date.now;
   const heartbeatMs = opts.heartbeatMs ?? 200;
   const windowMs = opts.windowMs ?? 1000;

@@ -8,6 +8,8 @@ import type { InvalidationChannel } from './invalidation.repository.js';
 /** Cache-aside storage of profiles; `get` resolves undefined when Redis could not answer. */
 export interface ProfileCache {
   get(id: number): Promise<Profile | null | undefined>;
+  /** The near copy of `id` when the near tier may serve it now, counted as a hit; undefined otherwise (nothing counted: call `get`). No I/O. */
+  held(id: number): Profile | undefined;
   /** Stores `profile`, unless an invalidation arrived since `version()` returned `since` (the profile may predate it). */
   set(id: number, profile: Profile, since?: number): Promise<void>;
   /** Take this before reading a profile from the database, and pass it to `set`. */
@@ -45,13 +47,22 @@ export function redisProfileCache(redis: Redis | Cluster, ttlSeconds: number, me
     metrics.nearCacheRequests.inc({ result: 'bypass' });
     return undefined;
   };
+  const countHit = () => {
+    metrics.nearCacheRequests.inc({ result: 'hit' });
+    metrics.cacheRequests.inc({ result: 'hit' });
+  };
   return {
+    held(id) {
+      if (!near?.channel.healthy()) return undefined;
+      const held = near.store.get(id);
+      if (held) countHit();
+      return held;
+    },
     async get(id) {
       const n = usableNear();
       const held = n?.store.get(id);
       if (held) {
-        metrics.nearCacheRequests.inc({ result: 'hit' });
-        metrics.cacheRequests.inc({ result: 'hit' });
+        countHit();
         return held;
       }
       if (n) metrics.nearCacheRequests.inc({ result: 'miss' });
@@ -111,6 +122,7 @@ export function redisProfileCache(redis: Redis | Cluster, ttlSeconds: number, me
 export function noProfileCache(): ProfileCache {
   return {
     get: async () => null,
+    held: () => undefined,
     set: async () => undefined,
     version: () => 0,
     del: async () => undefined,

@@ -3,27 +3,36 @@
 import crypto from 'node:crypto';
 import type Koa from 'koa';
 
-const JSON_TYPE = 'application/json; charset=utf-8';
+/** The Content-Type of every JSON response. */
+export const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** The bytes of a JSON response and their strong ETag. */
-interface Serialized {
+export interface Serialized {
   body: Buffer;
   etag: string;
 }
 
 /**
- * A responder that answers 200 with `wrap(value)` as JSON and an ETag (304 when If-None-Match matches it).
- * Frozen values are serialized once and kept for as long as the value itself lives (a WeakMap); others every time.
+ * The serialized form of `wrap(value)`. Frozen values are serialized once and kept for as long as the value itself
+ * lives (a WeakMap); others every time. Koa's responder and the fast read path share one, so both send the same bytes.
  */
-export function jsonResponder<T extends object>(wrap: (value: T) => unknown): (ctx: Koa.Context, value: T) => void {
+export function jsonSerializer<T extends object>(wrap: (value: T) => unknown): (value: T) => Serialized {
   const memo = new WeakMap<T, Serialized>();
-  return (ctx, value) => {
+  return (value) => {
     let s = memo.get(value);
     if (!s) {
       const body = Buffer.from(JSON.stringify(wrap(value)));
       s = { body, etag: `"${crypto.createHash('sha1').update(body).digest('base64url')}"` };
       if (Object.isFrozen(value)) memo.set(value, s);
     }
+    return s;
+  };
+}
+
+/** A responder that answers 200 with the serialized value and its ETag (304 when If-None-Match matches it). */
+export function jsonResponder<T extends object>(serialize: (value: T) => Serialized): (ctx: Koa.Context, value: T) => void {
+  return (ctx, value) => {
+    const s = serialize(value);
     ctx.status = 200;
     ctx.set('ETag', s.etag);
     if (ctx.fresh) {

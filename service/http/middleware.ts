@@ -61,20 +61,27 @@ export function codesOf(status: number): string[] {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+/** The request id of a request that sent `given` as X-Request-Id: kept when sane, a fresh UUID otherwise. */
+export function requestIdFor(given: string | undefined): string {
+  return given !== undefined && given !== '' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+}
+
+/** The header every response carries so browsers never sniff a type other than the one declared. */
+export const NOSNIFF = ['X-Content-Type-Options', 'nosniff'] as const;
+
 /** Assigns a request id (kept from a sane X-Request-Id), sets `X-Content-Type-Options: nosniff`, logs the request as JSON and records its duration. */
 export function requestContext(log: Logger, metrics: Metrics): Koa.Middleware {
   // The level is fixed for the process: below info the access line's fields are never built.
   const accessLog = log.enabled('info');
   return async (ctx, next) => {
     const start = process.hrtime.bigint();
-    const given = ctx.get('x-request-id');
-    const requestId = given !== '' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    const requestId = requestIdFor(ctx.get('x-request-id'));
     ctx.state.requestId = requestId;
     ctx.state.log = log.child({ requestId });
     ctx.set('X-Request-Id', requestId);
     // Browsers must take every response, images above all, as the type it declares: an upload that only looks like
     // an image must never be sniffed into HTML or script.
-    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set(NOSNIFF[0], NOSNIFF[1]);
     try {
       await next();
     } finally {

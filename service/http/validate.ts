@@ -21,6 +21,11 @@ export function jsonBody(req: { body?: unknown; rawBody?: string }, allowed: rea
 const { username: U, password: P } = limits;
 const USERNAME = new RegExp(usernamePattern);
 
+/** Whether `v` is a valid username (no error: for callers that hand anything else to the full validation). */
+export function isUsername(v: string): boolean {
+  return USERNAME.test(v);
+}
+
 /** A username: 3-30 characters of a-z, 0-9, _. */
 export function username(v: unknown, field = 'username'): string {
   if (typeof v !== 'string' || !USERNAME.test(v)) throw invalid(field, `must be ${U.min}-${U.max} characters of a-z, 0-9, _`);

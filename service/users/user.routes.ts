@@ -5,8 +5,35 @@ import * as v from '../http/validate.js';
 import { limits } from '../limits.js';
 import { optionalAuth, principal, requireAuth, viewerId } from '../http/auth.js';
 import type { ProfileView, UserService } from './user.service.js';
-import { jsonResponder } from '../http/json-response.js';
+import { jsonResponder, jsonSerializer } from '../http/json-response.js';
+import type { FastAnswer, FastRead } from '../http/fast-response.js';
 import { rateLimit, rulePolicies, type RouteLimits } from '../http/rate-limit.js';
+
+/** The bytes of a profile response; a near-cached profile is one frozen object, serialized once for both paths below. */
+const profileJson = jsonSerializer((user: ProfileView) => ({ user }));
+
+const PROFILE_PREFIX = '/api/v1/users/';
+const PROFILE_ROUTE = '/api/v1/users/:username';
+
+/**
+ * GET /api/v1/users/:username answered before Koa when the near cache holds the profile and the request is one the
+ * Koa route would answer 200 with it: anonymous, unconditional, a plain valid username with no query. Anything else
+ * (a token, If-None-Match, encoded characters, a miss) returns false and goes through Koa, which gives the full answer.
+ */
+export function profileFastRead(users: Pick<UserService, 'heldProfile'>, answer: FastAnswer): FastRead {
+  return (req, res) => {
+    const url = req.url;
+    if (req.method !== 'GET' || url === undefined || !url.startsWith(PROFILE_PREFIX)) return false;
+    const h = req.headers;
+    if (h.authorization !== undefined || h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) return false;
+    const username = url.slice(PROFILE_PREFIX.length);
+    if (!v.isUsername(username)) return false;
+    const profile = users.heldProfile(username);
+    if (!profile) return false;
+    answer(req, res, PROFILE_ROUTE, profileJson(profile));
+    return true;
+  };
+}
 
 /** The /api/v1 routes of the user service. */
 export function userRoutes(users: UserService, rateLimits: RouteLimits | null = null): Router {
@@ -57,7 +84,7 @@ export function userRoutes(users: UserService, rateLimits: RouteLimits | null = 
   });
 
   // An anonymous viewer gets the near-cached profile object itself: its response bytes are serialized once.
-  const profileResponse = jsonResponder((user: ProfileView) => ({ user }));
+  const profileResponse = jsonResponder(profileJson);
   r.get('/users/:username', maybeAuth, async (ctx: Koa.Context) => {
     profileResponse(ctx, await users.profileByUsername(v.username(ctx.params.username), viewerId(ctx)));
   });

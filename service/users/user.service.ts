@@ -162,6 +162,12 @@ export function createUserService(deps: UserServiceDeps) {
       return { ...profile, followedByMe };
     },
 
+    /** The profile of `username` as an anonymous viewer sees it, if the near cache holds it now (no I/O); undefined otherwise. */
+    heldProfile(username: string): Profile | undefined {
+      const id = idsByUsername.get(username);
+      return id === undefined ? undefined : cache.held(id);
+    },
+
     /** The caller's own profile. */
     async me(userId: number): Promise<ProfileView> {
       const profile = await loadProfile(userId, userId);

@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import Koa from 'koa';
-import { jsonResponder } from '../../../service/http/json-response.js';
+import { jsonResponder, jsonSerializer } from '../../../service/http/json-response.js';
 
 /** GET `url` with `headers` through node:http (fetch adds Cache-Control: no-cache to conditional requests). */
 function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; etag: string | undefined; body: string }> {
@@ -24,10 +24,12 @@ describe('jsonResponder', () => {
   let base: string;
   let current: { id: number; name: string };
   let wraps = 0;
-  const respond = jsonResponder((user: { id: number; name: string }) => {
-    wraps++;
-    return { user };
-  });
+  const respond = jsonResponder(
+    jsonSerializer((user: { id: number; name: string }) => {
+      wraps++;
+      return { user };
+    }),
+  );
 
   before(async () => {
     const app = new Koa();
