@@ -4,6 +4,8 @@ import { expect } from 'chai';
 import { RealNodeSuite, example } from '../support/real-node-suite.js';
 import { waitFor } from '../support/cluster.js';
 import { fitToNode } from '../../hack/node/fit-app.js';
+import { NODE_IP } from '../support/real-node.js';
+import { startS3, type S3Server } from '../support/s3.js';
 
 /** Keys written before the moves (GRAMINSTA_RESHARD_KEYS). */
 const KEYS = Number(process.env.GRAMINSTA_RESHARD_KEYS ?? 2000);
@@ -11,7 +13,9 @@ const KEYS = Number(process.env.GRAMINSTA_RESHARD_KEYS ?? 2000);
 describe('real node: Redis Cluster resharding keeps the keys', function () {
   this.timeout(1_800_000);
   const s = new RealNodeSuite().register();
-  const auth = 'REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")"';
+  let s3: S3Server | undefined;
+  after(async () => s3?.stop());
+  const auth = 'export REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")"';
 
   /** Runs sh -c script in the redis container of pod `pod` of the test namespace. */
   const inRedis = (pod: string, script: string) => s.kubectl('exec', '-n', s.ns!, pod, '-c', 'redis', '--', 'sh', '-c', script);
@@ -27,13 +31,16 @@ describe('real node: Redis Cluster resharding keeps the keys', function () {
     JSON.parse((await s.kubectl('get', 'graminstaapp', name, '-n', s.ns!, '-o', 'jsonpath={.status.cache}')) || '{}') as { shards?: number; replicasPerShard?: number; summary?: string };
 
   const shards = async (name: string, n: number) => {
-    const spec = fitToNode(example('stage-6-data-layer.yaml'), { small: true });
+    const spec = fitToNode(example('stage-6-data-layer.yaml'), { small: true, s3 });
     spec.cache = { ...(spec.cache as object), shards: n };
     await s.applyApp(name, spec);
   };
 
   it('3 -> 6 -> 3 shards: every key written before is read after, the cache errors of a reader are counted', async () => {
-    await s.start('real-reshard', 'real-node-reshard');
+    const ns = await s.start('real-reshard', 'real-node-reshard');
+    // Stage 6 keeps its images in S3: an S3-compatible server on the node's address, as the primary-loss test has.
+    s3 = await startS3('graminsta-photos', NODE_IP);
+    await s.kubectl('create', 'secret', 'generic', 'graminsta-s3', '-n', ns, `--from-literal=AWS_ACCESS_KEY_ID=${s3.accessKeyId}`, `--from-literal=AWS_SECRET_ACCESS_KEY=${s3.secretAccessKey}`);
     await shards('graminsta', 3);
     await s.waitReady('graminsta', 'data-layer', 900_000);
     const pod = 'graminsta-redis-0';
