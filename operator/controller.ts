@@ -8,6 +8,7 @@ import { applyObject, deleteObject, withRequestSignal, type KubeClients } from '
 import { realClock, type Clock, type TimerHandle } from './kube/clock.kube.js';
 import { isNotFound } from './kube/errors.kube.js';
 import { createInformer, type SupervisedInformer } from './kube/informer.kube.js';
+import { StringPool } from './kube/string-pool.kube.js';
 import type { Logger } from './kube/logger.kube.js';
 import type { Metrics } from './kube/metrics.kube.js';
 import { WorkerPool } from './kube/worker-pool.kube.js';
@@ -90,6 +91,8 @@ export class Controller {
   private readonly kinds: ChildKind[];
   private readonly served: Set<OptionalApiName>;
   private readonly logger: Logger;
+  /** The long strings the child caches share, one copy each. */
+  private readonly strings = new StringPool();
   private discoveryTimer: TimerHandle | undefined;
   private stopped = false;
 
@@ -204,6 +207,7 @@ export class Controller {
 
   private childInformer(kind: ChildKind, labelSelector: string, logger: Logger, slim?: (obj: KubernetesObject) => KubernetesObject): SupervisedInformer<KubernetesObject> {
     const { clients, watchNamespace: ns } = this.opts;
+    const pool = this.strings;
     return createInformer<KubernetesObject>(clients, {
       path: watchPath(kind.group, kind.apiVersion, kind.plural, ns),
       labelSelector,
@@ -212,7 +216,8 @@ export class Controller {
       resyncMs: 0,
       clock: this.clock,
       logger: logger.child({ kind: kind.kind }),
-      slim,
+      // One copy of the long texts the apps' children share (string-pool.kube.ts).
+      slim: (obj) => pool.intern(slim ? slim(obj) : obj),
     });
   }
 
