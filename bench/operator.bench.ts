@@ -48,6 +48,8 @@ interface BenchConfig {
   timeoutSeconds: number;
   /** How the operator runs: compiled by tsc as the image runs it (dist), or from source through tsx. */
   operatorMode: 'dist' | 'tsx';
+  /** Node.js flags added to the shipped ones, to try one before shipping it (GRAMINSTA_BENCH_NODE_FLAGS, space separated). */
+  operatorExtraFlags: string[];
 }
 
 function envInt(name: string, fallback: number, min: number): number {
@@ -70,6 +72,13 @@ function operatorMode(raw: string): 'dist' | 'tsx' {
   return raw;
 }
 
+function nodeFlags(raw: string): string[] {
+  const flags = raw.split(/\s+/).filter((f) => f !== '');
+  const bad = flags.filter((f) => !f.startsWith('--'));
+  if (bad.length) throw new Error(`GRAMINSTA_BENCH_NODE_FLAGS: space-separated flags starting with -- (got "${bad.join(' ')}")`);
+  return flags;
+}
+
 function loadBenchConfig(): BenchConfig {
   const apps = envInt('GRAMINSTA_BENCH_APPS', 0, 1);
   return {
@@ -86,6 +95,7 @@ function loadBenchConfig(): BenchConfig {
     waitSeconds: envInt('GRAMINSTA_BENCH_WAIT_SECONDS', 900, 10),
     timeoutSeconds: envInt('GRAMINSTA_BENCH_TIMEOUT_SECONDS', 3600, 60),
     operatorMode: operatorMode(process.env.GRAMINSTA_BENCH_OPERATOR || 'dist'),
+    operatorExtraFlags: nodeFlags(process.env.GRAMINSTA_BENCH_NODE_FLAGS ?? ''),
   };
 }
 
@@ -114,17 +124,21 @@ function binDir(): string {
   return spawnSync('bash', [join(repoRoot, 'hack/build-control-plane.sh'), '--print-bin-dir'], { encoding: 'utf8' }).stdout.trim();
 }
 
+// The local control plane hack/cluster-up.sh starts: the same variables choose its directory and ports.
+const localClusterDir = process.env.GRAMINSTA_CLUSTER_DIR ?? join(repoRoot, '.cluster');
+const localApiPort = Number(process.env.GRAMINSTA_CLUSTER_PORT_BASE ?? '16440') + 3;
+
 async function localApiAnswers(): Promise<boolean> {
-  const r = spawnSync('curl', ['-sk', '--max-time', '3', 'https://127.0.0.1:16443/readyz'], { encoding: 'utf8' });
+  const r = spawnSync('curl', ['-sk', '--max-time', '3', `https://127.0.0.1:${localApiPort}/readyz`], { encoding: 'utf8' });
   return r.status === 0 && r.stdout.trim() === 'ok';
 }
 
-async function openBench(mode: 'dist' | 'tsx'): Promise<Bench> {
-  // The operator runs with the Node.js flags it ships with (Dockerfile.operator).
-  const operatorArgs = [...OPERATOR_NODE_FLAGS, ...(mode === 'dist' ? compileForBench(['operator/main.ts'], say) : ['--import', 'tsx', join(repoRoot, 'operator/main.ts')])];
+async function openBench(mode: 'dist' | 'tsx', extraFlags: string[]): Promise<Bench> {
+  // The operator runs with the Node.js flags it ships with (Dockerfile.operator), plus any under trial.
+  const operatorArgs = [...OPERATOR_NODE_FLAGS, ...extraFlags, ...(mode === 'dist' ? compileForBench(['operator/main.ts'], say) : ['--import', 'tsx', join(repoRoot, 'operator/main.ts')])];
   let kubeconfig = process.env.KUBECONFIG;
   let startedCluster = false;
-  const local = join(repoRoot, '.cluster', 'admin.kubeconfig');
+  const local = join(localClusterDir, 'admin.kubeconfig');
   if (!kubeconfig) {
     if ((await localApiAnswers()) && existsSync(local)) {
       kubeconfig = local;
@@ -643,7 +657,7 @@ async function main(): Promise<void> {
   const parts = ['convergence', 'steady', 'memory'];
   if (values.only && !parts.includes(values.only)) throw new Error(`--only: must be one of ${parts.join(', ')} (got "${values.only}")`);
   const cfg = loadBenchConfig();
-  const bench = await openBench(cfg.operatorMode);
+  const bench = await openBench(cfg.operatorMode, cfg.operatorExtraFlags);
   say(`cluster ${bench.kc.getCurrentCluster()?.server}; operator: node ${bench.operatorArgs.join(' ')}; logs in ${bench.logDir}; 2 shared cores, figures vary with the load of other users`);
   const watchdog = setTimeout(() => {
     console.error(`bench: still running after ${cfg.timeoutSeconds} s (GRAMINSTA_BENCH_TIMEOUT_SECONDS); stopping`);
