@@ -8,6 +8,7 @@ import { applyObject, deleteObject, withRequestSignal, type KubeClients } from '
 import { realClock, type Clock, type TimerHandle } from './kube/clock.kube.js';
 import { isNotFound } from './kube/errors.kube.js';
 import { createInformer, type SupervisedInformer } from './kube/informer.kube.js';
+import { packFields } from './kube/packed-fields.kube.js';
 import { StringPool } from './kube/string-pool.kube.js';
 import type { Logger } from './kube/logger.kube.js';
 import type { Metrics } from './kube/metrics.kube.js';
@@ -70,6 +71,9 @@ function watchPath(group: string, apiVersion: string, plural: string, namespace:
 
 /** The label selector of every watched child: the operator's objects only. */
 const CHILD_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
+
+/** The fields of cached children kept deflated when large: only reconciles read them, one app at a time. */
+const PACKED_FIELDS = ['spec'] as const;
 
 /** Pods are watched, never written: not a child kind (nothing applies or prunes them). */
 const POD_KIND: ChildKind = { kind: 'Pod', apiVersion: 'v1', group: '', plural: 'pods', order: 0 };
@@ -216,8 +220,9 @@ export class Controller {
       resyncMs: 0,
       clock: this.clock,
       logger: logger.child({ kind: kind.kind }),
-      // One copy of the long texts the apps' children share (string-pool.kube.ts).
-      slim: (obj) => pool.intern(slim ? slim(obj) : obj),
+      // One copy of the long texts the apps' children share (string-pool.kube.ts), then large specs (a
+      // StatefulSet's pod template) deflated until a reconcile reads them (packed-fields.kube.ts).
+      slim: (obj) => packFields(pool.intern(slim ? slim(obj) : obj), PACKED_FIELDS),
     });
   }
 
