@@ -68,7 +68,7 @@ log="${GRAMINSTA_OPERATOR_LOG:-$ROOT/.cluster/operator.log}"
 mkdir -p "$(dirname "$log")"
 say "starting the operator (JSON logs in $log; metrics on http://127.0.0.1:${GRAMINSTA_HTTP_PORT:-18080}/metrics)"
 env "${image_env[@]}" GRAMINSTA_HTTP_PORT="${GRAMINSTA_HTTP_PORT:-18080}" GRAMINSTA_HTTP_HOST=127.0.0.1 POD_NAMESPACE=default \
-  node --max-semi-space-size=2 --import tsx operator/main.ts >"$log" 2>&1 &
+  node --max-semi-space-size=2 --memory-saver-mode --import tsx operator/main.ts >"$log" 2>&1 &
 operator_pid=$!
 
 say "applying $sample"

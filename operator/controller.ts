@@ -8,6 +8,8 @@ import { applyObject, deleteObject, withRequestSignal, type KubeClients } from '
 import { realClock, type Clock, type TimerHandle } from './kube/clock.kube.js';
 import { isNotFound } from './kube/errors.kube.js';
 import { createInformer, type SupervisedInformer } from './kube/informer.kube.js';
+import { packFields } from './kube/packed-fields.kube.js';
+import { StringPool } from './kube/string-pool.kube.js';
 import type { Logger } from './kube/logger.kube.js';
 import type { Metrics } from './kube/metrics.kube.js';
 import { WorkerPool } from './kube/worker-pool.kube.js';
@@ -70,6 +72,9 @@ function watchPath(group: string, apiVersion: string, plural: string, namespace:
 /** The label selector of every watched child: the operator's objects only. */
 const CHILD_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
 
+/** The fields of cached children kept deflated when large: only reconciles read them, one app at a time. */
+const PACKED_FIELDS = ['spec'] as const;
+
 /** Pods are watched, never written: not a child kind (nothing applies or prunes them). */
 const POD_KIND: ChildKind = { kind: 'Pod', apiVersion: 'v1', group: '', plural: 'pods', order: 0 };
 /** Claims are watched and expanded, never applied or pruned (the StatefulSet controller creates them): not a child kind either. */
@@ -90,6 +95,8 @@ export class Controller {
   private readonly kinds: ChildKind[];
   private readonly served: Set<OptionalApiName>;
   private readonly logger: Logger;
+  /** The long strings the child caches share, one copy each. */
+  private readonly strings = new StringPool();
   private discoveryTimer: TimerHandle | undefined;
   private stopped = false;
 
@@ -204,6 +211,7 @@ export class Controller {
 
   private childInformer(kind: ChildKind, labelSelector: string, logger: Logger, slim?: (obj: KubernetesObject) => KubernetesObject): SupervisedInformer<KubernetesObject> {
     const { clients, watchNamespace: ns } = this.opts;
+    const pool = this.strings;
     return createInformer<KubernetesObject>(clients, {
       path: watchPath(kind.group, kind.apiVersion, kind.plural, ns),
       labelSelector,
@@ -212,7 +220,9 @@ export class Controller {
       resyncMs: 0,
       clock: this.clock,
       logger: logger.child({ kind: kind.kind }),
-      slim,
+      // One copy of the long texts the apps' children share (string-pool.kube.ts), then large specs (a
+      // StatefulSet's pod template) deflated until a reconcile reads them (packed-fields.kube.ts).
+      slim: (obj) => packFields(pool.intern(slim ? slim(obj) : obj), PACKED_FIELDS),
     });
   }
 

@@ -221,7 +221,7 @@ fi
 if [ -n "$OPERATOR" ]; then
   run "$OPERATOR" -- /usr/local/bin/node -e 'if (process.version !== "v24.22.3" || process.getuid() !== 65532) process.exit(1)' \
     || fail "operator image: node is not v24.22.3 running as 65532"
-  start operator "$OPERATOR" --wd /app --env GRAMINSTA_HTTP_PORT=28081 --env GRAMINSTA_HTTP_HOST=127.0.0.1 -- /usr/local/bin/node --max-semi-space-size=2 dist/operator/main.js
+  start operator "$OPERATOR" --wd /app --env GRAMINSTA_HTTP_PORT=28081 --env GRAMINSTA_HTTP_HOST=127.0.0.1 -- /usr/local/bin/node --max-semi-space-size=2 --memory-saver-mode dist/operator/main.js
   wait_for operator 30 grep -q '"msg":"starting"' "$WORK/operator.log"
   log "operator starts (dist/operator/main.js)"
 fi

@@ -134,16 +134,23 @@ describe('GraminstaApp reconcile loop (real API server)', function () {
       return !!again && again.metadata?.uid !== svc.metadata?.uid;
     });
 
+    // The caches keep a large spec deflated (packed-fields.kube.ts): an edit to it is seen all the same.
     const cluster = await getCluster();
-    const patched = await cluster.kubectl([
-      'patch', 'deployment', `${name}-web`, '-n', ns, '--type', 'json',
-      '-p', '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"evil/image:1"}]',
-    ]);
-    expect(patched.code, patched.stderr).to.equal(0);
-    await waitFor('the image to be restored', 30_000, async () => {
-      const d = await op.clients.apps.readNamespacedDeployment({ name: `${name}-web`, namespace: ns });
-      return d.spec?.template.spec?.containers[0]?.image !== 'evil/image:1';
-    });
+    const edits = [
+      { kind: 'deployment', name: `${name}-web`, read: () => op.clients.apps.readNamespacedDeployment({ name: `${name}-web`, namespace: ns }) },
+      { kind: 'statefulset', name: `${name}-db`, read: () => op.clients.apps.readNamespacedStatefulSet({ name: `${name}-db`, namespace: ns }) },
+    ];
+    for (const edit of edits) {
+      const patched = await cluster.kubectl([
+        'patch', edit.kind, edit.name, '-n', ns, '--type', 'json',
+        '-p', '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"evil/image:1"}]',
+      ]);
+      expect(patched.code, patched.stderr).to.equal(0);
+      await waitFor(`the image of ${edit.kind} ${edit.name} to be restored`, 30_000, async () => {
+        const live = await edit.read();
+        return live.spec?.template.spec?.containers[0]?.image !== 'evil/image:1';
+      });
+    }
   });
 
   it('does not run a migrate Job again once it succeeded and is deleted (as its ttlSecondsAfterFinished does)', async () => {
