@@ -56,7 +56,8 @@ describe('Redis mode change order (real API server)', function () {
       return !old;
     });
     expect(samples.some((s) => s.both && s.copyJob), 'both modes ran while the copy Job existed').to.equal(true);
-    expect(samples.filter((s) => s.switched && !s.copied), 'the API switched only after the copy succeeded').to.deep.equal([]);
+    // Once the old mode is pruned the copy Job is no longer desired and leaves status.completedJobs: look before.
+    expect(samples.filter((s) => s.old && s.switched && !s.copied), 'the API switched only after the copy succeeded').to.deep.equal([]);
     const firstSwitched = samples.findIndex((s) => s.switched);
     expect(firstSwitched, 'the API switched').to.be.at.least(0);
     expect(samples.slice(0, firstSwitched + 1).every((s) => s.old), 'the old mode ran until the switch').to.equal(true);
