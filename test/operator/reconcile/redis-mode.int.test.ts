@@ -3,34 +3,22 @@
 // pruned only after that. Sampled while the operator works, so every order it could take is checked as it happens.
 import { expect } from 'chai';
 import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
-import { createTestNamespace, deleteTestNamespace, getCluster, waitFor } from '../../support/cluster.js';
-import { applyApp, exampleApp, listChildren, readApp, startOperator, waitForCondition, type RunningOperator } from '../../support/operator.js';
+import { waitFor } from '../../support/cluster.js';
+import { dataLayerSuite } from '../../support/data-layer-suite.js';
+import { applyApp, listChildren, readApp, waitForCondition, type RunningOperator } from '../../support/operator.js';
 
 describe('Redis mode change order (real API server)', function () {
   this.timeout(300_000);
+  const name = 'mode';
+  const suite = dataLayerSuite('redis-mode', name);
+  const { withShards } = suite;
   let op: RunningOperator;
   let ns: string;
-  const name = 'mode';
-
-  before(async () => {
-    const cluster = await getCluster();
-    ns = await createTestNamespace('redis-mode');
-    await cluster.kubectl(['create', 'secret', 'generic', 'graminsta-s3', '-n', ns, '--from-literal=AWS_ACCESS_KEY_ID=a', '--from-literal=AWS_SECRET_ACCESS_KEY=b']);
-    op = await startOperator({ resyncMs: 3_000 });
+  beforeEach(() => {
+    op = suite.op();
+    ns = suite.ns();
   });
 
-  after(async () => {
-    await op?.stop();
-    if (ns) await deleteTestNamespace(ns);
-  });
-
-  const withShards = (shards: number) => {
-    const app = exampleApp('stage-6-data-layer.yaml', name);
-    const { replicasPerShard, ...cache } = app.spec!.cache ?? {};
-    // A standalone has no replicas: the field is refused with shards 1.
-    app.spec!.cache = shards === 1 ? { ...cache, shards } : { ...cache, ...(replicasPerShard === undefined ? {} : { replicasPerShard }), shards };
-    return app;
-  };
   const names = async (kind: string, apiVersion: string) => (await listChildren(op.clients, apiVersion, kind, ns, name)).map((o) => o.metadata!.name!);
 
   /** Samples the operator's work until the old mode's StatefulSet is pruned, and checks the order at every sample. */
