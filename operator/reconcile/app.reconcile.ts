@@ -10,7 +10,7 @@ import { TerminalError, apiMessageOf as messageOf, isAlreadyExists, isNotFound }
 import { renderApp } from '../render/app.render.js';
 import { BACKUP_CREDENTIAL_KEYS, EXTERNAL_DB_KEYS, REQUIRED_EXTERNAL_DB_KEYS, SSL_MODES } from '../render/constants.render.js';
 import { AFTER_JOB_ANNOTATION, appNames, selectorLabels } from '../render/names.render.js';
-import { planOf, type Plan } from '../render/plan.render.js';
+import { planOf, redisStatefulSetName, type Plan } from '../render/plan.render.js';
 import { generatedSecretData, isGeneratedSecret, renderGeneratedSecrets } from '../render/secrets.render.js';
 import { hashOf } from '../render/hash.render.js';
 import { firstDifference } from './compare.reconcile.js';
@@ -25,7 +25,7 @@ import { ingressState, type IngressObservation, type ObservedRoute } from './ing
 import { computeStatus, podIssues, statusChanged, type AppStatus, type Observation } from './status.reconcile.js';
 import type { EventRecorder } from './events.reconcile.js';
 import { decideVolume, type VolumeNote } from './volumes.reconcile.js';
-import { holdRedisShrink } from './reshard.reconcile.js';
+import { carryRedisMode, holdRedisShrink, redisModeLeft } from './reshard.reconcile.js';
 import { redisInitJobName } from '../render/cache.render.js';
 import type { CertificatePolicy } from './certificates.reconcile.js';
 import { reconcileDatabaseTls } from './tls.reconcile.js';
@@ -354,7 +354,9 @@ export class AppReconciler {
       gatewayApi: served.has('gateway'),
     });
     const credentials = await this.checkBackupCredentials(namespace, plan, readSecret);
-    const held = holdRedisShrink(objects, plan.names.redis, redisInitJobName(plan), this.deps.children('StatefulSet').get(plan.names.redis, namespace) as V1StatefulSet | undefined);
+    const statefulSet = (name: string) => this.deps.children('StatefulSet').get(name, namespace) as V1StatefulSet | undefined;
+    const carried = carryRedisMode(objects, plan, redisModeLeft(plan, statefulSet));
+    const held = holdRedisShrink(carried, plan.names.redis, redisInitJobName(plan), statefulSet(plan.names.redis));
     return { objects: held, credentials, ...(tls ? { certificatesDueMs: tls.requeueAfterMs } : {}) };
   }
 
@@ -471,8 +473,11 @@ export class AppReconciler {
     for (const wave of applyWaves(applicable)) {
       await Promise.all(
         wave.map(async (obj) => {
-          const gate = obj.metadata?.annotations?.[AFTER_JOB_ANNOTATION];
-          if (gate && !completed.has(gate) && !jobSucceeded(jobs.get(gate, namespace) as V1Job | undefined)) {
+          // A comma-separated list of Jobs: the first that has not succeeded holds the object back.
+          const gate = obj.metadata?.annotations?.[AFTER_JOB_ANNOTATION]
+            ?.split(',')
+            .find((job) => !completed.has(job) && !jobSucceeded(jobs.get(job, namespace) as V1Job | undefined));
+          if (gate) {
             log.debug('waiting for a Job before applying', { object: objectKey(obj), job: gate });
             outcome.set(obj, { obj, gate });
             return;
@@ -676,9 +681,10 @@ export class AppReconciler {
       },
       cache: {
         enabled: !!plan?.cache,
-        nodes: plan?.cache ? [get<V1StatefulSet>('StatefulSet', names.redis)].filter((s): s is V1StatefulSet => !!s) : undefined,
+        nodes: plan?.cache ? [get<V1StatefulSet>('StatefulSet', redisStatefulSetName(names, plan.cache.mode))].filter((s): s is V1StatefulSet => !!s) : undefined,
         desiredNodes: plan?.cache?.nodeCount ?? 0,
-        formJob: desiredJob(names.redisInitPrefix),
+        // The Job the cache waits for: the form Job, then the copy Job of a change of mode (which runs after it).
+        ...cacheJob(desiredJob(names.redisInitPrefix), desiredJob(names.redisCopyPrefix)),
         ...(plan?.cache ? { shape: { shards: plan.cache.shards, replicasPerShard: plan.cache.mode === 'cluster' ? plan.cache.replicasPerShard : 0 } } : {}),
         formed: { shards: this.currentStatus(app)?.cache?.shards ?? 0, replicasPerShard: this.currentStatus(app)?.cache?.replicasPerShard ?? 0 },
       },
@@ -835,6 +841,12 @@ function diagramOf(plan: Plan, desired: KubernetesObject[]): string {
   const text = toMermaid(topologyOf(plan, desired as RenderedObject[]));
   if (text.length <= MAX_DIAGRAM_LENGTH) return text;
   return `too large for the status; run: kubectl get graminstaapp -n ${plan.names.namespace} ${plan.names.app} -o yaml | graminsta diagram -f -`;
+}
+
+/** The Job the cache waits for: the form Job until it succeeded, then the copy Job of a change of mode (it runs after it). */
+function cacheJob(form: V1Job | undefined, copy: V1Job | undefined): { formJob?: V1Job; copying?: boolean } {
+  if (copy && (!form || jobSucceeded(form)) && !jobSucceeded(copy)) return { formJob: copy, copying: true };
+  return form ? { formJob: form } : {};
 }
 
 function jobSucceeded(job: V1Job | undefined): boolean {

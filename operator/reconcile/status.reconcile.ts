@@ -41,7 +41,10 @@ export interface Observation {
     enabled: boolean;
     nodes?: V1StatefulSet[];
     desiredNodes: number;
+    /** The Job the cache waits for: the form Job, or the copy Job of a change of mode once the form Job succeeded. */
     formJob?: V1Job;
+    /** Whether formJob copies the keys of the mode the cache leaves (standalone <-> cluster) rather than forming. */
+    copying?: boolean;
     /** The wanted shape (spec.cache); omitted: not reported. */
     shape?: CacheShape;
     /** The shape last carried out (the previous status.cache.shards and replicasPerShard); omitted or 0 shards: none yet. */
@@ -94,7 +97,8 @@ function formedShape(o: Observation, readyNodes: number): CacheShape {
   const recorded = o.cache.formed ?? none;
   const shape = o.cache.shape;
   if (!shape) return recorded;
-  const done = shape.shards === 1 ? readyNodes >= o.cache.desiredNodes : (o.cache.formJob?.status?.succeeded ?? 0) > 0;
+  const job = o.cache.formJob;
+  const done = shape.shards === 1 ? readyNodes >= o.cache.desiredNodes && (!job || (job.status?.succeeded ?? 0) > 0) : (job?.status?.succeeded ?? 0) > 0;
   return done ? shape : recorded;
 }
 
@@ -242,7 +246,7 @@ export function tierStates(o: Observation): Record<(typeof tierConditions)[numbe
         ? {
             status: 'False',
             reason: 'Resharding',
-            message: `Job ${o.cache.formJob.metadata?.name} is moving slots from ${describeShape(move.from)} to ${describeShape(move.to)}; the cache keeps answering`,
+            message: `Job ${o.cache.formJob.metadata?.name} is ${o.cache.copying ? 'copying the keys' : 'moving slots'} from ${describeShape(move.from)} to ${describeShape(move.to)}; the cache keeps answering`,
           }
         : { status: 'False', reason: 'ClusterForming', message: `waiting for Job ${o.cache.formJob.metadata?.name} to form the Redis Cluster` };
     }

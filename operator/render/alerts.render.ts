@@ -2,7 +2,7 @@
 // (the service and its exporters) and on kube-state-metrics' and the kubelet's (docs/monitoring.md lists each).
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { APP_LABEL, MONITORING_API_VERSION, monitoringMeta, TIER_LABEL, type PodMonitor } from './monitoring.render.js';
-import type { Plan, ResolvedPlan } from './plan.render.js';
+import { redisStatefulSetName, type Plan, type ResolvedPlan } from './plan.render.js';
 
 /** One alerting rule. */
 export interface AlertRule {
@@ -159,7 +159,7 @@ function volumeClaimPattern(plan: Plan): string | null {
   if (plan.database.placement !== 'external') sets.push(`data-${plan.names.database}`);
   if (plan.database.placement === 'in-cluster' && plan.database.readReplicas > 0) sets.push(`data-${plan.names.databaseReplica}`);
   if (plan.storage.kind === 'origin') sets.push(`images-${plan.names.origin}`);
-  if (plan.cache) sets.push(`data-${plan.names.redis}`);
+  if (plan.cache) sets.push(`data-${redisStatefulSetName(plan.names, plan.cache.mode)}`);
   return sets.length === 0 ? null : `(${sets.join('|')})-[0-9]+`;
 }
 

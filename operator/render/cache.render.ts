@@ -14,7 +14,7 @@ import { redisPasswordEnv } from './env.render.js';
 import { redisExporterContainer } from './monitoring.render.js';
 import { hashOf } from './hash.render.js';
 import { labels, objectMeta, selectorLabels, serviceHost } from './names.render.js';
-import type { CachePlan, Plan, ResolvedPlan } from './plan.render.js';
+import { redisComponent, redisStatefulSetName, type CachePlan, type Plan, type ResolvedPlan } from './plan.render.js';
 import { resourcesFor } from './resources.render.js';
 import {
   REDIS_NODES_KEY,
@@ -100,9 +100,10 @@ function redisContainer(plan: Plan, cache: CachePlan): V1Container {
 export function renderRedisStatefulSet(plan: ResolvedPlan): V1StatefulSet | null {
   const cache = plan.cache;
   if (!cache) return null;
+  const component = redisComponent(cache.mode);
   return statefulSet(plan.names, {
-    name: plan.names.redis,
-    component: 'cache',
+    name: redisStatefulSetName(plan.names, cache.mode),
+    component,
     serviceName: plan.names.redisHeadless,
     replicas: cache.nodeCount,
     hash: plan.hashes.redis,
@@ -111,16 +112,17 @@ export function renderRedisStatefulSet(plan: ResolvedPlan): V1StatefulSet | null
       uid: REDIS_UID,
       containers: [redisContainer(plan, cache), ...[redisExporterContainer(plan)].filter((c) => c !== null)],
       volumes: [scriptsVolume(plan)],
-      spreadLabels: selectorLabels(plan.names, 'cache'),
+      spreadLabels: selectorLabels(plan.names, component),
     }),
     claims: [dataClaim('data', String(cache.storage.size), cache.storage.storageClassName)],
   });
 }
 
-/** The Redis Service the API connects to (standalone) or seeds from (cluster); null without a cache. */
+/** The Redis Service of the cache's mode: the API connects to it (standalone), the copy of a mode change reads a cluster through it; null without a cache. */
 export function renderRedisService(plan: Plan): V1Service | null {
   if (!plan.cache) return null;
-  return service(plan.names, { name: plan.names.redis, component: 'cache', selector: 'cache', ports: [REDIS_SERVICE_PORT] });
+  const component = redisComponent(plan.cache.mode);
+  return service(plan.names, { name: redisStatefulSetName(plan.names, plan.cache.mode), component, selector: component, ports: [REDIS_SERVICE_PORT] });
 }
 
 /** The headless Service that gives each Redis pod a stable DNS name, published before the pods are ready; null without a cache. */
@@ -168,6 +170,11 @@ export function renderRedisClusterJob(plan: ResolvedPlan): V1Job | null {
   const cache = plan.cache;
   const name = plan.jobs.redisInit;
   if (cache?.mode !== 'cluster' || !name) return null;
+  return redisToolJob(plan, name, 'form-cluster', SCRIPT_FILES.redisClusterForm, clusterFormEnv(plan, cache));
+}
+
+/** A Job running one Redis script with redis-cli against the nodes (forming the cluster, copying keys). */
+function redisToolJob(plan: Plan, name: string, container: string, script: string, env: V1EnvVar[]): V1Job {
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -184,11 +191,11 @@ export function renderRedisClusterJob(plan: ResolvedPlan): V1Job | null {
           restartPolicy: 'OnFailure',
           containers: [
             {
-              name: 'form-cluster',
+              name: container,
               image: plan.images.redis!,
               imagePullPolicy: 'IfNotPresent',
-              command: scriptCommand(SCRIPT_FILES.redisClusterForm),
-              env: clusterFormEnv(plan, cache),
+              command: scriptCommand(script),
+              env,
               resources: resourcesFor('tool'),
               securityContext: containerSecurityContext(REDIS_UID),
               volumeMounts: [TMP_MOUNT, SCRIPTS_MOUNT],
@@ -199,4 +206,38 @@ export function renderRedisClusterJob(plan: ResolvedPlan): V1Job | null {
       },
     },
   };
+}
+
+function copyEnv(plan: Plan, cache: CachePlan, from: CachePlan['mode']): { script: string; env: V1EnvVar[] } {
+  const old = `${serviceHost(plan.names, redisStatefulSetName(plan.names, from))}:${REDIS_PORT}`;
+  if (cache.mode === 'cluster') {
+    // The form script again (a no-op on the formed cluster; this Job runs after the form Job), with the standalone to copy.
+    return { script: SCRIPT_FILES.redisClusterForm, env: [...clusterFormEnv(plan, cache), { name: 'REDIS_IMPORT_FROM', value: old }] };
+  }
+  return {
+    script: SCRIPT_FILES.redisClusterExport,
+    env: [{ name: 'REDIS_CLUSTER_NODES', value: old }, { name: 'REDIS_EXPORT_TO', value: cache.nodes }, redisPasswordEnv(plan, 'REDIS_PASSWORD')],
+  };
+}
+
+/** Name of the Job that copies the keys of the mode left (`from`) into the cache's mode, after its image, env and script; null without a cache or without a change. */
+export function redisCopyJobName(plan: Plan, from: CachePlan['mode'] | null): string | null {
+  const cache = plan.cache;
+  if (!cache || !from || from === cache.mode) return null;
+  const { script, env } = copyEnv(plan, cache, from);
+  const hash = hashOf({ image: plan.images.redis, env, script: scriptsSubset(plan, [script])?.data });
+  return `${plan.names.redisCopyPrefix}${hash.slice(0, 10)}`;
+}
+
+/**
+ * The Job that copies every key with its TTL from the mode the cache leaves into the new one while both run:
+ * standalone -> cluster with the form script's REDIS_IMPORT_FROM, cluster -> standalone with redis-cluster-export.sh.
+ * Null without a change of mode.
+ */
+export function renderRedisCopyJob(plan: Plan, from: CachePlan['mode'] | null): V1Job | null {
+  const cache = plan.cache;
+  const name = redisCopyJobName(plan, from);
+  if (!cache || !from || !name) return null;
+  const { script, env } = copyEnv(plan, cache, from);
+  return redisToolJob(plan, name, 'copy-keys', script, env);
 }

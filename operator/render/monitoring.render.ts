@@ -4,7 +4,7 @@ import type { KubernetesObject, V1Container, V1EnvVar, V1LabelSelectorRequiremen
 import { DB_NAME, DB_USER, POSTGRES_EXPORTER_PORT, POSTGRES_PORT, REDIS_EXPORTER_PORT, REDIS_PORT } from './constants.render.js';
 import { databaseCaEnv, IN_CLUSTER_SSLMODE, redisPasswordEnv, secretEnv } from './env.render.js';
 import { objectMeta, selectorLabels, type Component } from './names.render.js';
-import { DB_SECRET_KEYS, type Plan, type ResolvedPlan } from './plan.render.js';
+import { DB_SECRET_KEYS, redisComponent, type Plan, type ResolvedPlan } from './plan.render.js';
 import { serviceContainer } from './workload.render.js';
 
 /** The API version of the Prometheus Operator's kinds. */
@@ -80,7 +80,7 @@ export function monitoredTiers(plan: Plan): { tier: MonitoredTier; components: C
   if (plan.database.placement !== 'external') {
     out.push({ tier: 'database', components: plan.database.readReplicas > 0 ? ['database', 'database-replica'] : ['database'], port: METRICS_PORT_NAMES.postgres });
   }
-  if (plan.cache) out.push({ tier: 'cache', components: ['cache'], port: METRICS_PORT_NAMES.redis });
+  if (plan.cache) out.push({ tier: 'cache', components: [redisComponent(plan.cache.mode)], port: METRICS_PORT_NAMES.redis });
   return out;
 }
 

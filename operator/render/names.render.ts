@@ -8,6 +8,7 @@ export type Component =
   | 'database'
   | 'database-replica'
   | 'cache'
+  | 'cache-standalone'
   | 'cache-init'
   | 'origin'
   | 'migrate'
@@ -74,6 +75,8 @@ export interface AppNames {
   databaseTls: string;
   redis: string;
   redisHeadless: string;
+  /** The standalone Redis StatefulSet and Service (cache.shards 1); the cluster's are `redis`, so both live while keys move between them. */
+  redisStandalone: string;
   redisSecret: string;
   origin: string;
   originHeadless: string;
@@ -85,6 +88,7 @@ export interface AppNames {
   originConfig: string;
   migratePrefix: string;
   redisInitPrefix: string;
+  redisCopyPrefix: string;
   /** The backup CronJob (spec.database.backup); its Jobs are <app>-backup-<schedule time>. */
   backup: string;
 }
@@ -118,6 +122,7 @@ export function appNames(app: GraminstaApp): AppNames {
     databaseTls: `${name}-db-tls`,
     redis: `${name}-redis`,
     redisHeadless: `${name}-redis-headless`,
+    redisStandalone: `${name}-redis-standalone`,
     redisSecret: `${name}-redis`,
     origin: `${name}-origin`,
     originHeadless: `${name}-origin-headless`,
@@ -129,6 +134,7 @@ export function appNames(app: GraminstaApp): AppNames {
     originConfig: `${name}-origin-config`,
     migratePrefix: `${name}-migrate-`,
     redisInitPrefix: `${name}-redis-init-`,
+    redisCopyPrefix: `${name}-redis-copy-`,
     backup: `${name}-backup`,
   };
 }

@@ -3,7 +3,7 @@
 import type { V1NetworkPolicy, V1NetworkPolicyIngressRule, V1NetworkPolicyPeer, V1NetworkPolicySpec } from '@kubernetes/client-node';
 import { POSTGRES_PORT, REDIS_PORT } from './constants.render.js';
 import { objectMeta, selectorLabels, type Component } from './names.render.js';
-import type { Plan } from './plan.render.js';
+import { redisComponent, type Plan } from './plan.render.js';
 
 /** An ingress rule as the API writes it: client-node's model names `from` `_from` (the kube layer converts on apply). */
 export type IngressRule = Omit<V1NetworkPolicyIngressRule, '_from'> & { from?: V1NetworkPolicyPeer[] };
@@ -82,9 +82,10 @@ export function renderDatabaseReplicaNetworkPolicy(plan: Plan): NetworkPolicy | 
 /** The Redis nodes: Redis from the API, the other nodes and the cluster-forming Job; the cluster bus between nodes only. */
 export function renderRedisNetworkPolicy(plan: Plan): NetworkPolicy | null {
   if (!plan.networkPolicy || !plan.cache) return null;
-  const rules = [allow(REDIS_PORT, appPods(plan, ['api', 'cache', 'cache-init']))];
+  // Both modes' nodes reach each other's client port: the copy of a mode change MIGRATEs from one to the other.
+  const rules = [allow(REDIS_PORT, appPods(plan, ['api', 'cache', 'cache-standalone', 'cache-init']))];
   if (plan.cache.mode === 'cluster') rules.push(allow(REDIS_PORT + 10000, appPods(plan, ['cache'])));
-  return networkPolicy(plan, plan.names.redis, 'cache', rules);
+  return networkPolicy(plan, plan.names.redis, redisComponent(plan.cache.mode), rules);
 }
 
 /**

@@ -207,6 +207,20 @@ function databaseTlsPlan(names: AppNames, database: DatabasePlan): DatabaseTlsPl
   };
 }
 
+/**
+ * The StatefulSet (and client Service) of a cache mode: a cluster's is `redis`, a standalone's `redis-standalone`, so
+ * that on a change of spec.cache.shards between 1 and >= 3 the old mode's nodes keep serving while their keys are copied
+ * (ADR 0012, "Standalone <-> cluster").
+ */
+export function redisStatefulSetName(names: AppNames, mode: CachePlan['mode']): string {
+  return mode === 'standalone' ? names.redisStandalone : names.redis;
+}
+
+/** The component label of a cache mode's pods (a StatefulSet's selector cannot change, and each mode's Service selects its own). */
+export function redisComponent(mode: CachePlan['mode']): 'cache' | 'cache-standalone' {
+  return mode === 'standalone' ? 'cache-standalone' : 'cache';
+}
+
 function cachePlan(cache: EffectiveSpec['cache'], names: AppNames, database: DatabasePlan): CachePlan | null {
   if (!cache) return null;
   if (cache.shards !== 1 && cache.shards < 3) {
@@ -217,7 +231,7 @@ function cachePlan(cache: EffectiveSpec['cache'], names: AppNames, database: Dat
   const databaseClass = database.placement === 'external' ? undefined : database.storageClassName;
   const rest = !spec.storage.storageClassName && databaseClass ? { ...spec, storage: { ...spec.storage, storageClassName: databaseClass } } : spec;
   if (cache.mode === 'standalone') {
-    return { ...rest, nodeCount: 1, nodes: `${serviceHost(names, names.redis)}:${REDIS_PORT}` };
+    return { ...rest, nodeCount: 1, nodes: `${serviceHost(names, names.redisStandalone)}:${REDIS_PORT}` };
   }
   const nodeCount = cache.shards * (1 + cache.replicasPerShard);
   const headless = serviceHost(names, names.redisHeadless);

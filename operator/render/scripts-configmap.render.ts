@@ -13,6 +13,7 @@ export const SCRIPT_FILES = {
   postgresBackup: 'postgres-backup.sh',
   redisNode: 'redis-node.sh',
   redisClusterForm: 'redis-cluster-form.sh',
+  redisClusterExport: 'redis-cluster-export.sh',
 } as const satisfies Record<string, keyof typeof SCRIPTS>;
 
 /** The key of the scripts ConfigMap that lists the slots of the read replicas that exist (the primary drops the others). */
@@ -49,6 +50,8 @@ export function renderScriptsConfigMap(plan: Plan): V1ConfigMap | null {
     }
   }
   if (plan.cache) data[SCRIPT_FILES.redisNode] = SCRIPTS[SCRIPT_FILES.redisNode];
+  // The copy Job of a move cluster -> standalone runs it (ADR 0012, "Standalone <-> cluster").
+  if (plan.cache?.mode === 'standalone') data[SCRIPT_FILES.redisClusterExport] = SCRIPTS[SCRIPT_FILES.redisClusterExport];
   if (plan.cache?.mode === 'cluster') {
     data[SCRIPT_FILES.redisClusterForm] = SCRIPTS[SCRIPT_FILES.redisClusterForm];
     // Read by the running nodes (not part of their config hash): a resize changes them without restarting a node,

@@ -56,7 +56,7 @@ describe('spec.monitoring on a real API server', function () {
       'mon-db': ['postgres', 'metrics'],
       'mon-db-replica': ['postgres', 'metrics'],
       'mon-origin': ['origin'],
-      'mon-redis': ['redis', 'metrics'],
+      'mon-redis-standalone': ['redis', 'metrics'],
     });
     expect(await denied(op), 'requests the chart rules denied').to.deep.equal([]);
   });

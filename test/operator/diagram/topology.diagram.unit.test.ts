@@ -105,8 +105,8 @@ describe('topology of an app', () => {
   it('follows the spec, not the stage name: more replicas and a standalone cache show as such', () => {
     const t = appTopology(app({ users: 100000, database: { readReplicas: 3 }, cache: { enabled: true, shards: 1 } }), DEFAULT_IMAGES);
     expect(details(t, 'statefulset_graminsta_db_replica')).to.deep.equal(['StatefulSet', '3 pods', 'postgres']);
-    expect(details(t, 'statefulset_graminsta_redis')).to.deep.equal(['StatefulSet', '1 pod', 'redis']);
-    expect(edges(t)).to.include('deployment_graminsta_api connects service_graminsta_redis');
+    expect(details(t, 'statefulset_graminsta_redis_standalone')).to.deep.equal(['StatefulSet', '1 pod', 'redis']);
+    expect(edges(t)).to.include('deployment_graminsta_api connects service_graminsta_redis_standalone');
     expect(t.nodes.some((n) => n.name.startsWith('graminsta-redis-init-'))).to.equal(false);
   });
 

@@ -267,6 +267,100 @@ describe('AppReconciler (in-memory fakes)', () => {
     });
   });
 
+  describe('Redis mode changes (standalone <-> cluster)', () => {
+    type Env = { name: string; value?: string };
+    // Fixed replicas: HPA-scaled Deployments never finish rolling out in the fakes, and the old mode goes once all is done.
+    const spec = (shards: number): GraminstaAppSpec => ({ users: 100000, api: { replicas: 2 }, web: { replicas: 2 }, cache: { shards } });
+    const sts = (t: ReturnType<typeof setup>, name: string) => t.caches.get('StatefulSet')!.get(name, NS) as V1StatefulSet | undefined;
+    const job = (t: ReturnType<typeof setup>, prefix: string) => t.caches.get('Job')!.list(NS).find((j) => j.metadata!.name!.startsWith(prefix)) as
+      | (KubernetesObject & { spec: { template: { spec: { containers: { command: string[]; env: Env[] }[] } } }; status?: { succeeded?: number } })
+      | undefined;
+    const apiConfig = (t: ReturnType<typeof setup>) => (t.caches.get('ConfigMap')!.get('graminsta-api-config', NS) as { data: Record<string, string> }).data;
+    const cacheReady = (t: ReturnType<typeof setup>) => t.cluster.statuses.at(-1)!.conditions.find((c) => c.type === 'CacheReady')!;
+    const succeed = (j: { status?: object } | undefined) => {
+      j!.status = { succeeded: 1 };
+    };
+
+    it('1 -> 3 shards: the standalone serves until the form Job and then the copy Job ran; the API switches next; the standalone goes last', async () => {
+      const t = setup(spec(1));
+      await passes(t, 6);
+      expect(sts(t, 'graminsta-redis-standalone')!.spec!.replicas).to.equal(1);
+      expect(apiConfig(t)).to.include({ GRAMINSTA_REDIS_MODE: 'standalone', GRAMINSTA_REDIS_NODES: 'graminsta-redis-standalone.photos.svc:6379' });
+
+      t.setSpec(spec(3));
+      await t.reconcile();
+      expect(sts(t, 'graminsta-redis')!.spec!.replicas, 'the cluster starts beside the standalone').to.equal(6);
+      expect(sts(t, 'graminsta-redis-standalone'), 'the standalone keeps serving').to.not.equal(undefined);
+      expect(job(t, 'graminsta-redis-init-'), 'the form Job').to.not.equal(undefined);
+      expect(job(t, 'graminsta-redis-copy-'), 'the copy waits for the form Job').to.equal(undefined);
+      expect(apiConfig(t).GRAMINSTA_REDIS_MODE, 'the API stays on the standalone').to.equal('standalone');
+
+      t.rollOut();
+      succeed(job(t, 'graminsta-redis-init-'));
+      await t.reconcile();
+      const copy = job(t, 'graminsta-redis-copy-')!;
+      expect(copy.spec.template.spec.containers[0]!.command.join(' ')).to.include('redis-cluster-form.sh');
+      expect(copy.spec.template.spec.containers[0]!.env).to.deep.include({ name: 'REDIS_IMPORT_FROM', value: 'graminsta-redis-standalone.photos.svc:6379' });
+      expect(apiConfig(t).GRAMINSTA_REDIS_MODE, 'not before the keys are copied').to.equal('standalone');
+      expect(cacheReady(t)).to.include({ status: 'False', reason: 'Resharding' });
+      expect(cacheReady(t).message).to.include('copying the keys from a standalone node to 3 shards');
+      await t.reconcile();
+      expect(sts(t, 'graminsta-redis-standalone'), 'still, while the copy runs').to.not.equal(undefined);
+
+      succeed(copy);
+      await t.reconcile();
+      expect(apiConfig(t)).to.include({ GRAMINSTA_REDIS_MODE: 'cluster' });
+      expect(sts(t, 'graminsta-redis-standalone'), 'kept until the API rolled out').to.not.equal(undefined);
+      await passes(t, 4);
+      expect(sts(t, 'graminsta-redis-standalone'), 'retired').to.equal(undefined);
+      expect(t.caches.get('Service')!.get('graminsta-redis-standalone', NS), 'its Service too').to.equal(undefined);
+      expect(cacheReady(t)).to.include({ status: 'True' });
+      expect(t.cluster.statuses.at(-1)!.cache).to.deep.include({ shards: 3, replicasPerShard: 1 });
+      expect(t.cluster.calls.filter((c) => c.startsWith('apply Job/graminsta-redis-copy-')), 'one copy, applied once').to.have.length(1);
+      expect(job(t, 'graminsta-redis-copy-'), 'no longer desired once the standalone is gone').to.equal(undefined);
+    });
+
+    it('3 -> 1 shard: the export Job copies the cluster into the new standalone before the API switches; the cluster goes last', async () => {
+      const t = setup(spec(3));
+      await passes(t, 6);
+      t.setSpec(spec(1));
+      await t.reconcile();
+      expect(sts(t, 'graminsta-redis-standalone')!.spec!.replicas).to.equal(1);
+      expect(sts(t, 'graminsta-redis')!.spec!.replicas, 'the cluster keeps serving, all its nodes').to.equal(6);
+      const copy = job(t, 'graminsta-redis-copy-')!;
+      const env = copy.spec.template.spec.containers[0]!.env;
+      expect(copy.spec.template.spec.containers[0]!.command.join(' ')).to.include('redis-cluster-export.sh');
+      expect(env).to.deep.include.members([
+        { name: 'REDIS_CLUSTER_NODES', value: 'graminsta-redis.photos.svc:6379' },
+        { name: 'REDIS_EXPORT_TO', value: 'graminsta-redis-standalone.photos.svc:6379' },
+      ]);
+      expect(apiConfig(t).GRAMINSTA_REDIS_MODE).to.equal('cluster');
+      t.rollOut();
+      await t.reconcile();
+      expect(cacheReady(t)).to.include({ status: 'False', reason: 'Resharding' });
+      expect(apiConfig(t).GRAMINSTA_REDIS_MODE, 'not before the keys are copied').to.equal('cluster');
+
+      succeed(copy);
+      await t.reconcile();
+      expect(apiConfig(t)).to.include({ GRAMINSTA_REDIS_MODE: 'standalone', GRAMINSTA_REDIS_NODES: 'graminsta-redis-standalone.photos.svc:6379' });
+      expect(sts(t, 'graminsta-redis'), 'kept until the API rolled out').to.not.equal(undefined);
+      await passes(t, 4);
+      expect(sts(t, 'graminsta-redis'), 'retired').to.equal(undefined);
+      expect(cacheReady(t)).to.include({ status: 'True' });
+      expect(t.cluster.statuses.at(-1)!.cache).to.deep.include({ shards: 1 });
+    });
+
+    it('an app whose standalone ran under the old name starts its new standalone empty: no copy Job (nothing copies standalone -> standalone)', async () => {
+      const t = setup(spec(1));
+      await passes(t, 6);
+      const current = sts(t, 'graminsta-redis-standalone')!;
+      t.caches.get('StatefulSet')!.put({ ...current, metadata: { ...current.metadata, name: 'graminsta-redis' } });
+      await passes(t, 4);
+      expect(job(t, 'graminsta-redis-copy-')).to.equal(undefined);
+      expect(sts(t, 'graminsta-redis'), 'pruned').to.equal(undefined);
+    });
+  });
+
   describe('volumes grow with the spec', () => {
     /** The settled app with its database claim at 1Gi, below what the template asks, of a class that allows expansion or not. */
     const withSmallClaim = async (allowVolumeExpansion: boolean, size = '1Gi') => {

@@ -2,32 +2,22 @@
 // StatefulSet scale-down only once it succeeded, and status Resharding meanwhile.
 import { expect } from 'chai';
 import type { V1Job, V1StatefulSet } from '@kubernetes/client-node';
-import { createTestNamespace, deleteTestNamespace, getCluster, waitFor } from '../../support/cluster.js';
-import { applyApp, condition, exampleApp, listChildren, readApp, startOperator, waitForCondition, type RunningOperator } from '../../support/operator.js';
+import { getCluster, waitFor } from '../../support/cluster.js';
+import { dataLayerSuite } from '../../support/data-layer-suite.js';
+import { applyApp, condition, listChildren, readApp, waitForCondition, type RunningOperator } from '../../support/operator.js';
 
 describe('Redis Cluster resize order (real API server)', function () {
   this.timeout(300_000);
+  const name = 'reshard';
+  const suite = dataLayerSuite('reshard', name);
+  const { withShards } = suite;
   let op: RunningOperator;
   let ns: string;
-  const name = 'reshard';
-
-  before(async () => {
-    const cluster = await getCluster();
-    ns = await createTestNamespace('reshard');
-    await cluster.kubectl(['create', 'secret', 'generic', 'graminsta-s3', '-n', ns, '--from-literal=AWS_ACCESS_KEY_ID=a', '--from-literal=AWS_SECRET_ACCESS_KEY=b']);
-    op = await startOperator({ resyncMs: 3_000 });
+  beforeEach(() => {
+    op = suite.op();
+    ns = suite.ns();
   });
 
-  after(async () => {
-    await op?.stop();
-    if (ns) await deleteTestNamespace(ns);
-  });
-
-  const withShards = (shards: number) => {
-    const app = exampleApp('stage-6-data-layer.yaml', name);
-    app.spec!.cache = { ...app.spec!.cache, shards };
-    return app;
-  };
   const redis = async () => (await op.clients.objects.read({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: `${name}-redis`, namespace: ns } })) as V1StatefulSet;
   const formJobs = async () => (await listChildren(op.clients, 'batch/v1', 'Job', ns, name)).filter((j) => j.metadata!.name!.startsWith(`${name}-redis-init-`)) as V1Job[];
 

@@ -2,10 +2,13 @@ import { expect } from 'chai';
 import {
   maxMemoryFor,
   renderRedisClusterJob,
+  renderRedisCopyJob,
   renderRedisPdb,
+  renderRedisService,
   renderRedisStatefulSet,
 } from '../../../operator/render/cache.render.js';
 import { renderApiConfigMap } from '../../../operator/render/config.render.js';
+import { renderScriptsConfigMap } from '../../../operator/render/scripts-configmap.render.js';
 import { app, ctx, plan, resolved, render } from './helpers.js';
 
 describe('cache.render', () => {
@@ -26,8 +29,37 @@ describe('cache.render', () => {
     expect(renderRedisClusterJob(resolved(a, ctx()))).to.equal(null);
     expect(renderApiConfigMap(plan(a)).data).to.include({
       GRAMINSTA_REDIS_MODE: 'standalone',
-      GRAMINSTA_REDIS_NODES: 'graminsta-redis.photos.svc:6379',
+      GRAMINSTA_REDIS_NODES: 'graminsta-redis-standalone.photos.svc:6379',
     });
+  });
+
+  it('names a standalone after its mode (its own StatefulSet, Service and component), so a cluster can run beside it while keys move', () => {
+    const a = app({ users: 10, cache: { enabled: true, shards: 1 } });
+    const sts = renderRedisStatefulSet(resolved(a, ctx()))!;
+    expect(sts.metadata?.name).to.equal('graminsta-redis-standalone');
+    expect(sts.spec?.selector?.matchLabels?.['app.kubernetes.io/component']).to.equal('cache-standalone');
+    const svc = renderRedisService(plan(a))!;
+    expect(svc.metadata?.name).to.equal('graminsta-redis-standalone');
+    expect(svc.spec?.selector?.['app.kubernetes.io/component']).to.equal('cache-standalone');
+    const cluster = plan(app({ users: 100000 }));
+    expect(renderRedisService(cluster)!.spec?.selector?.['app.kubernetes.io/component']).to.equal('cache');
+  });
+
+  it('renders the copy Job of a mode change only for a change: import into a cluster, export into a standalone, named after its env', () => {
+    const cluster = plan(app({ users: 100000 }));
+    const standalone = plan(app({ users: 100000, cache: { shards: 1 } }));
+    expect(renderRedisCopyJob(cluster, null)).to.equal(null);
+    expect(renderRedisCopyJob(cluster, 'cluster')).to.equal(null);
+    const env = (j: ReturnType<typeof renderRedisCopyJob>) => j!.spec!.template.spec!.containers[0]!.env!;
+    const into = renderRedisCopyJob(cluster, 'standalone')!;
+    expect(into.spec!.template.spec!.containers[0]!.command!.join(' ')).to.include('redis-cluster-form.sh');
+    expect(env(into)).to.deep.include({ name: 'REDIS_IMPORT_FROM', value: 'graminsta-redis-standalone.photos.svc:6379' });
+    const out = renderRedisCopyJob(standalone, 'cluster')!;
+    expect(out.spec!.template.spec!.containers[0]!.command!.join(' ')).to.include('redis-cluster-export.sh');
+    expect(env(out)).to.deep.include({ name: 'REDIS_EXPORT_TO', value: 'graminsta-redis-standalone.photos.svc:6379' });
+    expect(out.metadata!.name).to.match(/^graminsta-redis-copy-[0-9a-f]{10}$/).and.to.not.equal(into.metadata!.name);
+    expect(renderRedisCopyJob(standalone, 'cluster')!.metadata!.name, 'stable').to.equal(out.metadata!.name);
+    expect(renderScriptsConfigMap(standalone)!.data).to.have.property('redis-cluster-export.sh');
   });
 
   it('gives each Redis node a 256Mi volume on the default class, or the size and class of spec.cache.storage', () => {

@@ -70,7 +70,8 @@ function intended(source: string, dest: string, port: number, ingressFromSet: bo
   const userFacingOk = (also: string[] = []) => !ingressFromSet || source === 'ingress-controller' || also.includes(source);
   if (port === 5432 && dest === 'database') return ['api', 'migrate', 'database-replica'].includes(source);
   if (port === 5432 && dest === 'database-replica') return source === 'api';
-  if (port === 6379 && dest === 'cache') return ['api', 'cache', 'cache-init'].includes(source);
+  // Either mode's nodes reach the other's: the copy of a change between standalone and cluster MIGRATEs between them.
+  if (port === 6379 && (dest === 'cache' || dest === 'cache-standalone')) return ['api', 'cache', 'cache-standalone', 'cache-init'].includes(source);
   if (port === 16379 && dest === 'cache') return source === 'cache';
   if (port === 8080 && dest === 'origin') return ['api', 'migrate'].includes(source);
   if (port === 8080 && (dest === 'api' || dest === 'web')) return userFacingOk();

@@ -58,7 +58,7 @@ describe('plan.render planOf', () => {
     expect(cluster.nodes.split(',')).to.have.length(9);
     expect(cluster.nodes.split(',')[0]).to.equal('graminsta-redis-0.graminsta-redis-headless.photos.svc:6379');
     const standalone = planOf(app({ cache: { shards: 1 } }), IMAGES).cache!;
-    expect(standalone).to.include({ nodeCount: 1, nodes: 'graminsta-redis.photos.svc:6379' });
+    expect(standalone).to.include({ nodeCount: 1, nodes: 'graminsta-redis-standalone.photos.svc:6379' });
   });
 
   it('names where images are stored with the service env words: volume in the single pod, else origin or s3', () => {

@@ -490,7 +490,7 @@ describe('redis data-tier scripts against real redis-server processes', function
       await extra.proc.stop('SIGTERM');
     });
 
-    it('copies a standalone\'s keys, TTLs kept, into a new cluster (cache.shards 1 -> 3)', async () => {
+    it('copies a standalone\'s keys, TTLs kept, into a new cluster (cache.shards 1 -> 3) as the operator runs it: the form Job, then the copy Job (the form script again, with REDIS_IMPORT_FROM)', async () => {
       const { port } = await startStandalone('standalone-src');
       const standalone = await serviceClient('standalone', port);
       const fresh: Node[] = [];
@@ -498,9 +498,12 @@ describe('redis data-tier scripts against real redis-server processes', function
       try {
         await seed('standalone', port, 'solo');
         const stopReader = startReader(standalone, 'solo');
+        await timedForm(fresh, 'form');
+        await expectShape(fresh, 3, 1);
         const ms = await timedForm(fresh, 'import', { REDIS_IMPORT_FROM: `127.0.0.1:${port}` });
         const stats = await stopReader();
-        report('standalone -> cluster of 3 shards (import)', ms, stats);
+        report('standalone -> cluster of 3 shards (copy Job on the formed cluster)', ms, stats);
+        expect(stats.errors + stats.wrong, 'the standalone answered every read while its keys were copied').to.equal(0);
         await expectShape(fresh, 3, 1);
         expect(await check('cluster', fresh[0]!.port, 'solo')).to.deep.equal({ missing: 0, ttlLost: 0 });
       } finally {
@@ -519,12 +522,14 @@ describe('redis data-tier scripts against real redis-server processes', function
         const run = await runScript({
           script: 'redis-cluster-export.sh',
           dir: root,
-          env: { REDIS_CLUSTER_NODES: nodes.map((n) => `127.0.0.1:${n.port}`).join(','), REDIS_EXPORT_TO: `127.0.0.1:${port}`, REDIS_PASSWORD: PASSWORD },
+          // One address, as the operator's copy Job gives it (the cluster's Service): any node names the primaries.
+          env: { REDIS_CLUSTER_NODES: `127.0.0.1:${nodes[1]!.port}`, REDIS_EXPORT_TO: `127.0.0.1:${port}`, REDIS_PASSWORD: PASSWORD },
         });
         running.push(run);
         expect(await run.exited, run.output()).to.equal(0);
         const stats = await stopReader();
         report('cluster of 3 shards -> standalone (export)', Date.now() - started, stats);
+        expect(stats.errors + stats.wrong, 'the cluster answered every read while its keys were copied').to.equal(0);
         expect(run.output()).to.contain(`copied ${KEYS} keys from 3 primaries`);
         expect(await check('standalone', port, 'user')).to.deep.equal({ missing: 0, ttlLost: 0 });
       } finally {
