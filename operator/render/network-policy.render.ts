@@ -79,13 +79,21 @@ export function renderDatabaseReplicaNetworkPolicy(plan: Plan): NetworkPolicy | 
   return networkPolicy(plan, plan.names.databaseReplica, 'database-replica', [allow(POSTGRES_PORT, appPods(plan, ['api']))]);
 }
 
-/** The Redis nodes: Redis from the API, the other nodes and the cluster-forming Job; the cluster bus between nodes only. */
+/**
+ * The Redis nodes: Redis from the API, the other nodes and the cluster-forming Job; the cluster bus between cluster
+ * nodes only. One policy selects both modes' pods (component cache and cache-standalone): during a change of
+ * spec.cache.shards between 1 and >= 3 the old mode's nodes keep serving and keep their allow-list (and a cluster
+ * that is being left keeps its bus) until they are pruned.
+ */
 export function renderRedisNetworkPolicy(plan: Plan): NetworkPolicy | null {
   if (!plan.networkPolicy || !plan.cache) return null;
+  const modes: Component[] = [redisComponent('cluster'), redisComponent('standalone')];
   // Both modes' nodes reach each other's client port: the copy of a mode change MIGRATEs from one to the other.
-  const rules = [allow(REDIS_PORT, appPods(plan, ['api', 'cache', 'cache-standalone', 'cache-init']))];
-  if (plan.cache.mode === 'cluster') rules.push(allow(REDIS_PORT + 10000, appPods(plan, ['cache'])));
-  return networkPolicy(plan, plan.names.redis, redisComponent(plan.cache.mode), rules);
+  const rules = [allow(REDIS_PORT, appPods(plan, ['api', ...modes, 'cache-init'])), allow(REDIS_PORT + 10000, appPods(plan, [redisComponent('cluster')]))];
+  const policy = networkPolicy(plan, plan.names.redis, redisComponent(plan.cache.mode), rules);
+  const { 'app.kubernetes.io/component': _component, ...appLabels } = selectorLabels(plan.names, redisComponent(plan.cache.mode));
+  policy.spec.podSelector = { matchLabels: appLabels, matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: modes }] };
+  return policy;
 }
 
 /**

@@ -149,6 +149,25 @@ describe('NetworkPolicies (render)', () => {
     expect(ingressAllowed(policiesOf(next), OUTSIDERS['address outside the cluster']!, singlePod.view, 8080)).to.equal(true);
   });
 
+  it('a change of cache mode: the old mode\'s Redis nodes keep their allow-list (and a cluster its bus) until pruned', () => {
+    const cluster = render(app({ users: 100000, cache: { shards: 3 } }));
+    const standalone = render(app({ users: 100000, cache: { shards: 1 } }));
+    const node = (objects: RenderedObject[], component: string) => podsOf(objects).find((p) => p.component === component)!.view;
+    const api = { pod: node(cluster, 'api') };
+    const web = { pod: node(cluster, 'web') };
+    // Standalone -> cluster: the new mode's policy applies while the standalone still serves the API.
+    const oldStandalone = node(standalone, 'cache-standalone');
+    expect(ingressAllowed(policiesOf(cluster), api, oldStandalone, 6379), 'api -> old standalone').to.equal(true);
+    expect(ingressAllowed(policiesOf(cluster), web, oldStandalone, 6379), 'web -> old standalone').to.equal(false);
+    expect(ingressAllowed(policiesOf(cluster), { pod: oldStandalone }, node(cluster, 'cache'), 6379), 'old standalone -> new cluster').to.equal(true);
+    // Cluster -> standalone: the cluster being left keeps its bus, and outsiders stay out.
+    const oldCluster = node(cluster, 'cache');
+    expect(ingressAllowed(policiesOf(standalone), { pod: oldCluster }, oldCluster, 16379), 'old cluster bus').to.equal(true);
+    expect(ingressAllowed(policiesOf(standalone), api, oldCluster, 6379), 'api -> old cluster').to.equal(true);
+    expect(ingressAllowed(policiesOf(standalone), web, oldCluster, 16379), 'web -> old cluster bus').to.equal(false);
+    expect(ingressAllowed(policiesOf(standalone), OUTSIDERS['pod of another app in the namespace']!, oldCluster, 6379), 'outsider -> old cluster').to.equal(false);
+  });
+
   it('networkPolicy.enabled: false renders none', () => {
     for (const { spec } of examples) expect(policiesOf(render(app({ ...spec, networkPolicy: { enabled: false } })))).to.deep.equal([]);
   });
