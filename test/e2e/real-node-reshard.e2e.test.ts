@@ -1,6 +1,8 @@
 // End to end on the real node: a Redis Cluster grows 3 -> 6 shards and shrinks back with keys written before and
-// read after, while a reader inside a Redis pod counts the cache errors it sees (ADR 0012).
+// read after, while a reader inside a Redis pod counts the cache errors it sees; and a standalone Redis becomes a
+// cluster and a standalone again, its keys copied each time, while the API answers every profile read (ADR 0012).
 import { expect } from 'chai';
+import { httpRequest } from '../support/http-request.js';
 import { RealNodeSuite, example } from '../support/real-node-suite.js';
 import { waitFor } from '../support/cluster.js';
 import { fitToNode } from '../../hack/node/fit-app.js';
@@ -20,9 +22,13 @@ describe('real node: Redis Cluster resharding keeps the keys', function () {
   /** Runs sh -c script in the redis container of pod `pod` of the test namespace. */
   const inRedis = (pod: string, script: string) => s.kubectl('exec', '-n', s.ns!, pod, '-c', 'redis', '--', 'sh', '-c', script);
 
-  /** The number of keys user:0 .. user:<KEYS-1> that read back wrong or without a TTL, through redis-cli -c (follows MOVED/ASK). */
-  const missing = async (pod: string) => {
-    const out = await inRedis(pod, `${auth}; i=0; bad=0; while [ $i -lt ${KEYS} ]; do v=$(redis-cli --no-auth-warning -c GET user:$i); t=$(redis-cli --no-auth-warning -c TTL user:$i); [ "$v" = "profile $i" ] && [ "$t" -gt 0 ] || bad=$((bad + 1)); i=$((i + 1)); done; echo $bad`);
+  /** Writes user:0 .. user:<KEYS-1> = "<value> i" with a 2 h TTL through pod `pod` (redis-cli -c: a cluster or a standalone). */
+  const writeKeys = (pod: string, value = 'profile') =>
+    inRedis(pod, `${auth}; i=0; while [ $i -lt ${KEYS} ]; do echo "SET user:$i \\"${value} $i\\" EX 7200"; i=$((i + 1)); done | redis-cli --no-auth-warning -c > /dev/null`);
+
+  /** The number of keys user:0 .. user:<KEYS-1> that read back other than "<value> i" or without a TTL, through redis-cli -c (follows MOVED/ASK). */
+  const missing = async (pod: string, value = 'profile') => {
+    const out = await inRedis(pod, `${auth}; i=0; bad=0; while [ $i -lt ${KEYS} ]; do v=$(redis-cli --no-auth-warning -c GET user:$i); t=$(redis-cli --no-auth-warning -c TTL user:$i); [ "$v" = "${value} $i" ] && [ "$t" -gt 0 ] || bad=$((bad + 1)); i=$((i + 1)); done; echo $bad`);
     return Number(out.trim());
   };
 
@@ -32,19 +38,26 @@ describe('real node: Redis Cluster resharding keeps the keys', function () {
 
   const shards = async (name: string, n: number) => {
     const spec = fitToNode(example('stage-6-data-layer.yaml'), { small: true, s3 });
-    spec.cache = { ...(spec.cache as object), shards: n };
+    const { replicasPerShard, ...cache } = spec.cache as { replicasPerShard?: number };
+    // A standalone has no replicas: the field is refused with shards 1.
+    spec.cache = n === 1 ? { ...cache, shards: n } : { ...cache, ...(replicasPerShard === undefined ? {} : { replicasPerShard }), shards: n };
     await s.applyApp(name, spec);
   };
 
-  it('3 -> 6 -> 3 shards: every key written before is read after, the cache errors of a reader are counted', async () => {
-    const ns = await s.start('real-reshard', 'real-node-reshard');
-    // Stage 6 keeps its images in S3: an S3-compatible server on the node's address, as the primary-loss test has.
-    s3 = await startS3('graminsta-photos', NODE_IP);
+  /** A namespace with an operator, and the S3 Secret stage 6 needs (its images are in S3: a server on the node's address). */
+  const startWithS3 = async (prefix: string, operatorName: string) => {
+    const ns = await s.start(prefix, operatorName);
+    s3 ??= await startS3('graminsta-photos', NODE_IP);
     await s.kubectl('create', 'secret', 'generic', 'graminsta-s3', '-n', ns, `--from-literal=AWS_ACCESS_KEY_ID=${s3.accessKeyId}`, `--from-literal=AWS_SECRET_ACCESS_KEY=${s3.secretAccessKey}`);
+    return ns;
+  };
+
+  it('3 -> 6 -> 3 shards: every key written before is read after, the cache errors of a reader are counted', async () => {
+    await startWithS3('real-reshard', 'real-node-reshard');
     await shards('graminsta', 3);
     await s.waitReady('graminsta', 'data-layer', 900_000);
     const pod = 'graminsta-redis-0';
-    await inRedis(pod, `${auth}; i=0; while [ $i -lt ${KEYS} ]; do echo "SET user:$i \\"profile $i\\" EX 7200"; i=$((i + 1)); done | redis-cli --no-auth-warning -c > /dev/null`);
+    await writeKeys(pod);
     expect(await missing(pod), 'keys written').to.equal(0);
 
     for (const [to, from] of [[6, 3], [3, 6]] as const) {
@@ -66,5 +79,46 @@ describe('real node: Redis Cluster resharding keeps the keys', function () {
     }
     const pods = await s.kubectl('get', 'pods', '-n', s.ns!, '-l', 'app.kubernetes.io/component=cache', '-o', 'name');
     expect(pods.trim().split('\n')).to.have.length(6);
+  });
+  it('standalone -> 3 shards -> standalone: the keys written before each move are read after, every profile read through the API answers', async () => {
+    const ns = await startWithS3('real-mode', 'real-node-redis-mode');
+    await shards('graminsta', 1);
+    await s.waitReady('graminsta', 'data-layer', 900_000);
+    const base = `http://${(await s.kubectl('get', 'service', 'graminsta-api', '-n', ns, '-o', 'jsonpath={.spec.clusterIP}')).trim()}`;
+    expect((await httpRequest(base, 'POST', '/api/v1/users', { json: { username: 'writer', password: 'correct horse battery' } })).status).to.equal(201);
+
+    const moves = [
+      { from: 1, to: 3, before: 'graminsta-redis-standalone-0', after: 'graminsta-redis-0', left: 'graminsta-redis-standalone' },
+      { from: 3, to: 1, before: 'graminsta-redis-0', after: 'graminsta-redis-standalone-0', left: 'graminsta-redis' },
+    ];
+    for (const [n, { from, to, before, after, left }] of moves.entries()) {
+      // A value of this move's own, so the keys read after are the ones written in the mode being left.
+      const value = `move-${n}`;
+      await writeKeys(before, value);
+      expect(await missing(before, value), `keys written before ${from} -> ${to}`).to.equal(0);
+      // Profile reads through the API's Service every 100 ms until the old mode is pruned (the cached path).
+      const statuses = new Map<number | string, number>();
+      let stop = false;
+      const reader = (async () => {
+        while (!stop) {
+          const status = await httpRequest(base, 'GET', '/api/v1/users/writer').then((r) => r.status, (err: Error) => err.message);
+          statuses.set(status, (statuses.get(status) ?? 0) + 1);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+      const started = Date.now();
+      await shards('graminsta', to);
+      await s.waitReady('graminsta', 'data-layer', 900_000);
+      const ready = (Date.now() - started) / 1000;
+      await waitFor(`StatefulSet ${left} pruned`, 300_000, async () => (await s.cluster.kubectl(['get', 'statefulset', left, '-n', ns])).code !== 0, 1000);
+      const pruned = (Date.now() - started) / 1000;
+      stop = true;
+      await reader;
+      const reads = [...statuses.values()].reduce((a, b) => a + b, 0);
+      console.log(`      [redis-mode] real node ${from} -> ${to} shards with ${KEYS} keys: ${ready.toFixed(1)} s to Ready, ${pruned.toFixed(1)} s to the old mode pruned; API profile reads: ${JSON.stringify(Object.fromEntries(statuses))}`);
+      expect(Object.fromEntries(statuses), 'API profile reads by status').to.deep.equal({ 200: reads });
+      expect(await cacheStatus('graminsta')).to.deep.include({ shards: to, replicasPerShard: to === 1 ? 0 : 1 });
+      expect(await missing(after, value), `keys after ${from} -> ${to}`).to.equal(0);
+    }
   });
 });
