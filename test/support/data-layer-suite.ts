@@ -4,26 +4,34 @@ import type { GraminstaApp } from '../../operator/api/types.gen.js';
 import { createTestNamespace, deleteTestNamespace, getCluster } from './cluster.js';
 import { exampleApp, startOperator, type RunningOperator } from './operator.js';
 
-/** Registers the before/after hooks of the calling suite; the getters are valid inside its tests. */
-export function dataLayerSuite(prefix: string, name: string): { op: () => RunningOperator; ns: () => string; withShards: (shards: number) => GraminstaApp } {
-  let op: RunningOperator | undefined;
-  let ns: string | undefined;
+/** What the suite's tests use; `op` and `ns` are set once its before hook ran. */
+export interface DataLayerSuite {
+  op: RunningOperator;
+  ns: string;
+  /** The stage-6 example named as the suite's app with `shards` (a standalone without replicasPerShard). */
+  withShards: (shards: number) => GraminstaApp;
+}
+
+/** Registers the before/after hooks of the calling suite. */
+export function dataLayerSuite(prefix: string, name: string): DataLayerSuite {
+  const suite = {
+    withShards: (shards: number): GraminstaApp => {
+      const app = exampleApp('stage-6-data-layer.yaml', name);
+      const { replicasPerShard, ...cache } = app.spec!.cache ?? {};
+      // A standalone has no replicas: the field is refused with shards 1.
+      app.spec!.cache = shards === 1 ? { ...cache, shards } : { ...cache, ...(replicasPerShard === undefined ? {} : { replicasPerShard }), shards };
+      return app;
+    },
+  } as DataLayerSuite;
   before(async () => {
     const cluster = await getCluster();
-    ns = await createTestNamespace(prefix);
-    await cluster.kubectl(['create', 'secret', 'generic', 'graminsta-s3', '-n', ns, '--from-literal=AWS_ACCESS_KEY_ID=a', '--from-literal=AWS_SECRET_ACCESS_KEY=b']);
-    op = await startOperator({ resyncMs: 3_000 });
+    suite.ns = await createTestNamespace(prefix);
+    await cluster.kubectl(['create', 'secret', 'generic', 'graminsta-s3', '-n', suite.ns, '--from-literal=AWS_ACCESS_KEY_ID=a', '--from-literal=AWS_SECRET_ACCESS_KEY=b']);
+    suite.op = await startOperator({ resyncMs: 3_000 });
   });
   after(async () => {
-    await op?.stop();
-    if (ns) await deleteTestNamespace(ns);
+    await suite.op?.stop();
+    if (suite.ns) await deleteTestNamespace(suite.ns);
   });
-  const withShards = (shards: number): GraminstaApp => {
-    const app = exampleApp('stage-6-data-layer.yaml', name);
-    const { replicasPerShard, ...cache } = app.spec!.cache ?? {};
-    // A standalone has no replicas: the field is refused with shards 1.
-    app.spec!.cache = shards === 1 ? { ...cache, shards } : { ...cache, ...(replicasPerShard === undefined ? {} : { replicasPerShard }), shards };
-    return app;
-  };
-  return { op: () => op!, ns: () => ns!, withShards };
+  return suite;
 }

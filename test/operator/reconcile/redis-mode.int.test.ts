@@ -5,34 +5,27 @@ import { expect } from 'chai';
 import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
 import { waitFor } from '../../support/cluster.js';
 import { dataLayerSuite } from '../../support/data-layer-suite.js';
-import { applyApp, listChildren, readApp, waitForCondition, type RunningOperator } from '../../support/operator.js';
+import { applyApp, listChildren, readApp, waitForCondition } from '../../support/operator.js';
 
 describe('Redis mode change order (real API server)', function () {
   this.timeout(300_000);
   const name = 'mode';
-  const suite = dataLayerSuite('redis-mode', name);
-  const { withShards } = suite;
-  let op: RunningOperator;
-  let ns: string;
-  beforeEach(() => {
-    op = suite.op();
-    ns = suite.ns();
-  });
+  const s = dataLayerSuite('redis-mode', name);
 
-  const names = async (kind: string, apiVersion: string) => (await listChildren(op.clients, apiVersion, kind, ns, name)).map((o) => o.metadata!.name!);
+  const names = async (kind: string, apiVersion: string) => (await listChildren(s.op.clients, apiVersion, kind, s.ns, name)).map((o) => o.metadata!.name!);
 
   /** Samples the operator's work until the old mode's StatefulSet is pruned, and checks the order at every sample. */
   async function change(to: 'standalone' | 'cluster', shards: number): Promise<void> {
     const [oldSet, newSet] = to === 'standalone' ? [`${name}-redis`, `${name}-redis-standalone`] : [`${name}-redis-standalone`, `${name}-redis`];
     const started = Date.now();
-    await applyApp(op.clients, ns, withShards(shards));
+    await applyApp(s.op.clients, s.ns, s.withShards(shards));
     const samples: { both: boolean; old: boolean; switched: boolean; copied: boolean; copyJob: boolean }[] = [];
     await waitFor(`StatefulSet ${oldSet} to be pruned`, 180_000, async () => {
       const sets = await names('StatefulSet', 'apps/v1');
-      const jobs = (await listChildren(op.clients, 'batch/v1', 'Job', ns, name)) as V1Job[];
+      const jobs = (await listChildren(s.op.clients, 'batch/v1', 'Job', s.ns, name)) as V1Job[];
       const copy = jobs.find((j) => j.metadata!.name!.startsWith(`${name}-redis-copy-`));
-      const config = (await op.clients.objects.read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-api-config`, namespace: ns } })) as V1ConfigMap;
-      const recorded = (await readApp(op.clients, ns, name)).status?.completedJobs ?? [];
+      const config = (await s.op.clients.objects.read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-api-config`, namespace: s.ns } })) as V1ConfigMap;
+      const recorded = (await readApp(s.op.clients, s.ns, name)).status?.completedJobs ?? [];
       const old = sets.includes(oldSet);
       samples.push({
         both: old && sets.includes(newSet),
@@ -49,7 +42,7 @@ describe('Redis mode change order (real API server)', function () {
     const firstSwitched = samples.findIndex((s) => s.switched);
     expect(firstSwitched, 'the API switched').to.be.at.least(0);
     expect(samples.slice(0, firstSwitched + 1).every((s) => s.old), 'the old mode ran until the switch').to.equal(true);
-    const done = await waitForCondition(op.clients, ns, name, 'CacheReady', 'True');
+    const done = await waitForCondition(s.op.clients, s.ns, name, 'CacheReady', 'True');
     expect(done.status?.cache).to.deep.include({ shards });
     const services = await names('Service', 'v1');
     expect(services).to.include(newSet).and.to.not.include(oldSet);
@@ -57,8 +50,8 @@ describe('Redis mode change order (real API server)', function () {
   }
 
   it('3 shards -> standalone: the new standalone starts beside the cluster, the copy Job runs, then the API switches, then the cluster goes', async () => {
-    await applyApp(op.clients, ns, withShards(3));
-    await waitForCondition(op.clients, ns, name, 'Ready', 'True', { timeoutMs: 180_000 });
+    await applyApp(s.op.clients, s.ns, s.withShards(3));
+    await waitForCondition(s.op.clients, s.ns, name, 'Ready', 'True', { timeoutMs: 180_000 });
     await change('standalone', 1);
   });
 

@@ -13,11 +13,10 @@ import { backupStore } from '../../../service/backup/backup-store.repository.js'
 import { backupsIn } from '../../../service/backup/backups.js';
 import { IS_ROOT } from '../../support/local-process.js';
 import { s3ServiceEnv, startS3, type S3Server } from '../../support/s3.js';
-import { freePort, makeTempDir, runScript, waitFor, type ScriptProcess } from '../../operator/render/scripts/script-process.js';
+import { freePort, makeTempDir, PG_BIN_DIR, runPostgresScript, runScript, waitFor, type ScriptProcess } from '../../operator/render/scripts/script-process.js';
 
 use(chaiAsPromised);
 
-const BIN_DIR = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const OS_USER = 'postgres';
 const APP = { user: 'graminsta', password: 'app:pass\\word', database: 'graminsta' };
 const ROWS = Number(process.env.BACKUP_TEST_ROWS ?? 200_000);
@@ -51,22 +50,11 @@ describe('database backup to S3 and restore into a new database (real Postgres, 
     await fs.mkdir(path.join(dir, 'volume'), { recursive: true });
     chownToPostgres(dir, path.join(dir, 'volume'));
     const port = await freePort();
-    const proc = await runScript({
-      script: 'postgres-primary.sh',
-      dir,
-      user: OS_USER,
-      env: {
-        POSTGRES_BIN_DIR: BIN_DIR,
-        PGDATA: path.join(dir, 'volume', 'pgdata'),
-        POSTGRES_PORT: String(port),
-        POSTGRES_LISTEN_ADDRESSES: '127.0.0.1',
-        POSTGRES_SOCKET_DIR: dir,
-        POSTGRES_APP_PASSWORD: APP.password,
-        POSTGRES_REPLICATION_PASSWORD: 'repl',
-        POSTGRES_ALLOWED_CIDRS: '127.0.0.1/32',
-        ...extraEnv,
-      },
-      args: ['-c', 'fsync=off'],
+    const proc = await runPostgresScript('postgres-primary.sh', dir, port, {
+      POSTGRES_APP_PASSWORD: APP.password,
+      POSTGRES_REPLICATION_PASSWORD: 'repl',
+      POSTGRES_ALLOWED_CIDRS: '127.0.0.1/32',
+      ...extraEnv,
     });
     running.push(proc);
     const exitedEarly = proc.exited.then((code) => code);
@@ -97,7 +85,7 @@ describe('database backup to S3 and restore into a new database (real Postgres, 
         dir,
         user: OS_USER,
         env: {
-          POSTGRES_BIN_DIR: BIN_DIR,
+          POSTGRES_BIN_DIR: PG_BIN_DIR,
           POSTGRES_HOST: dbHost,
           POSTGRES_PORT: String(port),
           POSTGRES_APP_PASSWORD: APP.password,

@@ -6,11 +6,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { asUser } from '../../../support/local-process.js';
-import { freePort, makeTempDir, runScript, waitFor, type ScriptProcess, type ShippedScript } from './script-process.js';
+import { freePort, makeTempDir, PG_BIN_DIR, runPostgresScript, runScript, waitFor, type ScriptProcess, type ShippedScript } from './script-process.js';
 
 use(chaiAsPromised);
 
-const BIN_DIR = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const OS_USER = 'postgres';
 const APP = { user: 'graminsta', password: 'app-secret', database: 'graminsta' };
 const SUPERUSER_PASSWORD = 'su-secret';
@@ -72,7 +71,7 @@ async function queryAs<T extends pg.QueryResultRow>(port: number, login: Login, 
 
 /** The "Database cluster state" pg_controldata reports for a data directory (e.g. "shut down"). */
 function clusterState(pgdata: string): string {
-  const out = execFileSync(path.join(BIN_DIR, 'pg_controldata'), [pgdata], { encoding: 'utf8', env: { LC_ALL: 'C' } });
+  const out = execFileSync(path.join(PG_BIN_DIR, 'pg_controldata'), [pgdata], { encoding: 'utf8', env: { LC_ALL: 'C' } });
   return /^Database cluster state:\s+(.+)$/m.exec(out)?.[1] ?? out;
 }
 
@@ -133,20 +132,7 @@ describe('postgres data-tier scripts against real postgres processes', function 
     const dir = path.join(root, name);
     await fs.mkdir(dir, { recursive: true });
     await fs.chown(dir, ...(await ownerOf(root)));
-    const proc = await runScript({
-      script,
-      dir,
-      user: OS_USER,
-      env: {
-        POSTGRES_BIN_DIR: BIN_DIR,
-        PGDATA: path.join(dir, 'volume', 'pgdata'),
-        POSTGRES_PORT: String(port),
-        POSTGRES_LISTEN_ADDRESSES: '127.0.0.1',
-        POSTGRES_SOCKET_DIR: dir,
-        ...env,
-      },
-      args: ['-c', 'fsync=off'],
-    });
+    const proc = await runPostgresScript(script, dir, port, env);
     running.push(proc);
     return proc;
   }
@@ -280,7 +266,7 @@ describe('postgres data-tier scripts against real postgres processes', function 
         dir: path.join(root, 'lag-r0'),
         user: OS_USER,
         env: {
-          POSTGRES_BIN_DIR: BIN_DIR,
+          POSTGRES_BIN_DIR: PG_BIN_DIR,
           POSTGRES_PORT: String(replicaPort),
           POSTGRES_SOCKET_DIR: path.join(root, 'lag-r0'),
           POSTGRES_PRIMARY_HOST: '127.0.0.1',
@@ -293,7 +279,7 @@ describe('postgres data-tier scripts against real postgres processes', function 
 
     /** Superuser SQL on the replica over its unix socket (peer authentication, as the probe does). */
     function replicaSql(sql: string): string {
-      const psql = [path.join(BIN_DIR, 'psql'), '-X', '-A', '-t', '-q', '-h', path.join(root, 'lag-r0'), '-p', String(replicaPort), '-d', 'postgres', '-c', sql];
+      const psql = [path.join(PG_BIN_DIR, 'psql'), '-X', '-A', '-t', '-q', '-h', path.join(root, 'lag-r0'), '-p', String(replicaPort), '-d', 'postgres', '-c', sql];
       const [cmd, ...args] = asUser(OS_USER, psql);
       return execFileSync(cmd!, args, { encoding: 'utf8' }).trim();
     }

@@ -56,6 +56,30 @@ export interface RunScriptOptions {
   user?: string;
 }
 
+/** Postgres binaries of the machine (PG_BIN overrides). */
+export const PG_BIN_DIR = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+
+/**
+ * Runs a shipped Postgres script as the postgres user in `dir`, its volume in `dir`/volume, serving on
+ * 127.0.0.1:`port` with fsync off, with the environment `env` on top.
+ */
+export function runPostgresScript(script: ShippedScript, dir: string, port: number, env: Record<string, string>): Promise<ScriptProcess> {
+  return runScript({
+    script,
+    dir,
+    user: 'postgres',
+    env: {
+      POSTGRES_BIN_DIR: PG_BIN_DIR,
+      PGDATA: path.join(dir, 'volume', 'pgdata'),
+      POSTGRES_PORT: String(port),
+      POSTGRES_LISTEN_ADDRESSES: '127.0.0.1',
+      POSTGRES_SOCKET_DIR: dir,
+      ...env,
+    },
+    args: ['-c', 'fsync=off'],
+  });
+}
+
 /** Runs a shipped script with `sh` and only the given environment (plus PATH and HOME). */
 export async function runScript(opts: RunScriptOptions): Promise<ScriptProcess> {
   const file = path.join(repoRoot, 'operator', 'render', 'scripts', opts.script);
