@@ -298,10 +298,13 @@ export class Database {
    * Runs `fn` in a transaction on the primary; commits when it resolves, rolls back when it throws. A commit that changed rows counts as `userId`'s write.
    * The whole transaction is run again (within the retry bound) when the connection failed before COMMIT was sent
    * (nothing can have committed) or COMMIT itself provably was not executed; so `fn` must only touch the database.
+   * When the connection fails during the COMMIT of a transaction that wrote, its outcome is read back from the server
+   * (pg_xact_status of its transaction id, within the same bound): committed is a success, aborted is run again.
    */
   async transaction<T>(fn: (q: Queryable) => Promise<T>, userId?: number | null): Promise<T> {
+    const deadline = this.now() + this.retryMs;
     try {
-      return await this.retrying('primary', () => this.transactionOnce(fn, userId), (err) => notExecuted.has(err as object));
+      return await this.retrying('primary', () => this.transactionOnce(fn, userId, deadline), (err) => notExecuted.has(err as object));
     } catch (err) {
       if (err instanceof AppError) throw err;
       if (isConnectionError(err)) {
@@ -313,7 +316,27 @@ export class Database {
     }
   }
 
-  private async transactionOnce<T>(fn: (q: Queryable) => Promise<T>, userId?: number | null): Promise<T> {
+  /**
+   * The outcome of transaction `xid` after its connection failed during COMMIT, asked on a new connection until the
+   * server answers or `deadline` passes (the server is usually restarting); null when it could not be told.
+   */
+  private async commitOutcome(xid: string, deadline: number): Promise<'committed' | 'aborted' | null> {
+    for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        const status = (await this.primary.query<{ status: string | null }>('SELECT pg_xact_status($1::xid8) AS status', [xid])).rows[0]?.status;
+        if (status === 'committed' || status === 'aborted') return status;
+        // 'in progress': the backend that ran it has not ended yet; null: too old to tell (cannot be, moments later).
+        if (status !== 'in progress') return null;
+      } catch (err) {
+        if (!isConnectionError(err)) return null;
+      }
+      const left = deadline - this.now();
+      if (left <= 0) return null;
+      await this.sleep(Math.min(delay, left));
+    }
+  }
+
+  private async transactionOnce<T>(fn: (q: Queryable) => Promise<T>, userId?: number | null, deadline = this.now()): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.primary.connect();
@@ -336,8 +359,19 @@ export class Database {
         },
       };
       const result = await fn(tx);
+      // Its id, so that a COMMIT whose connection fails can be told committed or not (rather than guessed).
+      const xid = wrote ? ((await queryOnce<{ xid: string | null }>(client, 'SELECT pg_current_xact_id_if_assigned()::text AS xid')).rows[0]?.xid ?? null) : null;
       committing = true;
-      await queryOnce(client, 'COMMIT');
+      try {
+        await queryOnce(client, 'COMMIT');
+      } catch (err) {
+        if (!xid || !isConnectionError(err) || notExecuted.has(err as object)) throw err;
+        broken = err;
+        const outcome = await this.commitOutcome(xid, deadline);
+        this.log.info('the connection failed during COMMIT; its outcome was read back', { xid, outcome: outcome ?? 'unknown', err });
+        if (outcome === 'aborted') markNotExecuted(err);
+        if (outcome !== 'committed') throw err;
+      }
       if (wrote) this.noteWrite(userId);
       return result;
     } catch (err) {
