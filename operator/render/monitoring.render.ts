@@ -3,7 +3,7 @@
 import type { KubernetesObject, V1Container, V1EnvVar, V1LabelSelectorRequirement } from '@kubernetes/client-node';
 import { DB_NAME, DB_USER, POSTGRES_EXPORTER_PORT, POSTGRES_PORT, REDIS_EXPORTER_PORT, REDIS_PORT } from './constants.render.js';
 import { databaseCaEnv, IN_CLUSTER_SSLMODE, redisPasswordEnv, secretEnv } from './env.render.js';
-import { objectMeta, selectorLabels, type Component } from './names.render.js';
+import { componentsSelector, objectMeta, type Component } from './names.render.js';
 import { DB_SECRET_KEYS, redisComponent, type Plan, type ResolvedPlan } from './plan.render.js';
 import { serviceContainer } from './workload.render.js';
 
@@ -95,13 +95,12 @@ export function renderPodMonitors(plan: ResolvedPlan): PodMonitor[] {
   if (!plan.monitoring || !plan.monitoringApi) return [];
   const { app } = plan.names;
   return monitoredTiers(plan).map(({ tier, components, port }) => {
-    const { 'app.kubernetes.io/component': _component, ...matchLabels } = selectorLabels(plan.names, components[0]!);
     return {
       apiVersion: MONITORING_API_VERSION,
       kind: 'PodMonitor',
       metadata: monitoringMeta(plan, `${app}-${tier}`, components[0]!),
       spec: {
-        selector: { matchLabels, matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: components }] },
+        selector: componentsSelector(plan.names, components),
         podMetricsEndpoints: [
           {
             port,

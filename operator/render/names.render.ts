@@ -1,4 +1,5 @@
 // Every name and label of the objects rendered for one app comes from here.
+import type { V1LabelSelectorRequirement } from '@kubernetes/client-node';
 import type { GraminstaApp } from '../api/types.gen.js';
 
 /** The app.kubernetes.io/component values of the rendered objects. */
@@ -141,10 +142,14 @@ export function appNames(app: GraminstaApp): AppNames {
 
 /** The labels that select a component's pods; they never change for the life of the app. */
 export function selectorLabels(names: AppNames, component: Component): Record<string, string> {
+  return { 'app.kubernetes.io/name': APP_NAME, 'app.kubernetes.io/instance': names.app, 'app.kubernetes.io/component': component };
+}
+
+/** A selector of the pods of any of `components` of the app. */
+export function componentsSelector(names: AppNames, components: readonly Component[]): { matchLabels: Record<string, string>; matchExpressions: V1LabelSelectorRequirement[] } {
   return {
-    'app.kubernetes.io/name': APP_NAME,
-    'app.kubernetes.io/instance': names.app,
-    'app.kubernetes.io/component': component,
+    matchLabels: { 'app.kubernetes.io/name': APP_NAME, 'app.kubernetes.io/instance': names.app },
+    matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: [...components] }],
   };
 }
 

@@ -1,8 +1,8 @@
 // NetworkPolicies of the app's tiers: ingress allow-lists, one per component that receives connections. Egress is
 // left open (DNS, S3, an external database), and pods that only make connections (the Jobs) get none.
-import type { V1NetworkPolicy, V1NetworkPolicyIngressRule, V1NetworkPolicyPeer, V1NetworkPolicySpec } from '@kubernetes/client-node';
+import type { V1LabelSelector, V1NetworkPolicy, V1NetworkPolicyIngressRule, V1NetworkPolicyPeer, V1NetworkPolicySpec } from '@kubernetes/client-node';
 import { POSTGRES_PORT, REDIS_PORT } from './constants.render.js';
-import { objectMeta, selectorLabels, type Component } from './names.render.js';
+import { componentsSelector, objectMeta, selectorLabels, type Component } from './names.render.js';
 import { redisComponent, type Plan } from './plan.render.js';
 
 /** An ingress rule as the API writes it: client-node's model names `from` `_from` (the kube layer converts on apply). */
@@ -37,12 +37,13 @@ function userFacing(plan: Plan, also: Component[] = []): V1NetworkPolicyPeer[] |
   return plan.ingress && ingressFrom.length > 0 ? [...ingressFrom, ...appPods(plan, also)] : undefined;
 }
 
-function networkPolicy(plan: Plan, name: string, component: Component, ingress: IngressRule[]): NetworkPolicy {
+/** A policy named `name` (labelled as `component`) admitting `ingress` to the pods of `component`, or of `podSelector`. */
+function networkPolicy(plan: Plan, name: string, component: Component, ingress: IngressRule[], podSelector: V1LabelSelector = { matchLabels: selectorLabels(plan.names, component) }): NetworkPolicy {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
     metadata: objectMeta(plan.names, name, component),
-    spec: { podSelector: { matchLabels: selectorLabels(plan.names, component) }, policyTypes: ['Ingress'], ingress },
+    spec: { podSelector, policyTypes: ['Ingress'], ingress },
   };
 }
 
@@ -90,10 +91,7 @@ export function renderRedisNetworkPolicy(plan: Plan): NetworkPolicy | null {
   const modes: Component[] = [redisComponent('cluster'), redisComponent('standalone')];
   // Both modes' nodes reach each other's client port: the copy of a mode change MIGRATEs from one to the other.
   const rules = [allow(REDIS_PORT, appPods(plan, ['api', ...modes, 'cache-init'])), allow(REDIS_PORT + 10000, appPods(plan, [redisComponent('cluster')]))];
-  const policy = networkPolicy(plan, plan.names.redis, redisComponent(plan.cache.mode), rules);
-  const { 'app.kubernetes.io/component': _component, ...appLabels } = selectorLabels(plan.names, redisComponent(plan.cache.mode));
-  policy.spec.podSelector = { matchLabels: appLabels, matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: modes }] };
-  return policy;
+  return networkPolicy(plan, plan.names.redis, redisComponent(plan.cache.mode), rules, componentsSelector(plan.names, modes));
 }
 
 /**
