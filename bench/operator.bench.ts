@@ -15,7 +15,7 @@ import { renderApp, type RenderedObject } from '../operator/render/app.render.js
 import { planOf } from '../operator/render/plan.render.js';
 import { AFTER_JOB_ANNOTATION, MANAGED_BY } from '../operator/render/names.render.js';
 import { childKinds } from '../operator/reconcile/children.reconcile.js';
-import { repoRoot } from '../test/support/cluster.js';
+import { clusterDir, repoRoot } from '../test/support/cluster.js';
 import { OPERATOR_NODE_FLAGS } from '../operator/config.js';
 import { freePort } from '../test/support/local-process.js';
 import { compileForBench } from './compile.js';
@@ -124,8 +124,7 @@ function binDir(): string {
   return spawnSync('bash', [join(repoRoot, 'hack/build-control-plane.sh'), '--print-bin-dir'], { encoding: 'utf8' }).stdout.trim();
 }
 
-// The local control plane hack/cluster-up.sh starts: the same variables choose its directory and ports.
-const localClusterDir = process.env.GRAMINSTA_CLUSTER_DIR ?? join(repoRoot, '.cluster');
+// The local control plane hack/cluster-up.sh starts: the same variables choose its directory (clusterDir) and ports.
 const localApiPort = Number(process.env.GRAMINSTA_CLUSTER_PORT_BASE ?? '16440') + 3;
 
 async function localApiAnswers(): Promise<boolean> {
@@ -138,7 +137,7 @@ async function openBench(mode: 'dist' | 'tsx', extraFlags: string[]): Promise<Be
   const operatorArgs = [...OPERATOR_NODE_FLAGS, ...extraFlags, ...(mode === 'dist' ? compileForBench(['operator/main.ts'], say) : ['--import', 'tsx', join(repoRoot, 'operator/main.ts')])];
   let kubeconfig = process.env.KUBECONFIG;
   let startedCluster = false;
-  const local = join(localClusterDir, 'admin.kubeconfig');
+  const local = join(clusterDir, 'admin.kubeconfig');
   if (!kubeconfig) {
     if ((await localApiAnswers()) && existsSync(local)) {
       kubeconfig = local;

@@ -9,7 +9,8 @@ import * as k8s from '@kubernetes/client-node';
 
 /** The repository root. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const clusterDir = process.env.GRAMINSTA_CLUSTER_DIR ?? join(repoRoot, '.cluster');
+/** The local control plane's directory, as hack/cluster-up.sh chooses it (GRAMINSTA_CLUSTER_DIR, else .cluster). */
+export const clusterDir = process.env.GRAMINSTA_CLUSTER_DIR ?? join(repoRoot, '.cluster');
 const localKubeconfig = join(clusterDir, 'admin.kubeconfig');
 
 /** What a test gets from the harness. */

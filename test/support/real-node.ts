@@ -3,9 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { createTestNamespace, getCluster, repoRoot, waitFor, type TestCluster } from './cluster.js';
+import { clusterDir, createTestNamespace, getCluster, waitFor, type TestCluster } from './cluster.js';
 
-const clusterDir = process.env.GRAMINSTA_CLUSTER_DIR ?? join(repoRoot, '.cluster');
 
 /** The node's taint and label key; namespaces made by createRealNodeNamespace select and tolerate it. */
 export const REAL_NODE_KEY = 'graminsta.io/real-node';
