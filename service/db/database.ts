@@ -238,22 +238,31 @@ export class Database {
     return this.readPrimary<R>(text, params);
   }
 
+  /** The waits of the retry backoff: 100 ms doubling to 1 s, each cut to what is left until `deadline`; done once it has passed. */
+  private *backoff(deadline: number): Generator<number, void> {
+    for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+      const left = deadline - this.now();
+      if (left <= 0) return;
+      yield Math.min(delay, left);
+    }
+  }
+
   /**
    * Calls `attempt` until it succeeds, fails for another reason than the connection, fails in a way `safe` refuses,
-   * or GRAMINSTA_DB_RETRY_SECONDS have passed since the first attempt; backs off 100 ms doubling to 1 s.
+   * or `deadline` (by default GRAMINSTA_DB_RETRY_SECONDS after the first attempt) has passed; waits as `backoff` says.
    */
-  private async retrying<T>(pool: string, attempt: () => Promise<T>, safe: (err: unknown) => boolean): Promise<T> {
-    const start = this.now();
-    for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+  private async retrying<T>(pool: string, attempt: () => Promise<T>, safe: (err: unknown) => boolean, deadline = this.now() + this.retryMs): Promise<T> {
+    const waits = this.backoff(deadline);
+    for (;;) {
       try {
         return await attempt();
       } catch (err) {
         if (!retryableConnectionError(err) || !safe(err)) throw err;
-        const left = start + this.retryMs - this.now();
-        if (left <= 0) throw err;
+        const wait = waits.next();
+        if (wait.done) throw err;
         this.metrics.dbRetries.inc({ pool });
-        this.log.debug('database unavailable, retrying', { pool, inMs: Math.min(delay, left), err });
-        await this.sleep(Math.min(delay, left));
+        this.log.debug('database unavailable, retrying', { pool, inMs: wait.value, err });
+        await this.sleep(wait.value);
       }
     }
   }
@@ -304,7 +313,7 @@ export class Database {
   async transaction<T>(fn: (q: Queryable) => Promise<T>, userId?: number | null): Promise<T> {
     const deadline = this.now() + this.retryMs;
     try {
-      return await this.retrying('primary', () => this.transactionOnce(fn, userId, deadline), (err) => notExecuted.has(err as object));
+      return await this.retrying('primary', () => this.transactionOnce(fn, deadline, userId), (err) => notExecuted.has(err as object), deadline);
     } catch (err) {
       if (err instanceof AppError) throw err;
       if (isConnectionError(err)) {
@@ -321,7 +330,8 @@ export class Database {
    * server answers or `deadline` passes (the server is usually restarting); null when it could not be told.
    */
   private async commitOutcome(xid: string, deadline: number): Promise<'committed' | 'aborted' | null> {
-    for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+    const waits = this.backoff(deadline);
+    for (;;) {
       try {
         const status = (await this.primary.query<{ status: string | null }>('SELECT pg_xact_status($1::xid8) AS status', [xid])).rows[0]?.status;
         if (status === 'committed' || status === 'aborted') return status;
@@ -330,13 +340,14 @@ export class Database {
       } catch (err) {
         if (!isConnectionError(err)) return null;
       }
-      const left = deadline - this.now();
-      if (left <= 0) return null;
-      await this.sleep(Math.min(delay, left));
+      const wait = waits.next();
+      if (wait.done) return null;
+      await this.sleep(wait.value);
     }
   }
 
-  private async transactionOnce<T>(fn: (q: Queryable) => Promise<T>, userId?: number | null, deadline = this.now()): Promise<T> {
+  /** One attempt of `transaction`; `deadline` bounds the read-back of a COMMIT whose connection failed. */
+  private async transactionOnce<T>(fn: (q: Queryable) => Promise<T>, deadline: number, userId?: number | null): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.primary.connect();
