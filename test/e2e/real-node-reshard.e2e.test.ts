@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { httpRequest } from '../support/http-request.js';
 import { RealNodeSuite, example } from '../support/real-node-suite.js';
 import { waitFor } from '../support/cluster.js';
+import { withCacheShards } from '../support/data-layer-suite.js';
 import { fitToNode } from '../../hack/node/fit-app.js';
 import { NODE_IP } from '../support/real-node.js';
 import { startS3, type S3Server } from '../support/s3.js';
@@ -38,9 +39,7 @@ describe('real node: Redis Cluster resharding keeps the keys', function () {
 
   const shards = async (name: string, n: number) => {
     const spec = fitToNode(example('stage-6-data-layer.yaml'), { small: true, s3 });
-    const { replicasPerShard, ...cache } = spec.cache as { replicasPerShard?: number };
-    // A standalone has no replicas: the field is refused with shards 1.
-    spec.cache = n === 1 ? { ...cache, shards: n } : { ...cache, ...(replicasPerShard === undefined ? {} : { replicasPerShard }), shards: n };
+    spec.cache = withCacheShards(spec.cache as { replicasPerShard?: number }, n);
     await s.applyApp(name, spec);
   };
 

@@ -12,14 +12,18 @@ export interface DataLayerSuite {
   withShards: (shards: number) => GraminstaApp;
 }
 
+/** `cache` (a spec.cache) with `shards`: replicasPerShard kept for a cluster, dropped for a standalone (the field is refused with shards 1). */
+export function withCacheShards<C extends { replicasPerShard?: number }>(cache: C, shards: number): Omit<C, 'replicasPerShard'> & { shards: number; replicasPerShard?: number } {
+  const { replicasPerShard, ...rest } = cache;
+  return shards === 1 || replicasPerShard === undefined ? { ...rest, shards } : { ...rest, replicasPerShard, shards };
+}
+
 /** Registers the before/after hooks of the calling suite. */
 export function dataLayerSuite(prefix: string, name: string): DataLayerSuite {
   const suite = {
     withShards: (shards: number): GraminstaApp => {
       const app = exampleApp('stage-6-data-layer.yaml', name);
-      const { replicasPerShard, ...cache } = app.spec!.cache ?? {};
-      // A standalone has no replicas: the field is refused with shards 1.
-      app.spec!.cache = shards === 1 ? { ...cache, shards } : { ...cache, ...(replicasPerShard === undefined ? {} : { replicasPerShard }), shards };
+      app.spec!.cache = withCacheShards(app.spec!.cache ?? {}, shards);
       return app;
     },
   } as DataLayerSuite;
