@@ -4,7 +4,7 @@
 // the same log delimit them), so the writes of the two never overlapped and a deposed leader wrote
 // nothing after another took over.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKubeClients, type KubeClients } from '../../operator/kube/client.kube.js';
@@ -107,6 +107,7 @@ describe('leader fencing under partitions (real API server, audit log)', functio
   let clients: KubeClients;
   const procs: OperatorProcess[] = [];
   const proxies = new Map<string, TcpProxy>();
+  const scratch: string[] = [];
 
   before(async function () {
     const cluster = await getCluster();
@@ -127,6 +128,7 @@ describe('leader fencing under partitions (real API server, audit log)', functio
   after(async () => {
     for (const p of procs) p.child.kill('SIGKILL');
     for (const proxy of proxies.values()) await proxy.stop();
+    for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
     if (ns) await deleteTestNamespace(ns);
   });
 
@@ -136,6 +138,7 @@ describe('leader fencing under partitions (real API server, audit log)', functio
     const proxy = await new TcpProxy(server.hostname, Number(server.port)).start();
     proxies.set(name, proxy);
     const dir = mkdtempSync(join(tmpdir(), 'graminsta-fencing-'));
+    scratch.push(dir);
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, readFileSync(cluster.kubeconfigPath, 'utf8').replaceAll(server.origin, `https://127.0.0.1:${proxy.port}`));
     const p = await startOperatorProcess(name, ns, {

@@ -7,7 +7,7 @@
 // stops freeing workers. The second holds a worker on a wait that ignores its abort and checks that
 // /healthz fails past the bound and passes once the worker is freed; it fails without the health check.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
@@ -33,6 +33,7 @@ describe('the operator process behind a stalled API server', function () {
   let clients: KubeClients;
   let proxy: TcpProxy | undefined;
   let op: OperatorProcess | undefined;
+  let scratch: string | undefined;
 
   before(async () => {
     const cluster = await getCluster();
@@ -47,6 +48,7 @@ describe('the operator process behind a stalled API server', function () {
   after(async () => {
     op?.child.kill('SIGKILL');
     await proxy?.stop();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
     if (ns) await deleteTestNamespace(ns);
   });
 
@@ -54,7 +56,8 @@ describe('the operator process behind a stalled API server', function () {
     const cluster = await getCluster();
     const server = new URL(cluster.kc.getCurrentCluster()!.server);
     proxy = await new TcpProxy(server.hostname, Number(server.port)).start();
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'graminsta-health-')), 'kubeconfig');
+    scratch = mkdtempSync(join(tmpdir(), 'graminsta-health-'));
+    const kubeconfig = join(scratch, 'kubeconfig');
     writeFileSync(kubeconfig, readFileSync(cluster.kubeconfigPath, 'utf8').replaceAll(server.origin, `https://127.0.0.1:${proxy.port}`));
     op = await startOperatorProcess('operator-health', ns, {
       KUBECONFIG: kubeconfig,

@@ -138,6 +138,7 @@ describe('origin mode', function () {
     } finally {
       agent.destroy();
       await origin.shutdown(1000);
+      await fs.rm(dir, { recursive: true, force: true });
     }
   });
 
@@ -161,6 +162,7 @@ describe('origin mode', function () {
       expect(await objectSize(storage, 'photos/EEEEEEEEEEEEEEEEEEEEEE.png')).to.equal(PNG.length);
     } finally {
       await second.shutdown(1000);
+      await fs.rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -28,7 +28,8 @@ function schemathesis(url: string, examples: number): Promise<Run> {
   const start = Date.now();
   // One worker: Hypothesis' lambda descriptions parse source with ast, which CPython 3.11 does not survive from several threads.
   // Its working directory is a scratch one: Schemathesis leaves a .schemathesis/ cache there.
-  const child = spawn(SCHEMATHESIS, args, { cwd: fs.mkdtempSync(path.join(os.tmpdir(), 'graminsta-st-')), env: { ...process.env, GRAMINSTA_ST_URL: url, SCHEMATHESIS_HOOKS: 'schemathesis_hooks', PYTHONPATH: HERE }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'graminsta-st-'));
+  const child = spawn(SCHEMATHESIS, args, { cwd, env: { ...process.env, GRAMINSTA_ST_URL: url, SCHEMATHESIS_HOOKS: 'schemathesis_hooks', PYTHONPATH: HERE }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -37,6 +38,7 @@ function schemathesis(url: string, examples: number): Promise<Run> {
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
+      fs.rmSync(cwd, { recursive: true, force: true });
       resolve({ code, output, seconds: (Date.now() - start) / 1000 });
     });
   });
