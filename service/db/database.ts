@@ -103,6 +103,9 @@ function retryableConnectionError(err: unknown): boolean {
 /** What services use of the Database (so unit tests can pass a fake one). */
 export type DatabaseHandle = Pick<Database, 'write' | 'read' | 'transaction' | 'readsFromPrimary'>;
 
+/** A statement that only reads (our SELECTs call no function that changes anything): safe to send again. */
+const READ_ONLY = /^\s*SELECT\b/i;
+
 /** Statements whose changed rows count as a write for read-your-writes. */
 const WRITE_COMMANDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 
@@ -194,14 +197,14 @@ export class Database {
   /**
    * The handle for the primary. Queries on it that change rows for `userId` send that user's reads to the primary
    * for a short window (read-your-writes); without a user it only reads from or writes to the primary.
+   * A SELECT is retried like a read (it changes nothing). Any other statement runs as a transaction of its own, so
+   * that a connection failing after the server got it is resolved as a transaction's COMMIT is (pg_xact_status)
+   * instead of answering 503 for a write that may have committed: three more round trips, on writes only.
    */
   write(userId?: number | null): Queryable {
     return {
-      query: async <R extends pg.QueryResultRow>(text: string, params?: unknown[]) => {
-        const res = await this.run<R>(this.primary, 'primary', text, params, 'write');
-        if (changedRows(res)) this.noteWrite(userId);
-        return res;
-      },
+      query: <R extends pg.QueryResultRow>(text: string, params?: unknown[]) =>
+        READ_ONLY.test(text) ? this.run<R>(this.primary, 'primary', text, params) : this.transaction((tx) => tx.query<R>(text, params), userId),
     };
   }
 
@@ -213,7 +216,7 @@ export class Database {
 
   private readPrimary<R extends pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
     this.metrics.dbReads.inc({ target: 'primary' });
-    return this.run<R>(this.primary, 'primary', text, params, 'read');
+    return this.run<R>(this.primary, 'primary', text, params);
   }
 
   private async readReplica<R extends pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
@@ -267,14 +270,9 @@ export class Database {
     }
   }
 
-  /** One statement on a client of `pool`; a failure to get a connection is marked as not executed. */
+  /** One statement on a client of `pool`. */
   private async attemptOnPool<R extends pg.QueryResultRow>(pool: pg.Pool, text: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
-    let client: pg.PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (err) {
-      throw markNotExecuted(err);
-    }
+    const client = await pool.connect();
     let broken: unknown;
     const onError = (err: Error) => (broken = err);
     // A checked-out client emits the server's FATAL as an 'error' event when no query is active; unheard, it would crash the process.
@@ -290,10 +288,10 @@ export class Database {
     }
   }
 
-  /** A statement on the primary with retries: reads on any connection failure, writes only when it was not executed. */
-  private async run<R extends pg.QueryResultRow>(pool: pg.Pool, name: string, text: string, params: unknown[] | undefined, kind: 'read' | 'write'): Promise<pg.QueryResult<R>> {
+  /** A read-only statement on `pool`, retried on any connection failure within the bound. */
+  private async run<R extends pg.QueryResultRow>(pool: pg.Pool, name: string, text: string, params: unknown[] | undefined): Promise<pg.QueryResult<R>> {
     try {
-      return await this.retrying(name, () => this.attemptOnPool<R>(pool, text, params), (err) => kind === 'read' || notExecuted.has(err as object));
+      return await this.retrying(name, () => this.attemptOnPool<R>(pool, text, params), () => true);
     } catch (err) {
       if (isConnectionError(err)) {
         this.metrics.dbUnavailable.inc({ pool: name });
