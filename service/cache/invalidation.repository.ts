@@ -9,7 +9,11 @@ export const INVALIDATION_CHANNEL = 'graminsta:profile-invalidations';
 
 /** What the near cache needs from the channel. */
 export interface InvalidationChannel {
-  /** Tells every process (this one included) to drop its near copy of `id`; resolves false when the publish failed. */
+  /**
+   * Tells every other process to drop its near copy of `id`; resolves false when the publish failed. The caller has
+   * dropped its own copy before publishing, so its message coming back is not an invalidation again: under a cluster's
+   * slower fan-out that echo used to refuse the fills started after the write (ProfileCache.set's race check).
+   */
   publish(id: number): Promise<boolean>;
   /** True while this process's own heartbeat came back through the channel within the window: near copies may be served. */
   healthy(): boolean;
@@ -21,7 +25,7 @@ export type ResetReason = 'connection' | 'gap' | 'heartbeat';
 
 /** Settings and callbacks of the channel. */
 export interface InvalidationChannelOptions {
-  /** Called for every invalidation received (from any process). */
+  /** Called for every invalidation another process published. */
   onInvalidate: (id: number) => void;
   /** Called when messages may have been lost (subscriber reconnected, a sequence gap, heartbeats stopped): drop every near copy. */
   onReset: (reason: ResetReason, detail: string) => void;
@@ -75,7 +79,7 @@ export function redisInvalidationChannel(redis: Redis | Cluster, subscriber: Sub
     const [kind, from, seqRaw, idRaw] = message.split(' ');
     const n = Number(seqRaw);
     if ((kind !== 'i' && kind !== 'h') || !from || !Number.isInteger(n)) return;
-    if (kind === 'i') {
+    if (kind === 'i' && from !== instance) {
       const id = Number(idRaw);
       if (Number.isSafeInteger(id)) opts.onInvalidate(id);
     }
