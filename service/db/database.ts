@@ -200,6 +200,7 @@ export class Database {
    * A SELECT is retried like a read (it changes nothing). Any other statement runs as a transaction of its own, so
    * that a connection failing after the server got it is resolved as a transaction's COMMIT is (pg_xact_status)
    * instead of answering 503 for a write that may have committed: three more round trips, on writes only.
+   * So a statement that cannot run inside a transaction block (VACUUM, CREATE INDEX CONCURRENTLY) cannot go through here.
    */
   write(userId?: number | null): Queryable {
     return {
