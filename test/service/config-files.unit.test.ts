@@ -1,8 +1,12 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, FILE_VARIABLES, loadConfig } from '../../service/config.js';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 describe('loadConfig: secrets from files (<NAME>_FILE)', () => {
   let dir: string;
@@ -72,9 +76,22 @@ describe('loadConfig: secrets from files (<NAME>_FILE)', () => {
   });
 
   it('refuses a file the process may not read, naming the variable', function () {
-    if (process.getuid?.() === 0) this.skip(); // root reads any file
     const path = file('locked', 'pw', 0o000);
-    expect(() => loadConfig({ GRAMINSTA_DB_HOST: 'db', GRAMINSTA_DB_PASSWORD_FILE: path, GRAMINSTA_TOKEN_SECRET: 'a-token-secret-of-16+' }, 'api')).to.throw(ConfigError, /GRAMINSTA_DB_PASSWORD_FILE: cannot read .* \(EACCES\)/);
+    const env = { GRAMINSTA_DB_HOST: 'db', GRAMINSTA_DB_PASSWORD_FILE: path, GRAMINSTA_TOKEN_SECRET: 'a-token-secret-of-16+' };
+    const refusal = /GRAMINSTA_DB_PASSWORD_FILE: cannot read .* \(EACCES\)/;
+    if (process.getuid?.() !== 0) {
+      expect(() => loadConfig(env, 'api')).to.throw(ConfigError, refusal);
+      return;
+    }
+    // Root reads any file through CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH, so the load runs in a child without them.
+    this.timeout(30_000);
+    const load = `import { loadConfig } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'service', 'config.ts')).href)};
+      try { loadConfig(${JSON.stringify(env)}, 'api'); console.log('loaded'); } catch (err) { console.log(err.constructor.name + ': ' + err.message); }`;
+    const drop = '-dac_override,-dac_read_search';
+    const child = spawnSync('setpriv', [`--bounding-set=${drop}`, `--inh-caps=${drop}`, process.execPath, '--import', 'tsx', '--input-type=module', '-e', load], { cwd: repoRoot, encoding: 'utf8' });
+    expect(child.error, 'setpriv (util-linux) runs').to.equal(undefined);
+    expect(child.stderr).to.equal('');
+    expect(child.stdout).to.match(/^ConfigError: /).and.match(refusal);
   });
 
   it('uses the reader it is given, and reads only the variables that are secrets', () => {
