@@ -17,6 +17,28 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** `count` distinct free loopback ports: each listener is held until all are chosen, so no two are the same. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const srv = net.createServer();
+      servers.push(srv);
+      ports.push(await new Promise<number>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(0, '127.0.0.1', () => {
+          const addr = srv.address();
+          resolve(typeof addr === 'object' && addr ? addr.port : 0);
+        });
+      }));
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
+  }
+}
+
 /** Polls `check` until it returns true, or throws naming `what` (and the last error) after `timeoutMs`. */
 export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30000, intervalMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, waitFor } from './local-process.js';
+import { freePorts, waitFor } from './local-process.js';
 
 const execFileP = promisify(execFile);
 
@@ -22,6 +22,8 @@ export interface RedisDeployment {
 
 interface Node {
   port: number;
+  /** The cluster bus port, chosen free like `port` (by default Redis binds port + 10000, which nobody checked). */
+  busPort: number;
   dir: string;
   proc: ChildProcess | null;
 }
@@ -33,8 +35,23 @@ async function cli(port: number, ...args: string[]): Promise<string> {
 
 function startNode(node: Node, cluster: boolean): void {
   const args = ['--port', String(node.port), '--bind', '127.0.0.1', '--dir', node.dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'no'];
-  if (cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000');
-  node.proc = spawn('redis-server', args, { stdio: 'ignore' });
+  if (cluster) args.push('--cluster-enabled', 'yes', '--cluster-port', String(node.busPort), '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000');
+  // Its log in its dir, so that a node that does not come up says why (a port taken, a bad option).
+  node.proc = spawn('redis-server', [...args, '--logfile', path.join(node.dir, 'redis.log')], { stdio: 'ignore' });
+}
+
+/** Waits until `node` answers PING; a node that exits or does not answer fails with the end of its log. */
+async function waitUp(node: Node): Promise<void> {
+  try {
+    await waitFor(`redis on ${node.port}`, async () => {
+      const exitCode = node.proc?.exitCode;
+      if (exitCode !== null && exitCode !== undefined) throw new Error(`redis-server exited with ${exitCode}`);
+      return (await cli(node.port, 'ping')).trim() === 'PONG';
+    }, 15000);
+  } catch (err) {
+    const log = await fs.readFile(path.join(node.dir, 'redis.log'), 'utf8').catch(() => '');
+    throw new Error(`${(err as Error).message}\n--- the end of redis.log of ${node.port}:\n${log.trimEnd().split('\n').slice(-10).join('\n')}`, { cause: err });
+  }
 }
 
 async function killNode(node: Node): Promise<void> {
@@ -50,14 +67,15 @@ async function killNode(node: Node): Promise<void> {
 async function deployment(count: number, cluster: boolean): Promise<RedisDeployment> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-redis-'));
   const nodes: Node[] = [];
+  const ports = await freePorts(2 * count);
   for (let i = 0; i < count; i++) {
     const dir = path.join(root, `n${i}`);
     await fs.mkdir(dir);
-    nodes.push({ port: await freePort(), dir, proc: null });
+    nodes.push({ port: ports[2 * i]!, busPort: ports[2 * i + 1]!, dir, proc: null });
   }
   const startAll = async () => {
     for (const n of nodes) startNode(n, cluster);
-    for (const n of nodes) await waitFor(`redis on ${n.port}`, async () => (await cli(n.port, 'ping')).trim() === 'PONG', 15000);
+    for (const n of nodes) await waitUp(n);
     if (cluster) {
       await waitFor('cluster state ok', async () => {
         for (const n of nodes) if (!(await cli(n.port, 'cluster', 'info')).includes('cluster_state:ok')) return false;
@@ -66,7 +84,7 @@ async function deployment(count: number, cluster: boolean): Promise<RedisDeploym
     }
   };
   for (const n of nodes) startNode(n, cluster);
-  for (const n of nodes) await waitFor(`redis on ${n.port}`, async () => (await cli(n.port, 'ping')).trim() === 'PONG', 15000);
+  for (const n of nodes) await waitUp(n);
   if (cluster) {
     await execFileP('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
     await waitFor('cluster state ok', async () => {

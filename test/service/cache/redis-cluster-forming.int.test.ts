@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRedis } from '../../../service/cache/redis.infra.js';
 import { createLogger } from '../../../service/log.js';
-import { freePort, waitFor } from '../../support/local-process.js';
+import { freePorts, waitFor } from '../../support/local-process.js';
 
 const execFileP = promisify(execFile);
 
@@ -22,10 +22,12 @@ describe('Redis Cluster client while slots are unserved (real redis-server)', fu
 
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-redis-forming-'));
-    port = await freePort();
+    // The cluster bus gets a free port of its own: by default Redis binds port + 10000, which may be taken.
+    const [clientPort, busPort] = await freePorts(2);
+    port = clientPort!;
     // One node serving slots 0-100 only; without full coverage required it reports cluster_state:ok, like a node
     // that has its own slots and has not yet heard of the others.
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-require-full-coverage', 'no', '--cluster-announce-ip', '127.0.0.1'], { stdio: 'ignore' });
+    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', 'nodes.conf', '--cluster-require-full-coverage', 'no', '--cluster-announce-ip', '127.0.0.1'], { stdio: 'ignore' });
     await waitFor(`redis on ${port}`, async () => (await cli('ping').catch(() => '')) === 'PONG', 15000);
     await cli('cluster', 'addslotsrange', '0', '100');
     await waitFor('cluster_state:ok', async () => (await cli('cluster', 'info')).includes('cluster_state:ok'), 15000);
