@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createKubeClients, type KubeClients } from '../../../operator/kube/client.kube.js';
-import { LeaderElector, createLeaseStore } from '../../../operator/kube/leader-election.kube.js';
+import { ACQUIRE_JITTER_FACTOR, LeaderElector, createLeaseStore } from '../../../operator/kube/leader-election.kube.js';
 import { createLogger } from '../../../operator/kube/logger.kube.js';
 import { createTestNamespace, deleteTestNamespace, getCluster, waitFor } from '../../support/cluster.js';
 import { CuttableLeaseStore } from './helpers.js';
@@ -81,7 +81,10 @@ describe('LeaderElector against the real API server', function () {
 
     const t0 = Date.now();
     leader.store.cutOff = true;
-    await waitFor('the follower to lead', timing.leaseDurationMs + 2 * timing.retryPeriodMs + 1000, () => follower.elector.isLeader(), 50);
+    // The follower sees the last renewal up to one jittered retry late, counts the lease from then, and tries again up
+    // to one jittered retry after it expired: lease + 2 x retry x (1 + jitter), and a second for the API calls.
+    const worstRetryMs = timing.retryPeriodMs * (1 + ACQUIRE_JITTER_FACTOR);
+    await waitFor('the follower to lead', timing.leaseDurationMs + 2 * worstRetryMs + 1000, () => follower.elector.isLeader(), 50);
     const takeover = Date.now() - t0;
     console.log(`      takeover after the leader stopped renewing: ${takeover} ms`);
     expect(leader.elector.isLeader()).to.equal(false);
