@@ -127,6 +127,8 @@ describe('photo service API (real Postgres + replica, Redis, volume storage)', f
       expect((await call('DELETE', `/api/v1/photos/${photo.id}/like`, { token: bob.token })).status).to.equal(204);
       expect((await call('GET', `/api/v1/photos/${photo.id}`, { token: bob.token })).body.photo.likes).to.equal(0);
 
+      // The anonymous reads below go to the replica: it must have replayed alice's photos first.
+      await stack.pg.waitForReplication();
       const page1 = await call('GET', '/api/v1/users/alice/photos?limit=1');
       expect(page1.status).to.equal(200);
       expect(page1.body.items.map((p: { id: number }) => p.id)).to.deep.equal([second.body.photo.id]);
