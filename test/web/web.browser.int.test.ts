@@ -214,7 +214,11 @@ describe('web client in a browser (real API, Postgres, Redis, s3rver)', function
     await page.getByRole('link', { name: 'Feed' }).click();
     await page.locator('.card').nth(1).waitFor();
     const like = page.getByRole('button', { name: 'Like photo by Alice Winter', exact: true }).first();
+    // The page shows a like at once (optimistically); the reload below must come after the server has it, or it
+    // could cancel the request in flight or load the feed before the like committed.
+    const liked = page.waitForResponse((r) => r.request().method() === 'PUT' && /\/photos\/\d+\/like$/.test(new URL(r.url()).pathname));
     await like.click();
+    expect((await liked).status(), 'the like is stored').to.equal(204);
     const firstCard = page.locator('.card').first();
     await firstCard.getByRole('button', { name: 'Unlike photo by Alice Winter' }).waitFor();
     expect(await firstCard.locator('.like-count').textContent()).to.equal('1 like');
@@ -263,6 +267,8 @@ describe('web client in a browser (real API, Postgres, Redis, s3rver)', function
 
     await page.goto(`${stack.webURL}/#/u/alice`);
     await page.getByRole('button', { name: 'Follow @alice', exact: true }).click();
+    // The button changes once the server answered: the feed asked for after that has alice's photos.
+    await page.getByRole('button', { name: 'Unfollow @alice' }).waitFor();
     await page.getByRole('link', { name: 'Feed' }).click();
     await page.locator('.card').nth(1).waitFor();
     await feedImagesLoaded(page);
