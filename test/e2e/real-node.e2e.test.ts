@@ -96,6 +96,9 @@ describe('real node: the rendered topology runs', function () {
       const writer = await signUp('writer');
       const reader = await signUp('reader');
       expect((await httpRequest(base, 'PUT', '/api/v1/users/writer/follow', { token: reader })).status).to.be.oneOf([200, 204]);
+      // The follow sends the reader's reads to the primary for the read-your-writes window (5 s); past it they go to
+      // the replicas, which is what the primary's loss below is to show (else they wait out the retry on the primary).
+      await new Promise((r) => setTimeout(r, 5500));
 
       // Reads (the reader's feed, never cached, and a profile) and writes (the writer's bio) every 250 ms.
       type Sample = { t: number; ms: number; ok: boolean; what: string };
