@@ -81,18 +81,23 @@ describe('graceful shutdown of the service process', function () {
 
         const termAt = Date.now();
         child.kill('SIGTERM');
+        // The signal has been handled once /readyz says 503 (however busy the machine); every request from then until
+        // the listener closes must be served, with Connection: close. The sampling stops well before the close.
+        await waitFor(`${mode} /readyz 503 after SIGTERM`, async () => {
+          const r = await get(port, '/readyz');
+          return 'status' in r && r.status === 503;
+        }, (DELAY_S * 1000) / 2, 20);
         const during: Array<{ status: number; connection: string } | { error: string }> = [];
         const ready: Array<{ status: number; connection: string } | { error: string }> = [];
-        while (Date.now() - termAt < DELAY_S * 1000 - 400) {
+        while (Date.now() - termAt < DELAY_S * 1000 - 800) {
           during.push(await get(port, '/healthz'));
           ready.push(await get(port, '/readyz'));
           await new Promise((r) => setTimeout(r, 50));
         }
-        expect(during.length).to.be.greaterThan(5);
-        // The first request may still race the signal; every later one sees the shutdown.
+        expect(during.length).to.be.greaterThan(2);
         expect(during.every((r) => 'status' in r && r.status === 200), JSON.stringify(during)).to.equal(true);
-        expect(during.slice(1).every((r) => 'connection' in r && r.connection === 'close'), JSON.stringify(during)).to.equal(true);
-        expect(ready.slice(1).every((r) => 'status' in r && r.status === 503), JSON.stringify(ready)).to.equal(true);
+        expect(during.every((r) => 'connection' in r && r.connection === 'close'), JSON.stringify(during)).to.equal(true);
+        expect(ready.every((r) => 'status' in r && r.status === 503), JSON.stringify(ready)).to.equal(true);
 
         const { code, at } = await exit;
         expect(code, stderr).to.equal(0);
