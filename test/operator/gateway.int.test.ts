@@ -150,7 +150,7 @@ describe('spec.ingress.gatewayRef on a real API server', function () {
     expect((await listChildren(clients, GW_API, 'HTTPRoute', ns, 'gw')).length).to.equal(2);
 
     // At rest nothing is written, the routes' status updates by the fixture included.
-    await new Promise((r) => setTimeout(r, 2000));
+    await op!.atRest();
     const writes = await op!.writes();
     await new Promise((r) => setTimeout(r, 4000));
     expect(await op!.writes(), 'writes at rest').to.equal(writes);

@@ -90,7 +90,7 @@ describe('spec.monitoring on a real API server', function () {
     }
 
     // An unchanged app costs no write, the monitoring objects included.
-    await new Promise((r) => setTimeout(r, 2000));
+    await op.atRest();
     const writes = await op.writes();
     await new Promise((r) => setTimeout(r, 4000));
     expect(await op.writes(), 'writes at rest').to.equal(writes);

@@ -27,6 +27,11 @@ export interface RunningOperator {
   writes(): Promise<number>;
   /** Requests of any method (watches aside) the operator's clients made so far. */
   requests(): Promise<number>;
+  /**
+   * Resolves once the operator has made no write for `quietMs` (late status writes and Events of the last change
+   * have landed), so that a window measured after it sees only what happens at rest; throws after `timeoutMs`.
+   */
+  atRest(quietMs?: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -69,8 +74,20 @@ export async function startOperator(
     registry,
     writes: () => countWrites(registry),
     requests: () => countRequests(registry),
+    atRest: (quietMs = 5_000, timeoutMs = 60_000) => quiet(() => countWrites(registry), quietMs, timeoutMs),
     stop: () => controller.stop(),
   };
+}
+
+/** Resolves once `writes()` has not changed for `quietMs`, polling every 250 ms; throws after `timeoutMs`. */
+async function quiet(writes: () => Promise<number>, quietMs: number, timeoutMs: number): Promise<void> {
+  let last = await writes();
+  let since = Date.now();
+  await waitFor(`no write for ${quietMs / 1000} s`, timeoutMs, async () => {
+    const now = await writes();
+    if (now !== last) [last, since] = [now, Date.now()];
+    return Date.now() - since >= quietMs;
+  }, 250);
 }
 
 /** Sums rest_client_requests_total over every method but GET. */

@@ -179,7 +179,7 @@ describe('GraminstaApp reconcile loop (real API server)', function () {
     const name = 'steady';
     await applyApp(op.clients, ns, exampleApp('stage-6-data-layer.yaml', name));
     await waitForCondition(op.clients, ns, name, 'Ready', 'True');
-    await new Promise((r) => setTimeout(r, 4_000)); // let the last status write and events settle
+    await op.atRest(); // the last status write and events of the apply have landed
     const before = await op.writes();
     // Resync runs every 3 s: this window covers several reconciles of every app.
     await new Promise((r) => setTimeout(r, 10_000));
@@ -327,7 +327,7 @@ describe('GraminstaApp reconcile loop at rest (real API server, an operator of i
     await applyApp(op.clients, ns, exampleApp('stage-4-load-balanced.yaml', name));
     await waitForCondition(op.clients, ns, name, 'Ready', 'True');
     await waitFor('the claim of the database StatefulSet in the cache', 30_000, () => !!op.controller.claims.get(`data-${name}-db-0`, ns));
-    await new Promise((r) => setTimeout(r, 4_000)); // let the last status write and events settle
+    await op.atRest(); // the last status write and events of the apply have landed
     const before = await op.requests();
     await new Promise((r) => setTimeout(r, 10_000)); // resync every 3 s: several passes over the app
     expect((await op.requests()) - before).to.equal(0);

@@ -63,14 +63,8 @@ describe('external Secrets in the config hash (real API server)', function () {
     const gets = () => metric('rest_client_requests_total', (l) => l.method === 'GET');
     const reconciles = () => metric('controller_runtime_reconcile_total');
     // At rest (no write for 5 s) the only requests are these reads: every child comes from the caches.
-    let writes = await op.writes();
-    let still = Date.now();
-    await waitFor('no write for 5 s', 60_000, async () => {
-      const w = await op.writes();
-      if (w !== writes) [writes, still] = [w, Date.now()];
-      return Date.now() - still > 5_000;
-    });
-    const [getsBefore, reconcilesBefore] = [await gets(), await reconciles()];
+    await op.atRest();
+    const [writes, getsBefore, reconcilesBefore] = [await op.writes(), await gets(), await reconciles()];
     await new Promise((r) => setTimeout(r, 10_000)); // resync every 2 s: about 5 passes
     const reads = (await gets()) - getsBefore;
     const passes = (await reconciles()) - reconcilesBefore;
