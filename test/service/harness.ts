@@ -22,12 +22,40 @@ export interface Stack {
   stop: () => Promise<void>;
 }
 
+/** What `startStack` starts. */
+export interface StackOptions {
+  replica?: boolean;
+  redis?: 'standalone' | 'cluster' | 'none';
+  storage?: 's3' | 'volume';
+  extraEnv?: Record<string, string>;
+  readYourWritesMs?: number;
+}
+
 /** Starts Postgres (+replica), optional Redis and S3, migrates, and starts the API with `extraEnv`. */
-export async function startStack(opts: { replica?: boolean; redis?: 'standalone' | 'cluster' | 'none'; storage?: 's3' | 'volume'; extraEnv?: Record<string, string>; readYourWritesMs?: number } = {}): Promise<Stack> {
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  // What has started so far, stopped in reverse when a later part fails: a leaked Postgres or Redis would keep
+  // mocha's process alive after its summary, and CI would wait for it until its own limit.
+  const started: Array<() => Promise<unknown>> = [];
+  const stopStarted = async () => {
+    for (const stop of started.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    return await startParts(opts, started, stopStarted);
+  } catch (err) {
+    await stopStarted();
+    throw err;
+  }
+}
+
+async function startParts(opts: StackOptions, started: Array<() => Promise<unknown>>, stopStarted: () => Promise<void>): Promise<Stack> {
   const pg = await startPostgres({ replica: opts.replica ?? true });
+  started.push(() => pg.stop());
   const redis = opts.redis === 'cluster' ? await startRedisCluster() : opts.redis === 'standalone' ? await startRedis() : null;
+  if (redis) started.push(() => redis.stop());
   const s3 = opts.storage === 's3' ? await startS3() : null;
+  if (s3) started.push(() => s3.stop());
   const volume = await fs.mkdtemp(path.join(os.tmpdir(), 'graminsta-vol-'));
+  started.push(() => fs.rm(volume, { recursive: true, force: true }));
   const env: Record<string, string> = {
     PORT: '0', GRAMINSTA_METRICS_PORT: '0',
     GRAMINSTA_DB_HOST: pg.primary.host,
@@ -60,10 +88,7 @@ export async function startStack(opts: { replica?: boolean; redis?: 'standalone'
     env,
     stop: async () => {
       await api.shutdown(2000).catch(() => undefined);
-      await redis?.stop();
-      await s3?.stop();
-      await pg.stop();
-      await fs.rm(volume, { recursive: true, force: true });
+      await stopStarted();
     },
   };
 }

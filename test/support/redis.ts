@@ -83,18 +83,25 @@ async function deployment(count: number, cluster: boolean): Promise<RedisDeploym
       }, 30000, 200);
     }
   };
-  for (const n of nodes) startNode(n, cluster);
-  for (const n of nodes) await waitUp(n);
-  if (cluster) {
-    await execFileP('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
-    await waitFor('cluster state ok', async () => {
-      for (const n of nodes) if (!(await cli(n.port, 'cluster', 'info')).includes('cluster_state:ok')) return false;
-      return true;
-    }, 30000, 200);
-  }
   const killAll = async () => {
     await Promise.all(nodes.map(killNode));
   };
+  try {
+    for (const n of nodes) startNode(n, cluster);
+    for (const n of nodes) await waitUp(n);
+    if (cluster) {
+      await execFileP('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+      await waitFor('cluster state ok', async () => {
+        for (const n of nodes) if (!(await cli(n.port, 'cluster', 'info')).includes('cluster_state:ok')) return false;
+        return true;
+      }, 30000, 200);
+    }
+  } catch (err) {
+    // Nodes that did start would keep the test process alive after its last test.
+    await killAll();
+    await fs.rm(root, { recursive: true, force: true });
+    throw err;
+  }
   return {
     mode: cluster ? 'cluster' : 'standalone',
     nodes: nodes.map((n) => `127.0.0.1:${n.port}`),
