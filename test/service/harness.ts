@@ -37,17 +37,18 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   // mocha's process alive after its summary, and CI would wait for it until its own limit.
   const started: Array<() => Promise<unknown>> = [];
   const stopStarted = async () => {
-    for (const stop of started.reverse()) await stop().catch(() => undefined);
+    for (const stop of [...started].reverse()) await stop().catch(() => undefined);
   };
   try {
-    return await startParts(opts, started, stopStarted);
+    return { ...(await startParts(opts, started)), stop: stopStarted };
   } catch (err) {
     await stopStarted();
     throw err;
   }
 }
 
-async function startParts(opts: StackOptions, started: Array<() => Promise<unknown>>, stopStarted: () => Promise<void>): Promise<Stack> {
+/** Starts the parts of a stack, each pushing its stop onto `started` (the API last, so it stops first). */
+async function startParts(opts: StackOptions, started: Array<() => Promise<unknown>>): Promise<Omit<Stack, 'stop'>> {
   const pg = await startPostgres({ replica: opts.replica ?? true });
   started.push(() => pg.stop());
   const redis = opts.redis === 'cluster' ? await startRedisCluster() : opts.redis === 'standalone' ? await startRedis() : null;
@@ -79,6 +80,7 @@ async function startParts(opts: StackOptions, started: Array<() => Promise<unkno
   const cfg = loadConfig(env, 'api');
   const storage = s3 ? s3Storage({ ...cfg.storage.s3, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } }) : undefined;
   const api = await startApi(cfg, log, { readYourWritesMs: opts.readYourWritesMs ?? 2000, ...(storage ? { storage } : {}) });
+  started.push(() => api.shutdown(2000));
   return {
     pg,
     redis,
@@ -86,10 +88,6 @@ async function startParts(opts: StackOptions, started: Array<() => Promise<unkno
     volume,
     api,
     env,
-    stop: async () => {
-      await api.shutdown(2000).catch(() => undefined);
-      await stopStarted();
-    },
   };
 }
 

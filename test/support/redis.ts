@@ -73,29 +73,22 @@ async function deployment(count: number, cluster: boolean): Promise<RedisDeploym
     await fs.mkdir(dir);
     nodes.push({ port: ports[2 * i]!, busPort: ports[2 * i + 1]!, dir, proc: null });
   }
-  const startAll = async () => {
-    for (const n of nodes) startNode(n, cluster);
-    for (const n of nodes) await waitUp(n);
-    if (cluster) {
-      await waitFor('cluster state ok', async () => {
-        for (const n of nodes) if (!(await cli(n.port, 'cluster', 'info')).includes('cluster_state:ok')) return false;
-        return true;
-      }, 30000, 200);
-    }
-  };
   const killAll = async () => {
     await Promise.all(nodes.map(killNode));
   };
-  try {
+  /** Starts every node and waits until each answers; a cluster is formed first (`form`) or re-forms from its nodes.conf. */
+  const startAll = async (form: boolean) => {
     for (const n of nodes) startNode(n, cluster);
     for (const n of nodes) await waitUp(n);
-    if (cluster) {
-      await execFileP('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
-      await waitFor('cluster state ok', async () => {
-        for (const n of nodes) if (!(await cli(n.port, 'cluster', 'info')).includes('cluster_state:ok')) return false;
-        return true;
-      }, 30000, 200);
-    }
+    if (!cluster) return;
+    if (form) await execFileP('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+    await waitFor('cluster state ok', async () => {
+      for (const n of nodes) if (!(await cli(n.port, 'cluster', 'info')).includes('cluster_state:ok')) return false;
+      return true;
+    }, 30000, 200);
+  };
+  try {
+    await startAll(true);
   } catch (err) {
     // Nodes that did start would keep the test process alive after its last test.
     await killAll();
@@ -106,7 +99,7 @@ async function deployment(count: number, cluster: boolean): Promise<RedisDeploym
     mode: cluster ? 'cluster' : 'standalone',
     nodes: nodes.map((n) => `127.0.0.1:${n.port}`),
     kill: killAll,
-    restart: startAll,
+    restart: () => startAll(false),
     stop: async () => {
       await killAll();
       await fs.rm(root, { recursive: true, force: true });
