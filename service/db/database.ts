@@ -27,6 +27,9 @@ export interface DatabaseConnection {
   queryTimeoutMs?: number;
 }
 
+/** How long after a user's write their reads go to the primary, unless told otherwise (readYourWritesMs). */
+export const READ_YOUR_WRITES_MS = 5000;
+
 /** Connection settings plus the routing knobs the Database takes. */
 export interface DatabaseOptions extends DatabaseConnection {
   /** How long after a user's write their reads go to the primary. */
@@ -136,7 +139,7 @@ export class Database {
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
-    this.rywMs = opts.readYourWritesMs ?? 5000;
+    this.rywMs = opts.readYourWritesMs ?? READ_YOUR_WRITES_MS;
     this.backoffMs = opts.replicaBackoffMs ?? 2000;
     this.now = opts.now ?? Date.now;
     this.retryMs = opts.retrySeconds * 1000;

@@ -1,5 +1,5 @@
 // Sign-up, log-in, sessions, profiles (cache-aside with single-flight loads) and follows.
-import type { DatabaseHandle } from '../db/database.js';
+import { READ_YOUR_WRITES_MS, type DatabaseHandle } from '../db/database.js';
 import { AppError, notFound } from '../errors.js';
 import type { ProfileCache } from '../cache/profile-cache.repository.js';
 import { PASSWORD_PARAMS, hashPassword, needsRehash, verifyPassword } from '../auth/password.js';
@@ -47,7 +47,7 @@ export function createUserService(deps: UserServiceDeps) {
   const { users, sessions, follows } = deps.repositories ?? { users: userRepository, sessions: sessionRepository, follows: followRepository };
   const now = deps.now ?? Date.now;
   const ttl = deps.tokenTtlSeconds ?? 30 * 24 * 3600;
-  const reinvalidateMs = deps.reinvalidateMs ?? 5000;
+  const reinvalidateMs = deps.reinvalidateMs ?? READ_YOUR_WRITES_MS;
   const inflight = new Map<number, Promise<Profile | null>>();
   const limited = <T>(fn: () => Promise<T>): Promise<T> => (deps.hashLimiter ? deps.hashLimiter.run(fn) : fn());
   // Usernames never change, so the mapping to ids is safe to keep in memory (bounded).

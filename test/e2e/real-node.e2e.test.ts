@@ -11,6 +11,7 @@ import { waitFor } from '../support/cluster.js';
 import { PNG } from '../service/harness.js';
 import type { AppView } from '../support/real-node-suite.js';
 import { fitToNode } from '../../hack/node/fit-app.js';
+import { READ_YOUR_WRITES_MS } from '../../service/db/database.js';
 
 describe('real node: the rendered topology runs', function () {
   this.timeout(900_000);
@@ -96,9 +97,9 @@ describe('real node: the rendered topology runs', function () {
       const writer = await signUp('writer');
       const reader = await signUp('reader');
       expect((await httpRequest(base, 'PUT', '/api/v1/users/writer/follow', { token: reader })).status).to.be.oneOf([200, 204]);
-      // The follow sends the reader's reads to the primary for the read-your-writes window (5 s); past it they go to
-      // the replicas, which is what the primary's loss below is to show (else they wait out the retry on the primary).
-      await new Promise((r) => setTimeout(r, 5500));
+      // The follow sends the reader's reads to the primary for the read-your-writes window; past it they go to the
+      // replicas, which is what the primary's loss below is to show (else they wait out the retry on the primary).
+      await new Promise((r) => setTimeout(r, READ_YOUR_WRITES_MS + 500));
 
       // Reads (the reader's feed, never cached, and a profile) and writes (the writer's bio) every 250 ms.
       type Sample = { t: number; ms: number; ok: boolean; what: string };
