@@ -80,53 +80,64 @@ export async function startPostgres(opts: { replica?: boolean } = {}): Promise<P
   await fs.writeFile(pwFile, superPassword);
   await chownToRunUser(pwFile);
   const primary: PgEndpoint = { host: '127.0.0.1', port: await freePort() };
-  await run(path.join(BIN, 'initdb'), ['-D', primaryDir, '-U', 'postgres', '--pwfile', pwFile, '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8', '--no-sync']);
-  await fs.appendFile(
-    path.join(primaryDir, 'postgresql.conf'),
-    [
-      `listen_addresses = '127.0.0.1'`,
-      `port = ${primary.port}`,
-      `unix_socket_directories = '${root}'`,
-      `wal_level = replica`,
-      `max_wal_senders = 5`,
-      `hot_standby = on`,
-      `fsync = off`,
-      `shared_preload_libraries = 'pg_stat_statements'`,
-      `pg_stat_statements.track = all`,
-      `max_connections = 200`,
-      '',
-    ].join('\n'),
-  );
-  await fs.appendFile(path.join(primaryDir, 'pg_hba.conf'), 'host replication postgres 127.0.0.1/32 scram-sha-256\n');
   const primaryLog = path.join(root, 'primary.log');
-  await pgCtlStart(primaryDir, primaryLog);
-
-  const superuserUrl = (ep: PgEndpoint = primary) => `postgres://postgres:${encodeURIComponent(superPassword)}@${ep.host}:${ep.port}/postgres`;
-  const admin = new pg.Client({ connectionString: superuserUrl() });
-  await admin.connect();
-  await admin.query(`CREATE ROLE graminsta LOGIN PASSWORD '${password}'`);
-  await admin.query('CREATE DATABASE graminsta OWNER graminsta');
-  await admin.end();
-  const appDb = new pg.Client({ connectionString: superuserUrl().replace(/\/postgres$/, '/graminsta') });
-  await appDb.connect();
-  await appDb.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
-  await appDb.end();
-
-  let replica: PgEndpoint | null = null;
   const replicaLog = path.join(root, 'replica.log');
-  if (opts.replica) {
-    replica = { host: '127.0.0.1', port: await freePort() };
-    const passFile = path.join(root, 'pgpass');
-    await fs.writeFile(passFile, `127.0.0.1:${primary.port}:*:postgres:${superPassword}\n`, { mode: 0o600 });
-    await chownToRunUser(passFile);
-    const [c, a] = asUser(path.join(BIN, 'pg_basebackup'), ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', replicaDir, '-R', '-X', 'stream', '-c', 'fast', '--no-sync']);
-    await execFileP(c, a, { env: { ...process.env, PGPASSFILE: passFile } }).catch((err) => {
-      throw new Error(`while taking a base backup for the replica: ${(err as { stderr?: string }).stderr ?? ''}`, { cause: err });
-    });
-    await fs.appendFile(path.join(replicaDir, 'postgresql.conf'), `port = ${replica.port}\nhot_standby_feedback = on\n`);
-    // primary_conninfo written by -R carries the password from PGPASSFILE; keep the file for reconnects.
-    await fs.appendFile(path.join(replicaDir, 'postgresql.auto.conf'), `primary_conninfo = 'host=127.0.0.1 port=${primary.port} user=postgres password=${superPassword}'\n`);
-    await pgCtlStart(replicaDir, replicaLog);
+  const superuserUrl = (ep: PgEndpoint = primary) => `postgres://postgres:${encodeURIComponent(superPassword)}@${ep.host}:${ep.port}/postgres`;
+  let replica: PgEndpoint | null = null;
+  const stop = async () => {
+    if (replica) await pgCtlStop(replicaDir);
+    await pgCtlStop(primaryDir);
+    await fs.rm(root, { recursive: true, force: true });
+  };
+  // A set-up that fails part-way stops the servers it started: a detached postmaster outlives the test run.
+  try {
+    await run(path.join(BIN, 'initdb'), ['-D', primaryDir, '-U', 'postgres', '--pwfile', pwFile, '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8', '--no-sync']);
+    await fs.appendFile(
+      path.join(primaryDir, 'postgresql.conf'),
+      [
+        `listen_addresses = '127.0.0.1'`,
+        `port = ${primary.port}`,
+        `unix_socket_directories = '${root}'`,
+        `wal_level = replica`,
+        `max_wal_senders = 5`,
+        `hot_standby = on`,
+        `fsync = off`,
+        `shared_preload_libraries = 'pg_stat_statements'`,
+        `pg_stat_statements.track = all`,
+        `max_connections = 200`,
+        '',
+      ].join('\n'),
+    );
+    await fs.appendFile(path.join(primaryDir, 'pg_hba.conf'), 'host replication postgres 127.0.0.1/32 scram-sha-256\n');
+    await pgCtlStart(primaryDir, primaryLog);
+
+    const admin = new pg.Client({ connectionString: superuserUrl() });
+    await admin.connect();
+    await admin.query(`CREATE ROLE graminsta LOGIN PASSWORD '${password}'`);
+    await admin.query('CREATE DATABASE graminsta OWNER graminsta');
+    await admin.end();
+    const appDb = new pg.Client({ connectionString: superuserUrl().replace(/\/postgres$/, '/graminsta') });
+    await appDb.connect();
+    await appDb.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    await appDb.end();
+
+    if (opts.replica) {
+      replica = { host: '127.0.0.1', port: await freePort() };
+      const passFile = path.join(root, 'pgpass');
+      await fs.writeFile(passFile, `127.0.0.1:${primary.port}:*:postgres:${superPassword}\n`, { mode: 0o600 });
+      await chownToRunUser(passFile);
+      const [c, a] = asUser(path.join(BIN, 'pg_basebackup'), ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', replicaDir, '-R', '-X', 'stream', '-c', 'fast', '--no-sync']);
+      await execFileP(c, a, { env: { ...process.env, PGPASSFILE: passFile } }).catch((err) => {
+        throw new Error(`while taking a base backup for the replica: ${(err as { stderr?: string }).stderr ?? ''}`, { cause: err });
+      });
+      await fs.appendFile(path.join(replicaDir, 'postgresql.conf'), `port = ${replica.port}\nhot_standby_feedback = on\n`);
+      // primary_conninfo written by -R carries the password from PGPASSFILE; keep the file for reconnects.
+      await fs.appendFile(path.join(replicaDir, 'postgresql.auto.conf'), `primary_conninfo = 'host=127.0.0.1 port=${primary.port} user=postgres password=${superPassword}'\n`);
+      await pgCtlStart(replicaDir, replicaLog);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
   }
 
   const waitForReplication = async () => {
@@ -163,11 +174,7 @@ export async function startPostgres(opts: { replica?: boolean } = {}): Promise<P
       if (replica) await pgCtlStart(replicaDir, replicaLog);
     },
     waitForReplication,
-    stop: async () => {
-      if (replica) await pgCtlStop(replicaDir);
-      await pgCtlStop(primaryDir);
-      await fs.rm(root, { recursive: true, force: true });
-    },
+    stop,
   };
 }
 
