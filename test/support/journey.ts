@@ -58,6 +58,11 @@ interface AppView {
   };
 }
 
+interface PodView {
+  metadata: { name: string; deletionTimestamp?: string };
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
 interface Photo {
   id: number;
   key: string;
@@ -232,11 +237,23 @@ export async function runJourney(cluster: TestCluster, node: RealNode, ns: strin
   const checkDataLayer = async () => {
     const streaming = (await exec(`${name}-db-0`, 'postgres', 'psql', '-h', '/tmp', '-U', 'postgres', '-tAc', "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")).trim();
     if (Number(streaming) < 1) stageProblems.push(`data-layer: ${streaming} replicas streaming`);
-    const apiPod = (await kubectl('get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/component=api', '-o', 'jsonpath={.items[0].metadata.name}')).trim();
-    const metricsOf = (pod: string) => exec(pod, undefined, 'node', '-e', "fetch('http://127.0.0.1:9090/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))");
-    const metrics = await metricsOf(apiPod);
-    const replicaReads = [...metrics.matchAll(/^graminsta_db_reads_total\{[^}]*target="replica"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
-    if (replicaReads === 0) stageProblems.push('data-layer: no read was served by a replica (graminsta_db_reads_total{target="replica"} is 0)');
+    // Every ready API pod's metrics: the HPA may have added a pod a moment ago (one that has served nothing yet), so
+    // no one pod stands for the tier. A pod the HPA removes between the list and the exec is left out.
+    const apiPods = (JSON.parse(await kubectl('get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/component=api', '-o', 'json')) as { items: PodView[] }).items
+      .filter((p) => !p.metadata.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+      .map((p) => p.metadata.name);
+    const apiMetrics: string[] = [];
+    for (const pod of apiPods) {
+      const res = await cluster.kubectl(['exec', '-n', ns, pod, '--', 'node', '-e', "fetch('http://127.0.0.1:9090/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))"]);
+      if (res.code === 0) apiMetrics.push(res.stdout);
+      else {
+        const now = await cluster.kubectl(['get', 'pod', pod, '-n', ns, '-o', 'jsonpath={.metadata.deletionTimestamp}']);
+        if (now.code === 0 && now.stdout.trim() === '') throw new Error(`kubectl exec ${pod} (metrics) failed: ${res.stderr}`);
+      }
+    }
+    const sumOf = (re: RegExp) => apiMetrics.reduce((n, text) => n + [...text.matchAll(re)].reduce((m, match) => m + Number(match[1]), 0), 0);
+    const replicaReads = sumOf(/^graminsta_db_reads_total\{[^}]*target="replica"[^}]*\} (\d+)/gm);
+    if (replicaReads === 0) stageProblems.push(`data-layer: no read was served by a replica (graminsta_db_reads_total{target="replica"} is 0 on every API pod, ${apiMetrics.length} read)`);
     const info = await exec(`${name}-redis-0`, undefined, 'sh', '-c', 'REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")" redis-cli --no-auth-warning cluster info');
     if (!/cluster_state:ok/.test(info)) stageProblems.push(`data-layer: Redis cluster_state is not ok: ${info.slice(0, 200)}`);
     // The cache tier is near copies in each API process in front of Redis: a profile read a moment ago by the same pod
@@ -249,11 +266,7 @@ export async function runJourney(cluster: TestCluster, node: RealNode, ns: strin
       lookups += Number(/keyspace_hits:(\d+)/.exec(stats)?.[1] ?? 0) + Number(/keyspace_misses:(\d+)/.exec(stats)?.[1] ?? 0);
     }
     if (lookups === 0) stageProblems.push('data-layer: no profile lookup reached Redis (keyspace_hits + keyspace_misses is 0 on every node)');
-    let served = 0;
-    for (const pod of (await kubectl('get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/component=api', '-o', 'jsonpath={.items[*].metadata.name}')).trim().split(/\s+/)) {
-      const text = pod === apiPod ? metrics : await metricsOf(pod);
-      served += Number(/^graminsta_cache_requests_total\{result="hit"\} (\d+)/m.exec(text)?.[1] ?? 0);
-    }
+    const served = sumOf(/^graminsta_cache_requests_total\{result="hit"\} (\d+)/gm);
     if (served === 0) stageProblems.push('data-layer: the cache served no hit (graminsta_cache_requests_total{result="hit"} is 0 on every API pod)');
   };
   const running = async (stage: string) => {
