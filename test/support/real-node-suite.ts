@@ -156,9 +156,13 @@ export class RealNodeSuite {
     });
   }
 
-  /** The name of the first pod matching the label selector. */
+  /** The name of a ready pod matching the label selector (the first by name): an HPA may just have added one that is not up yet. */
   async podOf(selector: string): Promise<string> {
-    return (await this.kubectl('get', 'pods', '-n', this.ns!, '-l', selector, '-o', 'jsonpath={.items[0].metadata.name}')).trim();
+    type Pod = { metadata: { name: string; deletionTimestamp?: string }; status?: { conditions?: { type: string; status: string }[] } };
+    const pods = (JSON.parse(await this.kubectl('get', 'pods', '-n', this.ns!, '-l', selector, '-o', 'json')) as { items: Pod[] }).items;
+    const ready = pods.find((p) => !p.metadata.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    if (!ready) throw new Error(`no ready pod matches ${selector} in ${this.ns}: ${pods.map((p) => p.metadata.name).join(', ') || 'none'}`);
+    return ready.metadata.name;
   }
 
   /** Requests to the API through the node's ingress with Host `host`. */
