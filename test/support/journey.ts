@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, waitFor, type TestCluster } from './cluster.js';
 import { httpRequest as request } from './http-request.js';
-import { podProblems, type RealNode } from './real-node.js';
+import { podProblems, readyPods, type RealNode } from './real-node.js';
 import { PNG } from '../service/harness.js';
 import { fitToNode, type Spec } from '../../hack/node/fit-app.js';
 import type { LoadConfig } from './journey-load.js';
@@ -56,11 +56,6 @@ interface AppView {
     endpoints?: { api?: string };
     conditions?: { type: string; status: string; reason: string; message?: string }[];
   };
-}
-
-interface PodView {
-  metadata: { name: string; deletionTimestamp?: string };
-  status?: { conditions?: { type: string; status: string }[] };
 }
 
 interface Photo {
@@ -239,11 +234,8 @@ export async function runJourney(cluster: TestCluster, node: RealNode, ns: strin
     if (Number(streaming) < 1) stageProblems.push(`data-layer: ${streaming} replicas streaming`);
     // Every ready API pod's metrics: the HPA may have added a pod a moment ago (one that has served nothing yet), so
     // no one pod stands for the tier. A pod the HPA removes between the list and the exec is left out.
-    const apiPods = (JSON.parse(await kubectl('get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/component=api', '-o', 'json')) as { items: PodView[] }).items
-      .filter((p) => !p.metadata.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
-      .map((p) => p.metadata.name);
     const apiMetrics: string[] = [];
-    for (const pod of apiPods) {
+    for (const pod of await readyPods(cluster, ns, 'app.kubernetes.io/component=api')) {
       const res = await cluster.kubectl(['exec', '-n', ns, pod, '--', 'node', '-e', "fetch('http://127.0.0.1:9090/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))"]);
       if (res.code === 0) apiMetrics.push(res.stdout);
       else {

@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { getCluster, repoRoot, waitFor, type TestCluster } from './cluster.js';
 import { httpRequest, type RequestOptions, type Response } from './http-request.js';
 import { startOperatorProcess, type OperatorProcess } from './operator-process.js';
-import { createRealNodeNamespace, deleteRealNodeNamespace, imageSettings, podProblems, realNode, realNodeMissing, type RealNode } from './real-node.js';
+import { createRealNodeNamespace, deleteRealNodeNamespace, imageSettings, podProblems, readyPods, realNode, realNodeMissing, type RealNode } from './real-node.js';
 import type { Spec } from '../../hack/node/fit-app.js';
 
 /** The part of a GraminstaApp the suites read. */
@@ -158,11 +158,9 @@ export class RealNodeSuite {
 
   /** The name of a ready pod matching the label selector (the first by name): an HPA may just have added one that is not up yet. */
   async podOf(selector: string): Promise<string> {
-    type Pod = { metadata: { name: string; deletionTimestamp?: string }; status?: { conditions?: { type: string; status: string }[] } };
-    const pods = (JSON.parse(await this.kubectl('get', 'pods', '-n', this.ns!, '-l', selector, '-o', 'json')) as { items: Pod[] }).items;
-    const ready = pods.find((p) => !p.metadata.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-    if (!ready) throw new Error(`no ready pod matches ${selector} in ${this.ns}: ${pods.map((p) => p.metadata.name).join(', ') || 'none'}`);
-    return ready.metadata.name;
+    const [ready] = await readyPods(this.cluster, this.ns!, selector);
+    if (!ready) throw new Error(`no ready pod matches ${selector} in ${this.ns}: ${(await this.kubectl('get', 'pods', '-n', this.ns!, '-l', selector, '-o', 'name')).trim() || 'none'}`);
+    return ready;
   }
 
   /** Requests to the API through the node's ingress with Host `host`. */

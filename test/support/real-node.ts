@@ -79,6 +79,19 @@ export async function deleteRealNodeNamespace(name: string, timeoutMs = 120_000)
   }, 1000);
 }
 
+/**
+ * The names, sorted, of the pods matching `selector` that are Ready and not terminating: a pod an HPA added a moment
+ * ago, not up yet or with nothing served, is not one of them.
+ */
+export async function readyPods(cluster: TestCluster, ns: string, selector: string): Promise<string[]> {
+  const core = cluster.kc.makeApiClient(k8s.CoreV1Api);
+  const pods = (await core.listNamespacedPod({ namespace: ns, labelSelector: selector })).items;
+  return pods
+    .filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+    .map((p) => p.metadata!.name!)
+    .sort();
+}
+
 /** A pod that does not run as it should: what a test prints. */
 export interface PodProblem {
   pod: string;
