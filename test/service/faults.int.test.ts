@@ -1,4 +1,7 @@
 // Faults against real processes: Redis killed, replica stopped, primary stopped; plus cache TTL and invalidation.
+// The cache TTL is 5 s: short enough to watch a key expire, long enough that a stall of the 2-core CI machine
+// between the read that fills the cache and the read that should hit it cannot expire the key in between.
+const TTL_S = 5;
 import { expect } from 'chai';
 import { startStack, client, type Stack } from './harness.js';
 
@@ -16,7 +19,7 @@ for (const redisMode of ['standalone', 'cluster'] as const) {
     };
 
     before(async () => {
-      stack = await startStack({ replica: true, redis: redisMode, extraEnv: { GRAMINSTA_CACHE_TTL_SECONDS: '2', GRAMINSTA_DB_RETRY_SECONDS: '1' }, readYourWritesMs: 300 });
+      stack = await startStack({ replica: true, redis: redisMode, extraEnv: { GRAMINSTA_CACHE_TTL_SECONDS: String(TTL_S), GRAMINSTA_DB_RETRY_SECONDS: '1' }, readYourWritesMs: 300 });
       call = client(stack.api.url);
       const r = await call('POST', '/api/v1/users', { body: { username: 'carol', password: 'password123' } });
       token = r.body.token;
@@ -35,7 +38,7 @@ for (const redisMode of ['standalone', 'cluster'] as const) {
       expect((await call('GET', '/api/v1/users/carol')).status).to.equal(200);
       expect(await metric(/graminsta_cache_requests_total\{result="hit"\} (\d+)/)).to.equal(hits0 + 1);
       expect(await stack.api.cache!.get(id)).to.include({ username: 'carol' });
-      await new Promise((r) => setTimeout(r, 2300));
+      await new Promise((r) => setTimeout(r, TTL_S * 1000 + 300));
       expect(await stack.api.cache!.get(id)).to.equal(null);
       await call('GET', '/api/v1/users/carol');
       expect(await stack.api.cache!.get(id)).to.include({ bio: '' });
