@@ -1,9 +1,10 @@
 // Faults against real processes: Redis killed, replica stopped, primary stopped; plus cache TTL and invalidation.
+import { expect } from 'chai';
+import { startStack, client, type Stack } from './harness.js';
+
 // The cache TTL is 5 s: short enough to watch a key expire, long enough that a stall of the 2-core CI machine
 // between the read that fills the cache and the read that should hit it cannot expire the key in between.
 const TTL_S = 5;
-import { expect } from 'chai';
-import { startStack, client, type Stack } from './harness.js';
 
 for (const redisMode of ['standalone', 'cluster'] as const) {
   describe(`faults and cache (Redis ${redisMode})`, function () {
