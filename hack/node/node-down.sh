@@ -23,7 +23,7 @@ stop_pidfile() { # name: TERM its process group, then KILL after 5 s
 for name in ingress-controller local-provisioner kubelet kube-proxy; do stop_pidfile "$name"; done
 node_bin="$(bash "$HERE/build-node.sh" --print-bin-dir)"
 if [[ -S "$CONTAINERD_SOCK" && -x "$node_bin/ctr" ]] && "$node_bin/ctr" --address "$CONTAINERD_SOCK" version >/dev/null 2>&1; then
-  bash "$HERE/clean-containers.sh" "$node_bin/ctr" "$CONTAINERD_SOCK" >&2
+  bash "$HERE/clean-containers.sh" "$node_bin/ctr" "$CONTAINERD_SOCK" "of this run's pods" >&2
 fi
 # Shims whose containers could not be removed (containerd already gone): by pid, never by name alone.
 while read -r p; do [[ -n "$p" ]] && kill -KILL "$p" 2>/dev/null; done < <(pgrep -f -- "containerd-shim-runc-v2 .*-address $CONTAINERD_SOCK" || true)

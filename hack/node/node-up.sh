@@ -102,7 +102,7 @@ wait_for "containerd" 30 ctr version
 
 # Containers of an earlier run (a crash, or a node-down that could not finish) would be adopted by
 # nobody: the kubelet below starts from an empty etcd.
-bash "$HERE/clean-containers.sh" "$NODE_BIN/ctr" "$CONTAINERD_SOCK" >&2
+bash "$HERE/clean-containers.sh" "$NODE_BIN/ctr" "$CONTAINERD_SOCK" "left by an earlier run" >&2
 
 say "importing images into containerd (skipped when already there)"
 # By manifest digest, not by ref: postgres:15-debian keeps its tag when its content changes.
