@@ -37,6 +37,38 @@ describe('real node: Redis Cluster resharding keeps the keys', function () {
   const cacheStatus = async (name: string) =>
     JSON.parse((await s.kubectl('get', 'graminstaapp', name, '-n', s.ns!, '-o', 'jsonpath={.status.cache}')) || '{}') as { shards?: number; replicasPerShard?: number; summary?: string };
 
+  /**
+   * Where the seconds of a move went, from the API's own timestamps (1 s resolution) relative to `started`: when the last
+   * cache pod became Ready, and when each cache-init Job made since was created and completed, with its pods' restarts
+   * (a failed run of the form script waits out the kubelet's back-off). Printed only; a read that fails says so.
+   */
+  const moveBreakdown = async (started: number) => {
+    const at = (t?: string) => {
+      if (!t) return 'never';
+      const secs = Math.round((Date.parse(t) - started) / 1000);
+      return `${secs < 0 ? '' : '+'}${secs} s`;
+    };
+    try {
+      type Meta = { name: string; creationTimestamp: string };
+      type Condition = { type: string; status: string; lastTransitionTime?: string };
+      type Item = { metadata: Meta; status?: { conditions?: Condition[]; containerStatuses?: { restartCount: number }[] } };
+      type JobItem = { metadata: Meta; status?: { completionTime?: string; failed?: number } };
+      const list = async <T>(kind: string, component: string) =>
+        (JSON.parse(await s.kubectl('get', kind, '-n', s.ns!, '-l', `app.kubernetes.io/component=${component}`, '-o', 'json')) as { items: T[] }).items;
+      const pods = await list<Item>('pods', 'cache');
+      const readyAt = pods.map((p) => p.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True')?.lastTransitionTime ?? '').sort();
+      const jobPods = await list<Item>('pods', 'cache-init');
+      const jobs = (await list<JobItem>('jobs', 'cache-init')).filter((j) => Date.parse(j.metadata.creationTimestamp) >= started - 1000);
+      const jobText = jobs.map((j) => {
+        const restarts = jobPods.filter((p) => p.metadata.name.startsWith(`${j.metadata.name}-`)).reduce((n, p) => n + (p.status?.containerStatuses?.[0]?.restartCount ?? 0), 0);
+        return `Job ${j.metadata.name} created ${at(j.metadata.creationTimestamp)}, done ${at(j.status?.completionTime)}, ${restarts} restarts, ${j.status?.failed ?? 0} failed pods`;
+      });
+      return `last cache pod Ready ${at(readyAt.at(-1))}; ${jobText.join('; ') || 'no cache-init Job created'}`;
+    } catch (err) {
+      return `breakdown not read: ${(err as Error).message.split('\n')[0]}`;
+    }
+  };
+
   const shards = async (name: string, n: number) => {
     const spec = fitToNode(example('stage-6-data-layer.yaml'), { small: true, s3 });
     spec.cache = withCacheShards(spec.cache as { replicasPerShard?: number }, n);
@@ -71,6 +103,7 @@ describe('real node: Redis Cluster resharding keeps the keys', function () {
       await waitFor('the reader to stop', 30_000, async () => (await inRedis(pod, 'cat /tmp/reader-result 2>/dev/null || true')).trim() !== '');
       const [reads, errors] = (await inRedis(pod, 'cat /tmp/reader-result')).trim().split(' ').map(Number);
       console.log(`      [reshard] real node ${from} -> ${to} shards with ${KEYS} keys: ${seconds.toFixed(1)} s to Ready; reader: ${reads} reads, ${errors} errors`);
+      console.log(`      [reshard] real node ${from} -> ${to} where the time went: ${await moveBreakdown(started)}`);
       expect(await cacheStatus('graminsta')).to.deep.include({ shards: to, replicasPerShard: 1 });
       expect(await missing(pod), `keys after ${from} -> ${to}`).to.equal(0);
       const nodes = await inRedis(pod, `${auth}; redis-cli --no-auth-warning CLUSTER NODES`);
