@@ -113,16 +113,24 @@ wait_role() {
   done
 }
 
-# Waits until every node that is not gone sees the same roles (id, role, primary of each node): redis-cli --cluster reads
-# the roles from $seed alone, and a primary just demoted by a failover must not be sent SETSLOT as one.
+# What node ip:port ($1) holds about the cluster: the roles (id, role, primary of each node not gone) and the slots of each
+# node (open slots left out, as redis-cli's own consistency check leaves them out), one line each.
+view_of() {
+  view_nodes=$(rcli "$1" CLUSTER NODES)
+  echo "$view_nodes" | cluster_table "$addrs" | awk '$3 != "gone" {print "role", $1, $3, $4}'
+  echo "$view_nodes" | awk 'NF > 8 {s = ""; for (i = 9; i <= NF; i++) if ($i !~ /^\[/) s = s " " $i; if (s != "") print "slots", $1 s}'
+}
+
+# Waits until every node that is not gone holds the same view (view_of). redis-cli --cluster reads the roles from $seed
+# alone, and a primary just demoted by a failover must not be sent SETSLOT as one; and add-node, rebalance and reshard
+# refuse to start ("Nodes don't agree about configuration!") while a node, e.g. one added a moment ago, has not yet
+# learnt every node's slots.
 wait_agree() {
   waited=0
   while :; do
-    views=$(for addr in $(table | awk '$3 != "gone" {print $2}'); do
-      rcli "$addr" CLUSTER NODES | cluster_table "$addrs" | awk '$3 != "gone" {print $1, $3, $4}' | sort | cksum
-    done | sort -u | wc -l)
+    views=$(for addr in $(table | awk '$3 != "gone" {print $2}'); do view_of "$addr" | sort | cksum; done | sort -u | wc -l)
     [ "$views" -gt 1 ] || return 0
-    [ "$waited" -lt "$REDIS_OK_TIMEOUT_SECONDS" ] || fail "the nodes do not agree about the roles after ${REDIS_OK_TIMEOUT_SECONDS}s (redis-cli --cluster check $seed)"
+    [ "$waited" -lt "$REDIS_OK_TIMEOUT_SECONDS" ] || fail "the nodes do not agree about the roles and slots after ${REDIS_OK_TIMEOUT_SECONDS}s (redis-cli --cluster check $seed)"
     sleep 1
     waited=$((waited + 1))
   done
@@ -224,11 +232,18 @@ for addr in $empty; do
     log "adding $addr as a primary (the wanted nodes have $primaries of $masters primaries; via $seed)"
     cluster_cli add-node "$addr" "$seed" || fail "could not add $addr to the cluster"
     wait_role "$addr" master
+    wait_agree
   else
     primary=$(fewest_replicas)
     log "joining $addr, which came back empty (or is new), as a replica of $primary, the primary with the fewest replicas (via $seed)"
-    cluster_cli add-node "$addr" "$seed" --cluster-slave --cluster-master-id "$primary" || fail "could not add $addr to the cluster"
+    # Not add-node --cluster-slave: it sends CLUSTER REPLICATE once the others know the node, which can be before the
+    # node knows the primary ("ERR Unknown node"). Joined as an empty primary, the node learns every node, then replicates.
+    cluster_cli add-node "$addr" "$seed" || fail "could not add $addr to the cluster"
+    wait_role "$addr" master
+    wait_agree
+    rcli "$addr" CLUSTER REPLICATE "$primary" | grep -q OK || fail "CLUSTER REPLICATE $primary on $addr failed"
     wait_role "$addr" replica
+    wait_agree
   fi
   changed=yes
 done
@@ -295,6 +310,7 @@ for id in $draining; do
   [ "${left:-0}" -gt 0 ] || continue
   to=$(table | awk -v keep=" $keep " '$3 == "master" && index(keep, " " $1 " ") {print $5, $1}' | sort -n | awk 'NR == 1 {print $2}')
   log "moving the last $left slots of $id to $to"
+  wait_agree
   cluster_cli reshard "$seed" --cluster-from "$id" --cluster-to "$to" --cluster-slots "$left" --cluster-yes || fail "could not move the slots of $id"
 done
 [ -z "$draining" ] || changed=yes
