@@ -136,6 +136,12 @@ wait_agree() {
   done
 }
 
+# Makes the node at ip:port ($1) a replica of the primary with id $2 and waits until $seed sees it as one.
+replicate() {
+  rcli "$1" CLUSTER REPLICATE "$2" | grep -q OK || fail "CLUSTER REPLICATE $2 on $1 failed"
+  wait_role "$1" replica
+}
+
 # The id of the wanted primary with the fewest wanted replicas, of the ids in $1 when given.
 fewest_replicas() { table | fewest_replicas_of "${1:-}"; }
 
@@ -228,21 +234,20 @@ fi
 for addr in $empty; do
   [ "$(info_field "$addr" cluster_known_nodes)" -le 1 ] || { log "$addr has joined meanwhile"; continue; }
   primaries=$(table | awk '$3 == "master" && $6 == "yes"' | wc -l)
+  primary=""
   if [ "$primaries" -lt "$masters" ]; then
     log "adding $addr as a primary (the wanted nodes have $primaries of $masters primaries; via $seed)"
-    cluster_cli add-node "$addr" "$seed" || fail "could not add $addr to the cluster"
-    wait_role "$addr" master
-    wait_agree
   else
     primary=$(fewest_replicas)
     log "joining $addr, which came back empty (or is new), as a replica of $primary, the primary with the fewest replicas (via $seed)"
-    # Not add-node --cluster-slave: it sends CLUSTER REPLICATE once the others know the node, which can be before the
-    # node knows the primary ("ERR Unknown node"). Joined as an empty primary, the node learns every node, then replicates.
-    cluster_cli add-node "$addr" "$seed" || fail "could not add $addr to the cluster"
-    wait_role "$addr" master
-    wait_agree
-    rcli "$addr" CLUSTER REPLICATE "$primary" | grep -q OK || fail "CLUSTER REPLICATE $primary on $addr failed"
-    wait_role "$addr" replica
+  fi
+  # Joined as an empty primary either way, not with add-node --cluster-slave: that sends CLUSTER REPLICATE once the
+  # others know the node, which can be before the node knows the primary ("ERR Unknown node").
+  cluster_cli add-node "$addr" "$seed" || fail "could not add $addr to the cluster"
+  wait_role "$addr" master
+  wait_agree
+  if [ -n "$primary" ]; then
+    replicate "$addr" "$primary"
     wait_agree
   fi
   changed=yes
@@ -323,8 +328,7 @@ for addr in $(table | awk -v keep=" $keep " -v r="$REDIS_CLUSTER_REPLICAS" '
     }'); do
   primary=$(fewest_replicas "$keep")
   log "pointing $addr at the staying primary $primary (CLUSTER REPLICATE)"
-  rcli "$addr" CLUSTER REPLICATE "$primary" | grep -q OK || fail "CLUSTER REPLICATE $primary on $addr failed"
-  wait_role "$addr" replica
+  replicate "$addr" "$primary"
   changed=yes
 done
 
